@@ -1,0 +1,47 @@
+/** Shared types that flow between stages. Later stages import these; nothing here imports a stage. */
+
+/** Processing state of a video, in the order a good upload passes through them. */
+export const VIDEO_STATUSES = ['uploaded', 'processing', 'ready', 'failed', 'rejected'] as const;
+export type VideoStatus = (typeof VIDEO_STATUSES)[number];
+
+/** Moderation state, independent of processing: only `approved` videos play for viewers. */
+export const MODERATION_STATUSES = ['pending', 'approved', 'rejected'] as const;
+export type ModerationStatus = (typeof MODERATION_STATUSES)[number];
+
+/** What the probe learns about a source file. */
+export interface SourceProbe {
+  readonly container: string;
+  readonly durationSec: number;
+  readonly sizeBytes: number;
+  readonly video: {
+    readonly codec: string;
+    readonly width: number;
+    readonly height: number;
+    readonly fps: number;
+    readonly pixFmt: string;
+    readonly rotation: number;
+    readonly bitRate: number | null;
+  };
+  readonly audio: { readonly codec: string; readonly channels: number; readonly sampleRate: number } | null;
+}
+
+/** One rung of the adaptive-bitrate ladder. */
+export interface LadderRung {
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  /** Target average video bitrate in bits/s. */
+  readonly videoBitrate: number;
+  /** Peak cap (maxrate) in bits/s. */
+  readonly maxBitrate: number;
+}
+
+/** Job payload on the transcode queue. */
+export interface TranscodeJobData {
+  readonly videoId: string;
+  /** Absolute path of the finished upload on the shared data volume. */
+  readonly sourcePath: string;
+}
+
+export const QUEUE_NAMES = { transcode: 'transcode' } as const;

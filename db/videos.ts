@@ -1,0 +1,114 @@
+import type { ModerationStatus, SourceProbe, VideoStatus } from '../core/types.ts';
+import type { Sql } from './client.ts';
+
+export interface VideoRow {
+  id: string;
+  upload_id: string | null;
+  title: string;
+  description: string;
+  original_filename: string | null;
+  uploader_id: string | null;
+  status: VideoStatus;
+  stage: string | null;
+  progress: number;
+  error_code: string | null;
+  error_message: string | null;
+  source_size_bytes: number | null;
+  source_probe: SourceProbe | null;
+  duration_sec: number | null;
+  source_key: string | null;
+  hls_prefix: string | null;
+  master_key: string | null;
+  moderation_status: ModerationStatus;
+  moderation_notes: string | null;
+  moderated_by: string | null;
+  moderated_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  ready_at: Date | null;
+}
+
+export interface RenditionRow {
+  video_id: string;
+  name: string;
+  kind: 'video' | 'audio';
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  codecs: string;
+  bandwidth: number;
+  average_bandwidth: number;
+  playlist_key: string;
+  size_bytes: number;
+}
+
+export interface NewVideo {
+  readonly uploadId: string;
+  readonly title: string;
+  readonly description: string;
+  readonly originalFilename: string | null;
+  readonly uploaderId: string | null;
+  readonly sourceKey: string;
+  readonly sourceSizeBytes: number;
+}
+
+/** Data access for videos. Every write bumps updated_at; callers never build SQL. */
+export class VideoRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** Idempotent on upload_id: a retried finish hook returns the row created the first time. */
+  async createFromUpload(v: NewVideo): Promise<VideoRow> {
+    const [row] = await this.sql<VideoRow[]>`
+      INSERT INTO videos (upload_id, title, description, original_filename, uploader_id, source_key, source_size_bytes)
+      VALUES (${v.uploadId}, ${v.title}, ${v.description}, ${v.originalFilename}, ${v.uploaderId}, ${v.sourceKey}, ${v.sourceSizeBytes})
+      ON CONFLICT (upload_id) DO UPDATE SET updated_at = videos.updated_at
+      RETURNING *`;
+    if (!row) throw new Error('INSERT ... RETURNING returned no row');
+    return row;
+  }
+
+  async get(id: string): Promise<VideoRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.sql<VideoRow[]>`SELECT * FROM videos WHERE id = ${id}`;
+    return row;
+  }
+
+  async renditions(videoId: string): Promise<RenditionRow[]> {
+    return this.sql<RenditionRow[]>`SELECT * FROM renditions WHERE video_id = ${videoId} ORDER BY kind DESC, bandwidth`;
+  }
+
+  async markProcessing(id: string, stage: string, probe?: SourceProbe): Promise<void> {
+    await this.sql`
+      UPDATE videos SET status = 'processing', stage = ${stage}, error_code = NULL, error_message = NULL,
+        source_probe = COALESCE(${probe ? this.sql.json(probe as never) : null}, source_probe),
+        duration_sec = COALESCE(${probe?.durationSec ?? null}, duration_sec), updated_at = now()
+      WHERE id = ${id}`;
+  }
+
+  async setProgress(id: string, stage: string, progress: number): Promise<void> {
+    const p = Math.max(0, Math.min(100, progress));
+    await this.sql`UPDATE videos SET stage = ${stage}, progress = ${p}, updated_at = now() WHERE id = ${id}`;
+  }
+
+  /** Publishes renditions and flips the video to ready in one transaction, so readers never see half a result. */
+  async markReady(id: string, r: { hlsPrefix: string; masterKey: string; renditions: Omit<RenditionRow, 'video_id'>[] }): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`DELETE FROM renditions WHERE video_id = ${id}`;
+      for (const x of r.renditions) {
+        await tx`INSERT INTO renditions ${tx({ ...x, video_id: id })}`;
+      }
+      await tx`UPDATE videos SET status = 'ready', stage = 'done', progress = 100, hls_prefix = ${r.hlsPrefix},
+        master_key = ${r.masterKey}, ready_at = now(), updated_at = now() WHERE id = ${id}`;
+    });
+  }
+
+  /** Terminal failure (`rejected` for bad input, `failed` for our side) with a stable error code. */
+  async markFailed(id: string, status: 'failed' | 'rejected', code: string, message: string): Promise<void> {
+    await this.sql`UPDATE videos SET status = ${status}, error_code = ${code}, error_message = ${message.slice(0, 2000)},
+      updated_at = now() WHERE id = ${id}`;
+  }
+}
+
+export function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs the system packages the pipeline uses and starts PostgreSQL and Redis locally when none is reachable.
+#   bash ops/setup.sh              # for running the service
+#   bash ops/setup.sh --for-tests  # also Chromium (browser tests) and a test database
+# Needs root (or sudo) for apt-get on a fresh Debian/Ubuntu machine; every step is skipped when already done.
+set -euo pipefail
+FOR_TESTS=0
+[ "${1:-}" = "--for-tests" ] && FOR_TESTS=1
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+PG_HOST=127.0.0.1
+PG_PORT=5432
+
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v clamd >/dev/null || need+=(clamav-daemon clamav)
+command -v sigtool >/dev/null || need+=(clamav)
+command -v perl >/dev/null || need+=(perl)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v psql >/dev/null || need+=(postgresql postgresql-client)
+[ -d /usr/lib/postgresql ] || need+=(postgresql)
+if [ "$FOR_TESTS" = 1 ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Redis: start a local, non-persistent instance when nothing answers on 6379.
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  echo "setup: starting redis-server"
+  $SUDO mkdir -p /var/lib/redis /var/log/redis
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/pipeline.log
+fi
+
+# PostgreSQL: start the packaged cluster when nothing answers on 5432; trust local TCP for the test database.
+if ! (exec 3<>/dev/tcp/$PG_HOST/$PG_PORT) 2>/dev/null; then
+  ver=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -z "$ver" ]; then
+    ver=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+    $SUDO pg_createcluster "$ver" main >/dev/null
+  fi
+  hba=/etc/postgresql/$ver/main/pg_hba.conf
+  if [ "$FOR_TESTS" = 1 ] && ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    # Tests only: the suite connects as postgres over loopback without a password.
+    $SUDO sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  fi
+  echo "setup: starting postgresql $ver"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+  for _ in $(seq 1 30); do (exec 3<>/dev/tcp/$PG_HOST/$PG_PORT) 2>/dev/null && break; sleep 1; done
+fi
+if [ "$FOR_TESTS" = 1 ]; then
+  psql "postgres://postgres@$PG_HOST:$PG_PORT/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
+    || psql "postgres://postgres@$PG_HOST:$PG_PORT/postgres" -c "CREATE DATABASE test" >/dev/null
+fi
+echo "setup: ffmpeg $(ffmpeg -version | head -n1 | cut -d' ' -f3), redis and postgres reachable"

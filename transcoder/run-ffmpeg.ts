@@ -1,0 +1,109 @@
+import ffmpeg from 'fluent-ffmpeg';
+import { PipelineError } from '../core/errors.ts';
+import type { FfmpegPlan } from './command.ts';
+
+/** Minimal logger shape (pino satisfies it); injected so the library knows nothing about the app. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface RunFfmpegOptions {
+  readonly ffmpegPath: string;
+  readonly plan: FfmpegPlan;
+  readonly logger: Logger;
+  /** Duration of the input in seconds, to turn ffmpeg's time into a percentage. */
+  readonly durationSec?: number;
+  /** Called with 0–100 (clamped, never decreasing). */
+  readonly onProgress?: (percent: number) => void;
+  /** Aborting sends SIGTERM, then SIGKILL after `killTimeoutMs`. */
+  readonly signal?: AbortSignal;
+  /** Default 5000 ms. */
+  readonly killTimeoutMs?: number;
+  /** Called once with the ffmpeg child's pid after it spawned (for supervisors). */
+  readonly onSpawn?: (pid: number) => void;
+}
+
+const STDERR_TAIL_LINES = 40;
+
+/** "01:02:03.45" → 3723.45 */
+export function timemarkToSeconds(mark: string): number {
+  const parts = mark.split(':').map(Number);
+  if (parts.some((n) => !Number.isFinite(n))) return 0;
+  return parts.reduce((acc, n) => acc * 60 + n, 0);
+}
+
+/**
+ * The only place fluent-ffmpeg is wrapped in a Promise. On failure the error carries the full command line and the
+ * stderr tail; progress is clamped to 0–100; abort escalates SIGTERM → SIGKILL.
+ */
+export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cmd = ffmpeg({ logger: undefined }).setFfmpegPath(o.ffmpegPath).input(o.plan.input).inputOptions([...o.plan.inputOptions]);
+    if (o.plan.complexFilter) cmd.complexFilter(o.plan.complexFilter);
+    for (const out of o.plan.outputs) cmd.output(out.path).outputOptions([...out.options]);
+
+    const tail: string[] = [];
+    let commandLine = '';
+    let lastPercent = 0;
+    let killTimer: NodeJS.Timeout | undefined;
+    let aborted = false;
+
+    const onAbort = (): void => {
+      aborted = true;
+      cmd.kill('SIGTERM');
+      killTimer = setTimeout(() => cmd.kill('SIGKILL'), o.killTimeoutMs ?? 5000);
+      killTimer.unref();
+    };
+    const cleanup = (): void => {
+      if (killTimer) clearTimeout(killTimer);
+      o.signal?.removeEventListener('abort', onAbort);
+    };
+
+    cmd.on('start', (line: string) => {
+      commandLine = line;
+      o.logger.debug({ cmd: line }, 'ffmpeg started');
+      const proc = (cmd as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc;
+      if (proc?.pid !== undefined) o.onSpawn?.(proc.pid);
+    });
+    cmd.on('stderr', (line: string) => {
+      tail.push(line);
+      if (tail.length > STDERR_TAIL_LINES) tail.shift();
+    });
+    cmd.on('progress', (p: { timemark?: string }) => {
+      if (!o.onProgress || !o.durationSec || !p.timemark) return;
+      const pct = Math.max(0, Math.min(100, (timemarkToSeconds(p.timemark) / o.durationSec) * 100));
+      if (pct > lastPercent) {
+        lastPercent = pct;
+        o.onProgress(pct);
+      }
+    });
+    cmd.on('end', () => {
+      cleanup();
+      o.onProgress?.(100);
+      resolve();
+    });
+    cmd.on('error', (err: Error) => {
+      cleanup();
+      const stderrTail = tail.join('\n');
+      o.logger.error({ cmd: commandLine, stderrTail, err: err.message }, 'ffmpeg failed');
+      reject(
+        new PipelineError('TRANSCODE_FFMPEG_FAILED', aborted ? 'ffmpeg was cancelled.' : `ffmpeg failed: ${err.message}`, {
+          commandLine,
+          stderrTail,
+          aborted,
+        }, { cause: err }),
+      );
+    });
+
+    if (o.signal?.aborted) {
+      cleanup();
+      reject(new PipelineError('TRANSCODE_FFMPEG_FAILED', 'ffmpeg was cancelled before it started.', { aborted: true }));
+      return;
+    }
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    cmd.run();
+  });
+}
