@@ -58,4 +58,9 @@ if [ "$FOR_TESTS" = 1 ]; then
   psql "postgres://postgres@$PG_HOST:$PG_PORT/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
     || psql "postgres://postgres@$PG_HOST:$PG_PORT/postgres" -c "CREATE DATABASE test" >/dev/null
 fi
+# Node dependencies. `npm ci` is exact; when the registry mirror lacks a lock entry's optional platform binary
+# (seen: @msgpackr-extract/*-darwin-*), npm ci refuses and `npm install` resolves the same tree without it.
+if [ "${SKIP_NPM:-0}" != 1 ]; then
+  npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+fi
 echo "setup: ffmpeg $(ffmpeg -version | head -n1 | cut -d' ' -f3), redis and postgres reachable"
