@@ -1,19 +1,23 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Server as TusServer } from '@tus/server';
 import type { Logger as PinoLogger } from 'pino';
 import type { VideoRepository } from '../db/videos.ts';
+import type { TusIngest } from '../ingest/tus.ts';
+import type { UploadTokens } from '../ingest/upload-token.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { installErrorHandler } from './errors.ts';
 import { registerHlsRoutes } from './hls-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
+import { registerUploadTokenRoutes } from './upload-token-routes.ts';
 import { registerVideoRoutes } from './video-routes.ts';
 
 export interface ApiOptions {
   readonly logger: PinoLogger;
   readonly videos: VideoRepository;
   readonly storage: ObjectStorage;
-  readonly tus: TusServer;
+  readonly tus: TusIngest;
+  /** Issues the short-lived tokens tus creation requires. */
+  readonly uploadTokens: UploadTokens;
   /** URL path of the tus endpoint; default /uploads. */
   readonly uploadPath?: string;
   readonly playerDir: string;
@@ -26,6 +30,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   installErrorHandler(app);
   app.get('/healthz', async () => ({ ok: true }));
   registerUploadRoutes(app, o.tus, o.uploadPath ?? '/uploads');
+  registerUploadTokenRoutes(app, { tokens: o.uploadTokens });
   registerVideoRoutes(app, { videos: o.videos });
   registerHlsRoutes(app, { storage: o.storage });
   registerStaticRoutes(app, { playerDir: o.playerDir });

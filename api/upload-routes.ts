@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Server as TusServer } from '@tus/server';
+import type { TusIngest } from '../ingest/tus.ts';
 
 /** Mounts the tus endpoint; fastify must not parse tus bodies, the tus server streams them to disk itself. */
-export function registerUploadRoutes(app: FastifyInstance, tus: TusServer, mountPath: string): void {
+export function registerUploadRoutes(app: FastifyInstance, tus: TusIngest, mountPath: string): void {
   app.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
   const handle = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     reply.hijack();

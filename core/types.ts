@@ -1,7 +1,10 @@
 /** Shared types that flow between stages. Later stages import these; nothing here imports a stage. */
 
-/** Processing state of a video, in the order a good upload passes through them. */
-export const VIDEO_STATUSES = ['uploaded', 'processing', 'ready', 'failed', 'rejected'] as const;
+/**
+ * Processing state of a video, in the order a good upload passes through them. `rejected` (bad input) and `infected`
+ * (ClamAV found malware; file quarantined) are terminal and never transcoded.
+ */
+export const VIDEO_STATUSES = ['uploaded', 'processing', 'ready', 'failed', 'rejected', 'infected'] as const;
 export type VideoStatus = (typeof VIDEO_STATUSES)[number];
 
 /** Moderation state, independent of processing: only `approved` videos play for viewers. */

@@ -1,6 +1,13 @@
-import { FileStore } from '@tus/file-store';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Upload } from '@tus/server';
-import path from 'node:path';
+import type { Logger } from 'pino';
+import { NodeRequest, sendNodeResponse } from 'srvx/node';
+import { isPipelineError, PipelineError } from '../core/errors.ts';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADER, checksumScope, parseChecksumHeader } from './checksum.ts';
+import { createFinalUpload } from './concat.ts';
+import { isPartialId, PARTIAL_PREFIX, SafeFileStore } from './safe-file-store.ts';
+import { assertNoServerKeys, parseVideoMetadata } from './upload-metadata.ts';
+import { UPLOAD_TOKEN_HEADER, type UploadTokenClaims, type UploadTokens } from './upload-token.ts';
 
 export interface FinishedUpload {
   readonly id: string;
@@ -15,16 +22,25 @@ export interface TusIngestOptions {
   readonly uploadDir: string;
   /** URL path the endpoint is mounted at, e.g. `/uploads`. */
   readonly path: string;
-  /** Largest accepted upload in bytes. */
+  /** Largest accepted upload in bytes; larger ones are refused at creation with 413. */
   readonly maxSize: number;
+  /** Verifies the Upload-Token every creation (POST) needs. */
+  readonly tokens: UploadTokens;
+  /** Unfinished uploads expire this long after creation; 0 = never. */
+  readonly expirationMs: number;
+  readonly logger: Logger;
+  /** Clock for expiry decisions; default Date.now. */
+  readonly now?: () => number;
   /**
-   * Called once the last byte is stored, before the client gets its final response; returns the video id, sent back
-   * in the `Video-Id` header. Must be idempotent: a client may repeat the final PATCH.
+   * Called once the last byte of a (non-partial) upload is stored, before the client gets its final response; returns
+   * the video id, sent back in the `Video-Id` header. Must be idempotent: a client may repeat the final PATCH.
    */
   readonly onFinished: (upload: FinishedUpload) => Promise<{ videoId: string }>;
 }
 
 export const VIDEO_ID_HEADER = 'Video-Id';
+/** Metadata key the server sets to the token's subject; clients may not send it. */
+export const UPLOADER_KEY = 'uploader';
 
 function cleanMetadata(m: Upload['metadata']): Record<string, string> {
   const out: Record<string, string> = {};
@@ -32,23 +48,135 @@ function cleanMetadata(m: Upload['metadata']): Record<string, string> {
   return out;
 }
 
-/** The tus endpoint: resumable uploads stored on disk by @tus/file-store. */
-export function createTusServer(o: TusIngestOptions): Server {
-  const datastore = new FileStore({ directory: o.uploadDir });
-  return new Server({
-    path: o.path,
-    datastore,
-    maxSize: o.maxSize,
-    relativeLocation: true,
-    exposedHeaders: [VIDEO_ID_HEADER],
-    onUploadFinish: async (_req, upload) => {
-      const { videoId } = await o.onFinished({
-        id: upload.id,
-        path: path.join(o.uploadDir, upload.id),
-        size: upload.size ?? upload.offset,
-        metadata: cleanMetadata(upload.metadata),
-      });
-      return { headers: { [VIDEO_ID_HEADER]: videoId } };
-    },
-  });
+/** JSON error body in the API's shape, so tus clients and tests read the same stable codes as every other route. */
+function errorBody(err: PipelineError): string {
+  return JSON.stringify({ error: { code: err.code, message: err.message } });
+}
+
+/**
+ * The tus endpoint: @tus/server v2 on a SafeFileStore, with upload tokens, zod-validated metadata, and the checksum
+ * and concatenation extensions that @tus/server does not implement, handled in front of it.
+ */
+export class TusIngest {
+  readonly server: Server;
+  readonly store: SafeFileStore;
+  readonly #o: TusIngestOptions;
+  /** Claims of the creation request being handled (set in onIncomingRequest, read in onUploadCreate). */
+  readonly #claims = new WeakMap<object, UploadTokenClaims>();
+
+  constructor(o: TusIngestOptions) {
+    this.#o = o;
+    this.store = new SafeFileStore({ directory: o.uploadDir, expirationMs: o.expirationMs, now: o.now });
+    this.server = new Server({
+      path: o.path,
+      datastore: this.store,
+      maxSize: o.maxSize,
+      relativeLocation: true,
+      exposedHeaders: [VIDEO_ID_HEADER],
+      allowedHeaders: [UPLOAD_TOKEN_HEADER, CHECKSUM_HEADER],
+      // A finished upload belongs to the pipeline; the client may no longer delete it under a running job.
+      disableTerminationForFinishedUploads: true,
+      namingFunction: (req) => (req.headers.get('upload-concat') === 'partial' ? PARTIAL_PREFIX : '') + randomId(),
+      onIncomingRequest: async (req) => {
+        if (req.method === 'POST') this.#claims.set(req, this.#authorize(req.headers.get(UPLOAD_TOKEN_HEADER)));
+      },
+      onUploadCreate: async (req, upload) => ({ metadata: this.#prepareMetadata(upload, this.#claims.get(req)) }),
+      onUploadFinish: async (_req, upload) => {
+        if (isPartialId(upload.id)) return {};
+        const { videoId } = await this.#finish(upload);
+        return { headers: { [VIDEO_ID_HEADER]: videoId } };
+      },
+      onResponseError: (_req, err) => {
+        if (isPipelineError(err)) return { status_code: err.statusCode, body: errorBody(err) };
+        if (err instanceof Error) o.logger.error({ err }, 'tus request failed');
+        return undefined;
+      },
+    });
+  }
+
+  /** Node entry point (fastify hands over the raw request after hijacking the reply). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const response = await this.handleWeb(new NodeRequest({ req, res }));
+    await sendNodeResponse(res, response);
+  }
+
+  async handleWeb(req: Request): Promise<Response> {
+    try {
+      // Downloading an upload is not part of tus; raw uploads may be infected or carry GPS tags.
+      if (req.method === 'GET') throw new PipelineError('API_NOT_FOUND', 'Uploads cannot be downloaded.');
+      const concat = req.headers.get('upload-concat');
+      if (req.method === 'POST' && concat?.startsWith('final;')) return await this.#createFinal(req, concat);
+      const checksum = req.headers.get(CHECKSUM_HEADER);
+      if (req.method === 'PATCH' && checksum !== null) {
+        const expected = parseChecksumHeader(checksum);
+        return await checksumScope.run(expected, () => this.server.handleWeb(req));
+      }
+      const res = await this.server.handleWeb(req);
+      if (req.method === 'OPTIONS') res.headers.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
+      return res;
+    } catch (err) {
+      if (!isPipelineError(err)) throw err;
+      return this.#errorResponse(req, err);
+    }
+  }
+
+  /** Deletes expired unfinished uploads; never a finished one (see SafeFileStore.deleteExpired). */
+  cleanUpExpired(): Promise<number> {
+    return this.server.cleanUpExpiredUploads();
+  }
+
+  #authorize(token: string | null): UploadTokenClaims {
+    return this.#o.tokens.verify(token);
+  }
+
+  #prepareMetadata(upload: Upload, claims: UploadTokenClaims | undefined): Upload['metadata'] {
+    assertNoServerKeys(upload.metadata);
+    // Partials carry no metadata of their own (tus-js-client's metadataForPartialUploads); the final upload does.
+    if (isPartialId(upload.id)) return upload.metadata;
+    parseVideoMetadata(upload.metadata);
+    return claims?.sub ? { ...upload.metadata, [UPLOADER_KEY]: claims.sub } : upload.metadata;
+  }
+
+  async #finish(upload: Upload): Promise<{ videoId: string }> {
+    return this.#o.onFinished({
+      id: upload.id,
+      path: this.store.pathOf(upload.id),
+      size: upload.size ?? upload.offset,
+      metadata: cleanMetadata(upload.metadata),
+    });
+  }
+
+  async #createFinal(req: Request, concat: string): Promise<Response> {
+    if (req.headers.get('tus-resumable') !== '1.0.0') return new Response('Tus-Resumable Required\n', { status: 412 });
+    const claims = this.#authorize(req.headers.get(UPLOAD_TOKEN_HEADER));
+    const upload = await createFinalUpload(
+      this.store,
+      { concatHeader: concat, metadataHeader: req.headers.get('upload-metadata'), mountPath: this.#o.path, maxSize: this.#o.maxSize },
+      async (u) => this.#prepareMetadata(u, claims),
+    );
+    const { videoId } = await this.#finish(upload);
+    const headers = this.#baseHeaders(req);
+    headers.set('Location', `${this.#o.path}/${upload.id}`);
+    headers.set('Upload-Concat', concat);
+    headers.set(VIDEO_ID_HEADER, videoId);
+    return new Response(null, { status: 201, headers });
+  }
+
+  #errorResponse(req: Request, err: PipelineError): Response {
+    const headers = this.#baseHeaders(req);
+    headers.set('Content-Type', 'application/json');
+    return new Response(errorBody(err), { status: err.statusCode, headers });
+  }
+
+  /** What @tus/server sets on every response it writes itself (tus version, CORS). */
+  #baseHeaders(_req: Request): Headers {
+    const headers = new Headers({ 'Tus-Resumable': '1.0.0' });
+    headers.set('Access-Control-Allow-Origin', '*');
+    headers.set('Access-Control-Expose-Headers', `Location, Upload-Offset, Upload-Length, Upload-Concat, Tus-Resumable, ${VIDEO_ID_HEADER}`);
+    return headers;
+  }
+}
+
+function randomId(): string {
+  return crypto.randomUUID().replaceAll('-', '');
 }

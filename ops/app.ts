@@ -11,7 +11,8 @@ import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { VideoRepository } from '../db/videos.ts';
 import { createUploadFinisher } from '../ingest/finish.ts';
-import { createTusServer } from '../ingest/tus.ts';
+import { TusIngest } from '../ingest/tus.ts';
+import { UploadTokens } from '../ingest/upload-token.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
@@ -102,13 +103,28 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       cleanups.push(() => worker.close());
     }
     if (roles.has('api')) {
-      const tus = createTusServer({
+      const uploadTokens = new UploadTokens({ secret: config.uploadTokenSecret, ttlSec: config.uploadTokenTtlSec });
+      const tus = new TusIngest({
         uploadDir: config.uploadDir,
         path: '/uploads',
         maxSize: config.maxUploadBytes,
+        tokens: uploadTokens,
+        expirationMs: config.uploadExpiryMs,
+        logger,
         onFinished: createUploadFinisher({ videos, queue }),
       });
-      api = await buildApi({ logger, videos, storage, tus, playerDir: PLAYER_DIR });
+      if (config.uploadCleanupIntervalMs > 0) {
+        // tus expiration: sweep unfinished uploads past Upload-Expires; finished ones are never touched.
+        const timer = setInterval(() => {
+          tus.cleanUpExpired().then(
+            (n) => n > 0 && logger.info({ removed: n }, 'expired uploads removed'),
+            (err: unknown) => logger.error({ err: describeError(err) }, 'expired-upload sweep failed'),
+          );
+        }, config.uploadCleanupIntervalMs);
+        timer.unref();
+        cleanups.push(async () => clearInterval(timer));
+      }
+      api = await buildApi({ logger, videos, storage, tus, uploadTokens, playerDir: PLAYER_DIR });
       cleanups.push(() => api!.close());
       url = await api.listen({ host: config.host, port: config.port });
       logger.info({ url }, 'api listening');

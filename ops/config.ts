@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
@@ -23,6 +24,24 @@ const EnvSchema = z.object({
   FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** clamd over a unix socket; when set it wins over CLAMD_HOST/CLAMD_PORT. */
+  CLAMD_SOCKET: z.string().min(1).optional(),
+  CLAMD_HOST: z.string().min(1).default('127.0.0.1'),
+  CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
+  /** Gives up on one clamd connection after this long without progress. */
+  CLAMD_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  /** Where infected uploads are moved; default DATA_DIR/quarantine. */
+  QUARANTINE_DIR: z.string().min(1).optional(),
+  /** Longest accepted video; longer ones are rejected with INGEST_TOO_LONG. */
+  MAX_DURATION_SEC: z.coerce.number().positive().default(3600),
+  /** HMAC key for upload tokens. Unset: random per process (fine for one API process; set it when running several). */
+  UPLOAD_TOKEN_SECRET: z.string().min(32).optional(),
+  /** Lifetime of an upload token: it only has to outlive the creation request. */
+  UPLOAD_TOKEN_TTL_SEC: z.coerce.number().int().positive().default(900),
+  /** Unfinished uploads are deleted this long after creation (tus expiration extension). */
+  UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+  /** How often the API sweeps expired unfinished uploads; 0 disables the sweep. */
+  UPLOAD_CLEANUP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
 });
 
 export interface AppConfig {
@@ -41,6 +60,16 @@ export interface AppConfig {
   readonly ffmpegThreads: number;
   readonly maxUploadBytes: number;
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** Exactly one of socket or host+port is used; socket wins. */
+  readonly clamd: { readonly socket: string | undefined; readonly host: string; readonly port: number; readonly timeoutMs: number };
+  readonly quarantineDir: string;
+  /** Metadata-stripped masters (the copy that goes on to the transcoder and the archive). */
+  readonly mastersDir: string;
+  readonly maxDurationSec: number;
+  readonly uploadTokenSecret: string;
+  readonly uploadTokenTtlSec: number;
+  readonly uploadExpiryMs: number;
+  readonly uploadCleanupIntervalMs: number;
 }
 
 /** Validates `env` once; throws OPS_CONFIG_INVALID listing every bad variable. */
@@ -68,5 +97,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ffmpegThreads: e.FFMPEG_THREADS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
+    clamd: { socket: e.CLAMD_SOCKET, host: e.CLAMD_HOST, port: e.CLAMD_PORT, timeoutMs: e.CLAMD_TIMEOUT_MS },
+    quarantineDir: e.QUARANTINE_DIR ? path.resolve(e.QUARANTINE_DIR) : path.join(dataDir, 'quarantine'),
+    mastersDir: path.join(dataDir, 'masters'),
+    maxDurationSec: e.MAX_DURATION_SEC,
+    uploadTokenSecret: e.UPLOAD_TOKEN_SECRET ?? randomBytes(32).toString('base64url'),
+    uploadTokenTtlSec: e.UPLOAD_TOKEN_TTL_SEC,
+    uploadExpiryMs: Math.round(e.UPLOAD_EXPIRY_HOURS * 3600_000),
+    uploadCleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_SEC * 1000,
   };
 }

@@ -38,12 +38,24 @@ async function waitUntilReady(id) {
   }
 }
 
+// Creating an upload needs a short-lived token from the API; resuming one does not.
+async function fetchUploadToken() {
+  const res = await fetch('/api/upload-tokens', { method: 'POST' });
+  if (!res.ok) throw new Error(`upload token: status ${res.status}`);
+  return (await res.json()).token;
+}
+
 $('upload-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const file = $('file').files[0];
   if (!file) return;
+  fetchUploadToken().then((token) => startUpload(file, token), (err) => setStatus(`Upload failed: ${err.message}`));
+});
+
+function startUpload(file, token) {
   const upload = new tus.Upload(file, {
     endpoint: '/uploads',
+    headers: { 'Upload-Token': token },
     chunkSize: 5 * 1024 * 1024,
     retryDelays: [0, 1000, 3000, 5000],
     metadata: { filename: file.name, filetype: file.type, title: $('title').value },
@@ -63,7 +75,7 @@ $('upload-form').addEventListener('submit', (ev) => {
     if (prev.length > 0) upload.resumeFromPreviousUpload(prev[0]);
     upload.start();
   });
-});
+}
 
 const params = new URLSearchParams(location.search);
 if (params.get('v')) waitUntilReady(params.get('v')).catch((err) => setStatus(`Status check failed: ${err.message}`));

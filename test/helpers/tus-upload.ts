@@ -7,16 +7,34 @@ export interface UploadResult {
   readonly videoId: string;
 }
 
+export interface TusUploadOptions {
+  readonly chunkSize?: number;
+  readonly headers?: Record<string, string>;
+  /** tus concatenation: upload in this many parallel partial uploads. */
+  readonly parallelUploads?: number;
+  /** Upload token; fetched from the API (origin of `endpoint`) when omitted. */
+  readonly token?: string;
+}
+
+/** Asks the API for a short-lived upload token (POST /api/upload-tokens). */
+export async function fetchUploadToken(baseUrl: string): Promise<string> {
+  const res = await fetch(new URL('/api/upload-tokens', baseUrl), { method: 'POST' });
+  if (res.status !== 201) throw new Error(`upload token: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
 /** Uploads a file with the real tus-js-client, the way a Node uploader would. */
-export async function tusUpload(endpoint: string, file: string, metadata: Record<string, string>, opts: { chunkSize?: number; headers?: Record<string, string> } = {}): Promise<UploadResult> {
+export async function tusUpload(endpoint: string, file: string, metadata: Record<string, string>, opts: TusUploadOptions = {}): Promise<UploadResult> {
   const size = (await stat(file)).size;
+  const token = opts.token ?? (await fetchUploadToken(endpoint));
   return new Promise((resolve, reject) => {
     const upload = new tus.Upload(createReadStream(file), {
       endpoint,
       uploadSize: size,
       chunkSize: opts.chunkSize ?? 256 * 1024,
       metadata,
-      headers: opts.headers ?? {},
+      headers: { 'Upload-Token': token, ...opts.headers },
+      parallelUploads: opts.parallelUploads ?? 1,
       retryDelays: [],
       onError: reject,
       onSuccess: (payload) => {
