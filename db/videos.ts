@@ -26,6 +26,17 @@ export interface VideoRow {
   created_at: Date;
   updated_at: Date;
   ready_at: Date | null;
+  /** ClamAV verdict (migration 0003); null until scanned. */
+  scan_result: 'clean' | 'infected' | null;
+  scan_signature: string | null;
+  scanned_at: Date | null;
+  /** sha256 of the upload exactly as received. */
+  source_sha256: string | null;
+  quarantine_path: string | null;
+  /** Path of the metadata-stripped master relative to the masters directory. */
+  stripped_master_key: string | null;
+  stripped_sha256: string | null;
+  stripped_size_bytes: number | null;
 }
 
 export interface RenditionRow {
@@ -100,6 +111,24 @@ export class VideoRepository {
       await tx`UPDATE videos SET status = 'ready', stage = 'done', progress = 100, hls_prefix = ${r.hlsPrefix},
         master_key = ${r.masterKey}, ready_at = now(), updated_at = now() WHERE id = ${id}`;
     });
+  }
+
+  /** Clean ClamAV verdict and the sha256 of the upload as received. */
+  async recordCleanScan(id: string, sha256: string): Promise<void> {
+    await this.sql`UPDATE videos SET scan_result = 'clean', scan_signature = NULL, scanned_at = now(), source_sha256 = ${sha256},
+      updated_at = now() WHERE id = ${id}`;
+  }
+
+  /** Terminal: malware found; the file sits in quarantine and the video never reaches the transcoder. */
+  async markInfected(id: string, r: { signature: string; sha256: string; quarantinePath: string }): Promise<void> {
+    await this.sql`UPDATE videos SET status = 'infected', scan_result = 'infected', scan_signature = ${r.signature},
+      scanned_at = now(), source_sha256 = ${r.sha256}, quarantine_path = ${r.quarantinePath}, error_code = 'INGEST_INFECTED',
+      error_message = ${`ClamAV: ${r.signature}`}, updated_at = now() WHERE id = ${id}`;
+  }
+
+  async recordStrippedMaster(id: string, m: { key: string; sha256: string; sizeBytes: number }): Promise<void> {
+    await this.sql`UPDATE videos SET stripped_master_key = ${m.key}, stripped_sha256 = ${m.sha256},
+      stripped_size_bytes = ${m.sizeBytes}, updated_at = now() WHERE id = ${id}`;
   }
 
   /** Terminal failure (`rejected` for bad input, `failed` for our side) with a stable error code. */

@@ -45,7 +45,8 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
   const roles = new Set(o.roles ?? ['api', 'worker']);
   const bin = await resolveFfmpeg({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
   logger.info({ ffmpeg: bin.ffmpegPath, version: bin.version }, 'ffmpeg resolved');
-  await Promise.all([config.uploadDir, config.workDir, config.publishDir].map((d) => mkdir(d, { recursive: true })));
+  const dirs = [config.uploadDir, config.workDir, config.publishDir, config.mastersDir, config.quarantineDir];
+  await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
 
   const cleanups: Array<() => Promise<unknown>> = [];
   let closing: Promise<void> | undefined;
@@ -87,6 +88,10 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         (job) => processTranscodeJob(job, {
           videos, storage, ffmpegPath: bin.ffmpegPath, ffprobePath: bin.ffprobePath, workDir: config.workDir,
           logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads,
+          ingest: {
+            clamd: config.clamd, quarantineDir: config.quarantineDir, mastersDir: config.mastersDir,
+            maxDurationSec: config.maxDurationSec,
+          },
         }),
         { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency },
       );
@@ -95,7 +100,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
           const code = (err as { code?: string }).code ?? 'TRANSCODE_FFMPEG_FAILED';
           videos.get(job.data.videoId).then((v) => {
-            if (v && v.status !== 'rejected') return videos.markFailed(job.data.videoId, 'failed', code, err.message);
+            if (v && v.status !== 'rejected' && v.status !== 'infected') return videos.markFailed(job.data.videoId, 'failed', code, err.message);
           }).catch((e: unknown) => logger.error({ err: describeError(e) }, 'could not record failure'));
         }
       });

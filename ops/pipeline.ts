@@ -4,6 +4,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
 import type { TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
+import { isTerminalIngestError, prepareMaster, type PrepareMasterOptions } from '../ingest/prepare.ts';
 import { MASTER_NAME, writeMaster } from '../packager/package.ts';
 import { publishDirectory } from '../storage/publish.ts';
 import type { ObjectStorage } from '../storage/types.ts';
@@ -21,6 +22,8 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly ffmpegThreads: number;
   readonly preset?: string;
+  /** Scan → validate → strip settings (issue 3); the transcoder only ever sees the stripped master. */
+  readonly ingest: Omit<PrepareMasterOptions, 'videos' | 'ffmpegPath' | 'ffprobePath' | 'logger'>;
 }
 
 /** Storage prefix of a video's published HLS package. */
@@ -42,9 +45,19 @@ function throttled(fn: (p: number) => Promise<void>, ms: number): (p: number) =>
   };
 }
 
-/** One transcode job: probe → ladder → master playlist → publish → ready. Temp dir always removed. */
+/** One job: scan → validate → strip → probe → ladder → master playlist → publish → ready. Temp dir always removed. */
 export async function processTranscodeJob(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<{ masterKey: string }> {
-  const { videoId, sourcePath } = job.data;
+  const { videoId } = job.data;
+  let sourcePath: string;
+  try {
+    sourcePath = await prepareMaster(videoId, job.data.sourcePath, {
+      ...d.ingest, videos: d.videos, ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, logger: d.logger,
+    });
+  } catch (err) {
+    // Infected or invalid: already recorded on the video; retrying cannot change the verdict.
+    if (isTerminalIngestError(err)) throw new UnrecoverableError(err.code);
+    throw err;
+  }
   await d.videos.markProcessing(videoId, 'probe');
   let probe;
   try {

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { startApp, type Role, type RunningApp } from '../../ops/app.ts';
 import { loadConfig, type AppConfig } from '../../ops/config.ts';
 import { createLogger } from '../../ops/logger.ts';
+import { startClamd, type TestClamd } from './clamd.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { TEST_REDIS_URL } from './env.ts';
 
@@ -15,7 +16,9 @@ export interface TestApp {
   readonly config: AppConfig;
   readonly db: TestDatabase;
   readonly dataDir: string;
-  /** Stops the app, drops the database, deletes the queue's Redis keys and the data dir. */
+  /** The clamd this helper started (absent when the caller passed CLAMD_SOCKET/CLAMD_PORT itself). */
+  readonly clamd: TestClamd | undefined;
+  /** Stops the app and clamd, drops the database, deletes the queue's Redis keys and the data dir. */
   close(): Promise<void>;
 }
 
@@ -43,7 +46,10 @@ export async function deleteQueueKeys(redisUrl: string, prefix: string): Promise
 export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ks-test-'));
+  const ownClamd = !(o.env?.['CLAMD_SOCKET'] || o.env?.['CLAMD_PORT']);
+  const clamd = ownClamd ? await startClamd() : undefined;
   const config = loadConfig({
+    ...(clamd ? { CLAMD_SOCKET: clamd.socket } : {}),
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dataDir,
@@ -55,7 +61,12 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     ...o.env,
   });
   const logger = createLogger({ level: config.logLevel });
-  const app = await startApp({ config, roles: o.roles, logger });
+  const app = await startApp({ config, roles: o.roles, logger }).catch(async (err: unknown) => {
+    await clamd?.stop();
+    await db.drop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -63,9 +74,11 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     config,
     db,
     dataDir,
+    clamd,
     close: () => {
       closing ??= (async () => {
         await app.close();
+        await clamd?.stop();
         await deleteQueueKeys(config.redisUrl, config.queuePrefix);
         await db.drop();
         await rm(dataDir, { recursive: true, force: true });

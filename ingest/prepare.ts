@@ -1,0 +1,82 @@
+import { access, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { isPipelineError, PipelineError, type ErrorCode } from '../core/errors.ts';
+import type { VideoRepository } from '../db/videos.ts';
+import { quarantineFile, scanFile, type ClamdOptions } from './scan.ts';
+import { stripVideoMetadata } from './strip.ts';
+import { validateUpload } from './validate.ts';
+
+export interface PrepareMasterOptions {
+  readonly videos: VideoRepository;
+  readonly clamd: ClamdOptions;
+  readonly ffmpegPath: string;
+  readonly ffprobePath: string;
+  /** Where infected uploads are moved (config QUARANTINE_DIR). */
+  readonly quarantineDir: string;
+  /** Where stripped masters are written, one `<videoId>/master.<ext>` each. */
+  readonly mastersDir: string;
+  /** Config MAX_DURATION_SEC. */
+  readonly maxDurationSec: number;
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** Outcomes decided by the upload itself: recorded on the video, never retried. */
+const TERMINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'INGEST_INFECTED', 'INGEST_EMPTY', 'INGEST_UNREADABLE', 'INGEST_NOT_VIDEO', 'INGEST_BAD_DIMENSIONS',
+  'INGEST_BAD_DURATION', 'INGEST_TOO_LONG', 'INGEST_TRUNCATED',
+]);
+
+export function isTerminalIngestError(err: unknown): err is PipelineError {
+  return isPipelineError(err) && TERMINAL_CODES.has(err.code);
+}
+
+const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+
+/** The tus file store keeps `<id>.json` beside each upload; both go once the upload has been dealt with. */
+async function discardUpload(sourcePath: string): Promise<void> {
+  await rm(sourcePath, { force: true });
+  await rm(`${sourcePath}.json`, { force: true });
+}
+
+/**
+ * Everything between a finished upload and the transcoder: ClamAV scan (with sha256) → validation by content →
+ * metadata-stripped master. Returns the master's path. Infected and invalid uploads end in `infected` / `rejected`
+ * and throw a terminal error; clamd being unreachable throws INGEST_SCAN_UNAVAILABLE so the job is retried and the
+ * file is never passed on unscanned. A retry after the master was written reuses it.
+ */
+export async function prepareMaster(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<string> {
+  const video = await o.videos.get(videoId);
+  if (video?.stripped_master_key) {
+    const done = path.join(o.mastersDir, video.stripped_master_key);
+    if (await exists(done)) return done;
+  }
+  await o.videos.markProcessing(videoId, 'scan');
+  const scan = await scanFile(sourcePath, o.clamd);
+  if (scan.verdict.infected) {
+    const { signature } = scan.verdict;
+    const quarantinePath = await quarantineFile(sourcePath, o.quarantineDir, `${videoId}-${path.basename(sourcePath)}`);
+    await rm(`${sourcePath}.json`, { force: true });
+    await o.videos.markInfected(videoId, { signature, sha256: scan.sha256, quarantinePath });
+    o.logger.warn({ videoId, signature, quarantinePath }, 'infected upload quarantined');
+    throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
+  }
+  await o.videos.recordCleanScan(videoId, scan.sha256);
+  try {
+    await o.videos.markProcessing(videoId, 'validate');
+    const source = await validateUpload(sourcePath, { ffprobePath: o.ffprobePath, maxDurationSec: o.maxDurationSec });
+    await o.videos.markProcessing(videoId, 'strip');
+    const master = await stripVideoMetadata({
+      ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath, input: sourcePath,
+      outBase: path.join(o.mastersDir, videoId, 'master'), declaredDurationSec: source.durationSec,
+    });
+    const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
+    await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
+    // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
+    await discardUpload(sourcePath);
+    return master.path;
+  } catch (err) {
+    if (isTerminalIngestError(err)) await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
+    throw err;
+  }
+}

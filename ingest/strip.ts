@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import type { ExifTool } from 'exiftool-vendored';
+import { PipelineError } from '../core/errors.ts';
+import { probeDurationSec } from './validate.ts';
+
+const execFileAsync = promisify(execFile);
+
+export interface StripVideoOptions {
+  readonly ffmpegPath: string;
+  readonly ffprobePath: string;
+  readonly input: string;
+  /** Output path without extension; `.mp4` (or `.mkv` when MP4 cannot hold the codecs) is appended. */
+  readonly outBase: string;
+  /** Duration the validation probe read from the container header, for the truncation check. */
+  readonly declaredDurationSec: number;
+  /** Kill ffmpeg after this many ms; default 10 minutes (stream copy is disk-bound). */
+  readonly timeoutMs?: number;
+}
+
+export interface StrippedMaster {
+  readonly path: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+}
+
+/**
+ * Stream copy of the first video and audio stream with every metadata source dropped: `-map_metadata -1` removes
+ * global (QuickTime udta ©xyz location, Keys/mdta GPS, make/model, creation_time) and per-stream tags, `-map_chapters
+ * -1` the chapters; mapping only v:0/a:0 drops data tracks (GoPro/DJI GPS telemetry, timecode); `+bitexact` omits
+ * the muxer's encoder tag. The display matrix is stream side data, not metadata, so orientation survives.
+ */
+function remuxArgs(input: string, out: string, format: 'mp4' | 'matroska'): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', input,
+    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-map_metadata', '-1', '-map_chapters', '-1',
+    '-fflags', '+bitexact',
+    ...(format === 'mp4' ? ['-movflags', '+faststart'] : []),
+    '-f', format, out,
+  ];
+}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file), h);
+  return h.digest('hex');
+}
+
+async function remux(o: StripVideoOptions, format: 'mp4' | 'matroska', tmp: string): Promise<string> {
+  const { stderr } = await execFileAsync(o.ffmpegPath, remuxArgs(o.input, tmp, format), {
+    timeout: o.timeoutMs ?? 600_000, maxBuffer: 8 * 1024 * 1024,
+  });
+  return stderr;
+}
+
+/** Writes the metadata-free master next to `outBase` (tmp + rename, so a crash never leaves half a master). */
+export async function stripVideoMetadata(o: StripVideoOptions): Promise<StrippedMaster> {
+  await mkdir(path.dirname(o.outBase), { recursive: true });
+  let stderr = '';
+  let out = '';
+  const failures: string[] = [];
+  // MP4 first (what every player and the archive expect); Matroska holds codecs MP4 cannot (e.g. VP8, PCM variants).
+  for (const [format, ext] of [['mp4', '.mp4'], ['matroska', '.mkv']] as const) {
+    const tmp = `${o.outBase}.tmp${ext}`;
+    try {
+      stderr = await remux(o, format, tmp);
+      out = o.outBase + ext;
+      await rename(tmp, out);
+      break;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      failures.push(String((err as { stderr?: unknown }).stderr ?? err).slice(-1000));
+    }
+  }
+  if (!out) throw new PipelineError('INGEST_STRIP_FAILED', 'ffmpeg could not remux the upload.', { stderr: failures });
+  const duration = await probeDurationSec(out, { ffprobePath: o.ffprobePath });
+  // A truncated file with its index up front (faststart) probes fine but its packets stop early: the remux says
+  // "partial file" and comes out shorter than the header claims.
+  const short = !(duration > 0) || duration < o.declaredDurationSec * 0.9 - 0.2;
+  if (/partial file/i.test(stderr) || short) {
+    await rm(out, { force: true });
+    throw new PipelineError('INGEST_TRUNCATED', `Media data ends early (${duration} of ${o.declaredDurationSec} s).`, {
+      durationSec: duration, declaredDurationSec: o.declaredDurationSec,
+    });
+  }
+  const st = await stat(out);
+  return { path: out, sha256: await sha256File(out), sizeBytes: st.size };
+}
+
+/** Tags an image keeps: how to display it (orientation, colour profile), nothing about who, where or when. */
+const IMAGE_TAGS_KEPT = ['Orientation', 'ICC_Profile', 'ColorSpaceTags'];
+
+/**
+ * Removes EXIF/XMP/IPTC (GPS, camera, owner, dates) from an image in place with exiftool (posters, image uploads).
+ * The caller owns the ExifTool process (and ends it).
+ */
+export async function stripImageMetadata(exiftool: ExifTool, file: string): Promise<void> {
+  await exiftool.deleteAllTags(file, { retain: IMAGE_TAGS_KEPT });
+  // exiftool keeps the untouched original as `<file>_original`; that copy still has the GPS tags.
+  await rm(`${file}_original`, { force: true });
+}
