@@ -46,7 +46,8 @@ export async function deleteQueueKeys(redisUrl: string, prefix: string): Promise
 export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ks-test-'));
-  const ownClamd = !(o.env?.['CLAMD_SOCKET'] || o.env?.['CLAMD_PORT']);
+  // Only workers scan; an API-only app needs no clamd.
+  const ownClamd = (o.roles ?? ['worker']).includes('worker') && !(o.env?.['CLAMD_SOCKET'] || o.env?.['CLAMD_PORT']);
   const clamd = ownClamd ? await startClamd() : undefined;
   const config = loadConfig({
     ...(clamd ? { CLAMD_SOCKET: clamd.socket } : {}),

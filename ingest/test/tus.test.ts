@@ -1,0 +1,197 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import * as tus from 'tus-js-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
+import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
+import { UploadTokens } from '../upload-token.ts';
+import { codeOf, fileSha256, runUntil, runUpload, sha256, storedPath, tusErrorCode } from './tus-helpers.ts';
+
+const SECRET = 'tus-test-secret-0123456789-abcdefghijklmnop';
+const MAX = 4 * 1024 * 1024;
+const META = { title: 'A clip', filename: 'clip.mp4' };
+
+describe('tus ingest endpoint', () => {
+  let t: TestApp;
+  let endpoint: string;
+  let token: string;
+  const tusHeaders = (extra: Record<string, string> = {}) => ({ 'Tus-Resumable': '1.0.0', 'Upload-Token': token, ...extra });
+  const meta = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
+
+  beforeAll(async () => {
+    t = await startTestApp({ roles: ['api'], env: { UPLOAD_TOKEN_SECRET: SECRET, MAX_UPLOAD_BYTES: String(MAX) } });
+    endpoint = `${t.url}/uploads`;
+    token = await fetchUploadToken(t.url);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('advertises its extensions, checksum algorithms and max size on OPTIONS', async () => {
+    const res = await fetch(endpoint, { method: 'OPTIONS' });
+    expect(res.status).toBe(204);
+    const ext = (res.headers.get('tus-extension') ?? '').split(',');
+    for (const e of ['creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'expiration', 'checksum', 'concatenation']) {
+      expect(ext).toContain(e);
+    }
+    expect(res.headers.get('tus-checksum-algorithm')).toBe('sha1,sha256');
+    expect(res.headers.get('tus-max-size')).toBe(String(MAX));
+  });
+
+  it('requires a valid, unexpired upload token to create an upload', async () => {
+    const post = (h: Record<string, string>) => fetch(endpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '10', 'Upload-Metadata': meta(META), ...h } });
+    let res = await post({});
+    expect(res.status).toBe(401);
+    expect(await codeOf(res)).toBe('INGEST_TOKEN_MISSING');
+    res = await post({ 'Upload-Token': `${token}x` });
+    expect([res.status, await codeOf(res)]).toEqual([401, 'INGEST_TOKEN_INVALID']);
+    const expired = new UploadTokens({ secret: SECRET, ttlSec: 1, now: () => Date.now() - 10_000 }).issue().token;
+    res = await post({ 'Upload-Token': expired });
+    expect([res.status, await codeOf(res)]).toEqual([401, 'INGEST_TOKEN_EXPIRED']);
+    res = await post({ 'Upload-Token': token });
+    expect(res.status).toBe(201);
+  });
+
+  it('rejects an oversize upload at creation with 413, before any byte is sent', async () => {
+    const res = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': String(MAX + 1), 'Upload-Metadata': meta(META) }) });
+    expect(res.status).toBe(413);
+    const err = await runUpload(randomBytes(16), { endpoint, uploadSize: MAX + 1, headers: tusHeaders(), metadata: META }).catch((e: unknown) => e);
+    expect(tusErrorCode(err).status).toBe(413);
+  });
+
+  it('validates metadata with zod: title required, reserved keys refused, filename sanitised', async () => {
+    const post = (m: Record<string, string>) => fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': '1', 'Upload-Metadata': meta(m) }) });
+    let res = await post({ filename: 'x.mp4' });
+    expect([res.status, await codeOf(res)]).toEqual([400, 'INGEST_BAD_METADATA']);
+    res = await post({ title: 'x'.repeat(201) });
+    expect([res.status, await codeOf(res)]).toEqual([400, 'INGEST_BAD_METADATA']);
+    res = await post({ title: 'ok', uploader: 'someone-else' });
+    expect([res.status, await codeOf(res)]).toEqual([400, 'INGEST_BAD_METADATA']);
+    const up = await runUpload(Buffer.from('0123456789'), {
+      endpoint, headers: tusHeaders(), metadata: { title: '  Trimmed  ', filename: '../../etc/\u202Epasswd\u0000.mp4' },
+    });
+    const sql = (await import('postgres')).default(t.db.url, { max: 1 });
+    try {
+      const [row] = await sql<{ title: string; original_filename: string }[]>`SELECT title, original_filename FROM videos WHERE id = ${up.videoId!}`;
+      expect(row?.title).toBe('Trimmed');
+      expect(row?.original_filename).toBe('__.._etc__passwd_.mp4');
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('resumes uploads interrupted at random offsets; the stored file equals the original', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 12345);
+    const cuts = [0.15, 0.45, 0.75].map((f) => Math.floor((f + Math.random() * 0.1) * data.length)).sort((a, b) => a - b);
+    let url: string | undefined;
+    for (const cut of cuts) {
+      url = await runUntil(data, cut, { endpoint, uploadUrl: url ?? null, headers: tusHeaders(), metadata: META, chunkSize: 128 * 1024 });
+      const head = await fetch(url, { method: 'HEAD', headers: tusHeaders() });
+      const offset = Number(head.headers.get('upload-offset'));
+      expect(offset).toBeGreaterThan(0);
+      expect(offset).toBeLessThan(data.length);
+    }
+    const done = await runUpload(data, { endpoint, uploadUrl: url!, headers: tusHeaders(), metadata: META, chunkSize: 128 * 1024 });
+    expect(done.url).toBe(url);
+    expect(done.videoId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await fileSha256(storedPath(t.config.uploadDir, done.url))).toBe(sha256(data));
+  });
+
+  it('supports creation-with-upload and creation-defer-length', async () => {
+    const data = randomBytes(300 * 1024);
+    const a = await runUpload(data, { endpoint, headers: tusHeaders(), metadata: META, uploadDataDuringCreation: true });
+    expect(await fileSha256(storedPath(t.config.uploadDir, a.url))).toBe(sha256(data));
+    const b = await runUpload(data, { endpoint, headers: tusHeaders(), metadata: META, uploadLengthDeferred: true, chunkSize: 100 * 1024 });
+    expect(b.videoId).toBeDefined();
+    expect(await fileSha256(storedPath(t.config.uploadDir, b.url))).toBe(sha256(data));
+  });
+
+  it('uploads in parallel with concatenation; the final file equals the original and the partials are gone', async () => {
+    const data = randomBytes(1024 * 1024 + 777);
+    const up = await runUpload(data, { endpoint, headers: tusHeaders(), metadata: META, parallelUploads: 3, chunkSize: 128 * 1024 });
+    expect(up.videoId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await fileSha256(storedPath(t.config.uploadDir, up.url))).toBe(sha256(data));
+    expect((await readdir(t.config.uploadDir)).filter((f) => f.startsWith('partial-'))).toEqual([]);
+  });
+
+  it('refuses a final upload over incomplete or foreign partials', async () => {
+    const res = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': '10', 'Upload-Concat': 'partial' }) });
+    expect(res.status).toBe(201);
+    const partial = res.headers.get('location')!;
+    let fin = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Concat': `final;${partial}`, 'Upload-Metadata': meta(META) }) });
+    expect([fin.status, await codeOf(fin)]).toEqual([400, 'INGEST_CONCAT_INVALID']);
+    fin = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Concat': 'final;/uploads/../../etc/passwd', 'Upload-Metadata': meta(META) }) });
+    expect([fin.status, await codeOf(fin)]).toEqual([400, 'INGEST_CONCAT_INVALID']);
+    fin = await fetch(endpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Concat': `final;${partial}` } });
+    expect([fin.status, await codeOf(fin)]).toEqual([401, 'INGEST_TOKEN_MISSING']);
+  });
+
+  it('checksum extension: a mismatching chunk gets 460 and is discarded; a matching one is stored', async () => {
+    const data = randomBytes(64 * 1024);
+    const created = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': String(data.length * 2), 'Upload-Metadata': meta(META) }) });
+    const url = new URL(created.headers.get('location')!, t.url).toString();
+    const patch = (body: Buffer, offset: number, checksum: string) => fetch(url, {
+      method: 'PATCH', body, headers: tusHeaders({ 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream', 'Upload-Checksum': checksum }),
+    });
+    const digest = (alg: string, b: Buffer) => createHash(alg).update(b).digest('base64');
+    let res = await patch(data, 0, `sha1 ${digest('sha1', randomBytes(8))}`);
+    expect([res.status, await codeOf(res)]).toEqual([460, 'INGEST_CHECKSUM_MISMATCH']);
+    let head = await fetch(url, { method: 'HEAD', headers: tusHeaders() });
+    expect(head.headers.get('upload-offset')).toBe('0');
+    res = await patch(data, 0, `md5 ${digest('md5', data)}`);
+    expect([res.status, await codeOf(res)]).toEqual([400, 'INGEST_CHECKSUM_UNSUPPORTED']);
+    res = await patch(data, 0, `sha1 ${digest('sha1', data)}`);
+    expect(res.status).toBe(204);
+    expect(res.headers.get('upload-offset')).toBe(String(data.length));
+    res = await patch(data, data.length, `sha256 ${digest('sha256', Buffer.concat([data, Buffer.from('x')]))}`);
+    expect(res.status).toBe(460);
+    head = await fetch(url, { method: 'HEAD', headers: tusHeaders() });
+    expect(head.headers.get('upload-offset')).toBe(String(data.length));
+    res = await patch(data, data.length, `sha256 ${digest('sha256', data)}`);
+    expect(res.status).toBe(204);
+    expect(res.headers.get('video-id')).toBeTruthy();
+    expect(await fileSha256(storedPath(t.config.uploadDir, url))).toBe(sha256(Buffer.concat([data, data])));
+  });
+
+  it('tus-js-client with per-chunk checksums recovers from a corrupted chunk (460 → retry)', async () => {
+    const data = randomBytes(700 * 1024);
+    let corrupted = 0;
+    let mismatches = 0;
+    const inner = new tus.DefaultHttpStack({});
+    const httpStack: tus.HttpStack = {
+      getName: () => 'checksumming',
+      createRequest(method, url) {
+        const req = inner.createRequest(method, url);
+        const send = req.send.bind(req);
+        req.send = async (body: unknown) => {
+          if (method === 'PATCH' && body instanceof Uint8Array) {
+            // The first chunk goes out with a wrong digest, as if a byte flipped in transit.
+            const sum = createHash('sha1').update(corrupted++ === 0 ? Buffer.from('flipped') : body).digest('base64');
+            req.setHeader('Upload-Checksum', `sha1 ${sum}`);
+          }
+          const res = await send(body);
+          if (res.getStatus() === 460) mismatches++;
+          return res;
+        };
+        return req;
+      },
+    };
+    const up = await runUpload(data, {
+      endpoint, headers: tusHeaders(), metadata: META, chunkSize: 200 * 1024, httpStack, retryDelays: [0, 0],
+      onShouldRetry: (err) => err.originalResponse?.getStatus() === 460,
+    });
+    expect(mismatches).toBe(1);
+    expect(await fileSha256(storedPath(t.config.uploadDir, up.url))).toBe(sha256(data));
+  });
+
+  it('termination deletes an unfinished upload but not a finished one; uploads cannot be downloaded', async () => {
+    const created = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': '100', 'Upload-Metadata': meta(META) }) });
+    const url = new URL(created.headers.get('location')!, t.url).toString();
+    expect((await fetch(url, { method: 'DELETE', headers: tusHeaders() })).status).toBe(204);
+    expect((await fetch(url, { method: 'HEAD', headers: tusHeaders() })).status).toBe(404);
+    const done = await runUpload(Buffer.from('finished!'), { endpoint, headers: tusHeaders(), metadata: META });
+    expect((await fetch(done.url, { method: 'DELETE', headers: tusHeaders() })).status).toBe(400);
+    const get = await fetch(done.url);
+    expect([get.status, await codeOf(get)]).toEqual([404, 'API_NOT_FOUND']);
+  });
+});
