@@ -131,7 +131,7 @@ describe('tus ingest endpoint', () => {
     const created = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': String(data.length * 2), 'Upload-Metadata': meta(META) }) });
     const url = new URL(created.headers.get('location')!, t.url).toString();
     const patch = (body: Buffer, offset: number, checksum: string) => fetch(url, {
-      method: 'PATCH', body, headers: tusHeaders({ 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream', 'Upload-Checksum': checksum }),
+      method: 'PATCH', body: new Uint8Array(body), headers: tusHeaders({ 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream', 'Upload-Checksum': checksum }),
     });
     const digest = (alg: string, b: Buffer) => createHash(alg).update(b).digest('base64');
     let res = await patch(data, 0, `sha1 ${digest('sha1', randomBytes(8))}`);
