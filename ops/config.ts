@@ -24,10 +24,10 @@ const EnvSchema = z.object({
   FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** clamd over a unix socket; when set it wins over CLAMD_HOST/CLAMD_PORT. */
+  /** clamd over a unix socket; wins over CLAMD_HOST/CLAMD_PORT. Default Debian's clamav-daemon socket unless those are set. */
   CLAMD_SOCKET: z.string().min(1).optional(),
-  CLAMD_HOST: z.string().min(1).default('127.0.0.1'),
-  CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
+  CLAMD_HOST: z.string().min(1).optional(),
+  CLAMD_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Gives up on one clamd connection after this long without progress. */
   CLAMD_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   /** Where infected uploads are moved; default DATA_DIR/quarantine. */
@@ -43,6 +43,9 @@ const EnvSchema = z.object({
   /** How often the API sweeps expired unfinished uploads; 0 disables the sweep. */
   UPLOAD_CLEANUP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
 });
+
+/** LocalSocket of Debian's clamav-daemon (/etc/clamav/clamd.conf); it listens on no TCP port by default. */
+export const DEBIAN_CLAMD_SOCKET = '/run/clamav/clamd.ctl';
 
 export interface AppConfig {
   readonly host: string;
@@ -97,7 +100,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ffmpegThreads: e.FFMPEG_THREADS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
-    clamd: { socket: e.CLAMD_SOCKET, host: e.CLAMD_HOST, port: e.CLAMD_PORT, timeoutMs: e.CLAMD_TIMEOUT_MS },
+    clamd: {
+      socket: e.CLAMD_SOCKET ?? (e.CLAMD_HOST || e.CLAMD_PORT ? undefined : DEBIAN_CLAMD_SOCKET),
+      host: e.CLAMD_HOST ?? '127.0.0.1',
+      port: e.CLAMD_PORT ?? 3310,
+      timeoutMs: e.CLAMD_TIMEOUT_MS,
+    },
     quarantineDir: e.QUARANTINE_DIR ? path.resolve(e.QUARANTINE_DIR) : path.join(dataDir, 'quarantine'),
     mastersDir: path.join(dataDir, 'masters'),
     maxDurationSec: e.MAX_DURATION_SEC,

@@ -58,6 +58,22 @@ if [ "$FOR_TESTS" = 1 ]; then
   psql "postgres://postgres@$PG_HOST:$PG_PORT/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
     || psql "postgres://postgres@$PG_HOST:$PG_PORT/postgres" -c "CREATE DATABASE test" >/dev/null
 fi
+# ClamAV for the worker's scan step (service mode; the test suite starts its own clamd with a test signature database).
+# Uploads reach clamd through INSTREAM: the stream and file limits must cover MAX_UPLOAD_BYTES, otherwise clamd refuses
+# the stream (StreamMaxLength, 25 MB default) or skips the rest of a big file unscanned (MaxFileSize/MaxScanSize).
+if [ "$FOR_TESTS" = 0 ] && [ ! -S /run/clamav/clamd.ctl ]; then
+  conf=/etc/clamav/clamd.conf
+  if [ -f "$conf" ]; then
+    for kv in "StreamMaxLength 600M" "MaxFileSize 600M" "MaxScanSize 600M"; do
+      key=${kv%% *}
+      if grep -q "^$key " "$conf"; then $SUDO sed -i "s/^$key .*/$kv/" "$conf"; else echo "$kv" | $SUDO tee -a "$conf" >/dev/null; fi
+    done
+  fi
+  ls /var/lib/clamav/*.c[vl]d >/dev/null 2>&1 || $SUDO freshclam --quiet \
+    || echo "setup: WARNING freshclam failed; clamd needs a signature database in /var/lib/clamav"
+  $SUDO mkdir -p /run/clamav && { $SUDO chown clamav:clamav /run/clamav 2>/dev/null || true; }
+  $SUDO clamd || echo "setup: WARNING clamd did not start; uploads wait (retrying) in the scan stage until it does"
+fi
 # Node dependencies. `npm ci` is exact; when the registry mirror lacks a lock entry's optional platform binary
 # (seen: @msgpackr-extract/*-darwin-*), npm ci refuses and `npm install` resolves the same tree without it.
 if [ "${SKIP_NPM:-0}" != 1 ]; then

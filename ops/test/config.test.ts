@@ -11,6 +11,16 @@ describe('loadConfig', () => {
     expect(c.databaseUrl).toContain('127.0.0.1:5432');
     expect(c.dataDir.endsWith('/data')).toBe(true);
     expect(c.maxUploadBytes).toBe(500 * 1024 * 1024);
+    expect(c.clamd.socket).toBe('/run/clamav/clamd.ctl');
+    expect(c.quarantineDir.endsWith('/data/quarantine')).toBe(true);
+    expect(c.uploadExpiryMs).toBe(24 * 3600_000);
+    expect(c.uploadTokenSecret.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('uses clamd over TCP when CLAMD_HOST or CLAMD_PORT is set, and refuses a short token secret', () => {
+    expect(loadConfig({ CLAMD_PORT: '3311' }).clamd).toMatchObject({ socket: undefined, host: '127.0.0.1', port: 3311 });
+    expect(loadConfig({ CLAMD_SOCKET: '/tmp/c.sock', CLAMD_PORT: '3311' }).clamd.socket).toBe('/tmp/c.sock');
+    expect(() => loadConfig({ UPLOAD_TOKEN_SECRET: 'short' })).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
   });
 
   it('rejects invalid values with OPS_CONFIG_INVALID naming each variable', () => {
