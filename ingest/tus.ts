@@ -115,8 +115,14 @@ export class TusIngest {
       if (req.method === 'OPTIONS') res.headers.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
       return res;
     } catch (err) {
-      if (!isPipelineError(err)) throw err;
-      return this.#errorResponse(req, err);
+      if (isPipelineError(err)) return this.#errorResponse(req, err);
+      // tus-style errors ({status_code, body}) from the store, e.g. FILE_NOT_FOUND during concatenation.
+      const tusErr = err as { status_code?: unknown; body?: unknown };
+      if (typeof tusErr.status_code === 'number') {
+        return new Response(String(tusErr.body ?? ''), { status: tusErr.status_code, headers: this.#baseHeaders(req) });
+      }
+      this.#o.logger.error({ err }, 'tus front handler failed');
+      return new Response('Internal error; see server logs.\n', { status: 500, headers: this.#baseHeaders(req) });
     }
   }
 

@@ -32,7 +32,10 @@ async function waitUntilReady(id) {
   for (;;) {
     const v = await fetchVideo(id);
     if (v.status === 'ready') { setStatus('Ready.'); play(v.masterUrl); return; }
-    if (v.status === 'failed' || v.status === 'rejected') { setStatus(`Processing failed: ${v.error?.code ?? v.status}`); return; }
+    if (v.status === 'failed' || v.status === 'rejected' || v.status === 'infected') {
+      setStatus(`Processing failed: ${v.error?.code ?? v.status}`);
+      return;
+    }
     setStatus(`Processing: ${v.stage ?? v.status} ${Math.round(v.progress)}%`);
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -107,4 +107,25 @@ describe('walking skeleton: upload → HLS → play', () => {
       await browser.close();
     }
   });
+
+  it('uploads through the player page (token from the API, then tus) until the page shows Ready', async () => {
+    const clip = await makeClip({ out: path.join(tmp, 'page.mp4'), durationSec: 2, width: 320, height: 180 });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${t.url}/`);
+      await page.fill('#title', 'From the page');
+      await page.setInputFiles('#file', clip);
+      await page.click('#start');
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'Ready.', undefined, { timeout: 90_000 });
+      const id = await page.evaluate(() => document.body.dataset['videoId']);
+      const v = (await (await fetchOk(`${t.url}/api/videos/${id}`)).json()) as VideoJson & { title: string };
+      expect(v).toMatchObject({ status: 'ready', title: 'From the page' });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
 });

@@ -80,6 +80,18 @@ describe('tus ingest endpoint', () => {
     }
   });
 
+  it('attributes the upload to the token subject (uploader id claim)', async () => {
+    const own = new UploadTokens({ secret: SECRET }).issue({ uploaderId: 'parent-7' }).token;
+    const up = await runUpload(Buffer.from('abc'), { endpoint, headers: tusHeaders({ 'Upload-Token': own }), metadata: META });
+    const sql = (await import('postgres')).default(t.db.url, { max: 1 });
+    try {
+      const [row] = await sql<{ uploader_id: string }[]>`SELECT uploader_id FROM videos WHERE id = ${up.videoId!}`;
+      expect(row?.uploader_id).toBe('parent-7');
+    } finally {
+      await sql.end();
+    }
+  });
+
   it('resumes uploads interrupted at random offsets; the stored file equals the original', async () => {
     const data = randomBytes(2 * 1024 * 1024 + 12345);
     const cuts = [0.15, 0.45, 0.75].map((f) => Math.floor((f + Math.random() * 0.1) * data.length)).sort((a, b) => a - b);
