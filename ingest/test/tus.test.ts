@@ -50,6 +50,9 @@ describe('tus ingest endpoint', () => {
     expect([res.status, await codeOf(res)]).toEqual([401, 'INGEST_TOKEN_EXPIRED']);
     res = await post({ 'Upload-Token': token });
     expect(res.status).toBe(201);
+    // Expiration extension: an unfinished upload says when it expires (UPLOAD_EXPIRY_HOURS, default 24 h).
+    const expires = Date.parse(res.headers.get('upload-expires') ?? '');
+    expect(expires - Date.now()).toBeGreaterThan(23 * 3600_000);
   });
 
   it('rejects an oversize upload at creation with 413, before any byte is sent', async () => {
