@@ -26,7 +26,6 @@ export const ERROR_DEFINITIONS = {
     status: 400,
     hint: 'Upload-Concat final must list complete partial uploads of this server (created with Upload-Concat: partial).',
   },
-  INGEST_CONCAT_FINAL_PATCH: { status: 403, hint: 'A final (concatenated) upload cannot be patched; upload to its partials.' },
   INGEST_EMPTY: { status: 422, hint: 'The upload has zero bytes; upload the video file itself.' },
   INGEST_UNREADABLE: { status: 422, hint: 'ffprobe cannot read the file (not media, or truncated); upload a complete video.' },
   INGEST_NOT_VIDEO: { status: 422, hint: 'The file has no video stream (audio, image or other data); upload a video.' },

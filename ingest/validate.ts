@@ -44,6 +44,7 @@ const Probe = z.object({
 /** Containers ffmpeg uses for single still images; a still is not a video even though it has a "video" stream. */
 const IMAGE_FORMATS = /(^|,)(image2|\w+_pipe|gif|ico|apng)(,|$)/;
 
+/** Its own small ffprobe call: ingest runs before transcoder/ and may not import it (data flows one way). */
 async function probe(file: string, o: ValidateOptions): Promise<z.infer<typeof Probe>> {
   let stdout: string;
   try {
