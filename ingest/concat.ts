@@ -48,22 +48,24 @@ function parseMetadata(header: string | null): Upload['metadata'] {
 export async function createFinalUpload(
   store: SafeFileStore,
   r: FinalUploadRequest,
-  prepare: (upload: Upload) => Promise<Upload['metadata']>,
+  prepare: (upload: Upload, parts: readonly Upload[]) => Promise<Upload['metadata']>,
 ): Promise<Upload> {
   const partIds = parseFinalConcat(r.concatHeader, r.mountPath);
   if (new Set(partIds).size !== partIds.length) throw new PipelineError('INGEST_CONCAT_INVALID', 'A partial is listed twice.');
   let total = 0;
+  const parts: Upload[] = [];
   for (const id of partIds) {
     const part = await store.getUpload(id).catch(() => undefined);
     if (!part || part.size === undefined || part.offset !== part.size) {
       throw new PipelineError('INGEST_CONCAT_INVALID', `Partial upload ${id} is missing or incomplete.`, { id });
     }
     total += part.size;
+    parts.push(part);
   }
   if (r.maxSize > 0 && total > r.maxSize) {
     throw new PipelineError('INGEST_TOO_LARGE', `The parts add up to ${total} bytes, over ${r.maxSize}.`, { total });
   }
   const upload = new Upload({ id: Uid.rand(), size: total, offset: 0, metadata: parseMetadata(r.metadataHeader) });
-  upload.metadata = await prepare(upload);
+  upload.metadata = await prepare(upload, parts);
   return store.concatenate(upload, partIds);
 }

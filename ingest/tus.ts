@@ -137,10 +137,9 @@ export class TusIngest {
 
   #prepareMetadata(upload: Upload, claims: UploadTokenClaims | undefined): Upload['metadata'] {
     assertNoServerKeys(upload.metadata);
-    // Partials carry no metadata of their own (tus-js-client's metadataForPartialUploads); the final upload does.
-    if (isPartialId(upload.id)) return upload.metadata;
-    parseVideoMetadata(upload.metadata);
-    return claims?.sub ? { ...upload.metadata, [UPLOADER_KEY]: claims.sub } : upload.metadata;
+    // Partials carry no video metadata (tus-js-client's metadataForPartialUploads); the final upload does.
+    if (!isPartialId(upload.id)) parseVideoMetadata(upload.metadata);
+    return withUploader(upload.metadata, claims?.sub);
   }
 
   async #finish(upload: Upload): Promise<{ videoId: string }> {
@@ -152,13 +151,23 @@ export class TusIngest {
     });
   }
 
+  /**
+   * The final upload needs no token: every partial was created with one and their URLs are the capability, like a
+   * PATCH. That matters: a long parallel upload outlives the short token, and refusing the final POST then would lose
+   * the whole upload. The uploader is the one the partials were created for.
+   */
   async #createFinal(req: Request, concat: string): Promise<Response> {
     if (req.headers.get('tus-resumable') !== '1.0.0') return new Response('Tus-Resumable Required\n', { status: 412 });
-    const claims = this.#authorize(req.headers.get(UPLOAD_TOKEN_HEADER));
     const upload = await createFinalUpload(
       this.store,
       { concatHeader: concat, metadataHeader: req.headers.get('upload-metadata'), mountPath: this.#o.path, maxSize: this.#o.maxSize },
-      async (u) => this.#prepareMetadata(u, claims),
+      async (u, parts) => {
+        const owners = new Set(parts.map((p) => p.metadata?.[UPLOADER_KEY] ?? ''));
+        if (owners.size !== 1) throw new PipelineError('INGEST_CONCAT_INVALID', 'The partial uploads belong to different uploaders.');
+        assertNoServerKeys(u.metadata);
+        parseVideoMetadata(u.metadata);
+        return withUploader(u.metadata, [...owners][0] || undefined);
+      },
     );
     const { videoId } = await this.#finish(upload);
     const headers = this.#baseHeaders(req);
@@ -181,6 +190,11 @@ export class TusIngest {
     headers.set('Access-Control-Expose-Headers', `Location, Upload-Offset, Upload-Length, Upload-Concat, Tus-Resumable, ${VIDEO_ID_HEADER}`);
     return headers;
   }
+}
+
+/** Sets the server-owned uploader key (never taken from the client; see assertNoServerKeys). */
+function withUploader(metadata: Upload['metadata'], uploader: string | undefined): Upload['metadata'] {
+  return uploader ? { ...metadata, [UPLOADER_KEY]: uploader } : metadata;
 }
 
 function randomId(): string {

@@ -137,8 +137,30 @@ describe('tus ingest endpoint', () => {
     expect([fin.status, await codeOf(fin)]).toEqual([400, 'INGEST_CONCAT_INVALID']);
     fin = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Concat': 'final;/uploads/../../etc/passwd', 'Upload-Metadata': meta(META) }) });
     expect([fin.status, await codeOf(fin)]).toEqual([400, 'INGEST_CONCAT_INVALID']);
-    fin = await fetch(endpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Concat': `final;${partial}` } });
-    expect([fin.status, await codeOf(fin)]).toEqual([401, 'INGEST_TOKEN_MISSING']);
+  });
+
+  it('concatenates without a (by then possibly expired) token, authorised by the partials and credited to their uploader', async () => {
+    const own = new UploadTokens({ secret: SECRET }).issue({ uploaderId: 'parent-9' }).token;
+    const parts = [Buffer.from('hello '), Buffer.from('world')];
+    const urls: string[] = [];
+    for (const p of parts) {
+      const res = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Token': own, 'Upload-Length': String(p.length), 'Upload-Concat': 'partial' }) });
+      const url = new URL(res.headers.get('location')!, t.url).toString();
+      const patch = await fetch(url, { method: 'PATCH', body: new Uint8Array(p), headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' } });
+      expect(patch.status).toBe(204);
+      urls.push(url);
+    }
+    const fin = await fetch(endpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Concat': `final;${urls.join(' ')}`, 'Upload-Metadata': meta(META) } });
+    expect(fin.status).toBe(201);
+    const videoId = fin.headers.get('video-id')!;
+    const sql = (await import('postgres')).default(t.db.url, { max: 1 });
+    try {
+      const [row] = await sql<{ uploader_id: string }[]>`SELECT uploader_id FROM videos WHERE id = ${videoId}`;
+      expect(row?.uploader_id).toBe('parent-9');
+    } finally {
+      await sql.end();
+    }
+    expect(await fileSha256(storedPath(t.config.uploadDir, new URL(fin.headers.get('location')!, t.url).toString()))).toBe(sha256(Buffer.concat(parts)));
   });
 
   it('checksum extension: a mismatching chunk gets 460 and is discarded; a matching one is stored', async () => {
