@@ -76,7 +76,11 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     await discardUpload(sourcePath);
     return master.path;
   } catch (err) {
-    if (isTerminalIngestError(err)) await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
+    if (isTerminalIngestError(err)) {
+      await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
+      // Not a video we will ever use, and it may carry location tags: do not keep it (it would never expire either).
+      await discardUpload(sourcePath);
+    }
     throw err;
   }
 }

@@ -123,5 +123,7 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
       expect(await listFiles(path.join(t.config.mastersDir, ids[i]!))).toEqual([]);
     }
     expect(await readdir(t.config.workDir)).toEqual([]);
+    // Rejected uploads are not kept (they would never expire and may carry location tags).
+    expect(await readdir(t.config.uploadDir)).toEqual([]);
   });
 });
