@@ -23,7 +23,32 @@ const EnvSchema = z.object({
   FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+  /** HS256 key for access tokens (>= 32 chars); or JWT_PUBLIC_KEY (PEM, RS256/ES256) when tokens come from an IdP. */
+  JWT_SECRET: z.string().min(32).optional(),
+  JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY').optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** HMAC key for playback URLs; unset → a random per-process key (signed URLs then die with the process). */
+  PLAYBACK_SIGNING_KEY: z.string().min(32).optional(),
+  PLAYBACK_URL_TTL_SEC: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(4 * 3600),
+  /** Comma-separated origins allowed to embed the player (CORS on playback routes). */
+  CORS_ORIGINS: z.string().default(''),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Comma-separated webhook receiver URLs; WEBHOOK_SECRET signs every delivery. */
+  WEBHOOK_URLS: z.string().default(''),
+  WEBHOOK_SECRET: z.string().min(16).optional(),
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(5000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** clamd for /readyz: a unix socket, or host + port; none → the check reports skipped. */
+  CLAMD_SOCKET: z.string().optional(),
+  CLAMD_HOST: z.string().optional(),
+  CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
+}).refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
+  .refine((e) => e.WEBHOOK_URLS.trim() === '' || e.WEBHOOK_SECRET, { message: 'WEBHOOK_SECRET is required with WEBHOOK_URLS', path: ['WEBHOOK_SECRET'] });
+
+const csv = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
 
 export interface AppConfig {
   readonly host: string;
@@ -41,6 +66,23 @@ export interface AppConfig {
   readonly ffmpegThreads: number;
   readonly maxUploadBytes: number;
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  readonly jwt: {
+    readonly secret: string | undefined;
+    readonly publicKeyPem: string | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+  };
+  readonly playback: { readonly signingKey: string | undefined; readonly ttlSec: number };
+  readonly corsOrigins: readonly string[];
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly webhooks: {
+    readonly urls: readonly string[];
+    readonly secret: string | undefined;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly timeoutMs: number;
+  };
+  readonly clamd: { readonly socket: string } | { readonly host: string; readonly port: number } | undefined;
 }
 
 /** Validates `env` once; throws OPS_CONFIG_INVALID listing every bad variable. */
@@ -68,5 +110,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ffmpegThreads: e.FFMPEG_THREADS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
+    jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    playback: { signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC },
+    corsOrigins: csv(e.CORS_ORIGINS),
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    webhooks: {
+      urls: csv(e.WEBHOOK_URLS), secret: e.WEBHOOK_SECRET, attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
+    clamd: e.CLAMD_SOCKET ? { socket: e.CLAMD_SOCKET } : e.CLAMD_HOST ? { host: e.CLAMD_HOST, port: e.CLAMD_PORT } : undefined,
   };
 }
