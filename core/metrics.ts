@@ -46,26 +46,30 @@ export function createMetrics(o: MetricsOptions = {}): PipelineMetrics {
   if (o.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
   const registers = [registry];
   const queues: QueueLike[] = [];
-  const jobs = new Gauge<'queue' | 'state'>({ name: `${p}queue_jobs`, help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers });
-  const depth = new Gauge<'queue'>({
-    name: `${p}queue_depth`, help: 'Jobs waiting to run (waiting + delayed + prioritized + paused)', labelNames: ['queue'], registers,
-    // Read at scrape time so the numbers are never stale; one Redis round trip per queue.
+  // Both gauges are collected concurrently per scrape; they share one snapshot of the counts (cached for 1 s).
+  let cached: { at: number; counts: Promise<Array<[string, Record<string, number>]>> } | undefined;
+  const snapshot = (): Promise<Array<[string, Record<string, number>]>> => {
+    if (!cached || Date.now() - cached.at > 1000) {
+      cached = { at: Date.now(), counts: Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as [string, Record<string, number>])) };
+    }
+    return cached.counts;
+  };
+  new Gauge<'queue' | 'state'>({
+    name: `${p}queue_jobs`, help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers,
     async collect() {
-      jobs.reset();
       this.reset();
-      for (const q of queues) {
-        const counts = await q.getJobCounts(...JOB_STATES);
-        let backlog = 0;
-        for (const state of JOB_STATES) {
-          const n = counts[state] ?? 0;
-          jobs.set({ queue: q.name, state }, n);
-          if (BACKLOG_STATES.has(state)) backlog += n;
-        }
-        this.set({ queue: q.name }, backlog);
+      for (const [queue, counts] of await snapshot()) for (const state of JOB_STATES) this.set({ queue, state }, counts[state] ?? 0);
+    },
+  });
+  new Gauge<'queue'>({
+    name: `${p}queue_depth`, help: 'Jobs waiting to run (waiting + delayed + prioritized + paused)', labelNames: ['queue'], registers,
+    async collect() {
+      this.reset();
+      for (const [queue, counts] of await snapshot()) {
+        this.set({ queue }, JOB_STATES.filter((st) => BACKLOG_STATES.has(st)).reduce((n, st) => n + (counts[st] ?? 0), 0));
       }
     },
   });
-  void depth;
   return {
     registry,
     uploadBytes: new Counter({ name: `${p}upload_bytes_total`, help: 'Bytes of finished uploads', registers }),
