@@ -107,6 +107,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       );
       worker.on('failed', (job, err) => {
         logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'transcode job failed');
+        if (job?.processedOn && job.finishedOn) metrics.transcodeSeconds.observe({ outcome: 'failed' }, (job.finishedOn - job.processedOn) / 1000);
         // UnrecoverableError (bad input, already marked rejected by the pipeline) ends the job before its attempts do.
         if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError')) {
           const code = (err as { code?: string }).code ?? (err.name === 'UnrecoverableError' ? err.message : 'TRANSCODE_FFMPEG_FAILED');
