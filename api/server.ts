@@ -74,7 +74,10 @@ async function registerPlatformPlugins(app: FastifyInstance, o: ApiOptions): Pro
   });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'kidstream API', version: '1.0.0', description: 'Uploads, moderation, signed HLS playback, ops' },
+      info: {
+        title: 'kidstream API', version: '1.0.0',
+        description: 'Moderation, signed HLS playback and ops. Uploads use the tus 1.0 protocol at /uploads (not described here).',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
     },
@@ -102,6 +105,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     o.metrics.httpResponses.inc({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
 
+  // The tus endpoint speaks its own protocol and the pages are HTML: routes without a schema stay out of the document.
+  app.addHook('onRoute', (route) => { if (!route.schema) route.schema = { hide: true }; });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
   registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics });
   registerUploadRoutes(app, o.tus, o.uploadPath ?? '/uploads');

@@ -117,5 +117,7 @@ describe('API role boundaries', () => {
     }
     expect(Object.keys(r.body.paths['/api/videos/{id}']!)).toEqual(expect.arrayContaining(['get', 'patch', 'delete']));
     expect(r.body.components.securitySchemes).toHaveProperty('bearer');
+    // tus and the HTML pages are not JSON API routes.
+    expect(Object.keys(r.body.paths).filter((p) => p.startsWith('/uploads') || p.startsWith('/vendor') || p === '/')).toEqual([]);
   });
 });
