@@ -42,6 +42,8 @@ export interface ApiOptions {
   readonly corsOrigins?: readonly string[];
   /** Requests per window per client IP; default 300 per 60 s. */
   readonly rateLimit?: { readonly max: number; readonly windowMs: number };
+  /** Trust X-Forwarded-For (behind a reverse proxy); default false. */
+  readonly trustProxy?: boolean;
   /** Webhook publisher (moderation events); default none. */
   readonly events?: EventPublisher;
   readonly staging?: UploadStaging;
@@ -92,6 +94,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     loggerInstance: o.logger as FastifyBaseLogger,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    trustProxy: o.trustProxy ?? false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

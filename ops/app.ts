@@ -145,7 +145,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         logger, videos, admin: new VideoAdminRepository(sql), storage, tus, playerDir: PLAYER_DIR, metrics, events,
         verifier: createTokenVerifier(config.jwt.publicKeyPem ? { ...config.jwt, publicKeyPem: config.jwt.publicKeyPem, secret: undefined } : config.jwt),
         signer: new PlaybackSigner({ key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec }),
-        readiness: readiness.checks, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit,
+        readiness: readiness.checks, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
         staging: createUploadStaging(config.uploadDir),
         cancelJob: async (id) => { await queue.remove(id).catch(() => 0); },
       });

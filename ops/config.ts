@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Behind a reverse proxy: take the client IP (rate limits, logs) from X-Forwarded-For. */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   /** Comma-separated webhook receiver URLs; WEBHOOK_SECRET signs every delivery. */
   WEBHOOK_URLS: z.string().default(''),
   WEBHOOK_SECRET: z.string().min(16).optional(),
@@ -75,6 +77,7 @@ export interface AppConfig {
   readonly playback: { readonly signingKey: string | undefined; readonly ttlSec: number };
   readonly corsOrigins: readonly string[];
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly trustProxy: boolean;
   readonly webhooks: {
     readonly urls: readonly string[];
     readonly secret: string | undefined;
@@ -114,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     playback: { signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC },
     corsOrigins: csv(e.CORS_ORIGINS),
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    trustProxy: e.TRUST_PROXY === 'true',
     webhooks: {
       urls: csv(e.WEBHOOK_URLS), secret: e.WEBHOOK_SECRET, attempts: e.WEBHOOK_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS,

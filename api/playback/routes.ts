@@ -1,10 +1,10 @@
 import cors from '@fastify/cors';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PipelineError } from '../../core/errors.ts';
 import type { VideoRepository } from '../../db/videos.ts';
-import { cacheControlFor } from '../../storage/keys.ts';
+import { cacheControlFor, contentTypeFor } from '../../storage/keys.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { isStaff } from '../auth.ts';
 import { errorResponses, Playback } from '../routes/video-view.ts';
@@ -70,26 +70,32 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
     const { id } = req.params;
     const rest = req.params['*'];
     assertPackagePath(id, rest);
-    const sig = o.signer.verify(id, req.query.sig);
-    const key = `hls/${id}/${rest}`;
-    if (rest.endsWith('.m3u8')) {
-      // Playlists start every playback, so revocation is checked here: a deleted, re-processed or (for viewer
-      // signatures) no longer approved video stops playing for new sessions even while old signatures live.
-      const v = await o.videos.get(id);
-      if (!v || v.status !== 'ready') throw new PipelineError('API_NOT_FOUND', `No playable video ${id}.`);
-      if (sig.scope === 'public' && v.moderation_status !== 'approved') throw new PipelineError('PLAYBACK_NOT_APPROVED', 'Not approved.');
-    }
-    const info = await o.storage.head(key);
-    if (!info) throw new PipelineError('API_NOT_FOUND', `No HLS object ${rest}.`, { key });
-    reply.header('content-type', info.contentType);
-    if (!rest.endsWith('.m3u8')) {
-      reply.header('content-length', String(info.size)).header('cache-control', info.cacheControl ?? cacheControlFor(key));
-      return reply.send(await o.storage.get(key));
-    }
-    const chunks: Buffer[] = [];
-    for await (const c of await o.storage.get(key)) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-    const body = signPlaylist(Buffer.concat(chunks).toString('utf8'), req.query.sig!);
+    const sig = req.query.sig;
+    const { scope } = o.signer.verify(id, sig);
+    if (!rest.endsWith('.m3u8')) return sendMedia(o.storage, reply, `hls/${id}/${rest}`);
+    // Playlists start every playback, so revocation is checked here: a deleted, re-processed or (for viewer
+    // signatures) no longer approved video stops playing for new sessions even while old signatures live.
+    const v = await o.videos.get(id);
+    if (!v || v.status !== 'ready') throw new PipelineError('API_NOT_FOUND', `No playable video ${id}.`);
+    if (scope === 'public' && v.moderation_status !== 'approved') throw new PipelineError('PLAYBACK_NOT_APPROVED', 'Not approved.');
+    const text = await readText(o.storage, `hls/${id}/${rest}`);
     // The rewritten text embeds a viewer's signature: never share it through a cache.
-    return reply.header('cache-control', 'private, no-store').send(body);
+    return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store')
+      .send(signPlaylist(text, sig!));
   });
+}
+
+/** Streams a segment/init/image with its stored type and cache policy. */
+async function sendMedia(storage: ObjectStorage, reply: FastifyReply, key: string): Promise<FastifyReply> {
+  const info = await storage.head(key);
+  if (!info) throw new PipelineError('API_NOT_FOUND', 'No such HLS object.', { key });
+  return reply.header('content-type', info.contentType).header('content-length', String(info.size))
+    .header('cache-control', info.cacheControl ?? cacheControlFor(key)).send(await storage.get(key));
+}
+
+async function readText(storage: ObjectStorage, key: string): Promise<string> {
+  if (!(await storage.head(key))) throw new PipelineError('API_NOT_FOUND', 'No such playlist.', { key });
+  const chunks: Buffer[] = [];
+  for await (const c of await storage.get(key)) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c)));
+  return Buffer.concat(chunks).toString('utf8');
 }

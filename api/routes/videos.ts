@@ -113,18 +113,25 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
       },
     },
   }, async (req) => {
-    const p = principalOf(req);
-    const v = await visibleVideo(o.videos, p, req.params.id);
-    const withArchive = req.query.archive === 'true';
-    if (withArchive && !o.archive) throw new PipelineError('API_ARCHIVE_UNAVAILABLE', 'No archive store configured.');
-    // Objects first, the row last: a failed cleanup leaves the row, so the same DELETE can simply be retried.
-    await o.cancelJob?.(v.id);
-    const keys = await o.storage.list(`${v.hls_prefix ?? `hls/${v.id}`}/`);
-    for (const key of keys) await o.storage.delete(key);
-    if (v.source_key) await o.staging?.deleteUpload(v.source_key);
-    if (withArchive) await o.archive!.delete(v.id);
-    await o.admin.delete(v.id, actorOf(p, req.id));
-    req.log.info({ videoId: v.id, hlsObjects: keys.length, archive: withArchive }, 'video deleted');
-    return { deleted: true as const, hlsObjects: keys.length, archiveDeleted: withArchive };
+    const res = await deleteVideo(o, principalOf(req), req.params.id, req.query.archive === 'true', req.id);
+    req.log.info({ videoId: req.params.id, ...res }, 'video deleted');
+    return { deleted: true as const, ...res };
   });
+}
+
+/**
+ * Objects first, the row last: a failed cleanup leaves the row, so the same DELETE can simply be retried.
+ * The archive copy goes only when asked, and asking without an archive store is refused before anything is removed.
+ */
+async function deleteVideo(o: VideoRoutesOptions, p: Principal, id: string, withArchive: boolean, requestId: string):
+  Promise<{ hlsObjects: number; archiveDeleted: boolean }> {
+  const v = await visibleVideo(o.videos, p, id);
+  if (withArchive && !o.archive) throw new PipelineError('API_ARCHIVE_UNAVAILABLE', 'No archive store configured.');
+  await o.cancelJob?.(v.id);
+  const keys = await o.storage.list(`${v.hls_prefix ?? `hls/${v.id}`}/`);
+  for (const key of keys) await o.storage.delete(key);
+  if (v.source_key) await o.staging?.deleteUpload(v.source_key);
+  if (withArchive) await o.archive?.delete(v.id);
+  await o.admin.delete(v.id, actorOf(p, requestId));
+  return { hlsObjects: keys.length, archiveDeleted: withArchive };
 }
