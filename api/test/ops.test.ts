@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -73,6 +76,33 @@ describe('observability: metrics, health, readiness', () => {
     expect(Object.fromEntries(Object.entries(r.body.checks).map(([k, v]) => [k, v.status]))).toEqual({
       postgres: 'ok', redis: 'ok', clamd: 'skipped', ffmpeg: 'ok', storage: 'ok',
     });
+  });
+});
+
+describe('clamd readiness against a real clamd', () => {
+  it('answers PONG over a unix socket (clamd with a one-signature database, started for this test)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ks-clamd-'));
+    const sock = path.join(dir, 'clamd.sock');
+    // The EICAR md5 signature: clamd needs at least one signature to start, and freshclam has no network here.
+    await writeFile(path.join(dir, 'test.hdb'), '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n');
+    await writeFile(path.join(dir, 'clamd.conf'), [`LocalSocket ${sock}`, `DatabaseDirectory ${dir}`, 'Foreground yes',
+      `LogFile ${path.join(dir, 'clamd.log')}`, `PidFile ${path.join(dir, 'clamd.pid')}`, ''].join('\n'));
+    const clamd = spawn('clamd', ['-c', path.join(dir, 'clamd.conf')], { stdio: 'ignore' });
+    const sql = createDb({ url: 'postgres://127.0.0.1:1/none', max: 1 });
+    try {
+      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+      const { checks, close } = createReadinessChecks({ sql, redisUrl: 'redis://127.0.0.1:1', clamd: { socket: sock }, ffmpegPath: 'ffmpeg',
+        storage: new LocalDiskStorage({ root: dir }), timeoutMs: 2000 });
+      const check = checks.find((c) => c.name === 'clamd')!;
+      expect(check.run).not.toBe('skipped');
+      await expect((check.run as () => Promise<void>)()).resolves.toBeUndefined();
+      await close();
+    } finally {
+      clamd.kill('SIGTERM');
+      if (clamd.exitCode === null) await once(clamd, 'exit');
+      await sql.end();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
