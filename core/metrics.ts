@@ -46,13 +46,12 @@ export function createMetrics(o: MetricsOptions = {}): PipelineMetrics {
   if (o.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
   const registers = [registry];
   const queues: QueueLike[] = [];
-  // Both gauges are collected concurrently per scrape; they share one snapshot of the counts (cached for 1 s).
-  let cached: { at: number; counts: Promise<Array<[string, Record<string, number>]>> } | undefined;
+  // prom-client collects both gauges concurrently per scrape; they share the one in-flight read of the counts.
+  let inflight: Promise<Array<[string, Record<string, number>]>> | undefined;
   const snapshot = (): Promise<Array<[string, Record<string, number>]>> => {
-    if (!cached || Date.now() - cached.at > 1000) {
-      cached = { at: Date.now(), counts: Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as [string, Record<string, number>])) };
-    }
-    return cached.counts;
+    inflight ??= Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as [string, Record<string, number>]))
+      .finally(() => { inflight = undefined; });
+    return inflight;
   };
   new Gauge<'queue' | 'state'>({
     name: `${p}queue_jobs`, help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers,

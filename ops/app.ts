@@ -143,11 +143,12 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       if (!config.playback.signingKey) logger.warn('PLAYBACK_SIGNING_KEY unset: using a random key; playback URLs die with this process');
       api = await buildApi({
         logger, videos, admin: new VideoAdminRepository(sql), storage, tus, playerDir: PLAYER_DIR, metrics, events,
-        verifier: createTokenVerifier(config.jwt.publicKeyPem ? { ...config.jwt, publicKeyPem: config.jwt.publicKeyPem, secret: undefined } : config.jwt),
+        verifier: createTokenVerifier(config.jwt),
         signer: new PlaybackSigner({ key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec }),
         readiness: readiness.checks, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
         staging: createUploadStaging(config.uploadDir),
-        cancelJob: async (id) => { await queue.remove(id).catch(() => 0); },
+        // remove() skips an active (locked) job: deleting a video mid-transcode leaves that job to finish on its own.
+        cancelJob: async (id) => { await queue.remove(id); },
       });
       cleanups.push(() => api!.close());
       url = await api.listen({ host: config.host, port: config.port });

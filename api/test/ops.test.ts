@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -38,6 +38,7 @@ async function closedPort(): Promise<number> {
 describe('observability: metrics, health, readiness', () => {
   let t: TestApp;
   let tmp: string;
+  let uploadedId: string;
 
   beforeAll(async () => {
     // API only: an upload's transcode job stays queued, so queue depth is deterministic.
@@ -52,7 +53,7 @@ describe('observability: metrics, health, readiness', () => {
   it('exports queue depth, jobs by state, upload bytes and the pipeline histograms at /metrics', async () => {
     const file = path.join(tmp, 'up.bin');
     await writeFile(file, Buffer.alloc(5000, 1));
-    await tusUpload(`${t.url}/uploads`, file, { filename: 'up.bin', title: 'metrics' });
+    uploadedId = (await tusUpload(`${t.url}/uploads`, file, { filename: 'up.bin', title: 'metrics' })).videoId;
     t.app.metrics.scanResults.inc({ result: 'clean' });
     const res = await fetch(`${t.url}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain');
@@ -67,6 +68,15 @@ describe('observability: metrics, health, readiness', () => {
     expect(text).toContain('# TYPE kidstream_transcode_realtime_factor histogram');
     expect(text).toMatch(/^kidstream_http_responses_total\{method="PATCH",route="\/uploads\/\*",status="204"\} \d+$/m);
     expect(text).toContain('kidstream_process_cpu_seconds_total');
+  });
+
+  it('deleting a queued video removes its transcode job and its staged upload files', async () => {
+    expect((await readdir(t.config.uploadDir)).length).toBeGreaterThan(0);
+    const r = await call(t.url, 'DELETE', `/api/videos/${uploadedId}`, { token: await tokenFor('root', 'admin') });
+    expect(r.status).toBe(200);
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    expect(text).toMatch(/^kidstream_queue_depth\{queue="transcode"\} 0$/m);
+    expect(await readdir(t.config.uploadDir)).toEqual([]);
   });
 
   it('answers /healthz and a /readyz that checks Postgres, Redis, ffmpeg, storage (clamd skipped when unset)', async () => {
