@@ -44,6 +44,10 @@ describe('API role boundaries', () => {
       expect(r.status).toBe(401);
       expect(codeOf(r)).toBe('AUTH_INVALID_TOKEN');
     }
+    // Pages opened from a link carry the token in the query; the header wins when both come.
+    const viaQuery = await call<Page>(t.url, 'GET', `/api/videos?limit=5&access_token=${encodeURIComponent(alice)}`);
+    expect(viaQuery.status).toBe(200);
+    expect(viaQuery.body.items).toHaveLength(3);
     const basic = await call(t.url, 'GET', '/api/videos', { headers: { authorization: 'Basic abc' } });
     expect(codeOf(basic)).toBe('AUTH_INVALID_TOKEN');
   });
