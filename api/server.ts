@@ -68,7 +68,12 @@ const CSP_DIRECTIVES = {
 };
 
 async function registerPlatformPlugins(app: FastifyInstance, o: ApiOptions): Promise<void> {
-  await app.register(helmet, { contentSecurityPolicy: { directives: { ...CSP_DIRECTIVES, frameAncestors: ["'self'", ...(o.corsOrigins ?? [])] } } });
+  const embedders = o.corsOrigins ?? [];
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { ...CSP_DIRECTIVES, frameAncestors: ["'self'", ...embedders] } },
+    // X-Frame-Options cannot list origins; with embedders configured, CSP frame-ancestors alone decides (CSP3 §6.4.2).
+    xFrameOptions: embedders.length ? false : { action: 'sameorigin' },
+  });
   await app.register(rateLimit, {
     max: o.rateLimit?.max ?? 300,
     timeWindow: o.rateLimit?.windowMs ?? 60_000,

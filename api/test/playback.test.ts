@@ -128,6 +128,8 @@ describe('signed HLS playback', () => {
     expect(csp).toContain("worker-src 'self' blob:");
     expect(csp).toContain("frame-ancestors 'self' https://embed.example");
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('x-frame-options')).toBeNull(); // it would forbid the listed embedders
+    expect(page.headers.get('strict-transport-security')).toContain('max-age=');
   });
 });
 
