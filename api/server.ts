@@ -1,19 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger as PinoLogger } from 'pino';
+import { PipelineError } from '../core/errors.ts';
+import type { PipelineMetrics } from '../core/metrics.ts';
+import type { EventPublisher } from '../core/types.ts';
+import type { VideoAdminRepository } from '../db/video-admin.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import type { TusIngest } from '../ingest/tus.ts';
 import type { UploadTokens } from '../ingest/upload-token.ts';
 import type { ObjectStorage } from '../storage/types.ts';
+import { authenticate, type TokenVerifier } from './auth.ts';
 import { installErrorHandler } from './errors.ts';
-import { registerHlsRoutes } from './hls-routes.ts';
+import { playbackPlugin } from './playback/routes.ts';
+import type { PlaybackSigner } from './playback/signing.ts';
+import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { registerModerationRoutes } from './routes/moderation.ts';
+import { registerVideoRoutes, type UploadStaging, type VideoArchive } from './routes/videos.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
 import { registerUploadTokenRoutes } from './upload-token-routes.ts';
-import { registerVideoRoutes } from './video-routes.ts';
 
 export interface ApiOptions {
   readonly logger: PinoLogger;
   readonly videos: VideoRepository;
+  readonly admin: VideoAdminRepository;
   readonly storage: ObjectStorage;
   readonly tus: TusIngest;
   /** Issues the short-lived tokens tus creation requires. */
@@ -21,18 +35,97 @@ export interface ApiOptions {
   /** URL path of the tus endpoint; default /uploads. */
   readonly uploadPath?: string;
   readonly playerDir: string;
+  /** Verifies bearer access tokens (JWT). */
+  readonly verifier: TokenVerifier;
+  /** Signs and checks playback URLs. */
+  readonly signer: PlaybackSigner;
+  readonly metrics: PipelineMetrics;
+  /** What /readyz checks; default none (always ready). */
+  readonly readiness?: readonly ReadinessCheck[];
+  /** Origins allowed to embed the player (CORS on playback routes); default none. */
+  readonly corsOrigins?: readonly string[];
+  /** Requests per window per client IP; default 300 per 60 s. */
+  readonly rateLimit?: { readonly max: number; readonly windowMs: number };
+  /** Trust X-Forwarded-For (behind a reverse proxy); default false. */
+  readonly trustProxy?: boolean;
+  /** Webhook publisher (moderation events); default none. */
+  readonly events?: EventPublisher;
+  readonly staging?: UploadStaging;
+  readonly archive?: VideoArchive;
+  readonly cancelJob?: (videoId: string) => Promise<void>;
+}
+
+/**
+ * CSP for the pages and player: scripts only from this origin (hls.js and tus-js-client are served from /vendor),
+ * media and hls.js's worker from blob: (MSE source buffers and the transmuxer worker are blob URLs).
+ */
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  workerSrc: ["'self'", 'blob:'],
+  mediaSrc: ["'self'", 'blob:'],
+  imgSrc: ["'self'", 'data:', 'blob:'],
+  connectSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  frameAncestors: ["'self'"],
+};
+
+async function registerPlatformPlugins(app: FastifyInstance, o: ApiOptions): Promise<void> {
+  const embedders = o.corsOrigins ?? [];
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { ...CSP_DIRECTIVES, frameAncestors: ["'self'", ...embedders] } },
+    // X-Frame-Options cannot list origins; with embedders configured, CSP frame-ancestors alone decides (CSP3 §6.4.2).
+    xFrameOptions: embedders.length ? false : { action: 'sameorigin' },
+  });
+  await app.register(rateLimit, {
+    max: o.rateLimit?.max ?? 300,
+    timeWindow: o.rateLimit?.windowMs ?? 60_000,
+    errorResponseBuilder: (_req, ctx) => new PipelineError('API_RATE_LIMITED', `Limit ${ctx.max} per ${ctx.after}.`, { max: ctx.max }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'kidstream API', version: '1.0.0',
+        description: 'Moderation, signed HLS playback and ops. Uploads use the tus 1.0 protocol at /uploads (not described here).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
 }
 
 /** Builds the HTTP app; the caller listens and closes it. */
 export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   // pino's Logger is a FastifyBaseLogger; the cast keeps routes typed against the default logger type.
-  const app: FastifyInstance = Fastify({ loggerInstance: o.logger as FastifyBaseLogger, requestIdHeader: 'x-request-id' });
+  const app: FastifyInstance = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    trustProxy: o.trustProxy ?? false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
-  app.get('/healthz', async () => ({ ok: true }));
+  app.decorateRequest('principal', undefined);
+  await registerPlatformPlugins(app, o);
+  // Auth runs before validation so `?access_token=` is read before a route's query schema strips unknown keys.
+  app.addHook('onRequest', authenticate(o.verifier));
+  app.addHook('onSend', async (req, reply) => { reply.header('x-request-id', req.id); });
+  app.addHook('onResponse', async (req, reply) => {
+    o.metrics.httpResponses.inc({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+
+  // The tus endpoint speaks its own protocol and the pages are HTML: routes without a schema stay out of the document.
+  app.addHook('onRoute', (route) => { if (!route.schema) route.schema = { hide: true }; });
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
+  registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics });
   registerUploadRoutes(app, o.tus, o.uploadPath ?? '/uploads');
   registerUploadTokenRoutes(app, { tokens: o.uploadTokens });
-  registerVideoRoutes(app, { videos: o.videos });
-  registerHlsRoutes(app, { storage: o.storage });
+  registerVideoRoutes(app, o);
+  registerModerationRoutes(app, o);
+  await app.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, corsOrigins: o.corsOrigins });
   registerStaticRoutes(app, { playerDir: o.playerDir });
   await app.ready();
   return app;

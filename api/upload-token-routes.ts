@@ -1,26 +1,31 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PipelineError } from '../core/errors.ts';
 import type { UploadTokens } from '../ingest/upload-token.ts';
+import { principalOf, requireRole } from './auth.ts';
+import { errorResponses } from './routes/video-view.ts';
 
 export interface UploadTokenRoutesOptions {
   readonly tokens: UploadTokens;
-  /**
-   * Who is asking, when the request is authenticated (a later auth layer decorates the request); the id becomes the
-   * token's subject and so the video's uploader. Default: anonymous tokens.
-   */
-  readonly uploaderOf?: (req: import('fastify').FastifyRequest) => string | undefined;
 }
 
-const BodySchema = z.object({}).strict().optional();
+const TokenOut = z.object({ token: z.string(), expiresAt: z.iso.datetime(), header: z.literal('Upload-Token') });
 
-/** POST /api/upload-tokens → {token, expiresAt, header}: what a client sends in the Upload-Token header to create uploads. */
+/**
+ * POST /api/upload-tokens → {token, expiresAt, header}: what a signed-in uploader sends in the Upload-Token header to
+ * create uploads. The token carries the caller's id, which becomes the video's uploader.
+ */
 export function registerUploadTokenRoutes(app: FastifyInstance, o: UploadTokenRoutesOptions): void {
-  app.post('/api/upload-tokens', async (req, reply) => {
-    const body = BodySchema.safeParse(req.body ?? undefined);
-    if (!body.success) throw new PipelineError('API_BAD_REQUEST', 'POST /api/upload-tokens takes no body fields.');
-    const issued = o.tokens.issue({ uploaderId: o.uploaderOf?.(req) });
+  app.withTypeProvider<ZodTypeProvider>().post('/api/upload-tokens', {
+    preHandler: requireRole('uploader'),
+    schema: {
+      tags: ['uploads'], summary: 'Issue a short-lived token that authorises creating tus uploads',
+      body: z.object({}).strict().nullish(),
+      response: { 201: TokenOut, ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const issued = o.tokens.issue({ uploaderId: principalOf(req).id });
     reply.header('cache-control', 'no-store');
-    return reply.status(201).send({ token: issued.token, expiresAt: issued.expiresAt.toISOString(), header: 'Upload-Token' });
+    return reply.status(201).send({ token: issued.token, expiresAt: issued.expiresAt.toISOString(), header: 'Upload-Token' as const });
   });
 }

@@ -45,6 +45,19 @@ export const ERROR_DEFINITIONS = {
   TRANSCODE_FFMPEG_FAILED: { status: 500, hint: 'See the stderr tail in the error context and the job log.' },
   API_NOT_FOUND: { status: 404, hint: 'Check the id; the video may have been deleted.' },
   API_BAD_REQUEST: { status: 400, hint: 'Fix the request to match the documented schema.' },
+  API_RATE_LIMITED: { status: 429, hint: 'Slow down; retry after the number of seconds in the Retry-After header.' },
+  API_ARCHIVE_UNAVAILABLE: { status: 409, hint: 'No archive store is configured; delete without ?archive=true.' },
+  AUTH_MISSING_TOKEN: { status: 401, hint: 'Send "Authorization: Bearer <access token>".' },
+  AUTH_INVALID_TOKEN: { status: 401, hint: 'The access token is malformed, expired or signed by another key; sign in again.' },
+  AUTH_NOT_CONFIGURED: { status: 503, hint: 'Set JWT_SECRET or JWT_PUBLIC_KEY so the API can verify access tokens.' },
+  AUTH_FORBIDDEN: { status: 403, hint: 'Your role may not do this; ask an admin for the needed role.' },
+  MODERATION_NOT_READY: { status: 409, hint: 'Only videos that finished processing (status ready) can be moderated.' },
+  PLAYBACK_NOT_APPROVED: { status: 403, hint: 'The video is not approved for viewers (yet); moderators can preview it.' },
+  PLAYBACK_SIGNATURE_MISSING: { status: 403, hint: 'Request playback URLs from the API; HLS files need a ?sig= parameter.' },
+  PLAYBACK_SIGNATURE_INVALID: { status: 403, hint: 'The signature does not match this video; request a fresh playback URL.' },
+  PLAYBACK_SIGNATURE_EXPIRED: { status: 403, hint: 'The playback URL expired; request a fresh one from the API.' },
+  PLAYBACK_PATH_INVALID: { status: 403, hint: 'HLS paths are plain relative names inside the video package.' },
+  WEBHOOK_DELIVERY_FAILED: { status: 502, hint: 'The receiver did not answer 2xx; it is retried with backoff (see webhook_deliveries).' },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;

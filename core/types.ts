@@ -47,4 +47,17 @@ export interface TranscodeJobData {
   readonly sourcePath: string;
 }
 
-export const QUEUE_NAMES = { transcode: 'transcode' } as const;
+export const QUEUE_NAMES = { transcode: 'transcode', webhook: 'webhook' } as const;
+
+/** Roles carried by access tokens (platform design): uploaders (parents, a.k.a. users), moderators, admins. */
+export const ROLES = ['uploader', 'moderator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Events sent to webhook subscribers. */
+export const WEBHOOK_EVENTS = ['video.ready', 'video.failed', 'video.approved', 'video.rejected'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+/** Publishes pipeline events (webhooks); stages receive it as an optional dependency. */
+export interface EventPublisher {
+  publish(type: WebhookEventType, data: Readonly<Record<string, unknown>>): Promise<void>;
+}

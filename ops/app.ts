@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -5,8 +6,14 @@ import { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { describeError } from '../core/errors.ts';
-import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
+import { createMetrics, type PipelineMetrics } from '../core/metrics.ts';
+import { QUEUE_NAMES, type EventPublisher, type TranscodeJobData } from '../core/types.ts';
+import { createTokenVerifier } from '../api/auth.ts';
+import { PlaybackSigner } from '../api/playback/signing.ts';
 import { buildApi } from '../api/server.ts';
+import { createWebhookProcessor } from '../api/webhooks/deliver.ts';
+import { createWebhookPublisher, type WebhookJobData } from '../api/webhooks/publisher.ts';
+import { VideoAdminRepository } from '../db/video-admin.ts';
 import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { VideoRepository } from '../db/videos.ts';
@@ -17,7 +24,9 @@ import { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
 import { processTranscodeJob } from './pipeline.ts';
+import { createReadinessChecks } from './readiness.ts';
 import { redisConnection } from './redis.ts';
+import { createUploadStaging } from './staging.ts';
 
 export type Role = 'api' | 'worker';
 
@@ -32,6 +41,7 @@ export interface RunningApp {
   /** Base URL of the API when the api role runs. */
   readonly url: string | undefined;
   readonly api: FastifyInstance | undefined;
+  readonly metrics: PipelineMetrics;
   /** Idempotent: stops the worker (letting the current job finish), the API, queues and the pool. */
   close(): Promise<void>;
 }
@@ -79,6 +89,12 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       },
     });
     cleanups.push(() => queue.close());
+    const metrics = createMetrics();
+    const webhookQueue = new Queue<WebhookJobData>(QUEUE_NAMES.webhook, { connection, prefix: config.queuePrefix });
+    cleanups.push(() => webhookQueue.close());
+    metrics.trackQueues([queue, webhookQueue]);
+    const wh = config.webhooks;
+    const events: EventPublisher = createWebhookPublisher({ queue: webhookQueue, urls: wh.urls, attempts: wh.attempts, backoffMs: wh.backoffMs });
 
     let api: FastifyInstance | undefined;
     let url: string | undefined;
@@ -87,7 +103,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         QUEUE_NAMES.transcode,
         (job) => processTranscodeJob(job, {
           videos, storage, ffmpegPath: bin.ffmpegPath, ffprobePath: bin.ffprobePath, workDir: config.workDir,
-          logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads,
+          logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads, metrics, events,
           ingest: {
             clamd: config.clamd, quarantineDir: config.quarantineDir, mastersDir: config.mastersDir,
             maxDurationSec: config.maxDurationSec,
@@ -97,15 +113,26 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       );
       worker.on('failed', (job, err) => {
         logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'transcode job failed');
-        if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-          const code = (err as { code?: string }).code ?? 'TRANSCODE_FFMPEG_FAILED';
-          videos.get(job.data.videoId).then((v) => {
-            if (v && v.status !== 'rejected' && v.status !== 'infected') return videos.markFailed(job.data.videoId, 'failed', code, err.message);
+        if (job?.processedOn && job.finishedOn) metrics.transcodeSeconds.observe({ outcome: 'failed' }, (job.finishedOn - job.processedOn) / 1000);
+        // UnrecoverableError (bad input, already marked rejected/infected by the pipeline) ends the job before its attempts do.
+        if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError')) {
+          const code = (err as { code?: string }).code ?? (err.name === 'UnrecoverableError' ? err.message : 'TRANSCODE_FFMPEG_FAILED');
+          videos.get(job.data.videoId).then(async (v) => {
+            const terminal = v?.status === 'rejected' || v?.status === 'infected';
+            if (v && !terminal) await videos.markFailed(job.data.videoId, 'failed', code, err.message);
+            await events.publish('video.failed', { videoId: job.data.videoId, code, status: terminal ? v.status : 'failed' });
           }).catch((e: unknown) => logger.error({ err: describeError(e) }, 'could not record failure'));
         }
       });
       worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
       cleanups.push(() => worker.close());
+      if (wh.urls.length && wh.secret) {
+        const deliver = createWebhookProcessor({ sql, secret: wh.secret, timeoutMs: wh.timeoutMs, metrics });
+        const whWorker = new Worker<WebhookJobData>(QUEUE_NAMES.webhook, deliver, { connection, prefix: config.queuePrefix, concurrency: 4 });
+        whWorker.on('failed', (job, err) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'webhook delivery failed'));
+        whWorker.on('error', (err) => logger.error({ err: err.message }, 'webhook worker error'));
+        cleanups.push(() => whWorker.close());
+      }
     }
     if (roles.has('api')) {
       const uploadTokens = new UploadTokens({ secret: config.uploadTokenSecret, ttlSec: config.uploadTokenTtlSec });
@@ -116,7 +143,11 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         tokens: uploadTokens,
         expirationMs: config.uploadExpiryMs,
         logger,
-        onFinished: createUploadFinisher({ videos, queue }),
+        onFinished: async (u) => {
+          const res = await createUploadFinisher({ videos, queue })(u);
+          metrics.uploadBytes.inc(u.size);
+          return res;
+        },
       });
       if (config.uploadCleanupIntervalMs > 0) {
         // tus expiration: sweep unfinished uploads past Upload-Expires; finished ones are never touched.
@@ -129,12 +160,26 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         timer.unref();
         cleanups.push(async () => clearInterval(timer));
       }
-      api = await buildApi({ logger, videos, storage, tus, uploadTokens, playerDir: PLAYER_DIR });
+      // clamd is a dependency of the worker role (it scans); an API-only process reports it skipped.
+      const readiness = createReadinessChecks({
+        sql, redisUrl: config.redisUrl, clamd: roles.has('worker') ? config.clamd : undefined, ffmpegPath: bin.ffmpegPath, storage,
+      });
+      cleanups.push(() => readiness.close());
+      if (!config.playback.signingKey) logger.warn('PLAYBACK_SIGNING_KEY unset: using a random key; playback URLs die with this process');
+      api = await buildApi({
+        logger, videos, admin: new VideoAdminRepository(sql), storage, tus, uploadTokens, playerDir: PLAYER_DIR, metrics, events,
+        verifier: createTokenVerifier(config.jwt),
+        signer: new PlaybackSigner({ key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec }),
+        readiness: readiness.checks, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
+        staging: createUploadStaging(config.uploadDir),
+        // remove() skips an active (locked) job: deleting a video mid-transcode leaves that job to finish on its own.
+        cancelJob: async (id) => { await queue.remove(id); },
+      });
       cleanups.push(() => api!.close());
       url = await api.listen({ host: config.host, port: config.port });
       logger.info({ url }, 'api listening');
     }
-    return { url, api, close };
+    return { url, api, metrics, close };
   } catch (err) {
     await close();
     throw err;

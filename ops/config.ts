@@ -42,7 +42,30 @@ const EnvSchema = z.object({
   UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
   /** How often the API sweeps expired unfinished uploads; 0 disables the sweep. */
   UPLOAD_CLEANUP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
-});
+  /** HS256 key for access tokens (>= 32 chars); or JWT_PUBLIC_KEY (PEM, RS256/ES256) when tokens come from an IdP. */
+  JWT_SECRET: z.string().min(32).optional(),
+  JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY').optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** HMAC key for playback URLs; unset → a random per-process key (signed URLs then die with the process). */
+  PLAYBACK_SIGNING_KEY: z.string().min(32).optional(),
+  PLAYBACK_URL_TTL_SEC: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(4 * 3600),
+  /** Comma-separated origins allowed to embed the player (CORS on playback routes). */
+  CORS_ORIGINS: z.string().default(''),
+  RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Behind a reverse proxy: take the client IP (rate limits, logs) from X-Forwarded-For. */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /** Comma-separated webhook receiver URLs; WEBHOOK_SECRET signs every delivery. */
+  WEBHOOK_URLS: z.string().default(''),
+  WEBHOOK_SECRET: z.string().min(16).optional(),
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(5000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+}).refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
+  .refine((e) => e.WEBHOOK_URLS.trim() === '' || e.WEBHOOK_SECRET, { message: 'WEBHOOK_SECRET is required with WEBHOOK_URLS', path: ['WEBHOOK_SECRET'] });
+
+const csv = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
 
 /** LocalSocket of Debian's clamav-daemon (/etc/clamav/clamd.conf); it listens on no TCP port by default. */
 export const DEBIAN_CLAMD_SOCKET = '/run/clamav/clamd.ctl';
@@ -73,6 +96,23 @@ export interface AppConfig {
   readonly uploadTokenTtlSec: number;
   readonly uploadExpiryMs: number;
   readonly uploadCleanupIntervalMs: number;
+  readonly jwt: {
+    readonly secret: string | undefined;
+    readonly publicKeyPem: string | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+  };
+  readonly playback: { readonly signingKey: string | undefined; readonly ttlSec: number };
+  readonly corsOrigins: readonly string[];
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly trustProxy: boolean;
+  readonly webhooks: {
+    readonly urls: readonly string[];
+    readonly secret: string | undefined;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly timeoutMs: number;
+  };
 }
 
 /** Validates `env` once; throws OPS_CONFIG_INVALID listing every bad variable. */
@@ -113,5 +153,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     uploadTokenTtlSec: e.UPLOAD_TOKEN_TTL_SEC,
     uploadExpiryMs: Math.round(e.UPLOAD_EXPIRY_HOURS * 3600_000),
     uploadCleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_SEC * 1000,
+    jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    playback: { signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC },
+    corsOrigins: csv(e.CORS_ORIGINS),
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    trustProxy: e.TRUST_PROXY === 'true',
+    webhooks: {
+      urls: csv(e.WEBHOOK_URLS), secret: e.WEBHOOK_SECRET, attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
   };
 }

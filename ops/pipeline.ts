@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
-import type { TranscodeJobData } from '../core/types.ts';
+import type { PipelineMetrics } from '../core/metrics.ts';
+import type { EventPublisher, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { isTerminalIngestError, prepareMaster, type PrepareMasterOptions } from '../ingest/prepare.ts';
 import { MASTER_NAME, writeMaster } from '../packager/package.ts';
@@ -24,6 +25,10 @@ export interface PipelineDeps {
   readonly preset?: string;
   /** Scan → validate → strip settings (issue 3); the transcoder only ever sees the stripped master. */
   readonly ingest: Omit<PrepareMasterOptions, 'videos' | 'ffmpegPath' | 'ffprobePath' | 'logger'>;
+  /** Transcode duration / ×realtime histograms; default none. */
+  readonly metrics?: PipelineMetrics;
+  /** Publishes video.ready (webhooks); default none. */
+  readonly events?: EventPublisher;
 }
 
 /** Storage prefix of a video's published HLS package. */
@@ -48,6 +53,7 @@ function throttled(fn: (p: number) => Promise<void>, ms: number): (p: number) =>
 /** One job: scan → validate → strip → probe → ladder → master playlist → publish → ready. Temp dir always removed. */
 export async function processTranscodeJob(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<{ masterKey: string }> {
   const { videoId } = job.data;
+  const started = performance.now();
   let sourcePath: string;
   try {
     sourcePath = await prepareMaster(videoId, job.data.sourcePath, {
@@ -94,6 +100,12 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
         bandwidth: r.bandwidth, average_bandwidth: r.averageBandwidth, playlist_key: `${prefix}/${r.playlist}`, size_bytes: r.sizeBytes,
       })),
     });
+    const wallSec = (performance.now() - started) / 1000;
+    d.metrics?.transcodeSeconds.observe({ outcome: 'ready' }, wallSec);
+    if (wallSec > 0) d.metrics?.transcodeRealtimeFactor.observe(probe.durationSec / wallSec);
+    // A lost event must not fail a finished transcode (the video is ready either way); the error is logged.
+    await d.events?.publish('video.ready', { videoId, masterKey, durationSec: probe.durationSec })
+      .catch((err: unknown) => d.logger.error({ err: String(err), videoId }, 'could not queue video.ready'));
     return { masterKey };
   } finally {
     await rm(work, { recursive: true, force: true });

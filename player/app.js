@@ -1,25 +1,31 @@
-// Upload with tus-js-client, poll processing status, then play the HLS master with hls.js (native HLS on Safari).
+// Upload with tus-js-client, poll processing status, then play the signed HLS master with hls.js (native on Safari).
+// An access token may come in the page URL (?access_token=…, as the API accepts it too); without one the page
+// plays approved videos through the public playback endpoint.
 /* global tus, Hls */
 const $ = (id) => document.getElementById(id);
 const statusEl = $('status');
 const setStatus = (text) => { statusEl.textContent = text; };
+const params = new URLSearchParams(location.search);
+const accessToken = params.get('access_token');
+const authHeaders = accessToken ? { authorization: `Bearer ${accessToken}` } : {};
 
-async function fetchVideo(id) {
-  const res = await fetch(`/api/videos/${encodeURIComponent(id)}`);
-  if (!res.ok) throw new Error(`status ${res.status}`);
-  return res.json();
+async function getJson(url) {
+  const res = await fetch(url, { headers: authHeaders });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error?.code ?? `status ${res.status}`);
+  return body;
 }
 
-function play(masterUrl) {
+function play(playbackUrl) {
   const video = $('video');
   if (window.Hls && Hls.isSupported()) {
     const hls = new Hls();
     hls.on(Hls.Events.ERROR, (_e, data) => { if (data.fatal) setStatus(`Playback error: ${data.details}`); });
-    hls.loadSource(masterUrl);
+    hls.loadSource(playbackUrl);
     hls.attachMedia(video);
     window.__hls = hls;
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-    video.src = masterUrl;
+    video.src = playbackUrl;
   } else {
     setStatus('This browser cannot play HLS.');
     return;
@@ -30,8 +36,12 @@ function play(masterUrl) {
 
 async function waitUntilReady(id) {
   for (;;) {
-    const v = await fetchVideo(id);
-    if (v.status === 'ready') { setStatus('Ready.'); play(v.masterUrl); return; }
+    const v = await getJson(`/api/videos/${encodeURIComponent(id)}`);
+    if (v.status === 'ready' && v.playback) {
+      setStatus(v.playback.scope === 'preview' ? 'Ready (preview, awaiting approval).' : 'Ready.');
+      play(v.playback.url);
+      return;
+    }
     if (v.status === 'failed' || v.status === 'rejected' || v.status === 'infected') {
       setStatus(`Processing failed: ${v.error?.code ?? v.status}`);
       return;
@@ -41,11 +51,17 @@ async function waitUntilReady(id) {
   }
 }
 
-// Creating an upload needs a short-lived token from the API; resuming one does not.
+// Creating an upload needs a short-lived token from the API (for a signed-in uploader); resuming one does not.
 async function fetchUploadToken() {
-  const res = await fetch('/api/upload-tokens', { method: 'POST' });
+  const res = await fetch('/api/upload-tokens', { method: 'POST', headers: authHeaders });
   if (!res.ok) throw new Error(`upload token: status ${res.status}`);
   return (await res.json()).token;
+}
+
+async function playPublic(id) {
+  const p = await getJson(`/api/playback/${encodeURIComponent(id)}`);
+  setStatus('Ready.');
+  play(p.url);
 }
 
 $('upload-form').addEventListener('submit', (ev) => {
@@ -58,7 +74,7 @@ $('upload-form').addEventListener('submit', (ev) => {
 function startUpload(file, token) {
   const upload = new tus.Upload(file, {
     endpoint: '/uploads',
-    headers: { 'Upload-Token': token },
+    headers: { ...authHeaders, 'Upload-Token': token },
     chunkSize: 5 * 1024 * 1024,
     retryDelays: [0, 1000, 3000, 5000],
     metadata: { filename: file.name, filetype: file.type, title: $('title').value },
@@ -70,7 +86,8 @@ function startUpload(file, token) {
     onSuccess: (payload) => {
       const id = payload.lastResponse.getHeader('Video-Id');
       document.body.dataset.videoId = id;
-      history.replaceState(null, '', `/?v=${id}`);
+      params.set('v', id);
+      history.replaceState(null, '', `/?${params}`);
       waitUntilReady(id).catch((err) => setStatus(`Status check failed: ${err.message}`));
     },
   });
@@ -80,5 +97,8 @@ function startUpload(file, token) {
   });
 }
 
-const params = new URLSearchParams(location.search);
-if (params.get('v')) waitUntilReady(params.get('v')).catch((err) => setStatus(`Status check failed: ${err.message}`));
+const videoId = params.get('v');
+if (videoId) {
+  const start = accessToken ? waitUntilReady(videoId) : playPublic(videoId);
+  start.catch((err) => setStatus(`Could not play: ${err.message}`));
+}

@@ -8,6 +8,7 @@ import type { VideoRow } from '../../db/videos.ts';
 import { listFiles, startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { EICAR } from '../../test/helpers/clamd.ts';
 import { makeClip } from '../../test/helpers/media.ts';
+import { bearer, tokenFor } from '../../test/helpers/auth.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
 import { makeAudioOnly, makePhoneClip, makePng, makeTruncatedFaststart, makeTruncatedPlain } from './media-fixtures.ts';
 import { fileSha256 } from './tus-helpers.ts';
@@ -94,7 +95,7 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
     expect((await readdir(t.config.uploadDir)).length).toBe(0);
     expect(await listFiles(path.join(t.config.publishDir, 'hls', id))).toEqual([]);
     expect(await listFiles(path.join(t.config.mastersDir, id))).toEqual([]);
-    const api = (await (await fetch(`${t.url}/api/videos/${id}`)).json()) as { status: string; error: { code: string } };
+    const api = (await (await fetch(`${t.url}/api/videos/${id}`, { headers: bearer(await tokenFor('mod', 'moderator')) })).json()) as { status: string; error: { code: string } };
     expect(api).toMatchObject({ status: 'infected', error: { code: 'INGEST_INFECTED' } });
   });
 

@@ -8,6 +8,7 @@ import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteQueueKeys } from '../../test/helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts';
+import { TEST_JWT_SECRET, TEST_PLAYBACK_KEY } from '../../test/helpers/auth.ts';
 import { TEST_REDIS_URL } from '../../test/helpers/env.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
 import { fileSha256, runUpload, sha256 } from './tus-helpers.ts';
@@ -50,6 +51,7 @@ describe('server SIGKILLed mid-upload', () => {
       HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: `ksr${randomBytes(4).toString('hex')}`, LOG_LEVEL: 'warn',
       UPLOAD_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      JWT_SECRET: TEST_JWT_SECRET, PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
     };
   });
   afterAll(async () => {

@@ -36,6 +36,27 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: API keys (issue 7)', () => {
+  it('parses lists and groups API settings', () => {
+    const c = loadConfig({
+      JWT_SECRET: 's'.repeat(32), CORS_ORIGINS: 'https://a.example, https://b.example', WEBHOOK_URLS: 'http://h/1,http://h/2',
+      WEBHOOK_SECRET: 'w'.repeat(16), CLAMD_HOST: '127.0.0.1', CLAMD_PORT: '3311',
+    });
+    expect(c.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.webhooks.urls).toEqual(['http://h/1', 'http://h/2']);
+    expect(c.clamd).toMatchObject({ socket: undefined, host: '127.0.0.1', port: 3311 });
+    expect(c.playback.ttlSec).toBe(4 * 3600);
+    expect(loadConfig({ CLAMD_SOCKET: '/run/clamd.sock' }).clamd.socket).toBe('/run/clamd.sock');
+  });
+
+  it('refuses a short JWT secret, two JWT keys, and webhooks without a secret', () => {
+    for (const env of [{ JWT_SECRET: 'short' }, { JWT_SECRET: 's'.repeat(32), JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----x' },
+      { WEBHOOK_URLS: 'http://h/1' }]) {
+      expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
+    }
+  });
+});
+
 describe('resolveFfmpeg', () => {
   it('falls back to the system ffmpeg when ffmpeg-static is absent', async () => {
     const b = await resolveFfmpeg();

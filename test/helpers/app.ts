@@ -7,6 +7,7 @@ import { startApp, type Role, type RunningApp } from '../../ops/app.ts';
 import { loadConfig, type AppConfig } from '../../ops/config.ts';
 import { createLogger } from '../../ops/logger.ts';
 import { startClamd, type TestClamd } from './clamd.ts';
+import { TEST_JWT_SECRET, TEST_PLAYBACK_KEY } from './auth.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { TEST_REDIS_URL } from './env.ts';
 
@@ -59,6 +60,8 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     QUEUE_PREFIX: `kst${randomBytes(4).toString('hex')}`,
     LOG_LEVEL: 'warn',
     FFMPEG_THREADS: '2',
+    JWT_SECRET: TEST_JWT_SECRET,
+    PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
     ...o.env,
   });
   const logger = createLogger({ level: config.logLevel });

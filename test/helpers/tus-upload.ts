@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import * as tus from 'tus-js-client';
+import { bearer, tokenFor } from './auth.ts';
 
 export interface UploadResult {
   readonly uploadUrl: string;
@@ -14,11 +15,17 @@ export interface TusUploadOptions {
   readonly parallelUploads?: number;
   /** Upload token; fetched from the API (origin of `endpoint`) when omitted. */
   readonly token?: string;
+  /** Who uploads (JWT sub of the uploader asking for the token); default `test-uploader`. */
+  readonly uploaderId?: string;
 }
 
-/** Asks the API for a short-lived upload token (POST /api/upload-tokens). */
-export async function fetchUploadToken(baseUrl: string): Promise<string> {
-  const res = await fetch(new URL('/api/upload-tokens', baseUrl), { method: 'POST' });
+/** Default uploader of test uploads. */
+export const TEST_UPLOADER = 'test-uploader';
+
+/** Asks the API for a short-lived upload token (POST /api/upload-tokens) as a signed-in uploader. */
+export async function fetchUploadToken(baseUrl: string, uploaderId: string = TEST_UPLOADER): Promise<string> {
+  const headers = bearer(await tokenFor(uploaderId, 'uploader'));
+  const res = await fetch(new URL('/api/upload-tokens', baseUrl), { method: 'POST', headers });
   if (res.status !== 201) throw new Error(`upload token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
@@ -26,7 +33,7 @@ export async function fetchUploadToken(baseUrl: string): Promise<string> {
 /** Uploads a file with the real tus-js-client, the way a Node uploader would. */
 export async function tusUpload(endpoint: string, file: string, metadata: Record<string, string>, opts: TusUploadOptions = {}): Promise<UploadResult> {
   const size = (await stat(file)).size;
-  const token = opts.token ?? (await fetchUploadToken(endpoint));
+  const token = opts.token ?? (await fetchUploadToken(endpoint, opts.uploaderId));
   return new Promise((resolve, reject) => {
     const upload = new tus.Upload(createReadStream(file), {
       endpoint,

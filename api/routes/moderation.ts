@@ -1,0 +1,94 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { describeError, PipelineError } from '../../core/errors.ts';
+import type { EventPublisher, WebhookEventType } from '../../core/types.ts';
+import type { VideoAdminRepository } from '../../db/video-admin.ts';
+import type { VideoRepository, VideoRow } from '../../db/videos.ts';
+import type { ObjectStorage } from '../../storage/types.ts';
+import { principalOf, requireRole } from '../auth.ts';
+import { issuePlayback } from '../playback/issue.ts';
+import type { PlaybackSigner } from '../playback/signing.ts';
+import { decodeCursor, encodeCursor, PageQuery } from './cursor.ts';
+import { actorOf } from './videos.ts';
+import { errorResponses, ErrorOut, videoDetail, VideoDetail, VideoSummary, videoSummary } from './video-view.ts';
+
+export interface ModerationRoutesOptions {
+  readonly videos: VideoRepository;
+  readonly admin: VideoAdminRepository;
+  readonly storage: ObjectStorage;
+  readonly signer: PlaybackSigner;
+  /** Webhook publisher for video.approved / video.rejected; default: none. */
+  readonly events?: EventPublisher;
+}
+
+const IdParams = z.object({ id: z.uuid() });
+const AuditEntry = z.object({
+  id: z.number(), action: z.enum(['approved', 'rejected', 'edited', 'deleted']), actor: z.string(), actorRole: z.string(),
+  notes: z.string().nullable(), fromStatus: z.string().nullable(), toStatus: z.string().nullable(),
+  requestId: z.string().nullable(), at: z.iso.datetime(),
+});
+
+/** The decision is committed before the event goes out; a lost event is logged, it never undoes the decision. */
+async function publishDecision(events: EventPublisher | undefined, log: FastifyBaseLogger, type: WebhookEventType, v: VideoRow) {
+  if (!events) return;
+  try {
+    await events.publish(type, { videoId: v.id, title: v.title, moderatedBy: v.moderated_by, notes: v.moderation_notes });
+  } catch (err) {
+    log.error({ err: describeError(err), videoId: v.id, type }, 'could not queue webhook event');
+  }
+}
+
+export function registerModerationRoutes(app: FastifyInstance, o: ModerationRoutesOptions): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const staff = requireRole('moderator');
+
+  r.get('/api/moderation/queue', {
+    preHandler: staff,
+    schema: {
+      tags: ['moderation'], summary: 'Videos ready for review (processed, pending), oldest first',
+      querystring: PageQuery, response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
+    },
+  }, async (req) => {
+    const { limit, cursor } = req.query;
+    const rows = await o.admin.list({ status: 'ready', moderation: 'pending', oldestFirst: true, limit: limit + 1, after: decodeCursor(cursor) });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { items: page.map(videoSummary), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    r.post(`/api/moderation/videos/:id/${decision}`, {
+      preHandler: staff,
+      schema: {
+        tags: ['moderation'], summary: `${decision === 'approve' ? 'Approve' : 'Reject'} a ready video (audited)`,
+        params: IdParams,
+        body: z.object({
+          notes: decision === 'reject' ? z.string().trim().min(1).max(2000) : z.string().trim().max(2000).optional(),
+        }),
+        response: { 200: VideoDetail, ...errorResponses, 409: ErrorOut },
+      },
+    }, async (req) => {
+      const status = decision === 'approve' ? 'approved' : 'rejected';
+      const res = await o.admin.moderate(req.params.id, status, req.body.notes || null, actorOf(principalOf(req), req.id));
+      if (!res) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
+      if (res.notReady) throw new PipelineError('MODERATION_NOT_READY', `Video is ${res.video.status}.`, { status: res.video.status });
+      await publishDecision(o.events, req.log, status === 'approved' ? 'video.approved' : 'video.rejected', res.video);
+      const v = res.video;
+      return videoDetail(v, await o.videos.renditions(v.id), await issuePlayback(o, v, status === 'approved' ? 'public' : 'preview'));
+    });
+  }
+
+  r.get('/api/moderation/videos/:id/audit', {
+    preHandler: staff,
+    schema: { tags: ['moderation'], summary: 'Append-only audit log of a video', params: IdParams, response: { 200: z.object({ items: z.array(AuditEntry) }), ...errorResponses } },
+  }, async (req) => {
+    const rows = await o.admin.auditLog(req.params.id);
+    return {
+      items: rows.map((a) => ({
+        id: Number(a.id), action: a.action, actor: a.actor, actorRole: a.actor_role, notes: a.notes, fromStatus: a.from_status,
+        toStatus: a.to_status, requestId: a.request_id, at: a.created_at.toISOString(),
+      })),
+    };
+  });
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { MODERATION_STATUSES, VIDEO_STATUSES } from '../../core/types.ts';
+import type { RenditionRow, VideoRow } from '../../db/videos.ts';
+
+/** JSON shapes of videos as the API returns them; zod here is both the serializer contract and the OpenAPI schema. */
+const isoDate = z.iso.datetime();
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export const VideoError = z.object({ code: z.string(), message: z.string().nullable() }).nullable();
+export const Moderation = z.object({
+  status: z.enum(MODERATION_STATUSES),
+  notes: z.string().nullable(),
+  by: z.string().nullable(),
+  at: isoDate.nullable(),
+});
+export const Playback = z.object({
+  url: z.string().describe('Signed master playlist URL (relative to the API origin)'),
+  posterUrl: z.string().nullable(),
+  expiresAt: isoDate,
+  scope: z.enum(['public', 'preview']).describe('preview = not yet approved; only owners and moderators get it'),
+}).nullable();
+
+export const VideoSummary = z.object({
+  id: z.uuid(),
+  title: z.string(),
+  uploaderId: z.string().nullable(),
+  status: z.enum(VIDEO_STATUSES),
+  stage: z.string().nullable(),
+  progress: z.number().min(0).max(100).describe('Percent of the current stage'),
+  error: VideoError,
+  durationSec: z.number().nullable(),
+  moderation: Moderation,
+  createdAt: isoDate,
+  readyAt: isoDate.nullable(),
+});
+
+export const VideoDetail = VideoSummary.extend({
+  description: z.string(),
+  sourceSizeBytes: z.number().nullable(),
+  renditions: z.array(z.object({
+    name: z.string(), kind: z.enum(['video', 'audio']), width: z.number().nullable(), height: z.number().nullable(),
+    fps: z.number().nullable(), codecs: z.string(), bandwidth: z.number(), averageBandwidth: z.number(),
+  })),
+  playback: Playback,
+  updatedAt: isoDate,
+});
+
+export type VideoDetailOut = z.infer<typeof VideoDetail>;
+export type PlaybackOut = z.infer<typeof Playback>;
+
+export function videoSummary(v: VideoRow): z.infer<typeof VideoSummary> {
+  return {
+    id: v.id,
+    title: v.title,
+    uploaderId: v.uploader_id,
+    status: v.status,
+    stage: v.stage,
+    progress: v.progress,
+    error: v.error_code ? { code: v.error_code, message: v.error_message } : null,
+    durationSec: v.duration_sec,
+    moderation: { status: v.moderation_status, notes: v.moderation_notes, by: v.moderated_by, at: iso(v.moderated_at) },
+    createdAt: v.created_at.toISOString(),
+    readyAt: iso(v.ready_at),
+  };
+}
+
+export function videoDetail(v: VideoRow, renditions: RenditionRow[], playback: PlaybackOut): VideoDetailOut {
+  return {
+    ...videoSummary(v),
+    description: v.description,
+    sourceSizeBytes: v.source_size_bytes,
+    renditions: renditions.map((r) => ({
+      name: r.name, kind: r.kind, width: r.width, height: r.height, fps: r.fps, codecs: r.codecs,
+      bandwidth: r.bandwidth, averageBandwidth: r.average_bandwidth,
+    })),
+    playback,
+    updatedAt: v.updated_at.toISOString(),
+  };
+}
+
+/** Error body every route documents for its 4xx answers. */
+export const ErrorOut = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export const errorResponses = { 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut } as const;

@@ -1,0 +1,137 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { PipelineError } from '../../core/errors.ts';
+import { MODERATION_STATUSES, VIDEO_STATUSES } from '../../core/types.ts';
+import type { Actor, VideoAdminRepository } from '../../db/video-admin.ts';
+import type { VideoRepository, VideoRow } from '../../db/videos.ts';
+import type { ObjectStorage } from '../../storage/types.ts';
+import { isStaff, principalOf, requireRole, type Principal } from '../auth.ts';
+import { issuePlayback } from '../playback/issue.ts';
+import type { PlaybackSigner } from '../playback/signing.ts';
+import { decodeCursor, encodeCursor, PageQuery } from './cursor.ts';
+import { errorResponses, ErrorOut, videoDetail, VideoDetail, VideoSummary, videoSummary } from './video-view.ts';
+
+/** Removes every archived copy of a video (the archive store is another stage's; it plugs in here). */
+export interface VideoArchive {
+  delete(videoId: string): Promise<void>;
+}
+
+/** Removes a video's staged upload files (tus data + info) once the video is deleted. */
+export interface UploadStaging {
+  deleteUpload(sourceKey: string): Promise<void>;
+}
+
+export interface VideoRoutesOptions {
+  readonly videos: VideoRepository;
+  readonly admin: VideoAdminRepository;
+  readonly storage: ObjectStorage;
+  readonly signer: PlaybackSigner;
+  /** Staged upload cleanup; default: staged files are left for the ingest janitor. */
+  readonly staging?: UploadStaging;
+  /** Archive store; default none (DELETE ?archive=true then answers API_ARCHIVE_UNAVAILABLE). */
+  readonly archive?: VideoArchive;
+  /** Removes a still-queued transcode job; default: none. */
+  readonly cancelJob?: (videoId: string) => Promise<void>;
+}
+
+const IdParams = z.object({ id: z.uuid() });
+const canSee = (p: Principal, v: VideoRow): boolean => isStaff(p) || v.uploader_id === p.id;
+export const actorOf = (p: Principal, requestId: string): Actor => ({ id: p.id, role: p.role, requestId });
+
+/** A video the caller may see; uploaders get 404 for other people's videos (existence is not revealed). */
+export async function visibleVideo(videos: VideoRepository, p: Principal, id: string): Promise<VideoRow> {
+  const v = await videos.get(id);
+  if (!v || !canSee(p, v)) throw new PipelineError('API_NOT_FOUND', `No video ${id}.`, { id });
+  return v;
+}
+
+export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const anyUser = requireRole('uploader', 'moderator');
+
+  r.get('/api/videos', {
+    preHandler: anyUser,
+    schema: {
+      tags: ['videos'], summary: 'List videos (uploaders: only their own), newest first',
+      querystring: PageQuery.extend({
+        status: z.enum(VIDEO_STATUSES).optional(),
+        moderation: z.enum(MODERATION_STATUSES).optional(),
+        uploader: z.string().min(1).optional().describe('Staff only: filter by uploader id'),
+      }),
+      response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    const q = req.query;
+    const rows = await o.admin.list({
+      uploaderId: isStaff(p) ? q.uploader : p.id,
+      status: q.status, moderation: q.moderation, limit: q.limit + 1, after: decodeCursor(q.cursor),
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(videoSummary), nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+  });
+
+  r.get('/api/videos/:id', {
+    preHandler: anyUser,
+    schema: {
+      tags: ['videos'], summary: 'Status, stage, progress, renditions, errors and (when ready) a signed playback URL',
+      params: IdParams, response: { 200: VideoDetail, ...errorResponses },
+    },
+  }, async (req) => {
+    const v = await visibleVideo(o.videos, principalOf(req), req.params.id);
+    const scope = v.moderation_status === 'approved' ? 'public' : 'preview';
+    return videoDetail(v, await o.videos.renditions(v.id), await issuePlayback(o, v, scope));
+  });
+
+  r.patch('/api/videos/:id', {
+    preHandler: anyUser,
+    schema: {
+      tags: ['videos'], summary: 'Edit title and description', params: IdParams,
+      body: z.object({ title: z.string().trim().min(1).max(200).optional(), description: z.string().max(5000).optional() })
+        .refine((b) => b.title !== undefined || b.description !== undefined, 'send title and/or description'),
+      response: { 200: VideoDetail, ...errorResponses },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    await visibleVideo(o.videos, p, req.params.id);
+    const v = await o.admin.updateMeta(req.params.id, req.body, actorOf(p, req.id));
+    if (!v) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
+    return videoDetail(v, await o.videos.renditions(v.id), null);
+  });
+
+  r.delete('/api/videos/:id', {
+    preHandler: requireRole('uploader'),
+    schema: {
+      tags: ['videos'], summary: 'Delete a video: HLS objects, staged upload and (only with archive=true) the archive copy',
+      params: IdParams,
+      querystring: z.object({ archive: z.enum(['true', 'false']).default('false').describe('Also delete the archived master') }),
+      response: {
+        200: z.object({ deleted: z.literal(true), hlsObjects: z.number(), archiveDeleted: z.boolean() }),
+        ...errorResponses, 409: ErrorOut,
+      },
+    },
+  }, async (req) => {
+    const res = await deleteVideo(o, principalOf(req), req.params.id, req.query.archive === 'true', req.id);
+    req.log.info({ videoId: req.params.id, ...res }, 'video deleted');
+    return { deleted: true as const, ...res };
+  });
+}
+
+/**
+ * Objects first, the row last: a failed cleanup leaves the row, so the same DELETE can simply be retried.
+ * The archive copy goes only when asked, and asking without an archive store is refused before anything is removed.
+ */
+async function deleteVideo(o: VideoRoutesOptions, p: Principal, id: string, withArchive: boolean, requestId: string):
+  Promise<{ hlsObjects: number; archiveDeleted: boolean }> {
+  const v = await visibleVideo(o.videos, p, id);
+  if (withArchive && !o.archive) throw new PipelineError('API_ARCHIVE_UNAVAILABLE', 'No archive store configured.');
+  await o.cancelJob?.(v.id);
+  const keys = await o.storage.list(`${v.hls_prefix ?? `hls/${v.id}`}/`);
+  for (const key of keys) await o.storage.delete(key);
+  if (v.source_key) await o.staging?.deleteUpload(v.source_key);
+  if (withArchive) await o.archive?.delete(v.id);
+  await o.admin.delete(v.id, actorOf(p, requestId));
+  return { hlsObjects: keys.length, archiveDeleted: withArchive };
+}

@@ -1,0 +1,108 @@
+import type { ModerationStatus, Role, VideoStatus } from '../core/types.ts';
+import type { TransactionSql } from 'postgres';
+import type { Sql } from './client.ts';
+import { isUuid, type VideoRow } from './videos.ts';
+
+/** Who did something, for the audit log. */
+export interface Actor {
+  readonly id: string;
+  readonly role: Role;
+  /** Request id of the HTTP call, to join audit rows with logs. */
+  readonly requestId?: string;
+}
+
+export interface AuditRow {
+  id: number;
+  video_id: string;
+  action: 'approved' | 'rejected' | 'edited' | 'deleted';
+  actor: string;
+  actor_role: string;
+  notes: string | null;
+  from_status: string | null;
+  to_status: string | null;
+  request_id: string | null;
+  created_at: Date;
+}
+
+export interface ListFilter {
+  /** Only this uploader's videos (forced for uploaders). */
+  readonly uploaderId?: string;
+  readonly status?: VideoStatus;
+  readonly moderation?: ModerationStatus;
+  /** Page size; the caller clamps it. */
+  readonly limit: number;
+  /** Keyset cursor: the last row of the previous page. */
+  readonly after?: { readonly createdAt: string; readonly id: string };
+  /** Oldest first (moderation queue) instead of newest first. */
+  readonly oldestFirst?: boolean;
+}
+
+/** API-side reads and writes of videos: lists, edits, moderation decisions with their audit rows, deletion. */
+export class VideoAdminRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** Keyset pagination on (created_at, id): stable under concurrent inserts, unlike OFFSET. */
+  async list(f: ListFilter): Promise<Array<VideoRow & { cursor_ts: string }>> {
+    const s = this.sql;
+    const cmp = f.oldestFirst ? s`>` : s`<`;
+    const dir = f.oldestFirst ? s`ASC` : s`DESC`;
+    // cursor_ts keeps created_at's microseconds (a JS Date would round them away and break the keyset).
+    return s<Array<VideoRow & { cursor_ts: string }>>`
+      SELECT *, created_at::text AS cursor_ts FROM videos WHERE true
+        ${f.uploaderId !== undefined ? s`AND uploader_id = ${f.uploaderId}` : s``}
+        ${f.status ? s`AND status = ${f.status}` : s``}
+        ${f.moderation ? s`AND moderation_status = ${f.moderation}` : s``}
+        ${f.after ? s`AND (created_at, id) ${cmp} (${f.after.createdAt}::timestamptz, ${f.after.id}::uuid)` : s``}
+      ORDER BY created_at ${dir}, id ${dir}
+      LIMIT ${f.limit}`;
+  }
+
+  async updateMeta(id: string, patch: { title?: string; description?: string }, actor: Actor): Promise<VideoRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx<VideoRow[]>`UPDATE videos SET title = COALESCE(${patch.title ?? null}, title),
+        description = COALESCE(${patch.description ?? null}, description), updated_at = now() WHERE id = ${id} RETURNING *`;
+      if (row) await this.audit(tx, id, 'edited', actor, null, row.moderation_status, row.moderation_status);
+      return row;
+    });
+  }
+
+  /**
+   * Records a moderation decision and its audit row in one transaction. Returns undefined when the video is missing,
+   * or the row unchanged with `notReady` when it has not finished processing.
+   */
+  async moderate(id: string, decision: 'approved' | 'rejected', notes: string | null, actor: Actor):
+    Promise<{ video: VideoRow; notReady: boolean } | undefined> {
+    if (!isUuid(id)) return undefined;
+    return this.sql.begin(async (tx) => {
+      const [cur] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${id} FOR UPDATE`;
+      if (!cur) return undefined;
+      if (cur.status !== 'ready') return { video: cur, notReady: true };
+      const [row] = await tx<VideoRow[]>`UPDATE videos SET moderation_status = ${decision}, moderation_notes = ${notes},
+        moderated_by = ${actor.id}, moderated_at = now(), updated_at = now() WHERE id = ${id} RETURNING *`;
+      await this.audit(tx, id, decision, actor, notes, cur.moderation_status, decision);
+      return { video: row!, notReady: false };
+    });
+  }
+
+  /** Deletes the row (renditions cascade) and leaves an audit row; returns the deleted row. */
+  async delete(id: string, actor: Actor): Promise<VideoRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    return this.sql.begin(async (tx) => {
+      const [row] = await tx<VideoRow[]>`DELETE FROM videos WHERE id = ${id} RETURNING *`;
+      if (row) await this.audit(tx, id, 'deleted', actor, null, row.moderation_status, null);
+      return row;
+    });
+  }
+
+  async auditLog(videoId: string): Promise<AuditRow[]> {
+    if (!isUuid(videoId)) return [];
+    return this.sql<AuditRow[]>`SELECT * FROM moderation_audit WHERE video_id = ${videoId} ORDER BY id`;
+  }
+
+  private async audit(tx: TransactionSql, videoId: string, action: AuditRow['action'], actor: Actor, notes: string | null,
+    from: string | null, to: string | null): Promise<void> {
+    await tx`INSERT INTO moderation_audit (video_id, action, actor, actor_role, notes, from_status, to_status, request_id)
+      VALUES (${videoId}, ${action}, ${actor.id}, ${actor.role}, ${notes}, ${from}, ${to}, ${actor.requestId ?? null})`;
+  }
+}

@@ -1,0 +1,28 @@
+import { parseArgs } from 'node:util';
+import { issueAccessToken } from '../api/auth.ts';
+import { describeError } from '../core/errors.ts';
+import { ROLES, type Role } from '../core/types.ts';
+import { loadConfig } from './config.ts';
+
+/**
+ * Dev/ops helper: prints an HS256 access token signed with JWT_SECRET.
+ *   npm run token -- --sub alice --role uploader [--ttl 3600]
+ * Deployments whose tokens come from an identity provider (JWT_PUBLIC_KEY) mint them there instead.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { sub: { type: 'string' }, role: { type: 'string', default: 'uploader' }, ttl: { type: 'string', default: '3600' } } });
+  const config = loadConfig(process.env);
+  if (!config.jwt.secret) throw new Error('JWT_SECRET is not set; this helper signs HS256 tokens only.');
+  if (!values.sub) throw new Error('--sub <user id> is required');
+  if (!ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+  const token = await issueAccessToken({
+    secret: config.jwt.secret, sub: values.sub, role: values.role as Role, ttlSec: Number(values.ttl),
+    issuer: config.jwt.issuer, audience: config.jwt.audience,
+  });
+  process.stdout.write(`${token}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(describeError(err));
+  process.exit(1);
+});
