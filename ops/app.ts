@@ -1,11 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { describeError } from '../core/errors.ts';
-import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
 import { buildApi } from '../api/server.ts';
 import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
@@ -13,10 +11,12 @@ import { VideoRepository } from '../db/videos.ts';
 import { createUploadFinisher } from '../ingest/finish.ts';
 import { createTusServer } from '../ingest/tus.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
+import { FfmpegPool } from '../transcoder/pool.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
 import { processTranscodeJob } from './pipeline.ts';
 import { redisConnection } from './redis.ts';
+import { cancelTranscode, createTranscodeQueue, startTranscodeWorker, type CancelOutcome } from './transcode-queue.ts';
 
 export type Role = 'api' | 'worker';
 
@@ -31,13 +31,13 @@ export interface RunningApp {
   /** Base URL of the API when the api role runs. */
   readonly url: string | undefined;
   readonly api: FastifyInstance | undefined;
+  /** Cancels a video's transcode wherever it runs (see ops/transcode-queue.ts); the video ends TRANSCODE_CANCELLED. */
+  cancelTranscode(videoId: string): Promise<CancelOutcome>;
   /** Idempotent: stops the worker (letting the current job finish), the API, queues and the pool. */
   close(): Promise<void>;
 }
 
 const PLAYER_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'player');
-/** Attempts per transcode job before it is marked failed; backoff doubles from 5 s. */
-export const TRANSCODE_ATTEMPTS = 3;
 
 export async function startApp(o: StartAppOptions): Promise<RunningApp> {
   const { config, logger } = o;
@@ -66,39 +66,26 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
     const videos = new VideoRepository(sql);
     const storage = new LocalDiskStorage({ root: config.publishDir });
     const connection = redisConnection(config.redisUrl);
-    const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, {
-      connection,
-      prefix: config.queuePrefix,
-      defaultJobOptions: {
-        attempts: TRANSCODE_ATTEMPTS,
-        backoff: { type: 'exponential', delay: 5000 },
-        removeOnComplete: { age: 7 * 24 * 3600 },
-        removeOnFail: { age: 30 * 24 * 3600 },
-      },
-    });
+    const queueOpts = { connection, prefix: config.queuePrefix, attempts: config.transcodeAttempts, backoffMs: config.transcodeBackoffMs };
+    const queue = createTranscodeQueue(queueOpts);
     cleanups.push(() => queue.close());
 
     let api: FastifyInstance | undefined;
     let url: string | undefined;
     if (roles.has('worker')) {
-      const worker = new Worker<TranscodeJobData>(
-        QUEUE_NAMES.transcode,
-        (job) => processTranscodeJob(job, {
-          videos, storage, ffmpegPath: bin.ffmpegPath, ffprobePath: bin.ffprobePath, workDir: config.workDir,
-          logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads,
-        }),
-        { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency },
-      );
-      worker.on('failed', (job, err) => {
-        logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'transcode job failed');
-        if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-          const code = (err as { code?: string }).code ?? 'TRANSCODE_FFMPEG_FAILED';
-          videos.get(job.data.videoId).then((v) => {
-            if (v && v.status !== 'rejected') return videos.markFailed(job.data.videoId, 'failed', code, err.message);
-          }).catch((e: unknown) => logger.error({ err: describeError(e) }, 'could not record failure'));
-        }
+      const pool = await FfmpegPool.create({
+        ffmpegPath: bin.ffmpegPath, logger, size: config.transcodePoolSize || undefined, killTimeoutMs: config.transcodeKillTimeoutMs,
       });
-      worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
+      cleanups.push(() => pool.close());
+      const worker = await startTranscodeWorker({
+        ...queueOpts, redisUrl: config.redisUrl, concurrency: config.workerConcurrency, videos, logger,
+        lockDurationMs: config.jobLockMs, stalledIntervalMs: config.jobStalledIntervalMs, maxStalledCount: config.jobMaxStalled,
+        process: (job, signal, cancelRequested) => processTranscodeJob(job, {
+          videos, storage, ffmpegPath: bin.ffmpegPath, ffprobePath: bin.ffprobePath, workDir: config.workDir,
+          logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads, pool, signal, cancelRequested,
+        }),
+      });
+      // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
       cleanups.push(() => worker.close());
     }
     if (roles.has('api')) {
@@ -113,7 +100,9 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       url = await api.listen({ host: config.host, port: config.port });
       logger.info({ url }, 'api listening');
     }
-    return { url, api, close };
+    const cancel = (videoId: string): Promise<CancelOutcome> =>
+      cancelTranscode({ queue, redisUrl: config.redisUrl, prefix: config.queuePrefix, videos }, videoId);
+    return { url, api, close, cancelTranscode: cancel };
   } catch (err) {
     await close();
     throw err;

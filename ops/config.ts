@@ -21,6 +21,20 @@ const EnvSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** ffmpeg -threads per job; 0 lets ffmpeg pick from the core count. */
   FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  /** ffmpeg pool threads (concurrent ffmpeg children) per worker process; 0 = os.availableParallelism(). */
+  TRANSCODE_POOL_SIZE: z.coerce.number().int().min(0).max(256).default(0),
+  /** Grace between SIGTERM and SIGKILL when a transcode is cancelled or the worker shuts down. */
+  TRANSCODE_KILL_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /** Attempts per transcode job (crashes, lost workers); bad input is never retried. */
+  TRANSCODE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  /** First retry delay; doubles per attempt. */
+  TRANSCODE_BACKOFF_MS: z.coerce.number().int().min(0).default(5000),
+  /** BullMQ lockDuration: a job not renewed for this long counts as stalled (its worker died) and is re-queued. */
+  JOB_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** How often each worker checks for stalled jobs. */
+  JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Stalls a job may survive before it fails. */
+  JOB_MAX_STALLED: z.coerce.number().int().min(0).max(20).default(2),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -39,6 +53,13 @@ export interface AppConfig {
   readonly ffprobePath: string | undefined;
   readonly workerConcurrency: number;
   readonly ffmpegThreads: number;
+  readonly transcodePoolSize: number;
+  readonly transcodeKillTimeoutMs: number;
+  readonly transcodeAttempts: number;
+  readonly transcodeBackoffMs: number;
+  readonly jobLockMs: number;
+  readonly jobStalledIntervalMs: number;
+  readonly jobMaxStalled: number;
   readonly maxUploadBytes: number;
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
@@ -66,6 +87,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ffprobePath: e.FFPROBE_PATH,
     workerConcurrency: e.WORKER_CONCURRENCY,
     ffmpegThreads: e.FFMPEG_THREADS,
+    transcodePoolSize: e.TRANSCODE_POOL_SIZE,
+    transcodeKillTimeoutMs: e.TRANSCODE_KILL_TIMEOUT_MS,
+    transcodeAttempts: e.TRANSCODE_ATTEMPTS,
+    transcodeBackoffMs: e.TRANSCODE_BACKOFF_MS,
+    jobLockMs: e.JOB_LOCK_MS,
+    jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+    jobMaxStalled: e.JOB_MAX_STALLED,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
   };
