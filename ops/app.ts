@@ -43,7 +43,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
   const { config, logger } = o;
   const roles = new Set(o.roles ?? ['api', 'worker']);
   const bin = await resolveFfmpeg({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
-  logger.info({ ffmpeg: bin.ffmpegPath, version: bin.version }, 'ffmpeg resolved');
+  logger.info({ ffmpeg: bin.ffmpegPath, version: bin.version, setpriv: bin.setprivPath }, 'ffmpeg resolved');
   await Promise.all([config.uploadDir, config.workDir, config.publishDir].map((d) => mkdir(d, { recursive: true })));
 
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -74,7 +74,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
     let url: string | undefined;
     if (roles.has('worker')) {
       const pool = await FfmpegPool.create({
-        ffmpegPath: bin.ffmpegPath, logger, size: config.transcodePoolSize || undefined, killTimeoutMs: config.transcodeKillTimeoutMs,
+        ffmpegPath: bin.ffmpegPath, setprivPath: bin.setprivPath, logger, size: config.transcodePoolSize || undefined, killTimeoutMs: config.transcodeKillTimeoutMs,
       });
       cleanups.push(() => pool.close());
       const worker = await startTranscodeWorker({
@@ -82,7 +82,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         lockDurationMs: config.jobLockMs, stalledIntervalMs: config.jobStalledIntervalMs, maxStalledCount: config.jobMaxStalled,
         process: (job, signal, cancelRequested) => processTranscodeJob(job, {
           videos, storage, ffmpegPath: bin.ffmpegPath, ffprobePath: bin.ffprobePath, workDir: config.workDir,
-          logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads, pool, signal, cancelRequested,
+          logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads, preset: config.x264Preset, pool, signal, cancelRequested,
         }),
       });
       // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.

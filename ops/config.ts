@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** ffmpeg -threads per job; 0 lets ffmpeg pick from the core count. */
   FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  /** libx264 preset for every rung (slower = smaller files, more CPU). */
+  X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
   /** ffmpeg pool threads (concurrent ffmpeg children) per worker process; 0 = os.availableParallelism(). */
   TRANSCODE_POOL_SIZE: z.coerce.number().int().min(0).max(256).default(0),
   /** Grace between SIGTERM and SIGKILL when a transcode is cancelled or the worker shuts down. */
@@ -53,6 +55,7 @@ export interface AppConfig {
   readonly ffprobePath: string | undefined;
   readonly workerConcurrency: number;
   readonly ffmpegThreads: number;
+  readonly x264Preset: string;
   readonly transcodePoolSize: number;
   readonly transcodeKillTimeoutMs: number;
   readonly transcodeAttempts: number;
@@ -87,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ffprobePath: e.FFPROBE_PATH,
     workerConcurrency: e.WORKER_CONCURRENCY,
     ffmpegThreads: e.FFMPEG_THREADS,
+    x264Preset: e.X264_PRESET,
     transcodePoolSize: e.TRANSCODE_POOL_SIZE,
     transcodeKillTimeoutMs: e.TRANSCODE_KILL_TIMEOUT_MS,
     transcodeAttempts: e.TRANSCODE_ATTEMPTS,

@@ -8,6 +8,8 @@ import type { FfmpegPlan } from './command.ts';
 /** What a thread receives once, as workerData. */
 export interface ThreadInit {
   readonly ffmpegPath: string;
+  /** See RunFfmpegOptions.setprivPath: ffmpeg dies with the thread that supervises it. */
+  readonly setprivPath: string | undefined;
 }
 
 /** One ffmpeg run. */

@@ -31,6 +31,7 @@ async function run(m: Extract<ToThread, { type: 'run' }>): Promise<void> {
   try {
     await runFfmpeg({
       ffmpegPath: init.ffmpegPath,
+      setprivPath: init.setprivPath,
       plan: m.task.plan,
       logger,
       durationSec: m.task.durationSec,

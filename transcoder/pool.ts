@@ -8,6 +8,8 @@ import type { Logger } from './run-ffmpeg.ts';
 export interface FfmpegPoolOptions {
   /** ffmpeg binary every thread runs. */
   readonly ffmpegPath: string;
+  /** util-linux setpriv: ffmpeg gets SIGKILL when its thread (or the process) dies; default unset (Linux: set it). */
+  readonly setprivPath?: string;
   readonly logger: Logger;
   /** Threads, i.e. ffmpeg children that may run at once; default os.availableParallelism(). */
   readonly size?: number;
@@ -203,7 +205,7 @@ export class FfmpegPool {
 
   private startThread(): Promise<void> {
     this.starting++;
-    const init: ThreadInit = { ffmpegPath: this.o.ffmpegPath };
+    const init: ThreadInit = { ffmpegPath: this.o.ffmpegPath, setprivPath: this.o.setprivPath };
     const worker = new Worker(this.o.entry ?? DEFAULT_ENTRY, { workerData: init });
     const timeoutMs = this.o.startTimeoutMs ?? 30_000;
     return new Promise<void>((resolve, reject) => {
