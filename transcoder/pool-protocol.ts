@@ -7,9 +7,8 @@ import type { FfmpegPlan } from './command.ts';
 
 /** What a thread receives once, as workerData. */
 export interface ThreadInit {
+  /** The ffmpeg to run; the pool passes its death-signal wrapper when it has one (see death-signal.ts). */
   readonly ffmpegPath: string;
-  /** See RunFfmpegOptions.setprivPath: ffmpeg dies with the thread that supervises it. */
-  readonly setprivPath: string | undefined;
 }
 
 /** One ffmpeg run. */

@@ -31,7 +31,6 @@ async function run(m: Extract<ToThread, { type: 'run' }>): Promise<void> {
   try {
     await runFfmpeg({
       ffmpegPath: init.ffmpegPath,
-      setprivPath: init.setprivPath,
       plan: m.task.plan,
       logger,
       durationSec: m.task.durationSec,

@@ -2,13 +2,17 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describeError, ERROR_DEFINITIONS, PipelineError } from '../core/errors.ts';
 import type { FfmpegPlan } from './command.ts';
+import { createDeathSignalWrapper, type DeathSignalWrapper } from './death-signal.ts';
 import { isFromThread, type FromThread, type SerializedError, type ThreadInit } from './pool-protocol.ts';
 import type { Logger } from './run-ffmpeg.ts';
 
 export interface FfmpegPoolOptions {
   /** ffmpeg binary every thread runs. */
   readonly ffmpegPath: string;
-  /** util-linux setpriv: ffmpeg gets SIGKILL when its thread (or the process) dies; default unset (Linux: set it). */
+  /**
+   * util-linux setpriv (Linux): every ffmpeg gets SIGKILL from the kernel when its thread or the whole process dies, so
+   * a crashed worker leaves no orphan ffmpeg (see death-signal.ts). Default unset: ffmpeg runs unwrapped (macOS).
+   */
   readonly setprivPath?: string;
   readonly logger: Logger;
   /** Threads, i.e. ffmpeg children that may run at once; default os.availableParallelism(). */
@@ -85,14 +89,20 @@ export class FfmpegPool {
   private starting = 0;
   private nextTaskId = 1;
   private closing: Promise<void> | undefined;
+  private wrapper: DeathSignalWrapper | undefined;
 
   private constructor(private readonly o: FfmpegPoolOptions) {
     this.size = Math.max(1, o.size ?? os.availableParallelism());
   }
 
+  private get ffmpegPath(): string {
+    return this.wrapper?.ffmpegPath ?? this.o.ffmpegPath;
+  }
+
   /** Starts every thread; fails with TRANSCODE_POOL_START_FAILED only when none of them starts. */
   static async create(o: FfmpegPoolOptions): Promise<FfmpegPool> {
     const pool = new FfmpegPool(o);
+    if (o.setprivPath) pool.wrapper = await createDeathSignalWrapper(o.ffmpegPath, o.setprivPath);
     const started = await Promise.allSettled(Array.from({ length: pool.size }, () => pool.startThread()));
     const failures = started.filter((r) => r.status === 'rejected').map((r) => describeError(r.reason));
     if (pool.slots.length === 0) {
@@ -205,7 +215,7 @@ export class FfmpegPool {
 
   private startThread(): Promise<void> {
     this.starting++;
-    const init: ThreadInit = { ffmpegPath: this.o.ffmpegPath, setprivPath: this.o.setprivPath };
+    const init: ThreadInit = { ffmpegPath: this.ffmpegPath };
     const worker = new Worker(this.o.entry ?? DEFAULT_ENTRY, { workerData: init });
     const timeoutMs = this.o.startTimeoutMs ?? 30_000;
     return new Promise<void>((resolve, reject) => {
@@ -261,6 +271,7 @@ export class FfmpegPool {
         killQuietly(s.current?.pid);
         await s.worker.terminate().catch((err: unknown) => this.o.logger.error({ err: describeError(err) }, 'thread terminate failed'));
       }
+      await this.wrapper?.dispose().catch((err: unknown) => this.o.logger.error({ err: describeError(err) }, 'wrapper cleanup failed'));
     })();
     return this.closing;
   }

@@ -24,12 +24,6 @@ export interface RunFfmpegOptions {
   readonly killTimeoutMs?: number;
   /** Called once with the ffmpeg child's pid after it spawned (for supervisors). */
   readonly onSpawn?: (pid: number) => void;
-  /**
-   * util-linux `setpriv` (Linux). When set, ffmpeg is started as `setpriv --pdeathsig KILL -- ffmpeg …`: the kernel
-   * SIGKILLs it when the thread that spawned it dies. Without it a SIGKILLed worker leaves ffmpeg running as an orphan
-   * (ffmpeg ignores SIGPIPE, so losing its stderr reader does not stop it). Default: ffmpeg is started directly.
-   */
-  readonly setprivPath?: string;
 }
 
 const STDERR_TAIL_LINES = 40;
@@ -56,11 +50,7 @@ export function timemarkToSeconds(mark: string): number {
  */
 export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    // fluent-ffmpeg puts the first input's options first, the same place it puts `nice -n N` for niceness; setpriv
-    // then execs ffmpeg in place (same pid), so kill() and the progress parsing still talk to ffmpeg.
-    const wrapper = o.setprivPath ? ['--pdeathsig', 'KILL', '--', o.ffmpegPath] : [];
-    const cmd = ffmpeg({ logger: undefined }).setFfmpegPath(o.setprivPath ?? o.ffmpegPath).input(o.plan.input)
-      .inputOptions([...wrapper, ...o.plan.inputOptions]);
+    const cmd = ffmpeg({ logger: undefined }).setFfmpegPath(o.ffmpegPath).input(o.plan.input).inputOptions([...o.plan.inputOptions]);
     if (o.plan.complexFilter) cmd.complexFilter(o.plan.complexFilter);
     for (const out of o.plan.outputs) cmd.output(out.path).outputOptions([...out.options]);
 

@@ -61,8 +61,6 @@ export async function planTranscode(o: PlanTranscodeOptions): Promise<TranscodeP
 
 export interface TranscodeLadderOptions extends PlanTranscodeOptions {
   readonly ffmpegPath: string;
-  /** See RunFfmpegOptions.setprivPath (only used without a pool; a pool has its own). */
-  readonly setprivPath?: string;
   readonly logger: Logger;
   /** Run ffmpeg on this worker-thread pool; default: supervised from the calling thread. */
   readonly pool?: FfmpegPool;
@@ -87,6 +85,6 @@ export async function transcodeLadder(o: TranscodeLadderOptions): Promise<Transc
   o.logger.info({ rungs: t.rungs.map((r) => r.name), fixes: t.fixes, remux: t.remuxedTopRung, remuxBlockedBy: t.remuxBlockedBy }, 'transcode planned');
   const run = { durationSec: o.probe.durationSec, onProgress: o.onProgress, signal: o.signal, onSpawn: o.onSpawn };
   if (o.pool) await o.pool.run(t.plan, run);
-  else await runFfmpeg({ ffmpegPath: o.ffmpegPath, setprivPath: o.setprivPath, plan: t.plan, logger: o.logger, ...run });
+  else await runFfmpeg({ ffmpegPath: o.ffmpegPath, plan: t.plan, logger: o.logger, ...run });
   return { ...t, outDir: o.outDir };
 }
