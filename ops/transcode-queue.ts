@@ -56,16 +56,22 @@ export interface TranscodeWorker {
   close(): Promise<void>;
 }
 
-/** Marks the video failed once a job has used up its attempts (input errors were already marked by the pipeline). */
+/**
+ * Marks the video failed once its job is finally failed: attempts used up, or stalled more often than maxStalledCount
+ * (a source that kills every worker). The job's state says which, so retries in between leave the row alone. Input
+ * errors and cancels were already recorded by the pipeline with their own code.
+ */
 function recordFinalFailure(o: TranscodeWorkerOptions, job: Job<TranscodeJobData> | undefined, err: Error): void {
   o.logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'transcode job failed');
-  if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+  if (!job) return;
   const code = (err as { code?: unknown }).code;
-  o.videos.get(job.data.videoId).then((v) => {
+  (async () => {
+    if ((await job.getState()) !== 'failed') return;
+    const v = await o.videos.get(job.data.videoId);
     if (v && v.status !== 'rejected' && v.status !== 'failed') {
-      return o.videos.markFailed(job.data.videoId, 'failed', typeof code === 'string' ? code : 'TRANSCODE_FFMPEG_FAILED', err.message);
+      await o.videos.markFailed(job.data.videoId, 'failed', typeof code === 'string' ? code : 'TRANSCODE_FFMPEG_FAILED', err.message);
     }
-  }).catch((e: unknown) => o.logger.error({ err: describeError(e) }, 'could not record failure'));
+  })().catch((e: unknown) => o.logger.error({ err: describeError(e) }, 'could not record failure'));
 }
 
 /**

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describeError, ERROR_DEFINITIONS, PipelineError } from '../core/errors.ts';
 import type { FfmpegPlan } from './command.ts';
-import { createDeathSignalWrapper, type DeathSignalWrapper } from './death-signal.ts';
+import { deathSignalWrapper } from './death-signal.ts';
 import { isFromThread, type FromThread, type SerializedError, type ThreadInit } from './pool-protocol.ts';
 import type { Logger } from './run-ffmpeg.ts';
 
@@ -89,20 +89,18 @@ export class FfmpegPool {
   private starting = 0;
   private nextTaskId = 1;
   private closing: Promise<void> | undefined;
-  private wrapper: DeathSignalWrapper | undefined;
+  /** ffmpeg path the threads run: the death-signal wrapper when setpriv is available. */
+  private ffmpegPath: string;
 
   private constructor(private readonly o: FfmpegPoolOptions) {
     this.size = Math.max(1, o.size ?? os.availableParallelism());
-  }
-
-  private get ffmpegPath(): string {
-    return this.wrapper?.ffmpegPath ?? this.o.ffmpegPath;
+    this.ffmpegPath = o.ffmpegPath;
   }
 
   /** Starts every thread; fails with TRANSCODE_POOL_START_FAILED only when none of them starts. */
   static async create(o: FfmpegPoolOptions): Promise<FfmpegPool> {
     const pool = new FfmpegPool(o);
-    if (o.setprivPath) pool.wrapper = await createDeathSignalWrapper(o.ffmpegPath, o.setprivPath);
+    if (o.setprivPath) pool.ffmpegPath = await deathSignalWrapper(o.ffmpegPath, o.setprivPath);
     const started = await Promise.allSettled(Array.from({ length: pool.size }, () => pool.startThread()));
     const failures = started.filter((r) => r.status === 'rejected').map((r) => describeError(r.reason));
     if (pool.slots.length === 0) {
@@ -271,7 +269,6 @@ export class FfmpegPool {
         killQuietly(s.current?.pid);
         await s.worker.terminate().catch((err: unknown) => this.o.logger.error({ err: describeError(err) }, 'thread terminate failed'));
       }
-      await this.wrapper?.dispose().catch((err: unknown) => this.o.logger.error({ err: describeError(err) }, 'wrapper cleanup failed'));
     })();
     return this.closing;
   }

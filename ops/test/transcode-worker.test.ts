@@ -119,9 +119,12 @@ describe('transcode worker: crashes, retries, cancel', () => {
       return x.status === 'ready' || x.status === 'failed';
     }, 'ready after retry');
     expect(v.status).toBe('ready');
-    const job = await h!.queue.getJob(id);
-    expect(job?.attemptsMade).toBe(2);
-    expect(job?.progress).toBe(100);
+    const job = await waitFor(async () => {
+      const j = await h!.queue.getJob(id);
+      return (await j?.getState()) === 'completed' ? j : undefined;
+    }, { timeoutMs: 10_000, what: 'job completed' });
+    expect(job.attemptsMade).toBe(2);
+    expect(job.progress).toBe(100);
     expect(seen.some((p) => p > 0 && p < 100)).toBe(true);
     expect(await readdir(t!.config.workDir)).toEqual([]);
     await worker.close();
@@ -136,9 +139,11 @@ describe('transcode worker: crashes, retries, cancel', () => {
     const v = await waitForVideo(h!, id, (x) => x.status === 'failed', 'cancelled');
     expect(v.error_code).toBe('TRANSCODE_CANCELLED');
     expect((await ffmpegPids(t!.dataDir)).includes(pid)).toBe(false);
-    const job = await h!.queue.getJob(id);
-    expect(await job?.getState()).toBe('failed');
-    expect(job?.attemptsMade).toBe(1);
+    const job = await waitFor(async () => {
+      const j = await h!.queue.getJob(id);
+      return (await j?.getState()) === 'failed' ? j : undefined;
+    }, { timeoutMs: 10_000, what: 'job failed, not retried' });
+    expect(job.attemptsMade).toBe(1);
     expect(await readdir(t!.config.workDir)).toEqual([]);
     expect(await t!.app.cancelTranscode(id)).toBe('finished');
     await worker.close();
@@ -152,6 +157,22 @@ describe('transcode worker: crashes, retries, cancel', () => {
     expect(await t!.app.cancelTranscode('00000000-0000-4000-8000-000000000000')).toBe('not-found');
   });
 
+  it('an ffmpeg that crashes on every attempt uses them up and the video ends failed with TRANSCODE_FFMPEG_FAILED', async () => {
+    const t2 = await startTestApp({ env: { ...FAST_RECOVERY, TRANSCODE_ATTEMPTS: '2', X264_PRESET: 'slower', LOG_LEVEL: 'silent' } });
+    extra.push(t2);
+    const h2 = harness(t2);
+    extra.push(h2);
+    const id = await upload(t2, slowClip);
+    const first = await waitForFfmpeg(t2);
+    process.kill(first, 'SIGKILL');
+    const second = await waitFor(async () => (await ffmpegPids(t2.dataDir)).find((p) => p !== first), { timeoutMs: 30_000, what: 'second attempt' });
+    process.kill(second, 'SIGKILL');
+    const v = await waitForVideo(h2, id, (x) => x.status === 'failed' || x.status === 'ready', 'failed');
+    expect(v.status).toBe('failed');
+    expect(v.error_code).toBe('TRANSCODE_FFMPEG_FAILED');
+    expect((await h2.queue.getJob(id))?.attemptsMade).toBe(2);
+  });
+
   it('a source corrupt half-way is rejected with TRANSCODE_SOURCE_CORRUPT after one attempt', async () => {
     const worker = await startApp({ config: t!.config, roles: ['worker'], logger: createLogger({ level: 'silent' }) });
     extra.push(worker);
@@ -161,7 +182,12 @@ describe('transcode worker: crashes, retries, cancel', () => {
     const v = await waitForVideo(h!, id, (x) => x.status === 'rejected' || x.status === 'failed' || x.status === 'ready', 'rejected');
     expect(v.status).toBe('rejected');
     expect(v.error_code).toBe('TRANSCODE_SOURCE_CORRUPT');
-    expect((await h!.queue.getJob(id))?.attemptsMade).toBe(1);
+    // The row is written before the job is moved to failed: wait for BullMQ to catch up.
+    const job = await waitFor(async () => {
+      const j = await h!.queue.getJob(id);
+      return (await j?.getState()) === 'failed' ? j : undefined;
+    }, { timeoutMs: 10_000, what: 'job failed' });
+    expect(job.attemptsMade).toBe(1);
     expect(await listFiles(path.join(t!.config.publishDir, 'hls', id))).toEqual([]);
     await worker.close();
   });
