@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { isPipelineError, PipelineError } from '../core/errors.ts';
+import { describeError, isPipelineError, PipelineError } from '../core/errors.ts';
 import type { TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { MASTER_NAME, writeMaster } from '../packager/package.ts';
@@ -72,14 +72,18 @@ async function publishFresh(storage: ObjectStorage, dir: string, prefix: string)
 }
 
 /** Progress writes to Postgres at most every `ms`, the last one always. */
-function throttled(fn: (p: number) => Promise<void>, ms: number): (p: number) => void {
+function throttled(fn: (p: number) => Promise<void>, ms: number, logger: Logger): { report: (p: number) => void; flush: () => Promise<void> } {
   let last = 0;
-  return (p) => {
+  // Writes are chained, so they land in order and flush() can wait for the last one before the row turns ready.
+  let chain: Promise<void> = Promise.resolve();
+  const report = (p: number): void => {
     const now = Date.now();
     if (p < 100 && now - last < ms) return;
     last = now;
-    fn(p).catch(() => undefined); // progress is advisory; the job result is what counts
+    // Progress is advisory (the job result is what counts): a failed write is logged, not fatal.
+    chain = chain.then(() => fn(p)).catch((err: unknown) => logger.warn({ err: describeError(err) }, 'progress write failed'));
   };
+  return { report, flush: () => chain };
 }
 
 /** One transcode job: probe → ladder → master playlist → publish → ready. Temp dir always removed. */
@@ -95,14 +99,16 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   await removeStaleWorkDirs(d.workDir, videoId);
   const work = await mkdtemp(path.join(d.workDir, `${videoId}-`));
   try {
-    const report = throttled(async (p) => {
+    // job.updateProgress also tells other processes (QueueEvents, the API) how far the job is.
+    const progress = throttled(async (p) => {
       await job.updateProgress(Math.round(p));
       await d.videos.setProgress(videoId, 'transcode', p);
-    }, 1000);
+    }, 1000, d.logger);
     const result = await transcodeLadder({
       ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source: sourcePath, probe, outDir: work, logger: d.logger,
-      threads: d.ffmpegThreads, preset: d.preset, onProgress: report, pool: d.pool, signal: d.signal,
+      threads: d.ffmpegThreads, preset: d.preset, onProgress: progress.report, pool: d.pool, signal: d.signal,
     }).catch((err: unknown) => failFinally(err, videoId, d));
+    await progress.flush();
     await d.videos.setProgress(videoId, 'package', 100);
     const pkg = await writeMaster(work, result.renditions);
     const prefix = hlsPrefix(videoId);
