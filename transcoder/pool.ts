@@ -121,7 +121,15 @@ export class FfmpegPool {
     if (this.closing) return Promise.reject(new PipelineError('TRANSCODE_POOL_CLOSED', 'The ffmpeg pool is closed.'));
     if (opts.signal?.aborted) return Promise.reject(new PipelineError('TRANSCODE_CANCELLED', 'Cancelled before start.'));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ plan, opts, resolve, reject });
+      const pending: Pending = { plan, opts, resolve, reject };
+      // Cancelled while still waiting for a thread: leave the queue at once (assign() handles the running case).
+      opts.signal?.addEventListener('abort', () => {
+        const i = this.queue.indexOf(pending);
+        if (i < 0) return;
+        this.queue.splice(i, 1);
+        reject(new PipelineError('TRANSCODE_CANCELLED', 'Cancelled while waiting for a pool thread.'));
+      }, { once: true });
+      this.queue.push(pending);
       this.pump();
     });
   }

@@ -81,6 +81,18 @@ describe('FfmpegPool', () => {
       expect(alive(pid)).toBe(false);
       await second; // the same thread takes the queued run after the cancel
       expect(pool.stats()).toEqual({ threads: 1, busy: 0, queued: 0 });
+      // A run cancelled while it waits for a thread leaves the queue without ever starting ffmpeg.
+      const busy = pool.run(await planFor(true), { durationSec: 10 }).catch((e: unknown) => e);
+      const waitingAc = new AbortController();
+      let spawned = false;
+      const waiting = pool.run(await planFor(false), { durationSec: 10, signal: waitingAc.signal, onSpawn: () => { spawned = true; } });
+      expect(pool.stats().queued).toBe(1);
+      waitingAc.abort();
+      expect(isPipelineError(await waiting.catch((e: unknown) => e), 'TRANSCODE_CANCELLED')).toBe(true);
+      expect(pool.stats().queued).toBe(0);
+      expect(spawned).toBe(false);
+      await pool.close();
+      expect(isPipelineError(await busy, 'TRANSCODE_CANCELLED')).toBe(true);
     } finally {
       await pool.close();
     }
