@@ -16,7 +16,7 @@ const run = promisify(execFile);
 const logger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 const bins = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
 /** Source encode settings whose IDRs sit every 2 s exactly, as the quick path requires. */
-const ALIGNED_GOP = ['-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '600k', '-maxrate', '800k', '-bufsize', '800k', '-ac', '2'];
+const ALIGNED_GOP = ['-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '600k', '-maxrate', '800k', '-bufsize', '800k', '-ac', '2', '-preset', 'fast', '-bf', '3'];
 
 let tmp: string;
 let n = 0;
