@@ -107,6 +107,9 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
     const result = await transcodeLadder({
       ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source: sourcePath, probe, outDir: work, logger: d.logger,
       threads: d.ffmpegThreads, preset: d.preset, onProgress: progress.report, pool: d.pool, signal: d.signal,
+      // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
+      // the next attempt must not take the same path.
+      allowRemux: job.attemptsMade === 0,
     }).catch((err: unknown) => failFinally(err, videoId, d));
     await progress.flush();
     await d.videos.setProgress(videoId, 'package', 100);
