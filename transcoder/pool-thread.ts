@@ -10,7 +10,11 @@ import { runFfmpeg, type Logger } from './run-ffmpeg.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pool-thread.ts must run as a worker thread');
-const init = workerData as ThreadInit;
+const data: unknown = workerData;
+if (typeof data !== 'object' || data === null || typeof (data as { ffmpegPath?: unknown }).ffmpegPath !== 'string') {
+  throw new Error('pool-thread.ts needs workerData { ffmpegPath: string }');
+}
+const init = data as ThreadInit;
 const send = (m: FromThread): void => port.postMessage(m);
 
 /** Logs travel to the main thread's pino logger, so a thread needs no logger of its own. */
