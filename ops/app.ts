@@ -77,6 +77,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         ffmpegPath: bin.ffmpegPath, setprivPath: bin.setprivPath, logger, size: config.transcodePoolSize || undefined, killTimeoutMs: config.transcodeKillTimeoutMs,
       });
       cleanups.push(() => pool.close());
+      logger.info({ threads: pool.size, concurrency: config.workerConcurrency }, 'ffmpeg pool started');
       const worker = await startTranscodeWorker({
         ...queueOpts, redisUrl: config.redisUrl, concurrency: config.workerConcurrency, videos, logger,
         lockDurationMs: config.jobLockMs, stalledIntervalMs: config.jobStalledIntervalMs, maxStalledCount: config.jobMaxStalled,
