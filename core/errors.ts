@@ -43,6 +43,16 @@ export const ERROR_DEFINITIONS = {
   TRANSCODE_PROBE_FAILED: { status: 422, hint: 'The upload is not a readable video file; upload a real video.' },
   TRANSCODE_NO_VIDEO: { status: 422, hint: 'The file has no video stream; upload a video, not audio or an image.' },
   TRANSCODE_FFMPEG_FAILED: { status: 500, hint: 'See the stderr tail in the error context and the job log.' },
+  TRANSCODE_SOURCE_CORRUPT: {
+    status: 422,
+    hint: 'The file stops decoding part-way (damaged or truncated upload); re-export or re-upload the original video.',
+  },
+  TRANSCODE_CANCELLED: { status: 409, hint: 'The transcode was cancelled on request; queue the video again to redo it.' },
+  TRANSCODE_POOL_START_FAILED: {
+    status: 500,
+    hint: 'No ffmpeg pool thread could start; check the worker log for the thread error (tsx installed? memory?).',
+  },
+  TRANSCODE_POOL_CLOSED: { status: 503, hint: 'The worker is shutting down; the job is retried by another worker.' },
   API_NOT_FOUND: { status: 404, hint: 'Check the id; the video may have been deleted.' },
   API_BAD_REQUEST: { status: 400, hint: 'Fix the request to match the documented schema.' },
   API_RATE_LIMITED: { status: 429, hint: 'Slow down; retry after the number of seconds in the Retry-After header.' },

@@ -24,8 +24,24 @@ export interface SourceProbe {
     readonly pixFmt: string;
     readonly rotation: number;
     readonly bitRate: number | null;
+    /** ffprobe field_order: `progressive`, `tt`, `bb`, `tb`, `bt` or `unknown` (absent in older probes). */
+    readonly fieldOrder?: string;
+    /** ffprobe color_transfer, e.g. `bt709`, `smpte2084` (PQ), `arib-std-b67` (HLG). */
+    readonly colorTransfer?: string;
+    /** H.264/HEVC profile as ffprobe names it (`High`, `Main 10`, …). */
+    readonly profile?: string;
+    /** True when r_frame_rate and avg_frame_rate disagree: the source is variable frame rate. */
+    readonly variableFrameRate?: boolean;
   };
-  readonly audio: { readonly codec: string; readonly channels: number; readonly sampleRate: number } | null;
+  readonly audio: {
+    readonly codec: string;
+    readonly channels: number;
+    readonly sampleRate: number;
+    /** Audio bitrate in bits/s when the container states it. */
+    readonly bitRate?: number | null;
+    /** e.g. `LC`, `HE-AAC`. */
+    readonly profile?: string;
+  } | null;
 }
 
 /** One rung of the adaptive-bitrate ladder. */

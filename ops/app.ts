@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { describeError } from '../core/errors.ts';
 import { createMetrics, type PipelineMetrics } from '../core/metrics.ts';
-import { QUEUE_NAMES, type EventPublisher, type TranscodeJobData } from '../core/types.ts';
+import { QUEUE_NAMES, type EventPublisher } from '../core/types.ts';
 import { createTokenVerifier } from '../api/auth.ts';
 import { PlaybackSigner } from '../api/playback/signing.ts';
 import { buildApi } from '../api/server.ts';
@@ -21,12 +21,14 @@ import { createUploadFinisher } from '../ingest/finish.ts';
 import { TusIngest } from '../ingest/tus.ts';
 import { UploadTokens } from '../ingest/upload-token.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
+import { FfmpegPool } from '../transcoder/pool.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
 import { processTranscodeJob } from './pipeline.ts';
 import { createReadinessChecks } from './readiness.ts';
 import { redisConnection } from './redis.ts';
 import { createUploadStaging } from './staging.ts';
+import { cancelTranscode, createTranscodeQueue, startTranscodeWorker, type CancelOutcome } from './transcode-queue.ts';
 
 export type Role = 'api' | 'worker';
 
@@ -42,13 +44,13 @@ export interface RunningApp {
   readonly url: string | undefined;
   readonly api: FastifyInstance | undefined;
   readonly metrics: PipelineMetrics;
+  /** Cancels a video's transcode wherever it runs (see ops/transcode-queue.ts); the video ends TRANSCODE_CANCELLED. */
+  cancelTranscode(videoId: string): Promise<CancelOutcome>;
   /** Idempotent: stops the worker (letting the current job finish), the API, queues and the pool. */
   close(): Promise<void>;
 }
 
 const PLAYER_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'player');
-/** Attempts per transcode job before it is marked failed; backoff doubles from 5 s. */
-export const TRANSCODE_ATTEMPTS = 3;
 
 export async function startApp(o: StartAppOptions): Promise<RunningApp> {
   const { config, logger } = o;
@@ -78,53 +80,41 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
     const videos = new VideoRepository(sql);
     const storage = new LocalDiskStorage({ root: config.publishDir });
     const connection = redisConnection(config.redisUrl);
-    const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, {
-      connection,
-      prefix: config.queuePrefix,
-      defaultJobOptions: {
-        attempts: TRANSCODE_ATTEMPTS,
-        backoff: { type: 'exponential', delay: 5000 },
-        removeOnComplete: { age: 7 * 24 * 3600 },
-        removeOnFail: { age: 30 * 24 * 3600 },
-      },
-    });
+    const queueOpts = { connection, prefix: config.queuePrefix, attempts: config.transcodeAttempts, backoffMs: config.transcodeBackoffMs };
+    const queue = createTranscodeQueue(queueOpts);
     cleanups.push(() => queue.close());
     const metrics = createMetrics();
     const webhookQueue = new Queue<WebhookJobData>(QUEUE_NAMES.webhook, { connection, prefix: config.queuePrefix });
     cleanups.push(() => webhookQueue.close());
     metrics.trackQueues([queue, webhookQueue]);
+    const cancel = (videoId: string): Promise<CancelOutcome> =>
+      cancelTranscode({ queue, redisUrl: config.redisUrl, prefix: config.queuePrefix, videos }, videoId);
     const wh = config.webhooks;
     const events: EventPublisher = createWebhookPublisher({ queue: webhookQueue, urls: wh.urls, attempts: wh.attempts, backoffMs: wh.backoffMs });
 
     let api: FastifyInstance | undefined;
     let url: string | undefined;
     if (roles.has('worker')) {
-      const worker = new Worker<TranscodeJobData>(
-        QUEUE_NAMES.transcode,
-        (job) => processTranscodeJob(job, {
+      const pool = await FfmpegPool.create({
+        ffmpegPath: bin.ffmpegPath, setprivPath: bin.setprivPath, logger, size: config.transcodePoolSize || undefined, killTimeoutMs: config.transcodeKillTimeoutMs,
+      });
+      cleanups.push(() => pool.close());
+      logger.info({ threads: pool.size, concurrency: config.workerConcurrency }, 'ffmpeg pool started');
+      const worker = await startTranscodeWorker({
+        ...queueOpts, redisUrl: config.redisUrl, concurrency: config.workerConcurrency, videos, logger,
+        lockDurationMs: config.jobLockMs, stalledIntervalMs: config.jobStalledIntervalMs, maxStalledCount: config.jobMaxStalled,
+        metrics, events,
+        process: (job, signal, cancelRequested) => processTranscodeJob(job, {
           videos, storage, ffmpegPath: bin.ffmpegPath, ffprobePath: bin.ffprobePath, workDir: config.workDir,
-          logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads, metrics, events,
+          logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads, preset: config.x264Preset, pool, signal, cancelRequested,
+          metrics, events,
           ingest: {
             clamd: config.clamd, quarantineDir: config.quarantineDir, mastersDir: config.mastersDir,
             maxDurationSec: config.maxDurationSec,
           },
         }),
-        { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency },
-      );
-      worker.on('failed', (job, err) => {
-        logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'transcode job failed');
-        if (job?.processedOn && job.finishedOn) metrics.transcodeSeconds.observe({ outcome: 'failed' }, (job.finishedOn - job.processedOn) / 1000);
-        // UnrecoverableError (bad input, already marked rejected/infected by the pipeline) ends the job before its attempts do.
-        if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError')) {
-          const code = (err as { code?: string }).code ?? (err.name === 'UnrecoverableError' ? err.message : 'TRANSCODE_FFMPEG_FAILED');
-          videos.get(job.data.videoId).then(async (v) => {
-            const terminal = v?.status === 'rejected' || v?.status === 'infected';
-            if (v && !terminal) await videos.markFailed(job.data.videoId, 'failed', code, err.message);
-            await events.publish('video.failed', { videoId: job.data.videoId, code, status: terminal ? v.status : 'failed' });
-          }).catch((e: unknown) => logger.error({ err: describeError(e) }, 'could not record failure'));
-        }
       });
-      worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
+      // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
       cleanups.push(() => worker.close());
       if (wh.urls.length && wh.secret) {
         const deliver = createWebhookProcessor({ sql, secret: wh.secret, timeoutMs: wh.timeoutMs, metrics });
@@ -172,14 +162,14 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         signer: new PlaybackSigner({ key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec }),
         readiness: readiness.checks, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
         staging: createUploadStaging(config.uploadDir),
-        // remove() skips an active (locked) job: deleting a video mid-transcode leaves that job to finish on its own.
-        cancelJob: async (id) => { await queue.remove(id); },
+        // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
+        cancelJob: async (id) => { await cancel(id); },
       });
       cleanups.push(() => api!.close());
       url = await api.listen({ host: config.host, port: config.port });
       logger.info({ url }, 'api listening');
     }
-    return { url, api, metrics, close };
+    return { url, api, metrics, close, cancelTranscode: cancel };
   } catch (err) {
     await close();
     throw err;

@@ -22,6 +22,22 @@ const EnvSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** ffmpeg -threads per job; 0 lets ffmpeg pick from the core count. */
   FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  /** libx264 preset for every rung (slower = smaller files, more CPU). */
+  X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
+  /** ffmpeg pool threads (concurrent ffmpeg children) per worker process; 0 = os.availableParallelism(). */
+  TRANSCODE_POOL_SIZE: z.coerce.number().int().min(0).max(256).default(0),
+  /** Grace between SIGTERM and SIGKILL when a transcode is cancelled or the worker shuts down. */
+  TRANSCODE_KILL_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /** Attempts per transcode job (crashes, lost workers); bad input is never retried. */
+  TRANSCODE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  /** First retry delay; doubles per attempt. */
+  TRANSCODE_BACKOFF_MS: z.coerce.number().int().min(0).default(5000),
+  /** BullMQ lockDuration: a job not renewed for this long counts as stalled (its worker died) and is re-queued. */
+  JOB_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** How often each worker checks for stalled jobs. */
+  JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Stalls a job may survive before it fails. */
+  JOB_MAX_STALLED: z.coerce.number().int().min(0).max(20).default(2),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** clamd over a unix socket; wins over CLAMD_HOST/CLAMD_PORT. Default Debian's clamav-daemon socket unless those are set. */
@@ -84,6 +100,14 @@ export interface AppConfig {
   readonly ffprobePath: string | undefined;
   readonly workerConcurrency: number;
   readonly ffmpegThreads: number;
+  readonly x264Preset: string;
+  readonly transcodePoolSize: number;
+  readonly transcodeKillTimeoutMs: number;
+  readonly transcodeAttempts: number;
+  readonly transcodeBackoffMs: number;
+  readonly jobLockMs: number;
+  readonly jobStalledIntervalMs: number;
+  readonly jobMaxStalled: number;
   readonly maxUploadBytes: number;
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** Exactly one of socket or host+port is used; socket wins. */
@@ -138,6 +162,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ffprobePath: e.FFPROBE_PATH,
     workerConcurrency: e.WORKER_CONCURRENCY,
     ffmpegThreads: e.FFMPEG_THREADS,
+    x264Preset: e.X264_PRESET,
+    transcodePoolSize: e.TRANSCODE_POOL_SIZE,
+    transcodeKillTimeoutMs: e.TRANSCODE_KILL_TIMEOUT_MS,
+    transcodeAttempts: e.TRANSCODE_ATTEMPTS,
+    transcodeBackoffMs: e.TRANSCODE_BACKOFF_MS,
+    jobLockMs: e.JOB_LOCK_MS,
+    jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+    jobMaxStalled: e.JOB_MAX_STALLED,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
     clamd: {

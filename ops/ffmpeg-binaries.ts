@@ -10,6 +10,18 @@ export interface FfmpegBinaries {
   readonly ffprobePath: string;
   /** First line of `ffmpeg -version`, for logs and benchmark reports. */
   readonly version: string;
+  /** util-linux setpriv with --pdeathsig (Linux), so ffmpeg dies with its worker; undefined elsewhere. */
+  readonly setprivPath: string | undefined;
+}
+
+/** setpriv exists on every Debian (util-linux is essential) but not on macOS; without it ffmpeg runs unwrapped. */
+async function findSetpriv(): Promise<string | undefined> {
+  try {
+    const { stdout } = await execFileAsync('setpriv', ['--help'], { timeout: 10_000 });
+    return stdout.includes('--pdeathsig') ? 'setpriv' : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ResolveFfmpegOptions {
@@ -62,5 +74,5 @@ export async function resolveFfmpeg(opts: ResolveFfmpegOptions = {}): Promise<Ff
     const missing = !ffmpeg ? `ffmpeg (${opts.ffmpegPath ?? 'ffmpeg-static, PATH'})` : `ffprobe (${opts.ffprobePath ?? 'PATH'})`;
     throw new PipelineError('OPS_FFMPEG_NOT_FOUND', `No working ${missing} found.`, { tried: opts });
   }
-  return { ffmpegPath: ffmpeg.bin, ffprobePath: ffprobe.bin, version: ffmpeg.version };
+  return { ffmpegPath: ffmpeg.bin, ffprobePath: ffprobe.bin, version: ffmpeg.version, setprivPath: await findSetpriv() };
 }

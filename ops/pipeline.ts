@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { isPipelineError, PipelineError } from '../core/errors.ts';
+import { describeError, isPipelineError, PipelineError } from '../core/errors.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
 import type { EventPublisher, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
@@ -10,6 +10,7 @@ import { MASTER_NAME, writeMaster } from '../packager/package.ts';
 import { publishDirectory } from '../storage/publish.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { probeSource } from '../transcoder/probe.ts';
+import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { transcodeLadder } from '../transcoder/transcode.ts';
 
@@ -29,6 +30,12 @@ export interface PipelineDeps {
   readonly metrics?: PipelineMetrics;
   /** Publishes video.ready (webhooks); default none. */
   readonly events?: EventPublisher;
+  /** Runs ffmpeg on worker threads; without it ffmpeg is supervised from the main thread. */
+  readonly pool?: FfmpegPool;
+  /** Aborted by cancelTranscode (through the BullMQ worker). */
+  readonly signal?: AbortSignal;
+  /** True when a cancel was requested earlier (checked at start, so a retried or stalled job stops too). */
+  readonly cancelRequested?: () => Promise<boolean>;
 }
 
 /** Storage prefix of a video's published HLS package. */
@@ -36,61 +43,102 @@ export const hlsPrefix = (videoId: string): string => `hls/${videoId}`;
 
 /** Errors caused by the upload itself: retrying cannot help, the video is rejected with the code. */
 function isInputError(err: unknown): err is PipelineError {
-  return isPipelineError(err) && (err.code === 'TRANSCODE_PROBE_FAILED' || err.code === 'TRANSCODE_NO_VIDEO');
+  return isPipelineError(err) && (err.code === 'TRANSCODE_PROBE_FAILED' || err.code === 'TRANSCODE_NO_VIDEO'
+    || err.code === 'TRANSCODE_SOURCE_CORRUPT');
+}
+
+/** Input errors reject the video, a cancel fails it; neither is retried. Anything else is rethrown for a retry. */
+async function failFinally(err: unknown, videoId: string, d: PipelineDeps): Promise<never> {
+  if (isInputError(err)) {
+    await d.videos.markFailed(videoId, 'rejected', err.code, err.message);
+    throw new UnrecoverableError(err.code);
+  }
+  if (isPipelineError(err, 'TRANSCODE_CANCELLED')) {
+    await d.videos.markFailed(videoId, 'failed', err.code, err.message);
+    throw new UnrecoverableError(err.code);
+  }
+  throw err;
+}
+
+/** Work dirs of earlier attempts at this video (a worker SIGKILLed mid-transcode leaves its dir behind). */
+async function removeStaleWorkDirs(workDir: string, videoId: string): Promise<void> {
+  const names = await readdir(workDir).catch(() => []);
+  await Promise.all(names.filter((n) => n.startsWith(`${videoId}-`)).map((n) => rm(path.join(workDir, n), { recursive: true, force: true })));
+}
+
+/**
+ * All-or-nothing publish: output of an earlier attempt that died mid-publish is deleted first, then media, media
+ * playlists and the master last (publishDirectory's order). Readers find a video through its master (and the row
+ * only turns ready after this), so they never see a mix of two attempts or a master without its segments.
+ */
+async function publishFresh(storage: ObjectStorage, dir: string, prefix: string): Promise<void> {
+  const stale = await storage.list(`${prefix}/`);
+  // The stale master goes first, so no reader follows it to segments that are being deleted.
+  stale.sort((a, b) => Number(b.endsWith(`/${MASTER_NAME}`)) - Number(a.endsWith(`/${MASTER_NAME}`)));
+  for (const key of stale) await storage.delete(key);
+  await publishDirectory(storage, dir, prefix);
 }
 
 /** Progress writes to Postgres at most every `ms`, the last one always. */
-function throttled(fn: (p: number) => Promise<void>, ms: number): (p: number) => void {
+function throttled(fn: (p: number) => Promise<void>, ms: number, logger: Logger): { report: (p: number) => void; flush: () => Promise<void> } {
   let last = 0;
-  return (p) => {
+  // Writes are chained, so they land in order and flush() can wait for the last one before the row turns ready.
+  let chain: Promise<void> = Promise.resolve();
+  const report = (p: number): void => {
     const now = Date.now();
     if (p < 100 && now - last < ms) return;
     last = now;
-    fn(p).catch(() => undefined); // progress is advisory; the job result is what counts
+    // Progress is advisory (the job result is what counts): a failed write is logged, not fatal.
+    chain = chain.then(() => fn(p)).catch((err: unknown) => logger.warn({ err: describeError(err) }, 'progress write failed'));
   };
+  return { report, flush: () => chain };
+}
+
+/** Scan → validate → strip (issue 3); returns the stripped master. Infected/invalid uploads are already recorded. */
+async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<string> {
+  try {
+    return await prepareMaster(job.data.videoId, job.data.sourcePath, {
+      ...d.ingest, videos: d.videos, ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, logger: d.logger,
+    });
+  } catch (err) {
+    // Retrying cannot change an infected or invalid verdict.
+    if (isTerminalIngestError(err)) throw new UnrecoverableError(err.code);
+    throw err;
+  }
 }
 
 /** One job: scan → validate → strip → probe → ladder → master playlist → publish → ready. Temp dir always removed. */
 export async function processTranscodeJob(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<{ masterKey: string }> {
   const { videoId } = job.data;
   const started = performance.now();
-  let sourcePath: string;
-  try {
-    sourcePath = await prepareMaster(videoId, job.data.sourcePath, {
-      ...d.ingest, videos: d.videos, ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, logger: d.logger,
-    });
-  } catch (err) {
-    // Infected or invalid: already recorded on the video; retrying cannot change the verdict.
-    if (isTerminalIngestError(err)) throw new UnrecoverableError(err.code);
-    throw err;
+  if (await d.cancelRequested?.()) {
+    await failFinally(new PipelineError('TRANSCODE_CANCELLED', 'Cancelled before this attempt started.'), videoId, d);
   }
+  const sourcePath = await prepare(job, d);
   await d.videos.markProcessing(videoId, 'probe');
-  let probe;
-  try {
-    probe = await probeSource(sourcePath, { ffprobePath: d.ffprobePath });
-  } catch (err) {
-    if (isInputError(err)) {
-      await d.videos.markFailed(videoId, 'rejected', err.code, err.message);
-      throw new UnrecoverableError(err.code);
-    }
-    throw err;
-  }
+  const probe = await probeSource(sourcePath, { ffprobePath: d.ffprobePath }).catch((err: unknown) => failFinally(err, videoId, d));
   await d.videos.markProcessing(videoId, 'transcode', probe);
   await mkdir(d.workDir, { recursive: true });
+  await removeStaleWorkDirs(d.workDir, videoId);
   const work = await mkdtemp(path.join(d.workDir, `${videoId}-`));
   try {
-    const report = throttled(async (p) => {
+    // job.updateProgress also tells other processes (QueueEvents, the API) how far the job is.
+    const progress = throttled(async (p) => {
       await job.updateProgress(Math.round(p));
       await d.videos.setProgress(videoId, 'transcode', p);
-    }, 1000);
+    }, 1000, d.logger);
     const result = await transcodeLadder({
-      ffmpegPath: d.ffmpegPath, source: sourcePath, probe, outDir: work, logger: d.logger,
-      threads: d.ffmpegThreads, preset: d.preset, onProgress: report,
-    });
+      ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source: sourcePath, probe, outDir: work, logger: d.logger,
+      threads: d.ffmpegThreads, preset: d.preset, onProgress: progress.report, pool: d.pool, signal: d.signal,
+      // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
+      // the next attempt must not take the same path.
+      allowRemux: job.attemptsMade === 0,
+    }).catch((err: unknown) => failFinally(err, videoId, d));
+    await progress.flush();
     await d.videos.setProgress(videoId, 'package', 100);
     const pkg = await writeMaster(work, result.renditions);
     const prefix = hlsPrefix(videoId);
-    await publishDirectory(d.storage, work, prefix);
+    await publishFresh(d.storage, work, prefix);
     const masterKey = `${prefix}/${MASTER_NAME}`;
     await d.videos.markReady(videoId, {
       hlsPrefix: prefix,
@@ -105,7 +153,7 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
     if (wallSec > 0) d.metrics?.transcodeRealtimeFactor.observe(probe.durationSec / wallSec);
     // A lost event must not fail a finished transcode (the video is ready either way); the error is logged.
     await d.events?.publish('video.ready', { videoId, masterKey, durationSec: probe.durationSec })
-      .catch((err: unknown) => d.logger.error({ err: String(err), videoId }, 'could not queue video.ready'));
+      .catch((err: unknown) => d.logger.error({ err: describeError(err), videoId }, 'could not queue video.ready'));
     return { masterKey };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -17,12 +17,15 @@ command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v clamd >/dev/null || need+=(clamav-daemon clamav)
 command -v sigtool >/dev/null || need+=(clamav)
 command -v perl >/dev/null || need+=(perl)
+# setpriv --pdeathsig: ffmpeg dies with its worker instead of running on as an orphan (transcoder/death-signal.ts).
+command -v setpriv >/dev/null || need+=(util-linux)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v psql >/dev/null || need+=(postgresql postgresql-client)
 [ -d /usr/lib/postgresql ] || need+=(postgresql)
 if [ "$FOR_TESTS" = 1 ]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
+  command -v pgrep >/dev/null || need+=(procps)  # the worker-crash tests look for ffmpeg processes
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { LadderRung } from '../core/types.ts';
+import { BUFSIZE_SECONDS, type PictureFixes } from './ladder.ts';
 
 /** Seconds between IDR frames; HLS segments are a whole number of GOPs so every rung's segments line up. */
 export const GOP_SECONDS = 2;
@@ -14,6 +15,13 @@ export interface LadderCommandOptions {
   readonly outDir: string;
   readonly rungs: readonly LadderRung[];
   readonly hasAudio: boolean;
+  /** Deinterlace / tone-map / output rate; default: none of the fixes, the top rung's fps. */
+  readonly fixes?: PictureFixes;
+  /**
+   * Quick path: the top rung (the last one) is the source's video stream copied, not re-encoded, and the audio is
+   * copied too. Only set it when ladder.ts#remuxBlocker and keyframes.ts#keyframesAligned both agree. Default false.
+   */
+  readonly copyTopRung?: boolean;
   /** x264 preset; default `veryfast`. */
   readonly preset?: string;
   /** ffmpeg -threads; 0 = automatic. */
@@ -61,45 +69,63 @@ export function plannedRenditions(rungs: readonly LadderRung[], hasAudio: boolea
   return hasAudio ? [...video, { name: 'audio', kind: 'audio', dir: 'audio', rung: undefined }] : video;
 }
 
+/** 10-bit PQ/HLG → 8-bit SDR BT.709: linearise, map primaries, Hable curve, back to BT.709 limited range (zscale docs). */
+const TONE_MAP = 'zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv';
+
+/**
+ * The decoded picture's shared pre-processing, run once before the split: deinterlace (bwdif, one frame per frame),
+ * tone-map, then fps (makes VFR and > 60 fps sources CFR at the planned rate) and format (8-bit 4:2:0 for every rung).
+ */
+export function sharedVideoFilters(fixes: PictureFixes): string {
+  const chain: string[] = [];
+  if (fixes.deinterlace) chain.push('bwdif=mode=send_frame:parity=auto:deint=all');
+  if (fixes.toneMap) chain.push(TONE_MAP);
+  chain.push(`fps=${fixes.fps}`, 'format=yuv420p');
+  return chain.join(',');
+}
+
+function encoderOptions(rung: LadderRung, o: LadderCommandOptions, fixes: PictureFixes): string[] {
+  const gop = Math.max(1, Math.round(fixes.fps * GOP_SECONDS));
+  return [
+    '-c:v', 'libx264', '-threads', String(o.threads ?? 0), '-preset', o.preset ?? 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+    // maxrate/bufsize cap the peak (see ladder.ts PEAK_FACTOR); bufsize in seconds of maxrate.
+    '-b:v', String(rung.videoBitrate), '-maxrate', String(rung.maxBitrate), '-bufsize', String(Math.round(rung.maxBitrate * BUFSIZE_SECONDS)),
+    // IDR every GOP_SECONDS, none in between from scene cuts, closed GOPs: every rung's keyframes sit on the same frames.
+    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${GOP_SECONDS})`,
+    '-x264-params', 'open-gop=0',
+    ...(fixes.toneMap ? ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'] : []),
+  ];
+}
+
+const AUDIO_ENCODE = ['-c:a', 'aac', '-b:a', String(AUDIO_BITRATE), '-ac', '2', '-ar', String(AUDIO_SAMPLE_RATE)];
+
 /**
  * One decode, one split, N encodes: the source is decoded once and every rung is scaled from the same frames.
  * Keyframes are forced every GOP_SECONDS and scene-cut keyframes are off, so segment boundaries match across rungs.
+ * With copyTopRung the top rung is a stream copy and only the lower rungs go through the filter graph.
  */
 export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
-  const n = o.rungs.length;
-  const fps = o.rungs[0]?.fps ?? 30;
-  // fps before split makes the stream CFR once for all rungs; format=yuv420p turns 10-bit and 4:2:2 into 8-bit 4:2:0.
-  const split = `[0:v:0]fps=${fps},format=yuv420p,split=${n}${o.rungs.map((_, i) => `[s${i}]`).join('')}`;
-  const scales = o.rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1[v${i}]`);
-  const gop = Math.max(1, Math.round(fps * GOP_SECONDS));
+  const fixes = o.fixes ?? { deinterlace: false, toneMap: false, fps: o.rungs[0]?.fps ?? 30 };
+  const copy = o.copyTopRung === true;
+  const encoded = copy ? o.rungs.length - 1 : o.rungs.length;
+  const labels = Array.from({ length: encoded }, (_, i) => `[s${i}]`).join('');
+  const split = `[0:v:0]${sharedVideoFilters(fixes)},split=${encoded}${labels}`;
+  const scales = o.rungs.slice(0, encoded).map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1[v${i}]`);
   const renditions = plannedRenditions(o.rungs, o.hasAudio);
   const outputs: FfmpegOutput[] = renditions.map((r, i) => {
     const dir = path.join(o.outDir, r.dir);
-    const playlist = path.join(dir, 'index.m3u8');
-    if (r.kind === 'audio') {
-      return {
-        path: playlist,
-        options: ['-map', '0:a:0', '-vn', '-c:a', 'aac', '-b:a', String(AUDIO_BITRATE), '-ac', '2', '-ar', String(AUDIO_SAMPLE_RATE), ...hlsOptions(dir)],
-      };
-    }
-    const rung = r.rung!;
-    return {
-      path: playlist,
-      options: [
-        '-map', `[v${i}]`, '-an',
-        '-c:v', 'libx264', '-threads', String(o.threads ?? 0), '-preset', o.preset ?? 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-        '-b:v', String(rung.videoBitrate), '-maxrate', String(rung.maxBitrate), '-bufsize', String(rung.maxBitrate * 2),
-        '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-        '-force_key_frames', `expr:gte(t,n_forced*${GOP_SECONDS})`,
-        '-x264-params', 'open-gop=0',
-        ...hlsOptions(dir),
-      ],
-    };
+    const out = (options: string[]): FfmpegOutput => ({ path: path.join(dir, 'index.m3u8'), options: [...options, ...hlsOptions(dir)] });
+    if (r.kind === 'audio') return out(['-map', '0:a:0', '-vn', ...(copy ? ['-c:a', 'copy'] : AUDIO_ENCODE)]);
+    if (i >= encoded) return out(['-map', '0:v:0', '-an', '-c:v', 'copy']);
+    return out(['-map', `[v${i}]`, '-an', ...encoderOptions(r.rung!, o, fixes)]);
   });
   return {
     input: o.input,
-    inputOptions: ['-hide_banner', '-nostdin'],
-    complexFilter: [split, ...scales].join(';'),
+    // -xerror: stop at the first decode error instead of concealing it, so a corrupt-midway upload fails with
+    // TRANSCODE_SOURCE_CORRUPT rather than publishing glitched video (kids' content is reviewed frame by frame).
+    inputOptions: ['-hide_banner', '-nostdin', '-xerror'],
+    complexFilter: encoded > 0 ? [split, ...scales].join(';') : undefined,
     outputs,
   };
 }

@@ -20,6 +20,9 @@ const StreamSchema = z.object({
   tags: z.record(z.string(), z.string()).optional(),
   side_data_list: z.array(z.record(z.string(), z.unknown())).optional(),
   disposition: z.record(z.string(), z.number()).optional(),
+  field_order: z.string().optional(),
+  color_transfer: z.string().optional(),
+  profile: z.string().optional(),
 });
 const ProbeSchema = z.object({
   streams: z.array(StreamSchema).default([]),
@@ -39,6 +42,16 @@ function rotationOf(s: z.infer<typeof StreamSchema>): number {
   const fromSide = s.side_data_list?.find((d) => typeof d['rotation'] === 'number')?.['rotation'];
   const raw = typeof fromSide === 'number' ? fromSide : Number(s.tags?.['rotate'] ?? 0);
   return (((Math.round(raw) % 360) + 360) % 360);
+}
+
+/**
+ * ffprobe's r_frame_rate is the lowest rate that represents every timestamp, avg_frame_rate the measured mean; they
+ * differ by more than 1% only when frame durations vary (phone recordings, screen captures).
+ */
+export function isVariableRate(r: string | undefined, avg: string | undefined): boolean {
+  const a = parseRate(r);
+  const b = parseRate(avg);
+  return a > 0 && b > 0 && Math.abs(a - b) / a > 0.01;
 }
 
 export interface ProbeOptions {
@@ -82,7 +95,17 @@ export async function probeSource(file: string, opts: ProbeOptions): Promise<Sou
       pixFmt: v.pix_fmt ?? 'unknown',
       rotation: rotationOf(v),
       bitRate: v.bit_rate ? Number(v.bit_rate) : null,
+      fieldOrder: v.field_order ?? 'unknown',
+      colorTransfer: v.color_transfer ?? 'unknown',
+      profile: v.profile ?? 'unknown',
+      variableFrameRate: isVariableRate(v.r_frame_rate, v.avg_frame_rate),
     },
-    audio: a ? { codec: a.codec_name ?? 'unknown', channels: a.channels ?? 0, sampleRate: Number(a.sample_rate ?? 0) } : null,
+    audio: a ? {
+      codec: a.codec_name ?? 'unknown',
+      channels: a.channels ?? 0,
+      sampleRate: Number(a.sample_rate ?? 0),
+      bitRate: a.bit_rate ? Number(a.bit_rate) : null,
+      profile: a.profile ?? 'unknown',
+    } : null,
   };
 }

@@ -28,6 +28,15 @@ export interface RunFfmpegOptions {
 
 const STDERR_TAIL_LINES = 40;
 
+/** Decoder and demuxer complaints that, with -xerror, end the run: the source itself is damaged. */
+const CORRUPT_SOURCE = /error while decoding|corrupt input packet|invalid data found when processing input|invalid nal unit|is not allocated|missing picture in access unit|concealing|stream ends prematurely|partial file/i;
+
+/** Turns a failed run into the right code: cancelled on request, damaged input, or our side (retryable). */
+export function classifyFailure(stderrTail: string, aborted: boolean): 'TRANSCODE_CANCELLED' | 'TRANSCODE_SOURCE_CORRUPT' | 'TRANSCODE_FFMPEG_FAILED' {
+  if (aborted) return 'TRANSCODE_CANCELLED';
+  return CORRUPT_SOURCE.test(stderrTail) ? 'TRANSCODE_SOURCE_CORRUPT' : 'TRANSCODE_FFMPEG_FAILED';
+}
+
 /** "01:02:03.45" → 3723.45 */
 export function timemarkToSeconds(mark: string): number {
   const parts = mark.split(':').map(Number);
@@ -89,18 +98,17 @@ export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
       cleanup();
       const stderrTail = tail.join('\n');
       o.logger.error({ cmd: commandLine, stderrTail, err: err.message }, 'ffmpeg failed');
-      reject(
-        new PipelineError('TRANSCODE_FFMPEG_FAILED', aborted ? 'ffmpeg was cancelled.' : `ffmpeg failed: ${err.message}`, {
-          commandLine,
-          stderrTail,
-          aborted,
-        }, { cause: err }),
-      );
+      const code = classifyFailure(stderrTail, aborted);
+      reject(new PipelineError(code, aborted ? 'ffmpeg was cancelled.' : `ffmpeg failed: ${err.message}`, {
+        commandLine,
+        stderrTail,
+        aborted,
+      }, { cause: err }));
     });
 
     if (o.signal?.aborted) {
       cleanup();
-      reject(new PipelineError('TRANSCODE_FFMPEG_FAILED', 'ffmpeg was cancelled before it started.', { aborted: true }));
+      reject(new PipelineError('TRANSCODE_CANCELLED', 'ffmpeg was cancelled before it started.', { aborted: true }));
       return;
     }
     o.signal?.addEventListener('abort', onAbort, { once: true });

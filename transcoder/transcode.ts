@@ -1,48 +1,90 @@
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
-import { buildLadderPlan, plannedRenditions, type PlannedRendition } from './command.ts';
-import { planLadder } from './ladder.ts';
+import { buildLadderPlan, GOP_SECONDS, plannedRenditions, type FfmpegPlan, type PlannedRendition } from './command.ts';
+import { keyframesAligned, keyframeTimes } from './keyframes.ts';
+import { pictureFixes, planLadder, remuxBlocker, type PictureFixes } from './ladder.ts';
+import type { FfmpegPool } from './pool.ts';
 import { runFfmpeg, type Logger } from './run-ffmpeg.ts';
 
-export interface TranscodeLadderOptions {
-  readonly ffmpegPath: string;
+export interface PlanTranscodeOptions {
   readonly source: string;
   readonly probe: SourceProbe;
-  /** Empty directory that receives the renditions; the caller owns (and removes) it. */
+  /** Directory that receives one sub-directory per rendition. */
   readonly outDir: string;
-  readonly logger: Logger;
+  /** Needed for the quick-path keyframe check. */
+  readonly ffprobePath: string;
   /** x264 preset; default veryfast. */
   readonly preset?: string;
-  /** ffmpeg threads per encoder; 0 = automatic. */
+  /** ffmpeg -threads per encoder; default 0 (automatic). */
   readonly threads?: number;
-  readonly onProgress?: (percent: number) => void;
-  readonly signal?: AbortSignal;
-  readonly onSpawn?: (pid: number) => void;
   /** Override the planned ladder (benchmarks, tests). */
   readonly rungs?: readonly LadderRung[];
+  /** Allow the quick path (stream-copy the top rung when the source already fits it); default true. */
+  readonly allowRemux?: boolean;
 }
 
-export interface TranscodeResult {
-  readonly outDir: string;
+export interface TranscodePlan {
+  readonly plan: FfmpegPlan;
   readonly rungs: readonly LadderRung[];
   readonly renditions: readonly PlannedRendition[];
+  readonly fixes: PictureFixes;
+  /** True when the top rung (and the audio) are stream copies. */
+  readonly remuxedTopRung: boolean;
+  /** Why the quick path was not taken (for logs), undefined when it was. */
+  readonly remuxBlockedBy: string | undefined;
 }
 
-/** Decodes the source once and writes every rung plus one shared audio rendition as fMP4 HLS into outDir. */
-export async function transcodeLadder(o: TranscodeLadderOptions): Promise<TranscodeResult> {
+/** Why the top rung cannot be a stream copy, or undefined when it can (probe rules first, then keyframes). */
+async function quickPathBlocker(o: PlanTranscodeOptions, rungs: readonly LadderRung[], fps: number): Promise<string | undefined> {
+  if (o.allowRemux === false) return 'disabled';
+  const top = rungs[rungs.length - 1];
+  if (!top) return 'no rungs';
+  const blocker = remuxBlocker(o.probe, top);
+  if (blocker) return blocker;
+  const keys = await keyframeTimes(o.source, { ffprobePath: o.ffprobePath });
+  return keyframesAligned(keys, o.probe.durationSec, GOP_SECONDS, fps) ? undefined : `source keyframes not every ${GOP_SECONDS} s`;
+}
+
+/** Plans the whole run (ladder, picture fixes, quick path) as data; nothing is written. */
+export async function planTranscode(o: PlanTranscodeOptions): Promise<TranscodePlan> {
   const rungs = o.rungs ?? planLadder(o.probe);
+  const fixes = pictureFixes(o.probe);
   const hasAudio = o.probe.audio !== null;
-  const renditions = plannedRenditions(rungs, hasAudio);
-  await Promise.all(renditions.map((r) => mkdir(`${o.outDir}/${r.dir}`, { recursive: true })));
-  const plan = buildLadderPlan({ input: o.source, outDir: o.outDir, rungs, hasAudio, preset: o.preset, threads: o.threads });
-  await runFfmpeg({
-    ffmpegPath: o.ffmpegPath,
-    plan,
-    logger: o.logger,
-    durationSec: o.probe.durationSec,
-    onProgress: o.onProgress,
-    signal: o.signal,
-    onSpawn: o.onSpawn,
+  const remuxBlockedBy = await quickPathBlocker(o, rungs, fixes.fps);
+  const plan = buildLadderPlan({
+    input: o.source, outDir: o.outDir, rungs, hasAudio, fixes, copyTopRung: remuxBlockedBy === undefined,
+    preset: o.preset, threads: o.threads,
   });
-  return { outDir: o.outDir, rungs, renditions };
+  return { plan, rungs, renditions: plannedRenditions(rungs, hasAudio), fixes, remuxedTopRung: remuxBlockedBy === undefined, remuxBlockedBy };
+}
+
+export interface TranscodeLadderOptions extends PlanTranscodeOptions {
+  readonly ffmpegPath: string;
+  readonly logger: Logger;
+  /** Run ffmpeg on this worker-thread pool; default: supervised from the calling thread. */
+  readonly pool?: FfmpegPool;
+  /** 0–100 from ffmpeg's time, never decreasing. */
+  readonly onProgress?: (percent: number) => void;
+  /** Abort = cancel (SIGTERM, then SIGKILL); rejects with TRANSCODE_CANCELLED. */
+  readonly signal?: AbortSignal;
+  readonly onSpawn?: (pid: number) => void;
+}
+
+export interface TranscodeResult extends TranscodePlan {
+  readonly outDir: string;
+}
+
+/**
+ * Decodes the source once and writes every rung plus one shared audio rendition as fMP4 HLS into outDir (which the
+ * caller owns and removes). Errors: TRANSCODE_SOURCE_CORRUPT, TRANSCODE_CANCELLED, TRANSCODE_FFMPEG_FAILED.
+ */
+export async function transcodeLadder(o: TranscodeLadderOptions): Promise<TranscodeResult> {
+  const t = await planTranscode(o);
+  await Promise.all(t.renditions.map((r) => mkdir(path.join(o.outDir, r.dir), { recursive: true })));
+  o.logger.info({ rungs: t.rungs.map((r) => r.name), fixes: t.fixes, remux: t.remuxedTopRung, remuxBlockedBy: t.remuxBlockedBy }, 'transcode planned');
+  const run = { durationSec: o.probe.durationSec, onProgress: o.onProgress, signal: o.signal, onSpawn: o.onSpawn };
+  if (o.pool) await o.pool.run(t.plan, run);
+  else await runFfmpeg({ ffmpegPath: o.ffmpegPath, plan: t.plan, logger: o.logger, ...run });
+  return { ...t, outDir: o.outDir };
 }

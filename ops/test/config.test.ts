@@ -57,6 +57,27 @@ describe('loadConfig: API keys (issue 7)', () => {
   });
 });
 
+describe('loadConfig: transcode worker settings', () => {
+  it('defaults suit long transcodes and reads overrides', () => {
+    const d = loadConfig({});
+    expect(d).toMatchObject({ transcodePoolSize: 0, transcodeAttempts: 3, jobLockMs: 60_000, jobStalledIntervalMs: 30_000, jobMaxStalled: 2, x264Preset: 'veryfast' });
+    const c = loadConfig({ TRANSCODE_POOL_SIZE: '4', JOB_LOCK_MS: '120000', X264_PRESET: 'medium', TRANSCODE_KILL_TIMEOUT_MS: '2000' });
+    expect(c).toMatchObject({ transcodePoolSize: 4, jobLockMs: 120_000, x264Preset: 'medium', transcodeKillTimeoutMs: 2000 });
+  });
+
+  it('rejects an unknown x264 preset and a zero attempt count', () => {
+    try {
+      loadConfig({ X264_PRESET: 'warp', TRANSCODE_ATTEMPTS: '0' });
+      expect.unreachable();
+    } catch (err) {
+      expect(isPipelineError(err, 'OPS_CONFIG_INVALID')).toBe(true);
+      const issues = (err as { context: { issues: string[] } }).context.issues;
+      expect(issues.some((i) => i.startsWith('X264_PRESET'))).toBe(true);
+      expect(issues.some((i) => i.startsWith('TRANSCODE_ATTEMPTS'))).toBe(true);
+    }
+  });
+});
+
 describe('resolveFfmpeg', () => {
   it('falls back to the system ffmpeg when ffmpeg-static is absent', async () => {
     const b = await resolveFfmpeg();

@@ -26,6 +26,8 @@ export interface TestApp {
 export interface TestAppOptions {
   readonly roles?: readonly Role[];
   readonly env?: Record<string, string>;
+  /** Start a test clamd even for an API-only app (for workers the test starts itself on the same config). */
+  readonly withClamd?: boolean;
 }
 
 /** Deletes every Redis key under a BullMQ prefix (SCAN, not KEYS, so it never blocks a shared Redis). */
@@ -48,7 +50,7 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ks-test-'));
   // Only workers scan; an API-only app needs no clamd.
-  const ownClamd = (o.roles ?? ['worker']).includes('worker') && !(o.env?.['CLAMD_SOCKET'] || o.env?.['CLAMD_PORT']);
+  const ownClamd = ((o.roles ?? ['worker']).includes('worker') || o.withClamd === true) && !(o.env?.['CLAMD_SOCKET'] || o.env?.['CLAMD_PORT']);
   const clamd = ownClamd ? await startClamd() : undefined;
   const config = loadConfig({
     ...(clamd ? { CLAMD_SOCKET: clamd.socket } : {}),
