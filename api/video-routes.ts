@@ -19,6 +19,12 @@ export function videoView(v: VideoRow, renditions: RenditionRow[]) {
     sourceSizeBytes: v.source_size_bytes,
     moderation: { status: v.moderation_status, notes: v.moderation_notes, by: v.moderated_by, at: v.moderated_at },
     masterUrl: v.master_key ? `/${v.master_key}` : null,
+    // A moderator can watch once the EVENT package is up, long before status becomes ready (issue 5).
+    previewable: v.status === 'ready' || (v.status === 'processing' && v.previewable_at !== null),
+    previewableAt: v.previewable_at,
+    posterUrl: v.poster_key ? `/${v.poster_key}` : null,
+    posters: (v.posters ?? []).map((p) => ({ url: `/${p.key}`, width: p.width, height: p.height, format: p.format })),
+    storyboardUrl: v.storyboard_key ? `/${v.storyboard_key}` : null,
     renditions: renditions.map((r) => ({
       name: r.name, kind: r.kind, width: r.width, height: r.height, fps: r.fps, codecs: r.codecs,
       bandwidth: r.bandwidth, averageBandwidth: r.average_bandwidth,

@@ -26,6 +26,20 @@ export interface VideoRow {
   created_at: Date;
   updated_at: Date;
   ready_at: Date | null;
+  /** Set when the EVENT package became playable (migration 0005). */
+  previewable_at: Date | null;
+  poster_key: string | null;
+  /** Key of the storyboard WebVTT; its cues name the sprite next to it. */
+  storyboard_key: string | null;
+  posters: PosterRow[];
+}
+
+/** One poster image in the posters jsonb column. */
+export interface PosterRow {
+  key: string;
+  width: number;
+  height: number;
+  format: 'jpeg' | 'webp';
 }
 
 export interface RenditionRow {
@@ -100,6 +114,20 @@ export class VideoRepository {
       await tx`UPDATE videos SET status = 'ready', stage = 'done', progress = 100, hls_prefix = ${r.hlsPrefix},
         master_key = ${r.masterKey}, ready_at = now(), updated_at = now() WHERE id = ${id}`;
     });
+  }
+
+  /**
+   * The progressively published package is playable: points the row at the master (still EVENT) so the API can offer
+   * a moderator preview while status stays `processing`.
+   */
+  async markPreviewable(id: string, r: { hlsPrefix: string; masterKey: string }): Promise<void> {
+    await this.sql`UPDATE videos SET hls_prefix = ${r.hlsPrefix}, master_key = ${r.masterKey}, previewable_at = now(),
+      updated_at = now() WHERE id = ${id}`;
+  }
+
+  async setArtwork(id: string, a: { posterKey: string | null; storyboardKey: string | null; posters: PosterRow[] }): Promise<void> {
+    await this.sql`UPDATE videos SET poster_key = ${a.posterKey}, storyboard_key = ${a.storyboardKey},
+      posters = ${this.sql.json(a.posters as never)}, updated_at = now() WHERE id = ${id}`;
   }
 
   /** Terminal failure (`rejected` for bad input, `failed` for our side) with a stable error code. */

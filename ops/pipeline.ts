@@ -4,12 +4,11 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
 import type { TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
-import { MASTER_NAME, writeMaster } from '../packager/package.ts';
-import { publishDirectory } from '../storage/publish.ts';
+import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { probeSource } from '../transcoder/probe.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
-import { transcodeLadder } from '../transcoder/transcode.ts';
+import { transcodeAndPackage } from './package-stage.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -64,15 +63,16 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
       await job.updateProgress(Math.round(p));
       await d.videos.setProgress(videoId, 'transcode', p);
     }, 1000);
-    const result = await transcodeLadder({
-      ffmpegPath: d.ffmpegPath, source: sourcePath, probe, outDir: work, logger: d.logger,
+    const prefix = hlsPrefix(videoId);
+    const masterKey = `${prefix}/${MASTER_NAME}`;
+    // Progressive publishing (issue 5): the row turns previewable as soon as every rung's first segment is public.
+    const { pkg, artwork } = await transcodeAndPackage({
+      ffmpegPath: d.ffmpegPath, source: sourcePath, probe, workDir: work, storage: d.storage, prefix, logger: d.logger,
       threads: d.ffmpegThreads, preset: d.preset, onProgress: report,
+      onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: prefix, masterKey }),
     });
     await d.videos.setProgress(videoId, 'package', 100);
-    const pkg = await writeMaster(work, result.renditions);
-    const prefix = hlsPrefix(videoId);
-    await publishDirectory(d.storage, work, prefix);
-    const masterKey = `${prefix}/${MASTER_NAME}`;
+    await d.videos.setArtwork(videoId, artwork);
     await d.videos.markReady(videoId, {
       hlsPrefix: prefix,
       masterKey,

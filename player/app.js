@@ -29,11 +29,15 @@ function play(masterUrl) {
 }
 
 async function waitUntilReady(id) {
+  let playing = false;
   for (;;) {
     const v = await fetchVideo(id);
-    if (v.status === 'ready') { setStatus('Ready.'); play(v.masterUrl); return; }
+    if (v.posterUrl) $('video').poster = v.posterUrl;
+    // A previewable video plays its growing EVENT playlist; hls.js keeps reloading it until ENDLIST appears.
+    if (!playing && v.previewable && v.masterUrl) { play(v.masterUrl); playing = true; }
+    if (v.status === 'ready') { setStatus('Ready.'); return; }
     if (v.status === 'failed' || v.status === 'rejected') { setStatus(`Processing failed: ${v.error?.code ?? v.status}`); return; }
-    setStatus(`Processing: ${v.stage ?? v.status} ${Math.round(v.progress)}%`);
+    setStatus(`${playing ? 'Preview while processing' : 'Processing'}: ${v.stage ?? v.status} ${Math.round(v.progress)}%`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
