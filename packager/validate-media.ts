@@ -40,6 +40,8 @@ export interface CheckedMedia {
   readonly peak: number;
   readonly average: number;
   readonly durationSec: number;
+  /** Sum of every EXTINF, whether or not the segment exists. */
+  readonly listedSec: number;
   /** Bytes of each segment, in playlist order (undefined when missing). */
   readonly sizes: ReadonlyArray<number | undefined>;
 }
@@ -84,7 +86,8 @@ export async function checkMediaPlaylist(root: string, rel: string, kind: 'video
     peak = Math.max(peak, (size * 8) / Math.max(seg.duration, 1));
   }
   if (pl.mapUri && !(await stat(path.join(root, dir, pl.mapUri)).catch(() => undefined))) report('PKG_SEGMENT_MISSING', rel, `init ${pl.mapUri} does not exist`);
-  return { rel, playlist: pl, peak, average: duration > 0 ? bits / duration : 0, durationSec: duration, sizes };
+  const listedSec = pl.segments.reduce((t, x) => t + x.duration, 0);
+  return { rel, playlist: pl, peak, average: duration > 0 ? bits / duration : 0, durationSec: duration, listedSec, sizes };
 }
 
 /** Video rungs must cut segments at the same times, so a player can switch at any boundary (Apple spec §1.22). */
@@ -118,25 +121,31 @@ export async function checkIFramePlaylist(root: string, rel: string, rendition: 
   let peak = 0;
   let bits = 0;
   let duration = 0;
+  let complete = true;
+  const listed = pl.segments.reduce((t, x) => t + x.duration, 0);
   for (const e of pl.segments) {
-    if (!e.byteRange) { report('PKG_IFRAME_RANGE_INVALID', rel, `${e.uri} has no EXT-X-BYTERANGE`); continue; }
+    if (!e.byteRange) { report('PKG_IFRAME_RANGE_INVALID', rel, `${e.uri} has no EXT-X-BYTERANGE`); complete = false; continue; }
     if (!cache.has(e.uri)) cache.set(e.uri, await readFile(path.join(dir, e.uri)).catch(() => undefined));
     const buf = cache.get(e.uri);
     const { offset, length } = e.byteRange;
     const where = `${e.uri} ${length}@${offset}`;
-    if (!buf || offset + length > buf.length) { report('PKG_IFRAME_RANGE_INVALID', rel, `${where} lies outside the segment`); continue; }
+    // A missing segment is already reported by the media playlist check; its bitrates cannot be measured either.
+    if (!buf) { complete = false; continue; }
+    if (offset + length > buf.length) { report('PKG_IFRAME_RANGE_INVALID', rel, `${where} lies outside the segment`); complete = false; continue; }
     const box = readBoxes(buf, offset).at(0);
     const frag = box?.type === 'moof' ? readFragments(buf, defaults).find((f) => f.moofOffset === offset) : undefined;
     const first = frag?.samples[0];
     if (!first?.sync || first.offset + first.size > offset + length) {
       report('PKG_IFRAME_RANGE_INVALID', rel, `${where} does not start at a moof covering a key frame`);
+      complete = false;
     }
     bits += length * 8;
     duration += e.duration;
     peak = Math.max(peak, (length * 8) / Math.max(e.duration, 1));
   }
-  if (Math.abs(duration - rendition.durationSec) > 0.5) {
-    report('PKG_IFRAME_DURATION_MISMATCH', rel, `I-frames span ${duration.toFixed(3)} s, the rendition ${rendition.durationSec.toFixed(3)} s`);
+  if (Math.abs(listed - rendition.listedSec) > 0.5) {
+    report('PKG_IFRAME_DURATION_MISMATCH', rel, `I-frames span ${listed.toFixed(3)} s, the rendition ${rendition.listedSec.toFixed(3)} s`);
   }
-  return { peak, average: duration > 0 ? bits / duration : 0 };
+  // Bitrates are only comparable when every entry could be measured.
+  return complete ? { peak, average: duration > 0 ? bits / duration : 0 } : undefined;
 }
