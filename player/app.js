@@ -13,7 +13,8 @@ async function fetchVideo(id) {
 function play(masterUrl) {
   const video = $('video');
   if (window.Hls && Hls.isSupported()) {
-    const hls = new Hls();
+    // startPosition 0: a moderator previewing a growing EVENT playlist starts at the beginning, not the live edge.
+    const hls = new Hls({ startPosition: 0 });
     hls.on(Hls.Events.ERROR, (_e, data) => { if (data.fatal) setStatus(`Playback error: ${data.details}`); });
     hls.loadSource(masterUrl);
     hls.attachMedia(video);

@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import * as HLS from 'hls-parser';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transcodeAndPackage, type PackagedTranscodeResult } from '../../ops/package-stage.ts';
+import { waitFor } from '../../test/helpers/app.ts';
+import { launchChromium } from '../../test/helpers/browser.ts';
+import { makeClip } from '../../test/helpers/media.ts';
+import { probeSource } from '../../transcoder/probe.ts';
+import { parseMediaPlaylist } from '../media-playlist.ts';
+import { validatePackage } from '../validate.ts';
+import { servePackages, type PackageServer } from './serve.ts';
+
+const run = promisify(execFile);
+const CLIP_SEC = 12;
+/** Feeding the clip slower than real time keeps ffmpeg busy long enough for a player to start mid-transcode. */
+const FEED_SEC = 14;
+
+/** Writes `file` into a FIFO at a steady pace, like a slow source: ffmpeg can only transcode what has arrived. */
+async function feedSlowly(file: string, fifo: string, seconds: number): Promise<void> {
+  const data = await readFile(file);
+  const out = createWriteStream(fifo);
+  const steps = seconds * 5;
+  const chunk = Math.ceil(data.length / steps);
+  for (let i = 0; i < steps; i++) {
+    const ok = out.write(data.subarray(i * chunk, (i + 1) * chunk));
+    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+interface Observation { rel: string; type: string | undefined; endList: boolean; segments: Array<{ uri: string; size: number | undefined }> }
+
+describe('progressive publishing: EVENT while transcoding, VOD at the end', () => {
+  let tmp: string;
+  let srv: PackageServer;
+  let job: Promise<PackagedTranscodeResult>;
+  let playableAt = 0;
+  let transcodeDoneAt = 0;
+  const observations: Observation[] = [];
+  let watching = true;
+  let watcher: Promise<void>;
+  let feeding: Promise<void>;
+
+  /** Polls the published playlists the way a player would and records the size of every segment they name. */
+  async function watch(): Promise<void> {
+    while (watching) {
+      for (const rel of ['v0/index.m3u8', 'v1/index.m3u8', 'audio/index.m3u8']) {
+        const text = await readFile(path.join(srv.dir, rel), 'utf8').catch(() => undefined);
+        if (!text) continue;
+        const pl = parseMediaPlaylist(text);
+        const segments = await Promise.all(pl.segments.map(async (s) => ({
+          uri: s.uri, size: await stat(path.join(srv.dir, path.dirname(rel), s.uri)).then((x) => x.size, () => undefined),
+        })));
+        observations.push({ rel, type: pl.playlistType, endList: pl.endList, segments });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-prog-'));
+    srv = await servePackages(path.join(tmp, 'published'));
+    // MPEG-TS reads front to back, so it can arrive through a pipe.
+    const clip = await makeClip({ out: path.join(tmp, 'clip.ts'), durationSec: CLIP_SEC });
+    const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
+    const fifo = path.join(tmp, 'source.fifo');
+    await run('mkfifo', [fifo]);
+    const start = Date.now();
+    watcher = watch();
+    job = transcodeAndPackage({
+      ffmpegPath: 'ffmpeg', source: fifo, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage: srv.storage,
+      prefix: srv.prefix, logger: pino({ level: 'silent' }), threads: 2, pollIntervalMs: 100, skipArtwork: true,
+      onPlayable: () => { playableAt = Date.now() - start; },
+      onProgress: (p) => { if (p >= 100) transcodeDoneAt = Date.now() - start; },
+    });
+    job.catch(() => undefined); // awaited in the tests; keeps an early failure from being unhandled
+    // Not awaited: the tests below run while the source is still arriving.
+    feeding = feedSlowly(clip, fifo, FEED_SEC);
+    feeding.catch(() => undefined);
+  });
+  afterAll(async () => {
+    watching = false;
+    await watcher;
+    await feeding?.catch(() => undefined);
+    await job?.catch(() => undefined);
+    await srv?.app.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('starts playing in Chromium while the playlist is EVENT and keeps playing after it turns VOD', async () => {
+    await waitFor(() => stat(path.join(srv.dir, 'master.m3u8')).then(() => true, () => undefined), { timeoutMs: 60_000, what: 'EVENT master' });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${srv.url}/`);
+      await page.evaluate((src) => {
+        type Details = { live: boolean; type: string | null };
+        type HlsLike = { on(e: string, cb: (e: string, d: { details: Details }) => void): void; loadSource(s: string): void; attachMedia(v: HTMLVideoElement): void };
+        const Hls = (window as unknown as { Hls: { new (o: object): HlsLike; Events: Record<string, string> } }).Hls;
+        const log: string[] = [];
+        (window as unknown as { __log: string[] }).__log = log;
+        const video = document.createElement('video');
+        video.id = 'preview';
+        video.muted = true;
+        document.body.appendChild(video);
+        const hls = new Hls({ startPosition: 0 });
+        hls.on(Hls.Events['LEVEL_LOADED']!, (_e, d) => log.push(`level:${d.details.type}:${d.details.live ? 'live' : 'ended'}`));
+        video.addEventListener('timeupdate', () => { if (video.currentTime > 1 && !log.includes('played>1s')) log.push('played>1s'); });
+        hls.loadSource(src);
+        hls.attachMedia(video);
+        void video.play();
+      }, `${srv.url}/${srv.prefix}/master.m3u8`);
+      await page.waitForFunction(() => {
+        const v = document.getElementById('preview') as HTMLVideoElement | null;
+        const log = (window as unknown as { __log: string[] }).__log;
+        return v !== null && v.currentTime > 8 && log.some((l) => l.startsWith('level:VOD:ended'));
+      }, undefined, { timeout: 60_000 });
+      const log = await page.evaluate(() => (window as unknown as { __log: string[] }).__log);
+      const firstVod = log.findIndex((l) => l === 'level:VOD:ended');
+      expect(log[0]).toBe('level:EVENT:live');
+      expect(log.indexOf('played>1s')).toBeGreaterThan(-1);
+      expect(log.indexOf('played>1s')).toBeLessThan(firstVod);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('became playable before the transcode finished and ends as a valid VOD package', async () => {
+    await feeding;
+    const result = await job;
+    expect(playableAt).toBeGreaterThan(0);
+    expect(transcodeDoneAt).toBeGreaterThan(0);
+    expect(playableAt).toBeLessThan(transcodeDoneAt);
+    expect(result.violations).toEqual([]);
+    expect(await validatePackage(srv.dir)).toEqual([]);
+    const master = HLS.parse(await readFile(path.join(srv.dir, 'master.m3u8'), 'utf8')) as HLS.types.MasterPlaylist;
+    expect(master.variants.filter((v) => v.isIFrameOnly)).toHaveLength(2);
+  });
+
+  it('never published a playlist naming a segment that was missing or not yet whole', async () => {
+    watching = false;
+    await watcher;
+    const events = observations.filter((o) => o.type === 'EVENT');
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((o) => !o.endList)).toBe(true);
+    expect(events.some((o) => o.segments.length === 1)).toBe(true); // seen growing, not only complete
+    for (const o of observations) {
+      for (const s of o.segments) {
+        const final = (await stat(path.join(srv.dir, path.dirname(o.rel), s.uri))).size;
+        expect(s.size, `${o.rel} → ${s.uri}`).toBe(final);
+      }
+    }
+    // Types only ever move EVENT → VOD, never back.
+    for (const rel of ['v0/index.m3u8', 'v1/index.m3u8', 'audio/index.m3u8']) {
+      const types = observations.filter((o) => o.rel === rel).map((o) => o.type);
+      expect(types.lastIndexOf('EVENT')).toBeLessThan(types.indexOf('VOD') === -1 ? Infinity : types.indexOf('VOD'));
+    }
+  });
+});
