@@ -19,6 +19,12 @@ export const ERROR_DEFINITIONS = {
   TRANSCODE_PROBE_FAILED: { status: 422, hint: 'The upload is not a readable video file; upload a real video.' },
   TRANSCODE_NO_VIDEO: { status: 422, hint: 'The file has no video stream; upload a video, not audio or an image.' },
   TRANSCODE_FFMPEG_FAILED: { status: 500, hint: 'See the stderr tail in the error context and the job log.' },
+  PACKAGE_BAD_RENDITION: {
+    status: 500,
+    hint: 'The transcoder output is incomplete or not fMP4 HLS (see context.file); re-run the job, and check the ffmpeg log if it repeats.',
+  },
+  PACKAGE_BAD_PLAYLIST: { status: 500, hint: 'The file is not an HLS playlist (no #EXTM3U first line); check what wrote it.' },
+  PACKAGE_ARTWORK_FAILED: { status: 500, hint: 'ffmpeg produced no frames for posters/storyboard; check the source with ffprobe.' },
   API_NOT_FOUND: { status: 404, hint: 'Check the id; the video may have been deleted.' },
   API_BAD_REQUEST: { status: 400, hint: 'Fix the request to match the documented schema.' },
 } as const satisfies Record<string, { status: number; hint: string }>;

@@ -1,3 +1,5 @@
+import { PipelineError } from '../core/errors.ts';
+
 /** A parsed HLS master playlist: the tags and attribute lists the validator checks (RFC 8216 §4.3.4). */
 export type AttributeList = Readonly<Record<string, string>>;
 
@@ -27,7 +29,7 @@ export function parseAttributes(text: string): AttributeList {
 
 export function parseMasterPlaylist(text: string): ParsedMaster {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-  if (lines[0] !== '#EXTM3U') throw new Error('Not an HLS playlist: missing #EXTM3U');
+  if (lines[0] !== '#EXTM3U') throw new PipelineError('PACKAGE_BAD_PLAYLIST', 'Not an HLS playlist: missing #EXTM3U.', { firstLine: lines[0] ?? '' });
   let version: number | undefined;
   let independentSegments = false;
   const media: AttributeList[] = [];

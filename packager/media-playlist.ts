@@ -1,3 +1,5 @@
+import { PipelineError } from '../core/errors.ts';
+
 /** A byte range of a resource (RFC 8216 §4.3.2.2 EXT-X-BYTERANGE: length@offset). */
 export interface ByteRangeSpec {
   readonly length: number;
@@ -31,7 +33,7 @@ function parseByteRange(value: string, previousEnd: number | undefined): ByteRan
 
 export function parseMediaPlaylist(text: string): MediaPlaylist {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-  if (lines[0] !== '#EXTM3U') throw new Error('Not an HLS playlist: missing #EXTM3U');
+  if (lines[0] !== '#EXTM3U') throw new PipelineError('PACKAGE_BAD_PLAYLIST', 'Not an HLS playlist: missing #EXTM3U.', { firstLine: lines[0] ?? '' });
   let version: number | undefined;
   let targetDuration = 0;
   let mediaSequence = 0;

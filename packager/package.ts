@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PipelineError } from '../core/errors.ts';
 import type { LadderRung } from '../core/types.ts';
 import { codecOfInitFile } from './codecs.ts';
 import { findIFrames, iFrameSegments, measureIFrames } from './iframes.ts';
@@ -52,7 +53,7 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
 async function rewriteAsVod(root: string, r: RenditionInput): Promise<string> {
   const rel = `${r.dir}/${PLAYLIST_NAME}`;
   const pl = parseMediaPlaylist(await readFile(path.join(root, rel), 'utf8'));
-  if (!pl.mapUri) throw new Error(`${rel} has no EXT-X-MAP: not an fMP4 rendition`);
+  if (!pl.mapUri) throw new PipelineError('PACKAGE_BAD_RENDITION', 'Rendition playlist has no EXT-X-MAP: not fMP4.', { file: rel });
   await writeFileAtomic(path.join(root, rel), renderMediaPlaylist({ mapUri: pl.mapUri, segments: pl.segments, type: 'VOD', endList: true }));
   return rel;
 }
