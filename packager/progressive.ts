@@ -1,11 +1,13 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AUDIO_BITRATE, SEGMENT_SECONDS } from '../transcoder/command.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import { trackDefaults, type TrackDefaults } from './boxes.ts';
 import { codecOfInitFile } from './codecs.ts';
 import { renderMasterPlaylist, type MasterVariant } from './master.ts';
 import { parseMediaPlaylist, renderMediaPlaylist, type MediaSegmentEntry } from './media-playlist.ts';
 import { defaultAudio, MASTER_NAME, PLAYLIST_NAME, writeMaster, type PackageResult, type RenditionInput } from './package.ts';
+import { splitAtKeyframes } from './refragment.ts';
 
 /**
  * Where a package is published. The packager knows nothing about object storage; ops adapts storage to this.
@@ -34,6 +36,7 @@ interface RenditionState {
   readonly input: RenditionInput;
   readonly published: MediaSegmentEntry[];
   mapUri: string | undefined;
+  defaults: TrackDefaults | undefined;
 }
 
 /**
@@ -53,7 +56,7 @@ export class ProgressivePackager {
 
   constructor(o: ProgressivePackagerOptions) {
     this.o = o;
-    this.states = o.renditions.map((input) => ({ input, published: [], mapUri: undefined }));
+    this.states = o.renditions.map((input) => ({ input, published: [], mapUri: undefined, defaults: undefined }));
   }
 
   /** True once the EVENT master is published (or the final one). */
@@ -105,10 +108,12 @@ export class ProgressivePackager {
     const fresh = pl.segments.slice(s.published.length);
     if (fresh.length === 0 || !pl.mapUri) return false;
     if (!s.mapUri) {
+      s.defaults = trackDefaults(await readFile(path.join(dir, pl.mapUri)));
       await this.putFile(`${s.input.dir}/${pl.mapUri}`, path.join(dir, pl.mapUri));
       s.mapUri = pl.mapUri;
     }
     for (const seg of fresh) {
+      if (s.input.kind === 'video' && s.defaults) await splitInPlace(path.join(dir, seg.uri), s.defaults);
       await this.putFile(`${s.input.dir}/${seg.uri}`, path.join(dir, seg.uri));
       s.published.push(seg);
     }
@@ -152,6 +157,7 @@ export class ProgressivePackager {
    */
   async finish(): Promise<PackageResult> {
     await this.stop();
+    await this.poll(); // segments ffmpeg listed since the last tick: split and publish them like the others
     const result = await writeMaster(this.o.workDir, this.o.renditions);
     const files = await filesUnder(this.o.workDir);
     const rank = (f: string): number => (f === MASTER_NAME ? 2 : f.endsWith('.m3u8') ? 1 : 0);
@@ -171,6 +177,17 @@ export class ProgressivePackager {
   get error(): unknown {
     return this.lastError;
   }
+}
+
+/**
+ * One fragment per GOP (see refragment.ts) so the I-frame playlist lists every key frame. ffmpeg has already renamed
+ * the segment into place and never touches it again; the rewrite is itself write-then-rename.
+ */
+async function splitInPlace(file: string, defaults: TrackDefaults): Promise<void> {
+  const split = splitAtKeyframes(await readFile(file), defaults);
+  if (!split) return;
+  await writeFile(`${file}.split.tmp`, split);
+  await rename(`${file}.split.tmp`, file);
 }
 
 /** Files under `dir` as `/`-separated relative paths, without ffmpeg's and our in-progress temp files. */

@@ -94,7 +94,10 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
   it('lists I-frames whose byte ranges (fetched with HTTP Range) decode to one key frame each', async () => {
     const pl = parseMedia(await read('v1/iframes.m3u8'));
     expect(pl.isIFrame).toBe(true);
-    expect(pl.segments.length).toBe(2);
+    // One I-frame per 2 s GOP (segments are split into one fragment per GOP): at 0, 2, 4, 6 and 8 s of 9 s.
+    expect(pl.segments.map((x) => [x.uri, x.duration])).toEqual([
+      ['seg_00000.m4s', 2], ['seg_00000.m4s', 2], ['seg_00000.m4s', 2], ['seg_00001.m4s', 2], ['seg_00001.m4s', 1],
+    ]);
     const init = Buffer.from(await (await fetch(`${srv.url}/${srv.prefix}/v1/init.mp4`)).arrayBuffer());
     for (const [i, seg] of pl.segments.entries()) {
       const { offset, length } = seg.byterange;
@@ -110,13 +113,15 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
     }
   });
 
-  it('reads fragments from real segments: 180 samples per 6 s, key frames every 2 s', async () => {
+  it('publishes segments with one fragment per GOP: 180 samples per 6 s, each fragment opening on its key frame', async () => {
     const init = await readFile(path.join(srv.dir, 'v0/init.mp4'));
-    expect(mediaTimescale(init)).toBeGreaterThan(0);
+    const timescale = mediaTimescale(init)!;
+    expect(timescale).toBeGreaterThan(0);
     const seg = await readFile(path.join(srv.dir, 'v0/seg_00000.m4s'));
     const frags = readFragments(seg, trackDefaults(init));
+    expect(frags.map((f) => f.samples.length)).toEqual([60, 60, 60]);
+    expect(frags.map((f) => f.decodeTime / timescale)).toEqual([0, 2, 4]);
     const samples = frags.flatMap((f) => f.samples);
-    expect(samples.length).toBe(180);
     expect(samples.flatMap((s, i) => (s.sync ? [i] : []))).toEqual([0, 60, 120]);
     expect(samples.at(-1)!.offset + samples.at(-1)!.size).toBe(seg.length);
     // A truncated segment yields what is complete, never a read past the buffer.

@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -7,12 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRange } from '../../api/hls-routes.ts';
 import { isPipelineError } from '../../core/errors.ts';
 import { makeClip } from '../../test/helpers/media.ts';
-import { readBoxes } from '../boxes.ts';
+import { promisify } from 'node:util';
+import { planLadder } from '../../transcoder/ladder.ts';
+import { probeSource } from '../../transcoder/probe.ts';
+import { transcodeLadder } from '../../transcoder/transcode.ts';
+import { readBoxes, readFragments, trackDefaults } from '../boxes.ts';
+import { splitAtKeyframes } from '../refragment.ts';
 import { codecOfInitFile } from '../codecs.ts';
 import { parseAttributes } from '../master-parse.ts';
 import { parseMediaPlaylist, renderMediaPlaylist } from '../media-playlist.ts';
 import { makePosters, scoreFrame } from '../posters.ts';
 import { makeStoryboard, renderStoryboardVtt, vttTime } from '../storyboard.ts';
+
+const run = promisify(execFile);
 
 describe('packager units', () => {
   let tmp: string;
@@ -89,5 +97,24 @@ describe('packager units', () => {
     const err = await makeStoryboard({ ffmpegPath: 'ffmpeg', source: junk, durationSec: 2, outDir: out, logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
     expect(isPipelineError(err, 'TRANSCODE_FFMPEG_FAILED')).toBe(true);
     expect((await readdir(out)).sort()).toEqual(['storyboard']);
+  });
+
+  it('splits an ffmpeg segment into one fragment per GOP without changing a single packet', async () => {
+    const clip = await makeClip({ out: path.join(tmp, 'gop.mp4'), durationSec: 4, width: 320, height: 180, audio: false });
+    const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
+    const outDir = await mkdtemp(path.join(tmp, 'ladder-'));
+    await transcodeLadder({ ffmpegPath: 'ffmpeg', source: clip, probe, outDir, logger: pino({ level: 'silent' }), rungs: planLadder(probe).slice(0, 1), threads: 2 });
+    const init = await readFile(path.join(outDir, 'v0/init.mp4'));
+    const seg = await readFile(path.join(outDir, 'v0/seg_00000.m4s'));
+    expect(readFragments(seg, trackDefaults(init))).toHaveLength(1); // what ffmpeg writes: one moof per segment
+    const split = splitAtKeyframes(seg, trackDefaults(init))!;
+    expect(readFragments(split, trackDefaults(init)).map((f) => f.samples.length)).toEqual([60, 60]);
+    const packets = async (body: Buffer): Promise<string> => {
+      const file = path.join(tmp, `p-${body.length}.mp4`);
+      await writeFile(file, Buffer.concat([init, body]));
+      return (await run('ffprobe', ['-v', 'error', '-show_entries', 'packet=pts,dts,duration,size,flags', '-of', 'csv', file])).stdout;
+    };
+    expect(await packets(split)).toBe(await packets(seg));
+    expect(splitAtKeyframes(Buffer.from('not a segment at all'), trackDefaults(init))).toBeUndefined();
   });
 });

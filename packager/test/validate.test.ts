@@ -80,7 +80,7 @@ describe('validator: passes our package, names each deliberately broken rule by 
   });
 
   it('flags an I-frame playlist that does not span the rendition', async () => {
-    expect(await broken(sed('v0/iframes.m3u8', /#EXTINF:3\.000,\n#EXT-X-BYTERANGE:[^\n]*\nseg_00001\.m4s\n/, ''))).toContain('PKG_IFRAME_DURATION_MISMATCH');
+    expect(await broken(sed('v0/iframes.m3u8', /#EXTINF:1\.000,\n#EXT-X-BYTERANGE:[^\n]*\nseg_00001\.m4s\n/, ''))).toContain('PKG_IFRAME_DURATION_MISMATCH');
   });
 
   it('flags a segment longer than the target duration', async () => {
