@@ -32,6 +32,8 @@ export interface PackagedTranscodeOptions {
   readonly rungs?: readonly LadderRung[];
   /** How often the packager reads ffmpeg's playlists; default 250 ms. */
   readonly pollIntervalMs?: number;
+  /** Aborting stops ffmpeg (SIGTERM, then SIGKILL) and rejects with TRANSCODE_FFMPEG_FAILED. */
+  readonly signal?: AbortSignal;
   /** Skip posters and storyboard (benchmarks measuring the ladder only); default false. */
   readonly skipArtwork?: boolean;
 }
@@ -82,7 +84,7 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
   try {
     await transcodeLadder({
       ffmpegPath: o.ffmpegPath, source: o.source, probe: o.probe, outDir: o.workDir, logger: o.logger,
-      threads: o.threads, preset: o.preset, onProgress: o.onProgress, rungs,
+      threads: o.threads, preset: o.preset, onProgress: o.onProgress, rungs, signal: o.signal,
     });
   } finally {
     await packager.stop();

@@ -66,8 +66,12 @@ export class ProgressivePackager {
 
   /** Starts polling the work dir. */
   start(): void {
+    let busy = false;
     const tick = (): void => {
-      this.running = this.running.then(() => this.poll()).catch((err: unknown) => {
+      // A slow poll (big segments, slow storage) must not queue up more polls behind it.
+      if (busy) return;
+      busy = true;
+      this.running = this.running.then(() => this.poll()).finally(() => { busy = false; }).catch((err: unknown) => {
         // A failed poll is retried on the next tick; finish() reports the error if it persists.
         this.lastError = err;
         this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'progressive publish failed');
