@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../core/errors.ts';
@@ -19,8 +16,8 @@ import { transcodeLadder } from '../../transcoder/transcode.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { ProgressivePackager, type PackageSink } from '../progressive.ts';
 import { validatePackage } from '../validate.ts';
+import { serveSlowly } from './serve.ts';
 
-const run = promisify(execFile);
 const logger = pino({ level: 'silent' });
 
 describe('progressive publishing under failure', () => {
@@ -31,27 +28,15 @@ describe('progressive publishing under failure', () => {
   it('a transcode killed mid-way leaves EVENT playlists without ENDLIST, and publishing stops', async () => {
     const clip = await makeClip({ out: path.join(tmp, 'slow.ts'), durationSec: 10, width: 320, height: 180 });
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
-    const fifo = path.join(tmp, 'slow.fifo');
-    await run('mkfifo', [fifo]);
+    const source = await serveSlowly(clip, 10);
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'pub-kill') });
     const abort = new AbortController();
-    const job = transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', source: fifo, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'p',
+    const err = await transcodeAndPackage({
+      ffmpegPath: 'ffmpeg', source: source.url, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'p',
       logger, threads: 2, pollIntervalMs: 50, skipArtwork: true, signal: abort.signal,
       onPlayable: () => abort.abort(), // kill ffmpeg the moment the first segments are public
-    });
-    const data = await readFile(clip);
-    const out = createWriteStream(fifo);
-    out.on('error', () => undefined); // ffmpeg going away closes the pipe: EPIPE is expected here
-    const feeding = (async () => {
-      for (let i = 0; i < 50 && !abort.signal.aborted; i++) {
-        out.write(data.subarray(Math.floor((i * data.length) / 50), Math.floor(((i + 1) * data.length) / 50)));
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      out.destroy();
-    })();
-    const err = await job.catch((e: unknown) => e);
-    await feeding;
+    }).catch((e: unknown) => e);
+    await source.close();
     expect(isPipelineError(err, 'TRANSCODE_FFMPEG_FAILED')).toBe(true);
     const dir = path.join(storage.root, 'p');
     const v0 = parseMediaPlaylist(await readFile(path.join(dir, 'v0/index.m3u8'), 'utf8'));

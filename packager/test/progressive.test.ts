@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import * as HLS from 'hls-parser';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,26 +11,11 @@ import { makeClip } from '../../test/helpers/media.ts';
 import { probeSource } from '../../transcoder/probe.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { validatePackage } from '../validate.ts';
-import { servePackages, type PackageServer } from './serve.ts';
+import { servePackages, serveSlowly, type PackageServer, type SlowSource } from './serve.ts';
 
-const run = promisify(execFile);
 const CLIP_SEC = 12;
-/** Feeding the clip slower than real time keeps ffmpeg busy long enough for a player to start mid-transcode. */
+/** Serving the clip slower than real time keeps ffmpeg busy long enough for a player to start mid-transcode. */
 const FEED_SEC = 14;
-
-/** Writes `file` into a FIFO at a steady pace, like a slow source: ffmpeg can only transcode what has arrived. */
-async function feedSlowly(file: string, fifo: string, seconds: number): Promise<void> {
-  const data = await readFile(file);
-  const out = createWriteStream(fifo);
-  const steps = seconds * 5;
-  const chunk = Math.ceil(data.length / steps);
-  for (let i = 0; i < steps; i++) {
-    const ok = out.write(data.subarray(i * chunk, (i + 1) * chunk));
-    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-}
 
 interface Observation { rel: string; type: string | undefined; endList: boolean; segments: Array<{ uri: string; size: number | undefined }> }
 
@@ -46,7 +28,7 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
   const observations: Observation[] = [];
   let watching = true;
   let watcher: Promise<void>;
-  let feeding: Promise<void>;
+  let source: SlowSource;
 
   /** Polls the published playlists the way a player would and records the size of every segment they name. */
   async function watch(): Promise<void> {
@@ -67,29 +49,25 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-prog-'));
     srv = await servePackages(path.join(tmp, 'published'));
-    // MPEG-TS reads front to back, so it can arrive through a pipe.
+    // MPEG-TS reads front to back, so it can arrive slowly over HTTP.
     const clip = await makeClip({ out: path.join(tmp, 'clip.ts'), durationSec: CLIP_SEC });
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
-    const fifo = path.join(tmp, 'source.fifo');
-    await run('mkfifo', [fifo]);
+    source = await serveSlowly(clip, FEED_SEC);
     const start = Date.now();
     watcher = watch();
     job = transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', source: fifo, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage: srv.storage,
+      ffmpegPath: 'ffmpeg', source: source.url, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage: srv.storage,
       prefix: srv.prefix, logger: pino({ level: 'silent' }), threads: 2, pollIntervalMs: 100, skipArtwork: true,
       onPlayable: () => { playableAt = Date.now() - start; },
       onProgress: (p) => { if (p >= 100) transcodeDoneAt = Date.now() - start; },
     });
     job.catch(() => undefined); // awaited in the tests; keeps an early failure from being unhandled
-    // Not awaited: the tests below run while the source is still arriving.
-    feeding = feedSlowly(clip, fifo, FEED_SEC);
-    feeding.catch(() => undefined);
   });
   afterAll(async () => {
     watching = false;
     await watcher;
-    await feeding?.catch(() => undefined);
     await job?.catch(() => undefined);
+    await source?.close();
     await srv?.app.close();
     await rm(tmp, { recursive: true, force: true });
   });
@@ -133,7 +111,6 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
   });
 
   it('became playable before the transcode finished and ends as a valid VOD package', async () => {
-    await feeding;
     const result = await job;
     expect(playableAt).toBeGreaterThan(0);
     expect(transcodeDoneAt).toBeGreaterThan(0);
