@@ -13,6 +13,7 @@ import { parseMediaPlaylist } from '../media-playlist.ts';
 import { validatePackage } from '../validate.ts';
 import { servePackages, serveSlowly, type PackageServer, type SlowSource } from './serve.ts';
 
+HLS.setOptions({ strictMode: true });
 const CLIP_SEC = 12;
 /** Serving the clip slower than real time keeps ffmpeg busy long enough for a player to start mid-transcode. */
 const FEED_SEC = 14;
@@ -30,12 +31,27 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
   let watcher: Promise<void>;
   let source: SlowSource;
 
+  const parseErrors: string[] = [];
+  let mastersSeen = 0;
+  /** Every playlist a player could fetch mid-transcode must satisfy a third-party parser in strict mode. */
+  function strictParse(text: string, rel: string): void {
+    try {
+      HLS.parse(text);
+      if (rel === 'master.m3u8') mastersSeen++;
+    } catch (err) {
+      parseErrors.push(`${rel}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   /** Polls the published playlists the way a player would and records the size of every segment they name. */
   async function watch(): Promise<void> {
     while (watching) {
+      const master = await readFile(path.join(srv.dir, 'master.m3u8'), 'utf8').catch(() => undefined);
+      if (master) strictParse(master, 'master.m3u8');
       for (const rel of ['v0/index.m3u8', 'v1/index.m3u8', 'audio/index.m3u8']) {
         const text = await readFile(path.join(srv.dir, rel), 'utf8').catch(() => undefined);
         if (!text) continue;
+        strictParse(text, rel);
         const pl = parseMediaPlaylist(text);
         const segments = await Promise.all(pl.segments.map(async (s) => ({
           uri: s.uri, size: await stat(path.join(srv.dir, path.dirname(rel), s.uri)).then((x) => x.size, () => undefined),
@@ -124,6 +140,8 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
   it('never published a playlist naming a segment that was missing or not yet whole', async () => {
     watching = false;
     await watcher;
+    expect(parseErrors).toEqual([]);
+    expect(mastersSeen).toBeGreaterThan(0);
     const events = observations.filter((o) => o.type === 'EVENT');
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((o) => !o.endList)).toBe(true);
