@@ -1,9 +1,10 @@
+import path from 'node:path';
 import { describeError } from '../core/errors.ts';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
 import type { PosterRow } from '../db/videos.ts';
 import { MASTER_NAME, type PackageResult } from '../packager/package.ts';
 import { makePosters } from '../packager/posters.ts';
-import { ProgressivePackager } from '../packager/progressive.ts';
+import { ProgressivePackager, type PackageSink } from '../packager/progressive.ts';
 import { makeStoryboard } from '../packager/storyboard.ts';
 import { validatePackage, type Violation } from '../packager/validate.ts';
 import { storageSink } from '../storage/publish.ts';
@@ -53,13 +54,16 @@ export interface PackagedTranscodeResult {
 }
 
 /** Posters and storyboard are extras: a failure is logged and the video still gets published without them. */
-async function makeArtwork(o: PackagedTranscodeOptions): Promise<Artwork> {
+async function makeArtwork(o: PackagedTranscodeOptions, sink: PackageSink): Promise<Artwork> {
   const common = { ffmpegPath: o.ffmpegPath, source: o.source, durationSec: o.probe.durationSec, outDir: o.workDir, logger: o.logger };
   const none: Artwork = { posterKey: null, storyboardKey: null, posters: [] };
   if (o.skipArtwork) return none;
   try {
     const posters = await makePosters(common);
     const board = await makeStoryboard(common);
+    for (const rel of [...posters.images.map((i) => i.file), board.spriteFile, board.vttFile]) {
+      await sink.putFile(rel, path.join(o.workDir, rel));
+    }
     const rows = posters.images.map((i): PosterRow => ({ key: `${o.prefix}/${i.file}`, width: i.width, height: i.height, format: i.format }));
     const main = rows.find((r) => r.format === 'jpeg' && r.width === 640) ?? rows.find((r) => r.format === 'jpeg') ?? null;
     return { posterKey: main?.key ?? null, storyboardKey: `${o.prefix}/${board.vttFile}`, posters: rows };
@@ -70,14 +74,15 @@ async function makeArtwork(o: PackagedTranscodeOptions): Promise<Artwork> {
 }
 
 /**
- * Transcode + package with progressive publishing: segments reach storage while ffmpeg runs (EVENT playlists),
- * then posters and storyboard are made and the package is switched to VOD with a measured master.
+ * Transcode + package with progressive publishing: segments reach storage while ffmpeg runs (EVENT playlists), the
+ * package is switched to VOD with a measured master when ffmpeg is done, then posters and storyboard are published.
  */
 export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<PackagedTranscodeResult> {
   const rungs = o.rungs ?? planLadder(o.probe);
   const renditions = plannedRenditions(rungs, o.probe.audio !== null);
+  const sink = storageSink(o.storage, o.prefix);
   const packager = new ProgressivePackager({
-    workDir: o.workDir, renditions, sink: storageSink(o.storage, o.prefix), logger: o.logger,
+    workDir: o.workDir, renditions, sink, logger: o.logger,
     pollIntervalMs: o.pollIntervalMs, onPlayable: o.onPlayable,
   });
   packager.start();
@@ -89,9 +94,10 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
   } finally {
     await packager.stop();
   }
-  const artwork = await makeArtwork(o);
+  // VOD first: the package is complete without artwork, so players get ENDLIST as soon as possible.
   const pkg = await packager.finish();
   const violations = await validatePackage(o.workDir);
   if (violations.length > 0) o.logger.warn({ violations }, 'package violates HLS rules');
+  const artwork = await makeArtwork(o, sink);
   return { masterKey: `${o.prefix}/${MASTER_NAME}`, pkg, artwork, violations };
 }
