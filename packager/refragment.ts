@@ -7,12 +7,15 @@ import { childBoxes, readBoxes, readFragments, type Box, type Sample, type Track
  * this, trick play would get one I-frame per segment instead of one per GOP. Sample bytes, durations, flags and
  * composition offsets are kept; only the boxes around them change. The sidx is dropped (HLS does not use it, and
  * its sizes would no longer match). Returns undefined when the segment has a layout this does not handle
- * (several trafs or truns, sample groups, encryption, explicit base offsets), so the caller keeps the original.
+ * (several trafs or truns, sample groups, encryption, explicit base offsets) or nothing to split, so the caller keeps
+ * the original.
  */
 export function splitAtKeyframes(segment: Buffer, defaults: TrackDefaults): Buffer | undefined {
   const top = readBoxes(segment);
   if (top.reduce((n, b) => n + b.size, 0) !== segment.length) return undefined;
   const fragments = readFragments(segment, defaults);
+  // Already one key frame per fragment, at its start (e.g. a retried publish): nothing to do, keeps this idempotent.
+  if (fragments.every((fr) => fr.samples.every((s, i) => i === 0 || !s.sync))) return undefined;
   const out: Buffer[] = [];
   let f = 0;
   for (const box of top) {

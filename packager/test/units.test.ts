@@ -115,6 +115,7 @@ describe('packager units', () => {
       return (await run('ffprobe', ['-v', 'error', '-show_entries', 'packet=pts,dts,duration,size,flags', '-of', 'csv', file])).stdout;
     };
     expect(await packets(split)).toBe(await packets(seg));
+    expect(splitAtKeyframes(split, trackDefaults(init))).toBeUndefined(); // idempotent: a split segment stays as is
     expect(splitAtKeyframes(Buffer.from('not a segment at all'), trackDefaults(init))).toBeUndefined();
   });
 });
