@@ -100,6 +100,21 @@ describe('validator: passes our package, names each deliberately broken rule by 
     expect(await broken((d) => truncate(path.join(d, 'v1/seg_00000.m4s'), 3000))).toContain('PKG_IFRAME_RANGE_INVALID');
   });
 
+  it('accepts a silent source: video-only variants without an audio group', async () => {
+    const clip = await makeClip({ out: path.join(tmp, 'silent.mp4'), durationSec: 4, audio: false });
+    const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
+    const storage = new LocalDiskStorage({ root: path.join(tmp, 'published') });
+    const res = await transcodeAndPackage({
+      ffmpegPath: 'ffmpeg', source: clip, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'silent',
+      logger: pino({ level: 'silent' }), threads: 2, skipArtwork: true,
+    });
+    expect(res.pkg.renditions.map((r) => r.kind)).toEqual(['video', 'video']);
+    const master = await readFile(path.join(tmp, 'published', 'silent', 'master.m3u8'), 'utf8');
+    expect(master).not.toContain('#EXT-X-MEDIA');
+    expect(master).toMatch(/CODECS="avc1\.[0-9a-f]{6}",RESOLUTION/);
+    expect(await validatePackage(path.join(tmp, 'published', 'silent'))).toEqual([]);
+  });
+
   it('CLI exits 0 on a valid package, 1 with codes on a broken one, 2 on usage errors', async () => {
     const cli = ['--import', 'tsx', path.join(ROOT, 'packager/validate-cli.ts')];
     const ok = await run('node', [...cli, good], { cwd: ROOT });
