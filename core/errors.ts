@@ -53,6 +53,12 @@ export const ERROR_DEFINITIONS = {
     hint: 'No ffmpeg pool thread could start; check the worker log for the thread error (tsx installed? memory?).',
   },
   TRANSCODE_POOL_CLOSED: { status: 503, hint: 'The worker is shutting down; the job is retried by another worker.' },
+  PACKAGE_BAD_RENDITION: {
+    status: 500,
+    hint: 'The transcoder output is incomplete or not fMP4 HLS (see context.file); re-run the job, and check the ffmpeg log if it repeats.',
+  },
+  PACKAGE_BAD_PLAYLIST: { status: 500, hint: 'The file is not an HLS playlist (no #EXTM3U first line); check what wrote it.' },
+  PACKAGE_ARTWORK_FAILED: { status: 500, hint: 'ffmpeg produced no frames for posters/storyboard; check the source with ffprobe.' },
   API_NOT_FOUND: { status: 404, hint: 'Check the id; the video may have been deleted.' },
   API_BAD_REQUEST: { status: 400, hint: 'Fix the request to match the documented schema.' },
   API_RATE_LIMITED: { status: 429, hint: 'Slow down; retry after the number of seconds in the Retry-After header.' },

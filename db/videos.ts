@@ -37,6 +37,20 @@ export interface VideoRow {
   stripped_master_key: string | null;
   stripped_sha256: string | null;
   stripped_size_bytes: number | null;
+  /** Set when the EVENT package became playable (migration 0005). */
+  previewable_at: Date | null;
+  poster_key: string | null;
+  /** Key of the storyboard WebVTT; its cues name the sprite next to it. */
+  storyboard_key: string | null;
+  posters: PosterRow[];
+}
+
+/** One poster image in the posters jsonb column. */
+export interface PosterRow {
+  key: string;
+  width: number;
+  height: number;
+  format: 'jpeg' | 'webp';
 }
 
 export interface RenditionRow {
@@ -129,6 +143,20 @@ export class VideoRepository {
   async recordStrippedMaster(id: string, m: { key: string; sha256: string; sizeBytes: number }): Promise<void> {
     await this.sql`UPDATE videos SET stripped_master_key = ${m.key}, stripped_sha256 = ${m.sha256},
       stripped_size_bytes = ${m.sizeBytes}, updated_at = now() WHERE id = ${id}`;
+  }
+
+  /**
+   * The progressively published package is playable: points the row at the master (still EVENT) so the API can offer
+   * a moderator preview while status stays `processing`.
+   */
+  async markPreviewable(id: string, r: { hlsPrefix: string; masterKey: string }): Promise<void> {
+    await this.sql`UPDATE videos SET hls_prefix = ${r.hlsPrefix}, master_key = ${r.masterKey}, previewable_at = now(),
+      updated_at = now() WHERE id = ${id}`;
+  }
+
+  async setArtwork(id: string, a: { posterKey: string | null; storyboardKey: string | null; posters: PosterRow[] }): Promise<void> {
+    await this.sql`UPDATE videos SET poster_key = ${a.posterKey}, storyboard_key = ${a.storyboardKey},
+      posters = ${this.sql.json(a.posters as never)}, updated_at = now() WHERE id = ${id}`;
   }
 
   /** Terminal failure (`rejected` for bad input, `failed` for our side) with a stable error code. */

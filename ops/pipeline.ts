@@ -6,13 +6,12 @@ import type { PipelineMetrics } from '../core/metrics.ts';
 import type { EventPublisher, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { isTerminalIngestError, prepareMaster, type PrepareMasterOptions } from '../ingest/prepare.ts';
-import { MASTER_NAME, writeMaster } from '../packager/package.ts';
-import { publishDirectory } from '../storage/publish.ts';
+import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { probeSource } from '../transcoder/probe.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
-import { transcodeLadder } from '../transcoder/transcode.ts';
+import { transcodeAndPackage } from './package-stage.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -67,16 +66,14 @@ async function removeStaleWorkDirs(workDir: string, videoId: string): Promise<vo
 }
 
 /**
- * All-or-nothing publish: output of an earlier attempt that died mid-publish is deleted first, then media, media
- * playlists and the master last (publishDirectory's order). Readers find a video through its master (and the row
- * only turns ready after this), so they never see a mix of two attempts or a master without its segments.
+ * Output of an earlier attempt (a worker that died mid-publish) is deleted before this attempt publishes anything,
+ * the stale master first so no reader follows it to segments that are being deleted. The packager then publishes
+ * media before the playlists that name them, and the row only turns ready at the end.
  */
-async function publishFresh(storage: ObjectStorage, dir: string, prefix: string): Promise<void> {
+async function clearPrefix(storage: ObjectStorage, prefix: string): Promise<void> {
   const stale = await storage.list(`${prefix}/`);
-  // The stale master goes first, so no reader follows it to segments that are being deleted.
   stale.sort((a, b) => Number(b.endsWith(`/${MASTER_NAME}`)) - Number(a.endsWith(`/${MASTER_NAME}`)));
   for (const key of stale) await storage.delete(key);
-  await publishDirectory(storage, dir, prefix);
 }
 
 /** Progress writes to Postgres at most every `ms`, the last one always. */
@@ -127,19 +124,21 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
       await job.updateProgress(Math.round(p));
       await d.videos.setProgress(videoId, 'transcode', p);
     }, 1000, d.logger);
-    const result = await transcodeLadder({
-      ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source: sourcePath, probe, outDir: work, logger: d.logger,
-      threads: d.ffmpegThreads, preset: d.preset, onProgress: progress.report, pool: d.pool, signal: d.signal,
+    const prefix = hlsPrefix(videoId);
+    const masterKey = `${prefix}/${MASTER_NAME}`;
+    await clearPrefix(d.storage, prefix);
+    // Progressive publishing (issue 5): the row turns previewable as soon as every rung's first segment is public.
+    const { pkg, artwork } = await transcodeAndPackage({
+      ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source: sourcePath, probe, workDir: work, storage: d.storage, prefix,
+      logger: d.logger, threads: d.ffmpegThreads, preset: d.preset, onProgress: progress.report, pool: d.pool, signal: d.signal,
       // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
       // the next attempt must not take the same path.
       allowRemux: job.attemptsMade === 0,
+      onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: prefix, masterKey }),
     }).catch((err: unknown) => failFinally(err, videoId, d));
     await progress.flush();
     await d.videos.setProgress(videoId, 'package', 100);
-    const pkg = await writeMaster(work, result.renditions);
-    const prefix = hlsPrefix(videoId);
-    await publishFresh(d.storage, work, prefix);
-    const masterKey = `${prefix}/${MASTER_NAME}`;
+    await d.videos.setArtwork(videoId, artwork);
     await d.videos.markReady(videoId, {
       hlsPrefix: prefix,
       masterKey,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { PipelineError } from '../core/errors.ts';
 
 /**
  * RFC 6381 codec string for H.264 from the avcC box of an fMP4 init segment: avc1.PPCCLL, where PP is
@@ -48,6 +49,6 @@ export function aacCodecFromInit(init: Buffer): string | undefined {
 export async function codecOfInitFile(file: string, kind: 'video' | 'audio'): Promise<string> {
   const buf = await readFile(file);
   const codec = kind === 'video' ? avcCodecFromInit(buf) : aacCodecFromInit(buf);
-  if (!codec) throw new Error(`Cannot read ${kind} codec configuration from ${file}`);
+  if (!codec) throw new PipelineError('PACKAGE_BAD_RENDITION', `Cannot read the ${kind} codec configuration of an init segment.`, { file, kind });
   return codec;
 }

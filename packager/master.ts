@@ -7,6 +7,16 @@ export interface MasterVariant {
   readonly width: number;
   readonly height: number;
   readonly fps: number;
+  /** The rung's I-frame-only playlist, when it has one (§4.3.4.3). */
+  readonly iFrame?: MasterIFrameVariant;
+}
+
+export interface MasterIFrameVariant {
+  readonly uri: string;
+  readonly bandwidth: number;
+  readonly averageBandwidth: number;
+  /** Video codec only: I-frame playlists carry no audio. */
+  readonly codecs: string;
 }
 
 export interface MasterAudio {
@@ -47,6 +57,13 @@ export function renderMasterPlaylist(variants: readonly MasterVariant[], audio: 
       ...(audio ? [`AUDIO="${audio.groupId}"`] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
+  }
+  for (const v of orderVariants(variants)) {
+    if (!v.iFrame) continue;
+    const f = v.iFrame;
+    lines.push(
+      `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${f.bandwidth},AVERAGE-BANDWIDTH=${f.averageBandwidth},CODECS="${f.codecs}",RESOLUTION=${v.width}x${v.height},URI="${f.uri}"`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -19,7 +19,8 @@ async function getJson(url) {
 function play(playbackUrl) {
   const video = $('video');
   if (window.Hls && Hls.isSupported()) {
-    const hls = new Hls();
+    // startPosition 0: a moderator previewing a growing EVENT playlist starts at the beginning, not the live edge.
+    const hls = new Hls({ startPosition: 0 });
     hls.on(Hls.Events.ERROR, (_e, data) => { if (data.fatal) setStatus(`Playback error: ${data.details}`); });
     hls.loadSource(playbackUrl);
     hls.attachMedia(video);
@@ -35,18 +36,21 @@ function play(playbackUrl) {
 }
 
 async function waitUntilReady(id) {
+  let playing = false;
   for (;;) {
     const v = await getJson(`/api/videos/${encodeURIComponent(id)}`);
+    if (v.playback?.posterUrl) $('video').poster = v.playback.posterUrl;
+    // A previewable video plays its growing EVENT playlist; hls.js keeps reloading it until ENDLIST appears.
+    if (!playing && v.previewable && v.playback) { play(v.playback.url); playing = true; }
     if (v.status === 'ready' && v.playback) {
       setStatus(v.playback.scope === 'preview' ? 'Ready (preview, awaiting approval).' : 'Ready.');
-      play(v.playback.url);
       return;
     }
     if (v.status === 'failed' || v.status === 'rejected' || v.status === 'infected') {
       setStatus(`Processing failed: ${v.error?.code ?? v.status}`);
       return;
     }
-    setStatus(`Processing: ${v.stage ?? v.status} ${Math.round(v.progress)}%`);
+    setStatus(`${playing ? 'Preview while processing' : 'Processing'}: ${v.stage ?? v.status} ${Math.round(v.progress)}%`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

@@ -53,10 +53,13 @@ function hlsOptions(dir: string): string[] {
   return [
     '-f', 'hls',
     '-hls_time', String(SEGMENT_SECONDS),
-    '-hls_playlist_type', 'vod',
+    // EVENT: ffmpeg rewrites the playlist after every segment via a temp file + rename, so the packager can publish
+    // while the transcode runs; the packager writes the final VOD playlists itself.
+    '-hls_playlist_type', 'event',
     '-hls_segment_type', 'fmp4',
     '-hls_fmp4_init_filename', 'init.mp4',
-    '-hls_flags', 'independent_segments',
+    // temp_file: segments are written as .tmp and renamed when complete; a listed segment is always whole.
+    '-hls_flags', 'independent_segments+temp_file',
     '-hls_segment_filename', path.join(dir, 'seg_%05d.m4s'),
     // No global/stream metadata or chapters reach the output: uploads may carry GPS, device and creation tags.
     '-map_metadata', '-1', '-map_chapters', '-1',

@@ -32,3 +32,16 @@ export function signPlaylist(text: string, sig: string): string {
     return line.replace(/URI="([^"]*)"/g, (_m, uri: string) => `URI="${withSig(uri, sig)}"`);
   }).join('\n');
 }
+
+/**
+ * Signs the image URLs of a storyboard WebVTT (cue payloads such as `sprite.jpg#xywh=0,0,160,90`), so a player can
+ * load the sprite with the same signature as the VTT itself.
+ */
+export function signVtt(text: string, sig: string): string {
+  let inCue = false;
+  return text.split(/\r?\n/).map((line) => {
+    if (line.includes('-->')) { inCue = true; return line; }
+    if (line.trim() === '') { inCue = false; return line; }
+    return inCue ? withSig(line.trim(), sig) : line;
+  }).join('\n');
+}

@@ -1,15 +1,16 @@
 import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PipelineError } from '../../core/errors.ts';
 import type { VideoRepository } from '../../db/videos.ts';
-import { cacheControlFor, contentTypeFor } from '../../storage/keys.ts';
+import { contentTypeFor } from '../../storage/keys.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { isStaff } from '../auth.ts';
 import { errorResponses, Playback } from '../routes/video-view.ts';
-import { issuePlayback } from './issue.ts';
-import { signPlaylist } from './rewrite.ts';
+import { issuePlayback, isPlayable } from './issue.ts';
+import { sendObject } from './send-object.ts';
+import { signPlaylist, signVtt } from './rewrite.ts';
 import type { PlaybackSigner } from './signing.ts';
 
 export interface PlaybackRoutesOptions {
@@ -50,11 +51,13 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
     },
   }, async (req) => {
     const v = await o.videos.get(req.params.id);
-    if (!v || v.status !== 'ready') throw new PipelineError('API_NOT_FOUND', `No playable video ${req.params.id}.`);
     const p = req.principal;
-    const privileged = isStaff(p) || (p !== undefined && v.uploader_id === p.id);
-    if (v.moderation_status !== 'approved' && !privileged) throw new PipelineError('PLAYBACK_NOT_APPROVED', 'Not approved.');
-    const out = await issuePlayback(o, v, v.moderation_status === 'approved' ? 'public' : 'preview');
+    const privileged = v !== undefined && (isStaff(p) || (p !== undefined && v.uploader_id === p.id));
+    // Owners and moderators may watch the growing EVENT package of a video still transcoding (preview scope).
+    const scope = v?.moderation_status === 'approved' && v.status === 'ready' ? 'public' : 'preview';
+    if (!v || !isPlayable(v, scope)) throw new PipelineError('API_NOT_FOUND', `No playable video ${req.params.id}.`);
+    if (scope === 'preview' && !privileged) throw new PipelineError('PLAYBACK_NOT_APPROVED', 'Not approved.');
+    const out = await issuePlayback(o, v, scope);
     if (!out) throw new PipelineError('API_NOT_FOUND', `No playable video ${req.params.id}.`);
     return out;
   });
@@ -72,25 +75,19 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
     assertPackagePath(id, rest);
     const sig = req.query.sig;
     const { scope } = o.signer.verify(id, sig);
-    if (!rest.endsWith('.m3u8')) return sendMedia(o.storage, reply, `hls/${id}/${rest}`);
+    if (rest.endsWith('.vtt')) return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store')
+      .send(signVtt(await readText(o.storage, `hls/${id}/${rest}`), sig!));
+    if (!rest.endsWith('.m3u8')) return sendObject(o.storage, reply, `hls/${id}/${rest}`, req.headers.range);
     // Playlists start every playback, so revocation is checked here: a deleted, re-processed or (for viewer
     // signatures) no longer approved video stops playing for new sessions even while old signatures live.
     const v = await o.videos.get(id);
-    if (!v || v.status !== 'ready') throw new PipelineError('API_NOT_FOUND', `No playable video ${id}.`);
+    if (!v || !isPlayable(v, scope)) throw new PipelineError('API_NOT_FOUND', `No playable video ${id}.`);
     if (scope === 'public' && v.moderation_status !== 'approved') throw new PipelineError('PLAYBACK_NOT_APPROVED', 'Not approved.');
     const text = await readText(o.storage, `hls/${id}/${rest}`);
     // The rewritten text embeds a viewer's signature: never share it through a cache.
     return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store')
       .send(signPlaylist(text, sig!));
   });
-}
-
-/** Streams a segment/init/image with its stored type and cache policy. */
-async function sendMedia(storage: ObjectStorage, reply: FastifyReply, key: string): Promise<FastifyReply> {
-  const info = await storage.head(key);
-  if (!info) throw new PipelineError('API_NOT_FOUND', 'No such HLS object.', { key });
-  return reply.header('content-type', info.contentType).header('content-length', String(info.size))
-    .header('cache-control', info.cacheControl ?? cacheControlFor(key)).send(await storage.get(key));
 }
 
 async function readText(storage: ObjectStorage, key: string): Promise<string> {

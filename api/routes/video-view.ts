@@ -16,6 +16,7 @@ export const Moderation = z.object({
 export const Playback = z.object({
   url: z.string().describe('Signed master playlist URL (relative to the API origin)'),
   posterUrl: z.string().nullable(),
+  storyboardUrl: z.string().nullable().describe('Signed WebVTT of storyboard thumbnails (#xywh= into a signed sprite)'),
   expiresAt: isoDate,
   scope: z.enum(['public', 'preview']).describe('preview = not yet approved; only owners and moderators get it'),
 }).nullable();
@@ -42,6 +43,8 @@ export const VideoDetail = VideoSummary.extend({
     fps: z.number().nullable(), codecs: z.string(), bandwidth: z.number(), averageBandwidth: z.number(),
   })),
   playback: Playback,
+  previewable: z.boolean().describe('Playable now: ready, or still transcoding with the first segments published'),
+  previewableAt: isoDate.nullable(),
   updatedAt: isoDate,
 });
 
@@ -74,6 +77,8 @@ export function videoDetail(v: VideoRow, renditions: RenditionRow[], playback: P
       bandwidth: r.bandwidth, averageBandwidth: r.average_bandwidth,
     })),
     playback,
+    previewable: v.status === 'ready' || (v.status === 'processing' && v.previewable_at !== null),
+    previewableAt: iso(v.previewable_at),
     updatedAt: v.updated_at.toISOString(),
   };
 }

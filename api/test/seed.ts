@@ -72,5 +72,6 @@ export async function seedVideo(sql: Sql, storage: ObjectStorage, o: SeedOptions
     renditions: [{ name: 'v0', kind: 'video', width: 640, height: 360, fps: 30, codecs: 'avc1.64001e', bandwidth: 500000,
       average_bandwidth: 400000, playlist_key: `hls/${v.id}/v0/index.m3u8`, size_bytes: 100 }],
   });
+  await repo.setArtwork(v.id, { posterKey: `hls/${v.id}/poster.jpg`, storyboardKey: null, posters: [] });
   return v.id;
 }

@@ -1,0 +1,32 @@
+import type { FastifyReply } from 'fastify';
+import { PipelineError } from '../../core/errors.ts';
+import { cacheControlFor } from '../../storage/keys.ts';
+import type { ObjectStorage } from '../../storage/types.ts';
+
+/**
+ * One `bytes=a-b` / `bytes=a-` / `bytes=-n` range (RFC 9110 §14.1.2); I-frame playlists address sub-ranges of
+ * segments with EXT-X-BYTERANGE, so players fetch them with Range. undefined = serve the whole object.
+ */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  const start = m[1] === '' ? Math.max(0, size - Number(m[2])) : Number(m[1]);
+  const end = m[1] === '' || m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return start > end || start >= size ? 'unsatisfiable' : { start, end };
+}
+
+/** Streams a stored segment/init/image with its type and cache policy, honouring a single Range (206/416). */
+export async function sendObject(storage: ObjectStorage, reply: FastifyReply, key: string, rangeHeader: string | undefined): Promise<FastifyReply> {
+  const info = await storage.head(key);
+  if (!info) throw new PipelineError('API_NOT_FOUND', 'No such HLS object.', { key });
+  reply.header('content-type', info.contentType).header('accept-ranges', 'bytes')
+    .header('cache-control', info.cacheControl ?? cacheControlFor(key));
+  const range = parseRange(rangeHeader, info.size);
+  if (range === 'unsatisfiable') return reply.status(416).header('content-range', `bytes */${info.size}`).send();
+  if (range) {
+    reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
+      .header('content-length', String(range.end - range.start + 1));
+    return reply.send(await storage.get(key, range));
+  }
+  return reply.header('content-length', String(info.size)).send(await storage.get(key));
+}

@@ -1,0 +1,111 @@
+import path from 'node:path';
+import { describeError } from '../core/errors.ts';
+import type { LadderRung, SourceProbe } from '../core/types.ts';
+import type { PosterRow } from '../db/videos.ts';
+import { MASTER_NAME, type PackageResult } from '../packager/package.ts';
+import { makePosters } from '../packager/posters.ts';
+import { ProgressivePackager, type PackageSink } from '../packager/progressive.ts';
+import { makeStoryboard } from '../packager/storyboard.ts';
+import { validatePackage, type Violation } from '../packager/validate.ts';
+import { storageSink } from '../storage/publish.ts';
+import type { ObjectStorage } from '../storage/types.ts';
+import { plannedRenditions } from '../transcoder/command.ts';
+import { planLadder } from '../transcoder/ladder.ts';
+import type { FfmpegPool } from '../transcoder/pool.ts';
+import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import { transcodeLadder } from '../transcoder/transcode.ts';
+
+export interface PackagedTranscodeOptions {
+  readonly ffmpegPath: string;
+  /** Needed for the quick-path keyframe check. */
+  readonly ffprobePath: string;
+  /** Run ffmpeg on this worker-thread pool; default: supervised from the calling thread. */
+  readonly pool?: FfmpegPool;
+  /** Allow stream-copying the top rung when the source already fits it; default true. */
+  readonly allowRemux?: boolean;
+  readonly source: string;
+  readonly probe: SourceProbe;
+  /** Empty work directory; the caller removes it. */
+  readonly workDir: string;
+  readonly storage: ObjectStorage;
+  /** Storage prefix of the package (e.g. hls/<videoId>). */
+  readonly prefix: string;
+  readonly logger: Logger;
+  readonly threads?: number;
+  readonly preset?: string;
+  readonly onProgress?: (percent: number) => void;
+  /** Called once when the EVENT master and every rung's first segment are in storage. */
+  readonly onPlayable?: () => void | Promise<void>;
+  /** Override the planned ladder (benchmarks). */
+  readonly rungs?: readonly LadderRung[];
+  /** How often the packager reads ffmpeg's playlists; default 250 ms. */
+  readonly pollIntervalMs?: number;
+  /** Aborting stops ffmpeg (SIGTERM, then SIGKILL) and rejects with TRANSCODE_CANCELLED. */
+  readonly signal?: AbortSignal;
+  /** Skip posters and storyboard (benchmarks measuring the ladder only); default false. */
+  readonly skipArtwork?: boolean;
+}
+
+export interface Artwork {
+  readonly posterKey: string | null;
+  readonly storyboardKey: string | null;
+  readonly posters: PosterRow[];
+}
+
+export interface PackagedTranscodeResult {
+  readonly masterKey: string;
+  readonly pkg: PackageResult;
+  readonly artwork: Artwork;
+  /** Spec violations of the finished package (logged; an empty list is the norm). */
+  readonly violations: readonly Violation[];
+}
+
+/** Posters and storyboard are extras: a failure is logged and the video still gets published without them. */
+async function makeArtwork(o: PackagedTranscodeOptions, sink: PackageSink): Promise<Artwork> {
+  const common = { ffmpegPath: o.ffmpegPath, source: o.source, durationSec: o.probe.durationSec, outDir: o.workDir, logger: o.logger };
+  const none: Artwork = { posterKey: null, storyboardKey: null, posters: [] };
+  if (o.skipArtwork) return none;
+  try {
+    const posters = await makePosters(common);
+    const board = await makeStoryboard(common);
+    for (const rel of [...posters.images.map((i) => i.file), board.spriteFile, board.vttFile]) {
+      await sink.putFile(rel, path.join(o.workDir, rel));
+    }
+    const rows = posters.images.map((i): PosterRow => ({ key: `${o.prefix}/${i.file}`, width: i.width, height: i.height, format: i.format }));
+    const main = rows.find((r) => r.format === 'jpeg' && r.width === 640) ?? rows.find((r) => r.format === 'jpeg') ?? null;
+    return { posterKey: main?.key ?? null, storyboardKey: `${o.prefix}/${board.vttFile}`, posters: rows };
+  } catch (err) {
+    o.logger.warn({ err: describeError(err) }, 'posters/storyboard failed; publishing without them');
+    return none;
+  }
+}
+
+/**
+ * Transcode + package with progressive publishing: segments reach storage while ffmpeg runs (EVENT playlists), the
+ * package is switched to VOD with a measured master when ffmpeg is done, then posters and storyboard are published.
+ */
+export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<PackagedTranscodeResult> {
+  const rungs = o.rungs ?? planLadder(o.probe);
+  const renditions = plannedRenditions(rungs, o.probe.audio !== null);
+  const sink = storageSink(o.storage, o.prefix);
+  const packager = new ProgressivePackager({
+    workDir: o.workDir, renditions, sink, logger: o.logger,
+    pollIntervalMs: o.pollIntervalMs, onPlayable: o.onPlayable,
+  });
+  packager.start();
+  try {
+    await transcodeLadder({
+      ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath, source: o.source, probe: o.probe, outDir: o.workDir,
+      logger: o.logger, threads: o.threads, preset: o.preset, onProgress: o.onProgress, rungs, signal: o.signal,
+      pool: o.pool, allowRemux: o.allowRemux,
+    });
+  } finally {
+    await packager.stop();
+  }
+  // VOD first: the package is complete without artwork, so players get ENDLIST as soon as possible.
+  const pkg = await packager.finish();
+  const violations = await validatePackage(o.workDir);
+  if (violations.length > 0) o.logger.warn({ violations }, 'package violates HLS rules');
+  const artwork = await makeArtwork(o, sink);
+  return { masterKey: `${o.prefix}/${MASTER_NAME}`, pkg, artwork, violations };
+}

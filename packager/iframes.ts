@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { mediaTimescale, readFragments, trackDefaults } from './boxes.ts';
+import type { MediaPlaylist, MediaSegmentEntry } from './media-playlist.ts';
+
+/** One I-frame of a rendition: a byte range of a media segment that a player can decode with the init segment. */
+export interface IFrameEntry {
+  readonly uri: string;
+  readonly offset: number;
+  readonly length: number;
+  /** Presentation time of the I-frame in seconds from the start of the rendition. */
+  readonly time: number;
+  /** Seconds until the next I-frame (or the end): the EXTINF of an I-frame playlist (§4.3.3.6). */
+  readonly duration: number;
+}
+
+/**
+ * Finds every I-frame that begins a movie fragment in the rendition's segments. The byte range runs from the moof
+ * through the end of the key sample, as Apple's I-frame playlists for fMP4 do: the moof describes the sample and the
+ * truncated mdat holds it. A key frame in the middle of a fragment is not listed — without its own moof a player
+ * could only reach it by downloading the whole fragment, which defeats the point of trick play.
+ */
+export async function findIFrames(renditionDir: string, playlist: MediaPlaylist): Promise<IFrameEntry[]> {
+  if (!playlist.mapUri) return [];
+  const init = await readFile(path.join(renditionDir, playlist.mapUri));
+  const timescale = mediaTimescale(init);
+  if (!timescale) return [];
+  const defaults = trackDefaults(init);
+  const found: Array<Omit<IFrameEntry, 'duration'>> = [];
+  let firstDecodeTime: number | undefined;
+  let endTime = 0;
+  for (const seg of playlist.segments) {
+    const buf = await readFile(path.join(renditionDir, seg.uri));
+    for (const frag of readFragments(buf, defaults)) {
+      firstDecodeTime ??= frag.decodeTime;
+      const first = frag.samples[0];
+      const fragTicks = frag.samples.reduce((n, s) => n + s.duration, 0);
+      endTime = Math.max(endTime, (frag.decodeTime - firstDecodeTime + fragTicks) / timescale);
+      if (!first?.sync) continue;
+      found.push({
+        uri: seg.uri,
+        offset: frag.moofOffset,
+        length: first.offset + first.size - frag.moofOffset,
+        time: (frag.decodeTime - firstDecodeTime) / timescale,
+      });
+    }
+  }
+  return found.map((f, i) => ({ ...f, duration: (found[i + 1]?.time ?? endTime) - f.time }));
+}
+
+/** The I-frame entries as playlist segments with EXT-X-BYTERANGE. */
+export function iFrameSegments(entries: readonly IFrameEntry[]): MediaSegmentEntry[] {
+  return entries.map((e) => ({ uri: e.uri, duration: e.duration, byteRange: { length: e.length, offset: e.offset } }));
+}
+
+export interface IFrameBitrates {
+  /** Peak of range bits over the I-frame's duration (the BANDWIDTH of EXT-X-I-FRAME-STREAM-INF). */
+  readonly peak: number;
+  readonly average: number;
+}
+
+/** Bitrates of an I-frame-only rendition: what a player fetches per second of trick play (§4.3.4.3). */
+export function measureIFrames(entries: readonly IFrameEntry[]): IFrameBitrates {
+  let peak = 0;
+  let bits = 0;
+  let duration = 0;
+  for (const e of entries) {
+    bits += e.length * 8;
+    duration += e.duration;
+    peak = Math.max(peak, (e.length * 8) / Math.max(e.duration, 1));
+  }
+  return { peak: Math.ceil(peak), average: duration > 0 ? Math.ceil(bits / duration) : 0 };
+}

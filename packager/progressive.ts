@@ -1,0 +1,206 @@
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AUDIO_BITRATE, SEGMENT_SECONDS } from '../transcoder/command.ts';
+import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import { trackDefaults, type TrackDefaults } from './boxes.ts';
+import { codecOfInitFile } from './codecs.ts';
+import { renderMasterPlaylist, type MasterVariant } from './master.ts';
+import { parseMediaPlaylist, renderMediaPlaylist, type MediaSegmentEntry } from './media-playlist.ts';
+import { defaultAudio, MASTER_NAME, PLAYLIST_NAME, writeMaster, type PackageResult, type RenditionInput } from './package.ts';
+import { splitAtKeyframes } from './refragment.ts';
+
+/**
+ * Where a package is published. The packager knows nothing about object storage; ops adapts storage to this.
+ * Both calls must be atomic for readers: a reader sees nothing or the whole file.
+ */
+export interface PackageSink {
+  /** Copies a finished local file to `rel` (a path relative to the package root). */
+  putFile(rel: string, localFile: string): Promise<void>;
+  /** Writes a small text file (a playlist) to `rel`. */
+  putText(rel: string, text: string): Promise<void>;
+}
+
+export interface ProgressivePackagerOptions {
+  /** The transcoder's output directory (one sub-directory per rendition). */
+  readonly workDir: string;
+  readonly renditions: readonly RenditionInput[];
+  readonly sink: PackageSink;
+  readonly logger: Logger;
+  /** How often ffmpeg's playlists are read; default 250 ms. */
+  readonly pollIntervalMs?: number;
+  /** Called once, when the master and the first segment of every rendition are published. */
+  readonly onPlayable?: () => void | Promise<void>;
+}
+
+interface RenditionState {
+  readonly input: RenditionInput;
+  readonly published: MediaSegmentEntry[];
+  mapUri: string | undefined;
+  defaults: TrackDefaults | undefined;
+}
+
+/**
+ * Publishes a ladder while ffmpeg is still writing it. ffmpeg (EVENT playlists, temp_file) lists a segment only after
+ * renaming it into place, so every segment in its playlist is complete; we copy those to the sink and then write our
+ * own EVENT playlist naming only segments already copied. The master follows once every rendition has its init and
+ * first segment. finish() turns the package into VOD: measured master, I-frame playlists, ENDLIST.
+ */
+export class ProgressivePackager {
+  private readonly o: ProgressivePackagerOptions;
+  private readonly states: RenditionState[];
+  private readonly publishedFiles = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private masterPublished = false;
+  private lastError: unknown;
+
+  constructor(o: ProgressivePackagerOptions) {
+    this.o = o;
+    this.states = o.renditions.map((input) => ({ input, published: [], mapUri: undefined, defaults: undefined }));
+  }
+
+  /** True once the EVENT master is published (or the final one). */
+  get playable(): boolean {
+    return this.masterPublished;
+  }
+
+  /** Starts polling the work dir. */
+  start(): void {
+    let busy = false;
+    const tick = (): void => {
+      // A slow poll (big segments, slow storage) must not queue up more polls behind it.
+      if (busy) return;
+      busy = true;
+      this.running = this.running.then(() => this.poll()).finally(() => { busy = false; }).catch((err: unknown) => {
+        // A failed poll is retried on the next tick; finish() reports the error if it persists.
+        this.lastError = err;
+        this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'progressive publish failed');
+      });
+    };
+    this.timer = setInterval(tick, this.o.pollIntervalMs ?? 250);
+    this.timer.unref();
+    tick();
+  }
+
+  /** Stops polling; waits for an in-flight poll. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass: publish newly listed segments, then the growing playlists, then (once) the master. */
+  async poll(): Promise<void> {
+    let grew = false;
+    for (const s of this.states) grew = (await this.pollRendition(s)) || grew;
+    if (grew && !this.masterPublished && this.states.every((s) => s.published.length > 0)) {
+      await this.o.sink.putText(MASTER_NAME, await this.eventMaster());
+      this.masterPublished = true;
+      this.lastError = undefined;
+      await this.o.onPlayable?.();
+    }
+  }
+
+  private async pollRendition(s: RenditionState): Promise<boolean> {
+    const dir = path.join(this.o.workDir, s.input.dir);
+    const text = await readFile(path.join(dir, PLAYLIST_NAME), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined; // ffmpeg has not finished the first segment yet
+      throw err;
+    });
+    if (text === undefined) return false;
+    const pl = parseMediaPlaylist(text);
+    const fresh = pl.segments.slice(s.published.length);
+    if (fresh.length === 0 || !pl.mapUri) return false;
+    if (!s.mapUri) {
+      s.defaults = trackDefaults(await readFile(path.join(dir, pl.mapUri)));
+      await this.putFile(`${s.input.dir}/${pl.mapUri}`, path.join(dir, pl.mapUri));
+      s.mapUri = pl.mapUri;
+    }
+    for (const seg of fresh) {
+      if (s.input.kind === 'video' && s.defaults) await splitInPlace(path.join(dir, seg.uri), s.defaults);
+      await this.putFile(`${s.input.dir}/${seg.uri}`, path.join(dir, seg.uri));
+      s.published.push(seg);
+    }
+    // Segments first, playlist after: the playlist never names a segment the sink does not hold whole.
+    const playlist = renderMediaPlaylist({ mapUri: s.mapUri, segments: s.published, type: 'EVENT', endList: false, targetDuration: SEGMENT_SECONDS });
+    await this.o.sink.putText(`${s.input.dir}/${PLAYLIST_NAME}`, playlist);
+    return true;
+  }
+
+  private async putFile(rel: string, local: string): Promise<void> {
+    if (this.publishedFiles.has(rel)) return;
+    await this.o.sink.putFile(rel, local);
+    this.publishedFiles.add(rel);
+  }
+
+  /** A master from the planned ladder: nominal peak/average bitrates until the final one is measured. */
+  private async eventMaster(): Promise<string> {
+    const audio = this.states.find((s) => s.input.kind === 'audio');
+    const audioCodec = audio ? await codecOfInitFile(path.join(this.o.workDir, audio.input.dir, audio.mapUri ?? 'init.mp4'), 'audio') : undefined;
+    const variants: MasterVariant[] = [];
+    for (const s of this.states) {
+      const rung = s.input.rung;
+      if (s.input.kind !== 'video' || !rung) continue;
+      const codec = await codecOfInitFile(path.join(this.o.workDir, s.input.dir, s.mapUri ?? 'init.mp4'), 'video');
+      variants.push({
+        uri: `${s.input.dir}/${PLAYLIST_NAME}`,
+        bandwidth: rung.maxBitrate + (audio ? AUDIO_BITRATE : 0),
+        averageBandwidth: rung.videoBitrate + (audio ? AUDIO_BITRATE : 0),
+        codecs: audioCodec ? `${codec},${audioCodec}` : codec,
+        width: rung.width,
+        height: rung.height,
+        fps: rung.fps,
+      });
+    }
+    return renderMasterPlaylist(variants, audio ? defaultAudio(`${audio.input.dir}/${PLAYLIST_NAME}`) : undefined);
+  }
+
+  /**
+   * After ffmpeg exited successfully: finalises the package in the work dir (VOD playlists, I-frame playlists,
+   * measured master) and publishes what is new — media and images first, then playlists, the master last.
+   */
+  async finish(): Promise<PackageResult> {
+    await this.stop();
+    await this.poll(); // segments ffmpeg listed since the last tick: split and publish them like the others
+    const result = await writeMaster(this.o.workDir, this.o.renditions);
+    const files = await filesUnder(this.o.workDir);
+    const rank = (f: string): number => (f === MASTER_NAME ? 2 : f.endsWith('.m3u8') ? 1 : 0);
+    files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    for (const f of files) {
+      if (f.endsWith('.m3u8')) await this.o.sink.putFile(f, path.join(this.o.workDir, f));
+      else await this.putFile(f, path.join(this.o.workDir, f));
+    }
+    if (!this.masterPublished) {
+      this.masterPublished = true;
+      await this.o.onPlayable?.();
+    }
+    return result;
+  }
+
+  /** The last poll error, if polling has not recovered since (for diagnostics). */
+  get error(): unknown {
+    return this.lastError;
+  }
+}
+
+/**
+ * One fragment per GOP (see refragment.ts) so the I-frame playlist lists every key frame. ffmpeg has already renamed
+ * the segment into place and never touches it again; the rewrite is itself write-then-rename.
+ */
+async function splitInPlace(file: string, defaults: TrackDefaults): Promise<void> {
+  const split = splitAtKeyframes(await readFile(file), defaults);
+  if (!split) return;
+  await writeFile(`${file}.split.tmp`, split);
+  await rename(`${file}.split.tmp`, file);
+}
+
+/** Files under `dir` as `/`-separated relative paths, without ffmpeg's and our in-progress temp files. */
+export async function filesUnder(dir: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await filesUnder(dir, r)));
+    else if (!e.name.endsWith('.tmp')) out.push(r);
+  }
+  return out;
+}
