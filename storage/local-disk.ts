@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PipelineError } from '../core/errors.ts';
 import { assertSafeKey, contentTypeFor } from './keys.ts';
+import { assertMetadata, toStorageError } from './stream-util.ts';
 import type { ByteRange, ObjectInfo, ObjectStorage, PutOptions } from './types.ts';
 
 export interface LocalDiskStorageOptions {
@@ -38,11 +39,14 @@ export class LocalDiskStorage implements ObjectStorage {
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<void> {
     const dest = this.pathOf(key);
-    if (key.endsWith(META_SUFFIX)) throw new PipelineError('STORAGE_BAD_KEY', 'Reserved key suffix.', { key });
+    if (key.endsWith(META_SUFFIX) || key.endsWith('.part')) throw new PipelineError('STORAGE_BAD_KEY', 'Reserved key suffix.', { key });
+    assertMetadata(opts.metadata);
     await mkdir(path.dirname(dest), { recursive: true });
     // Write-then-rename: readers see the old object or the whole new one, never a prefix.
     const tmp = `${dest}.${randomBytes(6).toString('hex')}.part`;
     try {
+      opts.signal?.throwIfAborted();
+      if (opts.signal) addAbortSignal(opts.signal, body);
       await pipeline(body, createWriteStream(tmp));
       const meta: SideMeta = { contentType: opts.contentType, cacheControl: opts.cacheControl, metadata: opts.metadata };
       if (opts.contentType || opts.cacheControl || opts.metadata) await writeFile(dest + META_SUFFIX, JSON.stringify(meta));
@@ -50,7 +54,7 @@ export class LocalDiskStorage implements ObjectStorage {
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw err;
+      throw toStorageError(err, key, opts.signal);
     }
   }
 
@@ -102,6 +106,12 @@ export class LocalDiskStorage implements ObjectStorage {
     const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     await walk(dirPart ? this.pathOf(dirPart) : this.root);
     return out.filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  /** Local disk has no URL of its own (see ObjectStorage.presignGet): the API serves published objects itself. */
+  async presignGet(key: string): Promise<string | undefined> {
+    this.pathOf(key);
+    return undefined;
   }
 
   async close(): Promise<void> {}
