@@ -6,6 +6,7 @@ import type { ObjectStorage } from '../storage/types.ts';
 import { installErrorHandler } from './errors.ts';
 import { registerHlsRoutes } from './hls-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
+import { registerStreamWebhook, type StreamWebhookOptions } from './stream-webhook.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
 import { registerVideoRoutes } from './video-routes.ts';
 
@@ -17,6 +18,8 @@ export interface ApiOptions {
   /** URL path of the tus endpoint; default /uploads. */
   readonly uploadPath?: string;
   readonly playerDir: string;
+  /** Cloudflare Stream webhook receiver (POST /webhooks/stream); absent unless a webhook secret is configured. */
+  readonly streamWebhook?: StreamWebhookOptions;
 }
 
 /** Builds the HTTP app; the caller listens and closes it. */
@@ -29,6 +32,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   registerVideoRoutes(app, { videos: o.videos });
   registerHlsRoutes(app, { storage: o.storage });
   registerStaticRoutes(app, { playerDir: o.playerDir });
+  if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);
   await app.ready();
   return app;
 }

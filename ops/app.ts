@@ -9,13 +9,16 @@ import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
 import { buildApi } from '../api/server.ts';
 import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
+import { ArchiveRecords } from '../db/archive-records.ts';
 import { VideoRepository } from '../db/videos.ts';
+import { applyStreamVideo } from '../storage/stream/offload.ts';
 import { createUploadFinisher } from '../ingest/finish.ts';
 import { createTusServer } from '../ingest/tus.ts';
-import { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
 import { processTranscodeJob } from './pipeline.ts';
+import { startRetentionTimer } from './retention.ts';
+import { openStorages } from './storage-factory.ts';
 import { redisConnection } from './redis.ts';
 
 export type Role = 'api' | 'worker';
@@ -64,7 +67,15 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
     const { applied } = await migrate(sql);
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const videos = new VideoRepository(sql);
-    const storage = new LocalDiskStorage({ root: config.publishDir });
+    const records = new ArchiveRecords(sql);
+    const storages = await openStorages(config, logger);
+    cleanups.push(() => storages.close());
+    const storage = storages.publish;
+    const sc = config.storage;
+    const archiveDeps = storages.archive ? {
+      archive: storages.archive, records, logger, attempts: sc.archiveAttempts, now: () => new Date(),
+      stream: storages.stream && sc.stream ? { client: storages.stream, requireSignedURLs: sc.stream.requireSignedURLs } : undefined,
+    } : undefined;
     const connection = redisConnection(config.redisUrl);
     const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, {
       connection,
@@ -86,6 +97,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         (job) => processTranscodeJob(job, {
           videos, storage, ffmpegPath: bin.ffmpegPath, ffprobePath: bin.ffprobePath, workDir: config.workDir,
           logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads,
+          archive: archiveDeps && { ...archiveDeps, logger: logger.child({ job: job.id }) },
         }),
         { connection, prefix: config.queuePrefix, concurrency: config.workerConcurrency },
       );
@@ -100,6 +112,12 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       });
       worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
       cleanups.push(() => worker.close());
+      if (storages.archive && sc.stagingSweepHours > 0) {
+        const timer = startRetentionTimer({
+          records, archive: storages.archive, retentionDays: sc.stagingRetentionDays, everyMs: sc.stagingSweepHours * 3600_000, logger,
+        });
+        cleanups.push(async () => timer.stop());
+      }
     }
     if (roles.has('api')) {
       const tus = createTusServer({
@@ -108,7 +126,11 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         maxSize: config.maxUploadBytes,
         onFinished: createUploadFinisher({ videos, queue }),
       });
-      api = await buildApi({ logger, videos, storage, tus, playerDir: PLAYER_DIR });
+      const secret = sc.stream?.webhookSecret;
+      api = await buildApi({
+        logger, videos, storage, tus, playerDir: PLAYER_DIR,
+        streamWebhook: secret ? { secret, onVideo: (v) => applyStreamVideo(records, v), now: () => new Date() } : undefined,
+      });
       cleanups.push(() => api!.close());
       url = await api.listen({ host: config.host, port: config.port });
       logger.info({ url }, 'api listening');

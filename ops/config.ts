@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
+import { StorageEnvShape, storageConfigFrom, storageEnvIssues, type StorageConfig } from './storage-config.ts';
 
 /**
  * The only place that reads the environment. Everything else receives typed values from here.
@@ -23,6 +24,7 @@ const EnvSchema = z.object({
   FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...StorageEnvShape,
 });
 
 export interface AppConfig {
@@ -41,6 +43,8 @@ export interface AppConfig {
   readonly ffmpegThreads: number;
   readonly maxUploadBytes: number;
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** Publish bucket, master archive, retention and Cloudflare Stream (issue 6; ops/storage-config.ts). */
+  readonly storage: StorageConfig;
 }
 
 /** Validates `env` once; throws OPS_CONFIG_INVALID listing every bad variable. */
@@ -51,6 +55,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     throw new PipelineError('OPS_CONFIG_INVALID', `Invalid environment: ${issues.join('; ')}.`, { issues });
   }
   const e = parsed.data;
+  const crossIssues = storageEnvIssues(e);
+  if (crossIssues.length) {
+    throw new PipelineError('OPS_CONFIG_INVALID', `Invalid environment: ${crossIssues.join('; ')}.`, { issues: crossIssues });
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     host: e.HOST,
@@ -68,5 +76,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ffmpegThreads: e.FFMPEG_THREADS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
+    storage: storageConfigFrom(e, dataDir),
   };
 }

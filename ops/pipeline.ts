@@ -10,6 +10,7 @@ import type { ObjectStorage } from '../storage/types.ts';
 import { probeSource } from '../transcoder/probe.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { transcodeLadder } from '../transcoder/transcode.ts';
+import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -21,6 +22,8 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly ffmpegThreads: number;
   readonly preset?: string;
+  /** Master archive (+ optional Stream offload), issue 6; absent when ARCHIVE_DRIVER=none. */
+  readonly archive?: ArchiveStepDeps;
 }
 
 /** Storage prefix of a video's published HLS package. */
@@ -55,6 +58,12 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
       throw new UnrecoverableError(err.code);
     }
     throw err;
+  }
+  if (d.archive) {
+    // TODO(issue 3 merge): archive the scanned+stripped master, i.e. move this after the strip step.
+    await d.videos.markProcessing(videoId, 'archive', probe);
+    const title = (await d.videos.get(videoId))?.title ?? videoId;
+    await archiveAndOffload(d.archive, { videoId, localPath: sourcePath, title });
   }
   await d.videos.markProcessing(videoId, 'transcode', probe);
   await mkdir(d.workDir, { recursive: true });
