@@ -66,6 +66,13 @@ export class ArchiveRecords {
       stream_updated_at = now(), updated_at = now() WHERE id = ${id}`;
   }
 
+  /** Offloaded videos still processing at Stream whose state was last updated before `before` (poll fallback). */
+  async pendingStream(before: Date, limit = 50): Promise<ArchiveRow[]> {
+    return this.sql<ArchiveRow[]>`SELECT ${this.sql.unsafe(COLUMNS)} FROM videos
+      WHERE stream_uid IS NOT NULL AND stream_state NOT IN ('ready', 'error') AND stream_updated_at < ${before}
+      ORDER BY stream_updated_at LIMIT ${limit}`;
+  }
+
   /** Applies a poll result or webhook to the video holding `uid`; returns the video id, undefined when unknown. */
   async updateStream(uid: string, u: StreamUpdate): Promise<string | undefined> {
     const [row] = await this.sql<{ id: string }[]>`UPDATE videos SET stream_state = ${u.state}, stream_error_code = ${u.errorCode},

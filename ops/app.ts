@@ -115,6 +115,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       if (storages.archive && sc.stagingSweepHours > 0) {
         const timer = startRetentionTimer({
           records, archive: storages.archive, retentionDays: sc.stagingRetentionDays, everyMs: sc.stagingSweepHours * 3600_000, logger,
+          stream: storages.stream,
         });
         cleanups.push(async () => timer.stop());
       }

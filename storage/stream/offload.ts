@@ -1,4 +1,6 @@
+import { describeError } from '../../core/errors.ts';
 import type { ArchiveRecords } from '../../db/archive-records.ts';
+import type { Logger } from '../../transcoder/run-ffmpeg.ts';
 import type { ObjectStorage } from '../types.ts';
 import type { StreamClient } from './client.ts';
 import type { StreamVideo } from './video.ts';
@@ -42,4 +44,28 @@ export function applyStreamVideo(records: ArchiveRecords, v: StreamVideo): Promi
   return records.updateStream(v.uid, {
     state: v.state, errorCode: v.errorReasonCode, hlsUrl: v.hlsUrl, dashUrl: v.dashUrl, thumbnailUrl: v.thumbnailUrl,
   });
+}
+
+export interface RefreshStreamOptions {
+  readonly client: StreamClient;
+  readonly records: ArchiveRecords;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /** Only videos not updated for this long are polled (webhooks usually arrive first); default 10 min. */
+  readonly staleAfterMs?: number;
+}
+
+/** Poll fallback for lost webhooks: GET /stream/{uid} once for each video still processing at Stream. */
+export async function refreshPendingStream(o: RefreshStreamOptions): Promise<number> {
+  const rows = await o.records.pendingStream(new Date(o.now().getTime() - (o.staleAfterMs ?? 10 * 60_000)));
+  let updated = 0;
+  for (const r of rows) {
+    try {
+      await applyStreamVideo(o.records, await o.client.get(r.stream_uid!));
+      updated++;
+    } catch (err) {
+      o.logger.warn({ videoId: r.id, uid: r.stream_uid, err: describeError(err) }, 'Stream status poll failed');
+    }
+  }
+  return updated;
 }

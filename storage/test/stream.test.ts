@@ -15,7 +15,7 @@ import { archiveMaster } from '../archive/archive.ts';
 import { LocalDiskStorage } from '../local-disk.ts';
 import { S3Storage } from '../s3.ts';
 import { StreamClient } from '../stream/client.ts';
-import { applyStreamVideo, offloadToStream } from '../stream/offload.ts';
+import { applyStreamVideo, offloadToStream, refreshPendingStream } from '../stream/offload.ts';
 import { loadSigningKey, MAX_TOKEN_TTL_SEC, signedPlaybackUrl, signPlaybackToken } from '../stream/tokens.ts';
 import { verifyStreamWebhook, signWebhook } from '../stream/webhook.ts';
 import { expectCode, patternChunks } from './conformance.ts';
@@ -83,6 +83,12 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     expect(sv.requireSignedURLs).toBe(true);
     expect(sv.meta).toMatchObject({ name: 'Kite', videoId: id });
     expect((await records.get(id))?.stream_uid).toBe(r.uid);
+    // Poll fallback (lost webhook): one GET moves the stored state on.
+    const later = () => new Date(Date.now() + 3600_000);
+    expect(await refreshPendingStream({ client: client(), records, logger, now: later })).toBeGreaterThanOrEqual(1);
+    expect((await records.get(id))?.stream_state).toBe('queued');
+    await refreshPendingStream({ client: client(), records, logger, now: later });
+    expect((await records.get(id))?.stream_state).toBe('inprogress');
 
     const ready = await client().waitUntilReady(r.uid, { intervalMs: 1 });
     expect(ready).toMatchObject({ state: 'ready', readyToStream: true });
