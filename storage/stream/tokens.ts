@@ -1,4 +1,4 @@
-import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createSign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { PipelineError } from '../../core/errors.ts';
 
 /** Stream rejects tokens that live longer than this; we never sign longer ones. */
@@ -24,7 +24,7 @@ export function loadSigningKey(id: string, material: string): SigningKey {
   const decoded = text.startsWith('-----') || text.startsWith('{') ? text : Buffer.from(text, 'base64').toString('utf8').trim();
   try {
     const key = decoded.startsWith('{')
-      ? createPrivateKey({ key: JSON.parse(decoded) as import('node:crypto').JsonWebKey, format: 'jwk' })
+      ? createPrivateKey({ key: JSON.parse(decoded) as JsonWebKey, format: 'jwk' })
       : createPrivateKey(decoded);
     if (key.asymmetricKeyType !== 'rsa') throw bad('Signing key is not an RSA key.');
     return { id, key };

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { signWebhook } from '../stream/webhook.ts';
 
 /** One stub video; `script` is the sequence of states successive GETs reveal after the upload. */
@@ -32,35 +32,36 @@ export interface StreamStub {
   close(): Promise<void>;
 }
 
-const envelope = (result: unknown, errors: Array<{ code: number; message: string }> = []): Record<string, unknown> =>
+type Err = Array<{ code: number; message: string }>;
+const envelope = (result: unknown, errors: Err = []): Record<string, unknown> =>
   ({ result: errors.length ? null : result, success: errors.length === 0, errors, messages: [] });
 
-/**
- * A local stand-in for the documented Cloudflare Stream API (v4 envelope, /copy, tus creation + PATCH, GET status,
- * signed webhooks). The copy endpoint really downloads the URL it is given, like Stream does, so presigned archive
- * URLs are exercised end to end.
- */
-export async function startStreamStub(): Promise<StreamStub> {
-  const app = Fastify({ bodyLimit: 64 * 1024 * 1024 });
-  app.addContentTypeParser('application/offset+octet-stream', { parseAs: 'buffer' }, (_r, body, done) => done(null, body));
-  const accountId = randomBytes(16).toString('hex');
-  const token = randomBytes(12).toString('hex');
-  const videos = new Map<string, StubVideo>();
-  const requests: string[] = [];
-  let limited = 0;
-  let retryAfter = 1;
-  let base = '';
+/** Mutable state shared by the route groups. */
+class StubState {
+  readonly accountId = randomBytes(16).toString('hex');
+  readonly token = randomBytes(12).toString('hex');
+  readonly videos = new Map<string, StubVideo>();
+  readonly requests: string[] = [];
+  limited = 0;
+  retryAfter = 1;
+  base = '';
+  failWith: string | undefined;
 
-  const newVideo = (meta: Record<string, unknown>, requireSignedURLs: boolean, size: number): StubVideo => {
+  get api(): string {
+    return `/client/v4/accounts/${this.accountId}/stream`;
+  }
+
+  newVideo(meta: Record<string, unknown>, requireSignedURLs: boolean, size: number): StubVideo {
     const v: StubVideo = {
       uid: randomBytes(16).toString('hex'), meta, requireSignedURLs, size, received: [], sha256: undefined,
-      script: stub.failWith ? ['queued', 'error'] : ['queued', 'inprogress', 'ready'], errorReasonCode: stub.failWith ?? '',
+      script: this.failWith ? ['queued', 'error'] : ['queued', 'inprogress', 'ready'], errorReasonCode: this.failWith ?? '',
     };
-    videos.set(v.uid, v);
+    this.videos.set(v.uid, v);
     return v;
-  };
-  const videoJson = (uid: string): Record<string, unknown> => {
-    const v = videos.get(uid)!;
+  }
+
+  videoJson(uid: string): Record<string, unknown> {
+    const v = this.videos.get(uid)!;
     const state = v.script[0] ?? 'ready';
     const cdn = `https://customer-stub.cloudflarestream.com/${v.uid}`;
     return {
@@ -71,33 +72,51 @@ export async function startStreamStub(): Promise<StreamStub> {
         ? { state, errReasonCode: v.errorReasonCode, errReasonText: 'stub failure' }
         : { state, pctComplete: state === 'ready' ? '100.000000' : '10.000000', errorReasonCode: '' },
     };
-  };
+  }
+}
 
-  const api = `/client/v4/accounts/${accountId}/stream`;
+/** Bearer auth on API routes (tus upload URLs carry none, as in Stream) and the scripted 429s. */
+function registerGate(app: FastifyInstance, st: StubState): void {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    requests.push(`${req.method} ${req.url.split('?')[0]}`);
-    if (req.url.startsWith('/tus/') && req.method !== 'POST') return; // upload URLs carry no API auth in Stream either
-    if (req.headers.authorization !== `Bearer ${token}`) return reply.code(403).send(envelope(null, [{ code: 10000, message: 'Authentication error' }]));
-    if (limited > 0) {
-      limited--;
-      return reply.code(429).header('retry-after', String(retryAfter)).send(envelope(null, [{ code: 971, message: 'Please wait and consider throttling your request speed' }]));
+    st.requests.push(`${req.method} ${req.url.split('?')[0]}`);
+    if (req.url.startsWith('/tus/')) return;
+    if (req.headers.authorization !== `Bearer ${st.token}`) return reply.code(403).send(envelope(null, [{ code: 10000, message: 'Authentication error' }]));
+    if (st.limited > 0) {
+      st.limited--;
+      return reply.code(429).header('retry-after', String(st.retryAfter)).send(envelope(null, [{ code: 971, message: 'Please wait and consider throttling your request speed' }]));
     }
   });
+}
 
-  app.post<{ Body: { url?: unknown; meta?: Record<string, unknown>; requireSignedURLs?: boolean } }>(`${api}/copy`, async (req, reply) => {
+/** POST /copy downloads the URL like Stream does (HEAD, then GET); GET /{uid} advances the state script. */
+function registerApiRoutes(app: FastifyInstance, st: StubState): void {
+  app.post<{ Body: { url?: unknown; meta?: Record<string, unknown>; requireSignedURLs?: boolean } }>(`${st.api}/copy`, async (req, reply) => {
     const { url } = req.body ?? {};
     if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return reply.code(400).send(envelope(null, [{ code: 10005, message: 'Invalid URL' }]));
     const head = await fetch(url, { method: 'HEAD' }).catch(() => undefined);
     const got = head?.ok ? await fetch(url) : undefined;
     if (!got?.ok) return reply.code(400).send(envelope(null, [{ code: 10005, message: `Could not fetch ${url}: ${got?.status ?? head?.status ?? 'network'}` }]));
     const body = Buffer.from(await got.arrayBuffer());
-    const v = newVideo({ ...req.body.meta, 'downloaded-from': url }, req.body.requireSignedURLs === true, body.length);
+    const v = st.newVideo({ ...req.body.meta, 'downloaded-from': url }, req.body.requireSignedURLs === true, body.length);
     v.received.push(body);
     v.sha256 = createHash('sha256').update(body).digest('hex');
-    return reply.send(envelope({ ...videoJson(v.uid), status: { state: 'downloading' } }));
+    return reply.send(envelope({ ...st.videoJson(v.uid), status: { state: 'downloading' } }));
   });
+  app.get<{ Params: { uid: string } }>(`${st.api}/:uid`, async (req, reply) => {
+    const v = st.videos.get(req.params.uid);
+    if (!v) return reply.code(404).send(envelope(null, [{ code: 10003, message: 'Not found' }]));
+    const body = envelope(st.videoJson(v.uid));
+    if (v.script.length > 1) v.script.shift();
+    return reply.send(body);
+  });
+}
 
-  app.post(api, async (req, reply) => {
+const offsetOf = (v: StubVideo): number => v.received.reduce((n, b) => n + b.length, 0);
+
+/** tus 1.0.0 creation on POST /stream (uid in `stream-media-id`), then HEAD/PATCH on the returned Location. */
+function registerTusRoutes(app: FastifyInstance, st: StubState): void {
+  app.addContentTypeParser('application/offset+octet-stream', { parseAs: 'buffer' }, (_r, body, done) => done(null, body));
+  app.post(st.api, async (req, reply) => {
     const len = Number(req.headers['upload-length']);
     if (req.headers['tus-resumable'] !== '1.0.0' || !Number.isInteger(len) || len <= 0) return reply.code(400).send(envelope(null, [{ code: 10005, message: 'Bad tus creation' }]));
     const meta: Record<string, unknown> = {};
@@ -107,54 +126,60 @@ export async function startStreamStub(): Promise<StreamStub> {
       if (k === 'requiresignedurls') signed = true;
       else if (k) meta[k] = Buffer.from(v ?? '', 'base64').toString('utf8');
     }
-    const v = newVideo(meta, signed, len);
-    return reply.code(201).header('tus-resumable', '1.0.0').header('location', `${base}/tus/${v.uid}`).header('stream-media-id', v.uid).send();
+    const v = st.newVideo(meta, signed, len);
+    return reply.code(201).header('tus-resumable', '1.0.0').header('location', `${st.base}/tus/${v.uid}`).header('stream-media-id', v.uid).send();
   });
   app.head<{ Params: { uid: string } }>('/tus/:uid', async (req, reply) => {
-    const v = videos.get(req.params.uid);
+    const v = st.videos.get(req.params.uid);
     if (!v) return reply.code(404).send();
-    const off = v.received.reduce((n, b) => n + b.length, 0);
-    return reply.header('tus-resumable', '1.0.0').header('upload-offset', String(off)).header('upload-length', String(v.size)).header('cache-control', 'no-store').send();
+    return reply.header('tus-resumable', '1.0.0').header('upload-offset', String(offsetOf(v))).header('upload-length', String(v.size)).header('cache-control', 'no-store').send();
   });
   app.patch<{ Params: { uid: string }; Body: Buffer }>('/tus/:uid', async (req, reply) => {
-    const v = videos.get(req.params.uid);
+    const v = st.videos.get(req.params.uid);
     if (!v) return reply.code(404).send();
-    const off = v.received.reduce((n, b) => n + b.length, 0);
+    const off = offsetOf(v);
     if (Number(req.headers['upload-offset']) !== off) return reply.code(409).send();
     v.received.push(req.body);
-    const now = off + req.body.length;
-    if (now === v.size) v.sha256 = createHash('sha256').update(Buffer.concat(v.received)).digest('hex');
-    return reply.code(204).header('tus-resumable', '1.0.0').header('upload-offset', String(now)).send();
+    if (off + req.body.length === v.size) v.sha256 = createHash('sha256').update(Buffer.concat(v.received)).digest('hex');
+    return reply.code(204).header('tus-resumable', '1.0.0').header('upload-offset', String(off + req.body.length)).send();
   });
+}
 
-  app.get<{ Params: { uid: string } }>(`${api}/:uid`, async (req, reply) => {
-    const v = videos.get(req.params.uid);
-    if (!v) return reply.code(404).send(envelope(null, [{ code: 10003, message: 'Not found' }]));
-    const body = envelope(videoJson(v.uid));
-    if (v.script.length > 1) v.script.shift(); // each poll moves the video one state on
-    return reply.send(body);
-  });
-
-  base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1');
+/**
+ * A local stand-in for the documented Cloudflare Stream API (v4 envelope, /copy, tus creation + PATCH, GET status,
+ * signed webhooks) on 127.0.0.1 with a random port. /copy really downloads the URL it is given, so presigned archive
+ * URLs are exercised end to end.
+ */
+export async function startStreamStub(): Promise<StreamStub> {
+  const app = Fastify({ bodyLimit: 64 * 1024 * 1024 });
+  const st = new StubState();
+  registerGate(app, st);
+  registerApiRoutes(app, st);
+  registerTusRoutes(app, st);
+  st.base = await app.listen({ host: '127.0.0.1', port: 0 });
   let closing: Promise<void> | undefined;
-  const stub: StreamStub = {
-    apiBase: `${base}/client/v4`,
-    accountId,
-    token,
-    videos,
-    requests,
-    failWith: undefined,
-    rateLimitNext: (n, sec) => {
-      limited = n;
-      retryAfter = sec;
+  return {
+    apiBase: `${st.base}/client/v4`,
+    accountId: st.accountId,
+    token: st.token,
+    videos: st.videos,
+    requests: st.requests,
+    get failWith() {
+      return st.failWith;
     },
-    videoJson,
+    set failWith(v) {
+      st.failWith = v;
+    },
+    rateLimitNext: (n, sec) => {
+      st.limited = n;
+      st.retryAfter = sec;
+    },
+    videoJson: (uid) => st.videoJson(uid),
     sendWebhook: async (url, uid, secret, time) => {
-      const body = JSON.stringify(videoJson(uid));
+      const body = JSON.stringify(st.videoJson(uid));
       const t = time ?? Math.floor(Date.now() / 1000);
       return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-signature': `time=${t},sig1=${signWebhook(secret, t, body)}` }, body });
     },
     close: () => (closing ??= app.close()),
   };
-  return stub;
 }
