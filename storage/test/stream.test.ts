@@ -16,6 +16,7 @@ import { LocalDiskStorage } from '../local-disk.ts';
 import { S3Storage } from '../s3.ts';
 import { StreamClient } from '../stream/client.ts';
 import { applyStreamVideo, offloadToStream, refreshPendingStream } from '../stream/offload.ts';
+import { streamPlayback } from '../stream/playback.ts';
 import { loadSigningKey, MAX_TOKEN_TTL_SEC, signedPlaybackUrl, signPlaybackToken } from '../stream/tokens.ts';
 import { verifyStreamWebhook, signWebhook } from '../stream/webhook.ts';
 import { expectCode, patternChunks } from './conformance.ts';
@@ -108,6 +109,13 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     expect(claims.exp).toBe(now.getTime() / 1000 + MAX_TOKEN_TTL_SEC); // 48 h asked, 24 h granted
     expect(createVerify('RSA-SHA256').update(`${h}.${c}`).verify(publicKey, Buffer.from(s, 'base64url'))).toBe(true);
     expect(signedPlaybackUrl(ready.hlsUrl!, r.uid, token)).toContain(`/${token}/manifest/video.m3u8`);
+    const readyRow = (await records.get(id))!;
+    const play = streamPlayback(readyRow, { requireSignedURLs: true, signingKey: key, now: () => now });
+    expect(play?.hlsUrl).toMatch(/^https:\/\/customer-stub\.cloudflarestream\.com\/[\w-]+\.[\w-]+\.[\w-]+\/manifest\/video\.m3u8$/);
+    expect(play?.hlsUrl).not.toContain(r.uid);
+    expect(play?.expiresAt).toBe(now.getTime() / 1000 + 3600);
+    expect(() => streamPlayback(readyRow, { requireSignedURLs: true, signingKey: undefined, now: () => now }))
+      .toThrow(expect.objectContaining({ code: 'STREAM_BAD_SIGNING_KEY' }));
     const jwk = Buffer.from(JSON.stringify(privateKey.export({ format: 'jwk' }))).toString('base64');
     expect(loadSigningKey('key-1', jwk).key.asymmetricKeyType).toBe('rsa');
     expect(() => loadSigningKey('key-1', 'bm90IGEga2V5')).toThrow(expect.objectContaining({ code: 'STREAM_BAD_SIGNING_KEY' }));
