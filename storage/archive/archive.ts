@@ -53,6 +53,7 @@ async function uploadOnce(o: ArchiveMasterOptions, want: { sha256: string; size:
   const src = createReadStream(o.localPath);
   const hasher = new HashingStream();
   src.on('error', (err) => hasher.destroy(err));
+  hasher.on('close', () => src.destroy()); // a failed put destroys the body; release the file descriptor with it
   await o.storage.put(o.key, src.pipe(hasher), {
     contentType: 'application/octet-stream', metadata: { [SHA256_META]: want.sha256 }, signal: o.signal,
   });
