@@ -1,4 +1,4 @@
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { Client, type BucketItemStat } from 'minio';
 import { PipelineError } from '../core/errors.ts';
 import { assertSafeKey, contentTypeFor } from './keys.ts';
@@ -19,6 +19,8 @@ export interface S3StorageOptions {
   readonly partSize?: number;
   /** Called after each multipart part is stored (progress/metrics); not called for single-PUT objects. */
   readonly onPartUploaded?: (info: { readonly key: string; readonly partNumber: number; readonly bytes: number }) => void;
+  /** HTTP trace sink (minio traceOn: request lines and headers, signatures redacted) for debugging a provider. */
+  readonly trace?: Writable;
 }
 
 const MIN_PART = 5 * 1024 * 1024;
@@ -62,6 +64,7 @@ export class S3Storage implements ObjectStorage {
       secretKey: o.secretKey,
       pathStyle: o.pathStyle ?? true,
     });
+    if (o.trace) this.client.traceOn(o.trace);
   }
 
   /** Connects and checks that the bucket exists (STORAGE_BUCKET_MISSING otherwise); never creates buckets. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Storage } from '../s3.ts';
 import { expectCode, patternChunks, registerStorageConformance } from './conformance.ts';
@@ -56,6 +56,22 @@ describe('S3Storage specifics', () => {
     expect(stored).toBe(total);
     // Read-ahead is bounded by the part buffer (+ stream high-water marks), never by the object size.
     expect(maxAhead).toBeLessThan(3 * PART);
+  });
+
+  it('sends Content-Type, Cache-Control and x-amz-meta-* but never ACL headers (R2 rejects them)', async () => {
+    const trace = new PassThrough();
+    let log = '';
+    trace.on('data', (c: Buffer) => (log += c.toString()));
+    const storage = await S3Storage.create({
+      endpoint: server.endpoint, bucket: 'specifics', accessKey: server.accessKey, secretKey: server.secretKey, partSize: PART, trace,
+    });
+    await storage.put('acl/small.m3u8', Readable.from([Buffer.from('#EXTM3U\n')]), { cacheControl: 'public, max-age=2', metadata: { sha256: 'abc' } });
+    await storage.put('acl/big.bin', Readable.from(patternChunks(PART + 10)), { metadata: { sha256: 'def' } });
+    expect(log).toMatch(/REQUEST: PUT \/specifics\/acl\/small\.m3u8/);
+    expect(log).toMatch(/REQUEST: POST \/specifics\/acl\/big\.bin\?uploads/);
+    expect(log).toMatch(/cache-control: public, max-age=2/i);
+    expect(log).toMatch(/x-amz-meta-sha256: def/i);
+    expect(log).not.toMatch(/x-amz-acl|x-amz-grant/i);
   });
 
   it('refuses to start against a missing bucket', async () => {
