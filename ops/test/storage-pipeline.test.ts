@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveRecords } from '../../db/archive-records.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { VideoRepository } from '../../db/videos.ts';
-import { cleanStagingCopies } from '../../storage/archive/retention.ts';
 import { S3Storage } from '../../storage/s3.ts';
 import { startS3rver, type RunningS3rver } from '../../storage/test/s3rver-server.ts';
 import { startStreamStub, type StreamStub } from '../../storage/test/stream-stub.ts';
@@ -15,6 +14,7 @@ import { makeClip } from '../../test/helpers/media.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
 import { createLogger } from '../logger.ts';
 import { runRestore } from '../restore.ts';
+import { runRetentionOnce } from '../retention.ts';
 
 const SECRET = 'stream-webhook-secret-for-tests';
 
@@ -98,8 +98,10 @@ describe('pipeline with S3 publish, R2-style archive and Stream offload', () => 
     const before = await records.get(videoId);
     const staging = before!.staging_path!;
     const logger = createLogger({ level: 'silent' });
-    const swept = await cleanStagingCopies({ records, archive, now: () => new Date(Date.now() + 31 * 24 * 3600_000), logger });
-    expect(swept.deleted).toEqual([videoId]);
+    // The `npm run retention` path, with a zero-day retention so the just-archived master is due.
+    const swept = await runRetentionOnce({ ...t.config, storage: { ...t.config.storage, stagingRetentionDays: 0 } }, logger);
+    expect(swept).toEqual({ deleted: 1, kept: 0 });
+    expect((await records.get(videoId))?.staging_deleted_at).toBeInstanceOf(Date);
     await expect(stat(staging)).rejects.toThrow();
 
     const readyBefore = (await new VideoRepository(sql).get(videoId))!.ready_at!;
