@@ -6,12 +6,15 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PipelineError } from '../core/errors.ts';
 import { assertSafeKey, contentTypeFor } from './keys.ts';
+import type { LocalUrlSigner } from './local-url-signer.ts';
 import { assertMetadata, toStorageError } from './stream-util.ts';
-import type { ByteRange, ObjectInfo, ObjectStorage, PutOptions } from './types.ts';
+import type { ByteRange, ObjectInfo, ObjectStorage, PresignOptions, PutOptions } from './types.ts';
 
 export interface LocalDiskStorageOptions {
   /** Directory that holds every object; created on first write. */
   readonly root: string;
+  /** Signs presigned GET URLs served by the API; without it presignGet returns undefined. */
+  readonly signer?: LocalUrlSigner;
 }
 
 const META_SUFFIX = '.meta.json';
@@ -25,9 +28,11 @@ interface SideMeta {
 /** Objects as files under one root; metadata in a sidecar `<key>.meta.json` only when the caller set any. */
 export class LocalDiskStorage implements ObjectStorage {
   readonly root: string;
+  private readonly signer: LocalUrlSigner | undefined;
 
   constructor(opts: LocalDiskStorageOptions) {
     this.root = path.resolve(opts.root);
+    this.signer = opts.signer;
   }
 
   /** Absolute path of `key`, checked to stay inside the root. */
@@ -108,10 +113,10 @@ export class LocalDiskStorage implements ObjectStorage {
     return out.filter((k) => k.startsWith(prefix)).sort();
   }
 
-  /** Local disk has no URL of its own (see ObjectStorage.presignGet): the API serves published objects itself. */
-  async presignGet(key: string): Promise<string | undefined> {
+  /** HMAC-signed URL served by the API (api/object-routes.ts) when a signer is configured, else undefined. */
+  async presignGet(key: string, opts: PresignOptions = {}): Promise<string | undefined> {
     this.pathOf(key);
-    return undefined;
+    return this.signer?.sign(key, opts.expiresInSec);
   }
 
   async close(): Promise<void> {}

@@ -6,8 +6,10 @@ import type { ObjectStorage } from '../types.ts';
 
 export interface ConformanceSubject {
   readonly storage: ObjectStorage;
-  /** Whether presignGet returns a fetchable URL (S3) or undefined (local disk). */
+  /** Whether presignGet returns a fetchable URL (S3, local disk with a signer) or undefined (local disk without). */
   readonly presigns: boolean;
+  /** Whether the URL server checks signatures (s3rver does not, see s3rver-server.ts). */
+  readonly checksSignatures: boolean;
   /** Bytes that force a multipart upload on this backend (0 when it has no multipart). */
   readonly multipartBytes: number;
   cleanup(): Promise<void>;
@@ -146,6 +148,13 @@ export function registerStorageConformance(name: string, factory: () => Promise<
       const part = await fetch(url!, { headers: { range: 'bytes=0-8' } });
       expect(part.status).toBe(206);
       expect(await part.text()).toBe('presigned');
+      const head = await fetch(url!, { method: 'HEAD' }); // Stream's copy-from-URL HEADs first
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe('14');
+      if (!s.checksSignatures) return;
+      const u = new URL(url!);
+      u.pathname = u.pathname.replace('pre.bin', 'other.bin');
+      expect((await fetch(u)).status).toBe(403); // a signature covers exactly one key
     });
   });
 }

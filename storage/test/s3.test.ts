@@ -14,7 +14,7 @@ registerStorageConformance('S3Storage (s3rver)', async () => {
     secretKey: server.secretKey, pathStyle: true, partSize: PART,
   });
   return {
-    storage, presigns: true, multipartBytes: 2 * PART,
+    storage, presigns: true, checksSignatures: false, multipartBytes: 2 * PART,
     cleanup: async () => {
       await storage.close();
       await server.close();
