@@ -5,6 +5,7 @@ import type { VideoRepository } from '../db/videos.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { installErrorHandler } from './errors.ts';
 import { registerHlsRoutes } from './hls-routes.ts';
+import { registerSignedObjectRoutes, type SignedObjectRoutesOptions } from './object-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 import { registerStreamWebhook, type StreamWebhookOptions } from './stream-webhook.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
@@ -20,6 +21,8 @@ export interface ApiOptions {
   readonly playerDir: string;
   /** Cloudflare Stream webhook receiver (POST /webhooks/stream); absent unless a webhook secret is configured. */
   readonly streamWebhook?: StreamWebhookOptions;
+  /** Local stores served through presigned URLs (a local archive handing Stream a URL); default none. */
+  readonly signedObjects?: readonly SignedObjectRoutesOptions[];
 }
 
 /** Builds the HTTP app; the caller listens and closes it. */
@@ -33,6 +36,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   registerHlsRoutes(app, { storage: o.storage });
   registerStaticRoutes(app, { playerDir: o.playerDir });
   if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);
+  for (const so of o.signedObjects ?? []) registerSignedObjectRoutes(app, so);
   await app.ready();
   return app;
 }

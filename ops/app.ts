@@ -131,6 +131,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       api = await buildApi({
         logger, videos, storage, tus, playerDir: PLAYER_DIR,
         streamWebhook: secret ? { secret, onVideo: (v) => applyStreamVideo(records, v), now: () => new Date() } : undefined,
+        signedObjects: storages.archiveUrls ? [storages.archiveUrls] : [],
       });
       cleanups.push(() => api!.close());
       url = await api.listen({ host: config.host, port: config.port });

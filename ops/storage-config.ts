@@ -21,6 +21,9 @@ export const StorageEnvShape = {
   /** Where masters are archived after scan+strip; `none` skips the archive step. */
   ARCHIVE_DRIVER: z.enum(['none', 'local', 's3']).default('none'),
   ARCHIVE_DIR: z.string().optional(),
+  /** With LOCAL_URL_SECRET: a local archive presigns URLs under `<PUBLIC_BASE_URL>/objects/archive` (Stream copy). */
+  PUBLIC_BASE_URL: z.url().optional(),
+  LOCAL_URL_SECRET: z.string().min(16).optional(),
   ARCHIVE_S3_ENDPOINT: z.url().optional(),
   /** R2 signs with region `auto`. */
   ARCHIVE_S3_REGION: z.string().min(1).default('auto'),
@@ -43,6 +46,9 @@ export const StorageEnvShape = {
   STREAM_SIGNING_KEY_PEM: z.string().min(1).optional(),
   STREAM_REQUIRE_SIGNED_URLS: bool(true),
 };
+
+/** API path under which a local archive's presigned URLs are served. */
+export const LOCAL_ARCHIVE_URL_PATH = '/objects/archive';
 
 type StorageEnv = z.infer<z.ZodObject<typeof StorageEnvShape>>;
 
@@ -70,7 +76,7 @@ export interface StorageConfig {
   readonly publish: { readonly driver: 'local' } | { readonly driver: 's3'; readonly s3: S3Settings };
   readonly archive:
     | { readonly driver: 'none' }
-    | { readonly driver: 'local'; readonly dir: string }
+    | { readonly driver: 'local'; readonly dir: string; readonly urlSigning: { readonly baseUrl: string; readonly secret: string } | undefined }
     | { readonly driver: 's3'; readonly s3: S3Settings };
   readonly archiveAttempts: number;
   readonly stagingRetentionDays: number;
@@ -99,7 +105,11 @@ export function storageConfigFrom(e: StorageEnv, dataDir: string): StorageConfig
   return {
     publish: e.STORAGE_DRIVER === 's3' ? { driver: 's3', s3: s3('S3') } : { driver: 'local' },
     archive: e.ARCHIVE_DRIVER === 's3' ? { driver: 's3', s3: s3('ARCHIVE_S3') }
-      : e.ARCHIVE_DRIVER === 'local' ? { driver: 'local', dir: path.resolve(e.ARCHIVE_DIR ?? path.join(dataDir, 'archive')) }
+      : e.ARCHIVE_DRIVER === 'local' ? {
+        driver: 'local', dir: path.resolve(e.ARCHIVE_DIR ?? path.join(dataDir, 'archive')),
+        urlSigning: e.PUBLIC_BASE_URL && e.LOCAL_URL_SECRET
+          ? { baseUrl: `${e.PUBLIC_BASE_URL.replace(/\/$/, '')}${LOCAL_ARCHIVE_URL_PATH}`, secret: e.LOCAL_URL_SECRET } : undefined,
+      }
         : { driver: 'none' },
     archiveAttempts: e.ARCHIVE_ATTEMPTS,
     stagingRetentionDays: e.STAGING_RETENTION_DAYS,

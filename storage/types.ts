@@ -46,7 +46,8 @@ export interface ObjectStorage {
   list(prefix: string): Promise<string[]>;
   /**
    * A time-limited URL that GETs (with Range) the object without credentials, or undefined when the backend has no
-   * URL of its own (local disk): callers then stream the bytes themselves, e.g. Stream offload falls back to tus.
+   * URL of its own (local disk without a LocalUrlSigner): callers then stream the bytes themselves, e.g. Stream
+   * offload falls back to tus.
    */
   presignGet(key: string, opts?: PresignOptions): Promise<string | undefined>;
   /** Idempotent. */

@@ -27,6 +27,15 @@ describe('storage configuration', () => {
     } });
   });
 
+  it('lets a local archive sign URLs under PUBLIC_BASE_URL/objects/archive only with a secret', () => {
+    const base = { ARCHIVE_DRIVER: 'local', ARCHIVE_DIR: '/srv/archive', PUBLIC_BASE_URL: 'https://videos.example/' };
+    expect(loadConfig(base).storage.archive).toEqual({ driver: 'local', dir: '/srv/archive', urlSigning: undefined });
+    expect(loadConfig({ ...base, LOCAL_URL_SECRET: '0123456789abcdef' }).storage.archive).toMatchObject({
+      urlSigning: { baseUrl: 'https://videos.example/objects/archive', secret: '0123456789abcdef' },
+    });
+    expect(() => loadConfig({ ...base, LOCAL_URL_SECRET: 'short' })).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
+  });
+
   it('names every missing variable of a chosen driver', () => {
     expect(issuesOf({ STORAGE_DRIVER: 's3', S3_ENDPOINT: 'http://127.0.0.1:9000' })).toEqual(['S3_BUCKET: required', 'S3_ACCESS_KEY: required', 'S3_SECRET_KEY: required']);
     expect(issuesOf({ STREAM_ENABLED: 'true' }).map((i) => i.split(':')[0])).toEqual(['STREAM_ACCOUNT_ID', 'STREAM_API_TOKEN', 'STREAM_ENABLED']);
