@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -140,6 +141,25 @@ describe('archive of masters', () => {
       if (backend === 'local') expect(await readdir(path.join(tmp, 'local-archive', 'masters'))).toEqual([]);
     });
   }
+
+  it('a SIGKILLed archive process leaves the source intact and no object visible', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'archive-child.ts'), server.endpoint, master, 'masters/sigkill'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const exit = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('part 1')) child.kill('SIGKILL'); // after the first part is stored, before completion
+    });
+    expect(await exit).toBe('SIGKILL');
+    expect(out).not.toContain('done');
+    expect(await s3.head('masters/sigkill')).toBeUndefined();
+    expect(await s3.list('masters/sigkill')).toEqual([]);
+    expect((await sha256Of(createReadStream(master))).sha256).toBe(masterSha);
+    // The job's retry then archives normally.
+    expect((await archiveMaster({ storage: s3, localPath: master, key: 'masters/sigkill', logger, sleep: noSleep })).attempts).toBe(1);
+  });
 
   it('retention deletes only staging copies of verified, old-enough archives', async () => {
     const now = new Date('2026-06-30T00:00:00Z');
