@@ -11,6 +11,7 @@ import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
 import { VideoRepository } from '../db/videos.ts';
+import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { applyStreamVideo } from '../storage/stream/offload.ts';
 import { createUploadFinisher } from '../ingest/finish.ts';
 import { createTusServer } from '../ingest/tus.ts';
@@ -116,6 +117,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         const timer = startRetentionTimer({
           records, archive: storages.archive, retentionDays: sc.stagingRetentionDays, everyMs: sc.stagingSweepHours * 3600_000, logger,
           stream: storages.stream,
+          localStores: [storages.publish, storages.archive].filter((x): x is LocalDiskStorage => x instanceof LocalDiskStorage),
         });
         cleanups.push(async () => timer.stop());
       }

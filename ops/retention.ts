@@ -4,6 +4,7 @@ import { describeError } from '../core/errors.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
 import { createDb } from '../db/client.ts';
 import { cleanStagingCopies } from '../storage/archive/retention.ts';
+import type { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { StreamClient } from '../storage/stream/client.ts';
 import { refreshPendingStream } from '../storage/stream/offload.ts';
 import type { ObjectStorage } from '../storage/types.ts';
@@ -20,6 +21,8 @@ export interface RetentionTimerOptions {
   readonly logger: Logger;
   /** When set, each sweep also polls Stream for videos whose webhook never came. */
   readonly stream?: StreamClient;
+  /** Local stores whose day-old `.part` files (left by killed puts) each sweep removes. */
+  readonly localStores?: readonly LocalDiskStorage[];
 }
 
 /**
@@ -36,6 +39,7 @@ export function startRetentionTimer(o: RetentionTimerOptions): { stop(): void } 
       .then(async (r) => {
         if (r.deleted.length || r.kept.length) o.logger.info({ deleted: r.deleted.length, kept: r.kept.length }, 'staging retention sweep');
         if (o.stream) await refreshPendingStream({ client: o.stream, records: o.records, logger: o.logger, now });
+        for (const l of o.localStores ?? []) await l.sweepPartials(24 * 3600_000, now());
       })
       .catch((err: unknown) => o.logger.error({ err: describeError(err) }, 'staging retention sweep failed'))
       .finally(() => {

@@ -1,6 +1,7 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { installErrorHandler } from '../../api/errors.ts';
@@ -53,6 +54,25 @@ describe('local presigned URLs', () => {
     expect(() => signer.verify('masters/a b', exp, undefined)).toThrow(expect.objectContaining({ code: 'STORAGE_URL_INVALID' }));
     now = new Date(now.getTime() + 61_000);
     expect(() => signer.verify('masters/a b', exp, sig)).toThrow(expect.objectContaining({ code: 'STORAGE_URL_EXPIRED' }));
+  });
+
+  it('sweeps stale .part files a killed put left behind, and only those', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'ks-local-'));
+    try {
+      const s = new LocalDiskStorage({ root });
+      await mkdir(path.join(root, 'masters'), { recursive: true });
+      const stale = path.join(root, 'masters', 'a.0123456789ab.part');
+      const fresh = path.join(root, 'masters', 'b.0123456789ab.part');
+      await writeFile(stale, 'x');
+      await writeFile(fresh, 'x');
+      await s.put('masters/keep.part.bin', Readable.from([Buffer.from('object')]));
+      const now = new Date();
+      await utimes(stale, new Date(now.getTime() - 2 * 3600_000), new Date(now.getTime() - 2 * 3600_000));
+      expect(await s.sweepPartials(3600_000, now)).toBe(1);
+      expect((await readdir(path.join(root, 'masters'))).sort()).toEqual(['b.0123456789ab.part', 'keep.part.bin']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('parses single byte ranges and refuses unsatisfiable ones', () => {
