@@ -20,7 +20,9 @@ import type { PlaybackSigner } from './playback/signing.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { registerModerationRoutes } from './routes/moderation.ts';
 import { registerVideoRoutes, type UploadStaging, type VideoArchive } from './routes/videos.ts';
+import { registerSignedObjectRoutes, type SignedObjectRoutesOptions } from './object-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
+import { registerStreamWebhook, type StreamWebhookOptions } from './stream-webhook.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
 import { registerUploadTokenRoutes } from './upload-token-routes.ts';
 
@@ -53,6 +55,10 @@ export interface ApiOptions {
   readonly staging?: UploadStaging;
   readonly archive?: VideoArchive;
   readonly cancelJob?: (videoId: string) => Promise<void>;
+  /** Cloudflare Stream webhook receiver (POST /webhooks/stream); absent unless a webhook secret is configured. */
+  readonly streamWebhook?: StreamWebhookOptions;
+  /** Local stores served through presigned URLs (a local archive handing Stream a URL); default none. */
+  readonly signedObjects?: readonly SignedObjectRoutesOptions[];
 }
 
 /**
@@ -127,6 +133,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   registerModerationRoutes(app, o);
   await app.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, corsOrigins: o.corsOrigins });
   registerStaticRoutes(app, { playerDir: o.playerDir });
+  if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);
+  for (const so of o.signedObjects ?? []) registerSignedObjectRoutes(app, so);
   await app.ready();
   return app;
 }

@@ -16,16 +16,21 @@ import { createWebhookPublisher, type WebhookJobData } from '../api/webhooks/pub
 import { VideoAdminRepository } from '../db/video-admin.ts';
 import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
+import { ArchiveRecords } from '../db/archive-records.ts';
 import { VideoRepository } from '../db/videos.ts';
+import { LocalDiskStorage } from '../storage/local-disk.ts';
+import { archiveKeyFor } from '../storage/archive/archive.ts';
+import { applyStreamVideo } from '../storage/stream/offload.ts';
 import { createUploadFinisher } from '../ingest/finish.ts';
 import { TusIngest } from '../ingest/tus.ts';
 import { UploadTokens } from '../ingest/upload-token.ts';
-import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { FfmpegPool } from '../transcoder/pool.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
 import { processTranscodeJob } from './pipeline.ts';
 import { createReadinessChecks } from './readiness.ts';
+import { startRetentionTimer } from './retention.ts';
+import { openStorages } from './storage-factory.ts';
 import { redisConnection } from './redis.ts';
 import { createUploadStaging } from './staging.ts';
 import { cancelTranscode, createTranscodeQueue, startTranscodeWorker, type CancelOutcome } from './transcode-queue.ts';
@@ -78,7 +83,15 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
     const { applied } = await migrate(sql);
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const videos = new VideoRepository(sql);
-    const storage = new LocalDiskStorage({ root: config.publishDir });
+    const records = new ArchiveRecords(sql);
+    const storages = await openStorages(config, logger);
+    cleanups.push(() => storages.close());
+    const storage = storages.publish;
+    const sc = config.storage;
+    const archiveDeps = storages.archive ? {
+      archive: storages.archive, records, logger, attempts: sc.archiveAttempts, now: () => new Date(),
+      stream: storages.stream && sc.stream ? { client: storages.stream, requireSignedURLs: sc.stream.requireSignedURLs } : undefined,
+    } : undefined;
     const connection = redisConnection(config.redisUrl);
     const queueOpts = { connection, prefix: config.queuePrefix, attempts: config.transcodeAttempts, backoffMs: config.transcodeBackoffMs };
     const queue = createTranscodeQueue(queueOpts);
@@ -108,6 +121,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
           videos, storage, ffmpegPath: bin.ffmpegPath, ffprobePath: bin.ffprobePath, workDir: config.workDir,
           logger: logger.child({ job: job.id }), ffmpegThreads: config.ffmpegThreads, preset: config.x264Preset, pool, signal, cancelRequested,
           metrics, events,
+          archive: archiveDeps && { ...archiveDeps, logger: logger.child({ job: job.id }) },
           ingest: {
             clamd: config.clamd, quarantineDir: config.quarantineDir, mastersDir: config.mastersDir,
             maxDurationSec: config.maxDurationSec,
@@ -122,6 +136,14 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         whWorker.on('failed', (job, err) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'webhook delivery failed'));
         whWorker.on('error', (err) => logger.error({ err: err.message }, 'webhook worker error'));
         cleanups.push(() => whWorker.close());
+      }
+      if (storages.archive && sc.stagingSweepHours > 0) {
+        const timer = startRetentionTimer({
+          records, archive: storages.archive, retentionDays: sc.stagingRetentionDays, everyMs: sc.stagingSweepHours * 3600_000, logger,
+          stream: storages.stream,
+          localStores: [storages.publish, storages.archive].filter((x): x is LocalDiskStorage => x instanceof LocalDiskStorage),
+        });
+        cleanups.push(async () => timer.stop());
       }
     }
     if (roles.has('api')) {
@@ -164,6 +186,10 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         staging: createUploadStaging(config.uploadDir),
         // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
         cancelJob: async (id) => { await cancel(id); },
+        archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,
+        streamWebhook: sc.stream?.webhookSecret
+          ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(records, v), now: () => new Date() } : undefined,
+        signedObjects: storages.archiveUrls ? [storages.archiveUrls] : [],
       });
       cleanups.push(() => api!.close());
       url = await api.listen({ host: config.host, port: config.port });

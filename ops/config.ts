@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
+import { StorageEnvShape, storageConfigFrom, storageEnvIssues, type StorageConfig } from './storage-config.ts';
 
 /**
  * The only place that reads the environment. Everything else receives typed values from here.
@@ -78,6 +79,7 @@ const EnvSchema = z.object({
   WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(5000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  ...StorageEnvShape,
 }).refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
   .refine((e) => e.WEBHOOK_URLS.trim() === '' || e.WEBHOOK_SECRET, { message: 'WEBHOOK_SECRET is required with WEBHOOK_URLS', path: ['WEBHOOK_SECRET'] });
 
@@ -137,6 +139,8 @@ export interface AppConfig {
     readonly backoffMs: number;
     readonly timeoutMs: number;
   };
+  /** Publish bucket, master archive, retention and Cloudflare Stream (issue 6; ops/storage-config.ts). */
+  readonly storage: StorageConfig;
 }
 
 /** Validates `env` once; throws OPS_CONFIG_INVALID listing every bad variable. */
@@ -147,6 +151,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     throw new PipelineError('OPS_CONFIG_INVALID', `Invalid environment: ${issues.join('; ')}.`, { issues });
   }
   const e = parsed.data;
+  const crossIssues = storageEnvIssues(e);
+  if (crossIssues.length) {
+    throw new PipelineError('OPS_CONFIG_INVALID', `Invalid environment: ${crossIssues.join('; ')}.`, { issues: crossIssues });
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     host: e.HOST,
@@ -194,5 +202,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       urls: csv(e.WEBHOOK_URLS), secret: e.WEBHOOK_SECRET, attempts: e.WEBHOOK_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     },
+    storage: storageConfigFrom(e, dataDir),
   };
 }

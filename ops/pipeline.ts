@@ -12,6 +12,7 @@ import { probeSource } from '../transcoder/probe.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { transcodeAndPackage } from './package-stage.ts';
+import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -35,6 +36,8 @@ export interface PipelineDeps {
   readonly signal?: AbortSignal;
   /** True when a cancel was requested earlier (checked at start, so a retried or stalled job stops too). */
   readonly cancelRequested?: () => Promise<boolean>;
+  /** Master archive (+ optional Stream offload), issue 6; absent when ARCHIVE_DRIVER=none. */
+  readonly archive?: ArchiveStepDeps;
 }
 
 /** Storage prefix of a video's published HLS package. */
@@ -114,6 +117,12 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   const sourcePath = await prepare(job, d);
   await d.videos.markProcessing(videoId, 'probe');
   const probe = await probeSource(sourcePath, { ffprobePath: d.ffprobePath }).catch((err: unknown) => failFinally(err, videoId, d));
+  if (d.archive) {
+    // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back.
+    await d.videos.markProcessing(videoId, 'archive', probe);
+    const title = (await d.videos.get(videoId))?.title ?? videoId;
+    await archiveAndOffload(d.archive, { videoId, localPath: sourcePath, title });
+  }
   await d.videos.markProcessing(videoId, 'transcode', probe);
   await mkdir(d.workDir, { recursive: true });
   await removeStaleWorkDirs(d.workDir, videoId);

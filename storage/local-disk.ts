@@ -2,15 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PipelineError } from '../core/errors.ts';
 import { assertSafeKey, contentTypeFor } from './keys.ts';
-import type { ByteRange, ObjectInfo, ObjectStorage, PutOptions } from './types.ts';
+import type { LocalUrlSigner } from './local-url-signer.ts';
+import { assertMetadata, toStorageError } from './stream-util.ts';
+import type { ByteRange, ObjectInfo, ObjectStorage, PresignOptions, PutOptions } from './types.ts';
 
 export interface LocalDiskStorageOptions {
   /** Directory that holds every object; created on first write. */
   readonly root: string;
+  /** Signs presigned GET URLs served by the API; without it presignGet returns undefined. */
+  readonly signer?: LocalUrlSigner;
 }
 
 const META_SUFFIX = '.meta.json';
@@ -24,9 +28,11 @@ interface SideMeta {
 /** Objects as files under one root; metadata in a sidecar `<key>.meta.json` only when the caller set any. */
 export class LocalDiskStorage implements ObjectStorage {
   readonly root: string;
+  private readonly signer: LocalUrlSigner | undefined;
 
   constructor(opts: LocalDiskStorageOptions) {
     this.root = path.resolve(opts.root);
+    this.signer = opts.signer;
   }
 
   /** Absolute path of `key`, checked to stay inside the root. */
@@ -38,11 +44,14 @@ export class LocalDiskStorage implements ObjectStorage {
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<void> {
     const dest = this.pathOf(key);
-    if (key.endsWith(META_SUFFIX)) throw new PipelineError('STORAGE_BAD_KEY', 'Reserved key suffix.', { key });
+    if (key.endsWith(META_SUFFIX) || key.endsWith('.part')) throw new PipelineError('STORAGE_BAD_KEY', 'Reserved key suffix.', { key });
+    assertMetadata(opts.metadata);
     await mkdir(path.dirname(dest), { recursive: true });
     // Write-then-rename: readers see the old object or the whole new one, never a prefix.
     const tmp = `${dest}.${randomBytes(6).toString('hex')}.part`;
     try {
+      opts.signal?.throwIfAborted();
+      if (opts.signal) addAbortSignal(opts.signal, body);
       await pipeline(body, createWriteStream(tmp));
       const meta: SideMeta = { contentType: opts.contentType, cacheControl: opts.cacheControl, metadata: opts.metadata };
       if (opts.contentType || opts.cacheControl || opts.metadata) await writeFile(dest + META_SUFFIX, JSON.stringify(meta));
@@ -50,7 +59,7 @@ export class LocalDiskStorage implements ObjectStorage {
       await rename(tmp, dest);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw err;
+      throw toStorageError(err, key, opts.signal);
     }
   }
 
@@ -102,6 +111,31 @@ export class LocalDiskStorage implements ObjectStorage {
     const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     await walk(dirPart ? this.pathOf(dirPart) : this.root);
     return out.filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  /** HMAC-signed URL served by the API (api/object-routes.ts) when a signer is configured, else undefined. */
+  async presignGet(key: string, opts: PresignOptions = {}): Promise<string | undefined> {
+    this.pathOf(key);
+    return this.signer?.sign(key, opts.expiresInSec);
+  }
+
+  /**
+   * Deletes `.part` temp files older than `olderThanMs`: what a killed process leaves behind mid-put (never visible to
+   * readers, but it holds disk). Returns the number removed. Run from the worker's maintenance timer.
+   */
+  async sweepPartials(olderThanMs: number, now: Date): Promise<number> {
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
+    let removed = 0;
+    for (const e of entries) {
+      if (!e.isFile() || !/\.[0-9a-f]{12}\.part$/.test(e.name)) continue;
+      const p = path.join(e.parentPath, e.name);
+      const st = await stat(p).catch(() => undefined);
+      if (st && now.getTime() - st.mtimeMs > olderThanMs) {
+        await rm(p, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   async close(): Promise<void> {}

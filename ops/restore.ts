@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { describeError, PipelineError } from '../core/errors.ts';
+import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
+import { ArchiveRecords } from '../db/archive-records.ts';
+import { createDb } from '../db/client.ts';
+import { restoreMaster, type RestoreResult } from '../storage/archive/restore.ts';
+import { loadConfig, type AppConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { redisConnection } from './redis.ts';
+import { openStorages } from './storage-factory.ts';
+
+/**
+ * Restores one video's master from the archive into the upload dir and re-queues its transcode
+ * (`npm run restore -- <videoId>`). The worker's archive step then finds the verified copy and skips re-uploading.
+ */
+export async function runRestore(o: { config: AppConfig; videoId: string; logger: Logger }): Promise<RestoreResult> {
+  const sql = createDb({ url: o.config.databaseUrl, max: 2 });
+  const storages = await openStorages(o.config, o.logger).catch(async (err: unknown) => {
+    await sql.end({ timeout: 5 });
+    throw err;
+  });
+  const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, { connection: redisConnection(o.config.redisUrl), prefix: o.config.queuePrefix });
+  try {
+    if (!storages.archive) throw new PipelineError('STORAGE_NOT_ARCHIVED', 'ARCHIVE_DRIVER is none: there is no archive to restore from.');
+    return await restoreMaster({
+      records: new ArchiveRecords(sql), archive: storages.archive, videoId: o.videoId, destDir: o.config.uploadDir,
+      enqueue: async (data) => {
+        // A fresh job id: the original job (id = video id) may still be kept as completed or failed.
+        const job = await queue.add(QUEUE_NAMES.transcode, data, { jobId: `${data.videoId}-restore-${Date.now()}`, attempts: 3, backoff: { type: 'exponential', delay: 5000 } });
+        return job.id ?? '';
+      },
+    });
+  } finally {
+    await Promise.allSettled([queue.close(), storages.close(), sql.end({ timeout: 5 })]);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const videoId = process.argv[2];
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel, base: { role: 'restore' } });
+  if (!videoId) {
+    console.error('usage: npm run restore -- <videoId>');
+    process.exit(2);
+  }
+  runRestore({ config, videoId, logger }).then(
+    (r) => logger.info({ videoId, ...r }, 'master restored; transcode queued'),
+    (err: unknown) => {
+      console.error(describeError(err));
+      process.exit(1);
+    },
+  );
+}

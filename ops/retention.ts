@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeError } from '../core/errors.ts';
+import { ArchiveRecords } from '../db/archive-records.ts';
+import { createDb } from '../db/client.ts';
+import { cleanStagingCopies } from '../storage/archive/retention.ts';
+import type { LocalDiskStorage } from '../storage/local-disk.ts';
+import type { StreamClient } from '../storage/stream/client.ts';
+import { refreshPendingStream } from '../storage/stream/offload.ts';
+import type { ObjectStorage } from '../storage/types.ts';
+import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import { loadConfig, type AppConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { openStorages } from './storage-factory.ts';
+
+export interface RetentionTimerOptions {
+  readonly records: ArchiveRecords;
+  readonly archive: ObjectStorage;
+  readonly retentionDays: number;
+  readonly everyMs: number;
+  readonly logger: Logger;
+  /** When set, each sweep also polls Stream for videos whose webhook never came. */
+  readonly stream?: StreamClient;
+  /** Local stores whose day-old `.part` files (left by killed puts) each sweep removes. */
+  readonly localStores?: readonly LocalDiskStorage[];
+}
+
+/**
+ * Runs the staging retention sweep (and the Stream poll fallback) periodically in worker processes (first run after one interval). Several workers
+ * may sweep at once: every step is idempotent (verify, rm -f, mark deleted).
+ */
+export function startRetentionTimer(o: RetentionTimerOptions): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    const now = (): Date => new Date();
+    cleanStagingCopies({ records: o.records, archive: o.archive, retentionDays: o.retentionDays, now, logger: o.logger })
+      .then(async (r) => {
+        if (r.deleted.length || r.kept.length) o.logger.info({ deleted: r.deleted.length, kept: r.kept.length }, 'staging retention sweep');
+        if (o.stream) await refreshPendingStream({ client: o.stream, records: o.records, logger: o.logger, now });
+        for (const l of o.localStores ?? []) await l.sweepPartials(24 * 3600_000, now());
+      })
+      .catch((err: unknown) => o.logger.error({ err: describeError(err) }, 'staging retention sweep failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, o.everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** One sweep from the command line (`npm run retention`), for cron setups with STAGING_SWEEP_HOURS=0. */
+export async function runRetentionOnce(config: AppConfig, logger: Logger): Promise<{ deleted: number; kept: number }> {
+  const sql = createDb({ url: config.databaseUrl, max: 2 });
+  try {
+    const storages = await openStorages(config, logger);
+    try {
+      if (!storages.archive) return { deleted: 0, kept: 0 };
+      const records = new ArchiveRecords(sql);
+      const r = await cleanStagingCopies({ records, archive: storages.archive, retentionDays: config.storage.stagingRetentionDays, now: () => new Date(), logger });
+      if (storages.stream) await refreshPendingStream({ client: storages.stream, records, logger, now: () => new Date() });
+      return { deleted: r.deleted.length, kept: r.kept.length };
+    } finally {
+      await storages.close();
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel, base: { role: 'retention' } });
+  runRetentionOnce(config, logger).then(
+    (r) => logger.info(r, 'staging retention sweep done'),
+    (err: unknown) => {
+      console.error(describeError(err));
+      process.exit(1);
+    },
+  );
+}
