@@ -22,6 +22,13 @@ const EnvSchema = z.object({
   /** ffmpeg -threads per job; 0 lets ffmpeg pick from the core count. */
   FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
+  /** Archive bucket as a local directory (database backups, masters); S3 deployments point this at the S3 archive. */
+  ARCHIVE_DIR: z.string().optional(),
+  /** 64 hex chars (32 bytes): AES-256-GCM key for database backups; unset = backups are checksummed, not encrypted. */
+  BACKUP_ENCRYPTION_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)').optional(),
+  /** pg_dump / pg_restore binaries; their major version must be ≥ the server's (15). */
+  PG_DUMP_PATH: z.string().default('pg_dump'),
+  PG_RESTORE_PATH: z.string().default('pg_restore'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,6 +47,10 @@ export interface AppConfig {
   readonly workerConcurrency: number;
   readonly ffmpegThreads: number;
   readonly maxUploadBytes: number;
+  readonly archiveDir: string;
+  readonly backupEncryptionKey: Buffer | undefined;
+  readonly pgDumpPath: string;
+  readonly pgRestorePath: string;
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -67,6 +78,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     workerConcurrency: e.WORKER_CONCURRENCY,
     ffmpegThreads: e.FFMPEG_THREADS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    archiveDir: e.ARCHIVE_DIR ? path.resolve(e.ARCHIVE_DIR) : path.join(dataDir, 'archive'),
+    backupEncryptionKey: e.BACKUP_ENCRYPTION_KEY ? Buffer.from(e.BACKUP_ENCRYPTION_KEY, 'hex') : undefined,
+    pgDumpPath: e.PG_DUMP_PATH,
+    pgRestorePath: e.PG_RESTORE_PATH,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+import { describeError } from '../core/errors.ts';
+import { LocalDiskStorage } from '../storage/local-disk.ts';
+import type { ObjectStorage } from '../storage/types.ts';
+import { backupDatabase } from './backup.ts';
+import { loadConfig, type AppConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { listBackups, readManifest, restoreDatabase } from './restore-db.ts';
+
+/**
+ *   npm run backup                                    # dump DATABASE_URL into the archive
+ *   npm run restore-db -- --list                      # complete backups, oldest first
+ *   npm run restore-db -- --id latest --target URL    # verify, then restore into an existing (empty) database
+ */
+const USAGE = 'usage: backup-cli.ts backup | restore-db (--list | --id <id|latest> --target <postgres-url>)';
+
+/** The archive bucket. Local disk today; the S3 archive (issue 6) plugs in here with the same interface. */
+function archiveStorage(config: AppConfig): ObjectStorage {
+  return new LocalDiskStorage({ root: config.archiveDir });
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { id: { type: 'string' }, target: { type: 'string' }, list: { type: 'boolean', default: false } },
+  });
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel, base: { role: 'backup' } });
+  const storage = archiveStorage(config);
+  try {
+    if (positionals[0] === 'backup') {
+      const m = await backupDatabase({
+        databaseUrl: config.databaseUrl, storage, logger, encryptionKey: config.backupEncryptionKey, pgDumpPath: config.pgDumpPath,
+      });
+      console.log(JSON.stringify(m, null, 2));
+    } else if (positionals[0] === 'restore-db' && values.list) {
+      for (const id of await listBackups(storage)) {
+        const m = await readManifest(storage, id);
+        console.log(`${id}\t${m.database}\t${m.sizeBytes} B\t${m.encryption ? `encrypted key ${m.encryption.keyId}` : 'plain'}`);
+      }
+    } else if (positionals[0] === 'restore-db' && values.id && values.target) {
+      const m = await restoreDatabase({
+        storage, id: values.id, targetUrl: values.target, logger, encryptionKey: config.backupEncryptionKey,
+        workDir: config.workDir, pgRestorePath: config.pgRestorePath,
+      });
+      console.log(`restored backup ${m.id} (${m.database}, ${m.createdAt}), sha256 ${m.sha256} verified`);
+    } else {
+      throw new Error(USAGE);
+    }
+  } finally {
+    await storage.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(describeError(err));
+  process.exit(1);
+});
