@@ -32,6 +32,9 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** Every environment variable the app reads (docker-compose.yml is checked against this list in ops/test). */
+export const ENV_KEYS: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface AppConfig {
   readonly host: string;
   readonly port: number;
