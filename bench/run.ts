@@ -11,6 +11,8 @@
  *   --smt-yield F --per-core-speed F --utilisation F
  *   --backlog-hours H --clear-within-hours H --incoming-hours-per-day H
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -57,7 +59,16 @@ async function main(): Promise<void> {
     clearWithinHours: num(str('clear-within-hours'), 'clear-within-hours') ?? DEFAULT_CAPACITY.clearWithinHours,
     incomingHoursPerDay: Number(str('incoming-hours-per-day') ?? DEFAULT_CAPACITY.incomingHoursPerDay),
   };
-  const report = await runBench({ config, capacity, sourcesDir: path.join(HERE, '.cache', 'sources') });
+  // Scratch space of the run, removed even on Ctrl-C (ffmpeg children get the same SIGINT from the terminal).
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'ks-bench-run-'));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      rmSync(tmpDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
+  const report = await runBench({ config, capacity, sourcesDir: path.join(HERE, '.cache', 'sources'), tmpDir })
+    .finally(() => rmSync(tmpDir, { recursive: true, force: true }));
   const out = await writeReport(str('out') ?? path.join(HERE, 'results'), report);
   console.log(`\n${formatTable(report.figures)}\n`);
   if (report.capacity) console.log(`${formatCapacity(report.capacity)}\n`);

@@ -25,7 +25,8 @@ const EnvSchema = z.object({
   /** Archive bucket as a local directory (database backups, masters); S3 deployments point this at the S3 archive. */
   ARCHIVE_DIR: z.string().optional(),
   /** 64 hex chars (32 bytes): AES-256-GCM key for database backups; unset = backups are checksummed, not encrypted. */
-  BACKUP_ENCRYPTION_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)').optional(),
+  // '' counts as unset: compose passes `${BACKUP_ENCRYPTION_KEY:-}` through as an empty string.
+  BACKUP_ENCRYPTION_KEY: z.union([z.literal(''), z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)')]).optional(),
   /** pg_dump / pg_restore binaries; their major version must be ≥ the server's (15). */
   PG_DUMP_PATH: z.string().default('pg_dump'),
   PG_RESTORE_PATH: z.string().default('pg_restore'),
