@@ -57,13 +57,19 @@ function panelSvg(p: ChartPanel, y0: number): { svg: string; height: number } {
     );
     if (b.target) {
       const tx = x(b.target.value).toFixed(1);
-      out.push(`<line x1="${tx}" x2="${tx}" y1="${y - 2}" y2="${y + BAR_H + 2}" class="target"><title>target ${b.target.op} ${b.target.value}</title></line>`);
+      out.push(`<line x1="${tx}" x2="${tx}" y1="${y - 2}" y2="${y + BAR_H + 2}" class="target"><title>${escapeXml(`target ${b.target.op} ${b.target.value}`)}</title></line>`);
     }
   });
-  return { svg: out.join('\n'), height: TITLE_H + p.bars.length * (BAR_H + GAP) + 12 };
+  const height = TITLE_H + p.bars.length * (BAR_H + GAP) + 12;
+  if (p.unit === 'ratio') {
+    // Parity line: left of it the numerator is smaller than its reference.
+    const one = x(1).toFixed(1);
+    out.push(`<line x1="${one}" x2="${one}" y1="${y0 + TITLE_H - 4}" y2="${y0 + height - 14}" class="parity"/>`);
+  }
+  return { svg: out.join('\n'), height };
 }
 
-/** A self-contained SVG: one horizontal bar panel per group, bar = median, whisker = min–max, red dash = target. */
+/** A self-contained SVG: one horizontal bar panel per group, bar = median, whisker = min–max, red dash = target, grey line = ratio 1. */
 export function renderSvg(panels: readonly ChartPanel[], heading: string, subheading: string): string {
   let y = 60;
   const parts: string[] = [];
@@ -75,7 +81,7 @@ export function renderSvg(panels: readonly ChartPanel[], heading: string, subhea
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" font-family="sans-serif">`,
     '<style>.title{font-size:14px;font-weight:bold}.label,.value{font-size:12px}.whisker{stroke:#222;stroke-width:1.2}'
-      + '.target{stroke:#d00;stroke-width:2;stroke-dasharray:3 2}.sub{font-size:12px;fill:#555}</style>',
+      + '.target{stroke:#d00;stroke-width:2;stroke-dasharray:3 2}.sub{font-size:12px;fill:#555}.parity{stroke:#888;stroke-width:1}</style>',
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="24" font-size="18" font-weight="bold">${escapeXml(heading)}</text>`,
     `<text x="10" y="44" class="sub">${escapeXml(subheading)}</text>`,

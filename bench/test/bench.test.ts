@@ -68,6 +68,8 @@ describe('svg and table', () => {
     expect(svg).toContain('G &lt;1&gt; (s)');
     expect(svg).toContain('T &amp; &lt;x&gt;');
     expect(svg.match(/class="target"/g)).toHaveLength(1);
+    expect(svg, 'every < must open a tag (well-formed XML)').not.toMatch(/<(?![a-zA-Z/?!])/);
+    expect(svg).toContain('target &lt;= 1.05');
     expect(svg.match(/<rect x=/g)).toHaveLength(3);
     expect(escapeXml(`"'`)).toBe('&quot;&apos;');
     const table = formatTable(figures);
