@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +38,16 @@ export const pipelineMethod: LadderMethod = async (j) => {
   });
   return (performance.now() - t0) / 1000;
 };
+
+/**
+ * fluent-ffmpeg runs `ffmpeg -formats` and `ffmpeg -encoders` before its first command and caches them per process.
+ * A long-running worker pays that once at its first job; warming here keeps it out of the first measured repeat.
+ */
+export async function warmPipeline(ffmpegPath: string): Promise<void> {
+  const cmd = ffmpeg().setFfmpegPath(ffmpegPath);
+  await new Promise<void>((resolve, reject) => cmd.availableFormats((err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) => cmd.availableEncoders((err) => (err ? reject(err) : resolve())));
+}
 
 /** Runs ffmpeg directly (no wrapper) and resolves with wall seconds; rejects with the stderr tail. */
 export function timeFfmpeg(ffmpegPath: string, args: readonly string[]): Promise<number> {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LadderRung } from '../../core/types.ts';
 import { planLadder } from '../../transcoder/ladder.ts';
-import { handSingleMethod, perRungMethod, pipelineMethod, type LadderJob, type LadderMethod } from '../methods.ts';
+import { handSingleMethod, perRungMethod, pipelineMethod, warmPipeline, type LadderJob, type LadderMethod } from '../methods.ts';
 import type { GeneratedSource } from '../sources.ts';
 import { fmt, ratioFigure, summarize } from '../stats.ts';
 import type { Figure, Scenario, ScenarioContext } from '../types.ts';
@@ -45,6 +45,7 @@ export const transcodeCompare: Scenario = {
   async run(ctx) {
     const ids = ctx.config.compareSources ?? [...ctx.sources.keys()];
     const figures: Figure[] = [];
+    await warmPipeline(ctx.ffmpeg.ffmpegPath);
     const methods: ReadonlyArray<[string, LadderMethod]> = [['pipeline', pipelineMethod], ['hand-single', handSingleMethod], ['per-rung', perRungMethod]];
     for (const id of ids) {
       const src = ctx.sources.get(id);
