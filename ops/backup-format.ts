@@ -121,10 +121,9 @@ export interface SpawnedTool {
   readonly done: Promise<void>;
 }
 
-/** Spawns a PostgreSQL client tool with stdin as given; its stderr tail goes into the error. */
-export function spawnTool(bin: string, args: readonly string[], code: 'OPS_BACKUP_FAILED' | 'OPS_RESTORE_FAILED', stdin?: Readable): SpawnedTool {
-  const child = spawn(bin, args, { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-  if (stdin && child.stdin) stdin.pipe(child.stdin);
+/** Spawns a PostgreSQL client tool (no stdin); its stderr tail goes into the error. */
+export function spawnTool(bin: string, args: readonly string[], code: 'OPS_BACKUP_FAILED' | 'OPS_RESTORE_FAILED'): SpawnedTool {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const { stdout, stderr: errStream } = child;
   if (!stdout || !errStream) throw new PipelineError(code, `${bin} has no stdout/stderr pipes.`, { bin });
   let stderr = '';
