@@ -102,7 +102,7 @@ export async function writeReport(dir: string, r: BenchReport): Promise<{ json: 
   await mkdir(dir, { recursive: true });
   const stamp = r.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const svg = renderSvg(panelsFromFigures(r.figures), `kidstream bench (${r.mode}) — ${r.machine.cpuModel}, ${r.machine.cores}c/${r.machine.threads}t`,
-    `${r.machine.ffmpeg.split(' ').slice(0, 3).join(' ')} · ${r.startedAt} · bar = median, whisker = min–max over repeats, red dash = target`);
+    `${r.machine.ffmpeg.split(' ').slice(0, 3).join(' ')} · ${r.startedAt} · bar = median, whisker = min–max over repeats, red dash = target, grey line = ratio 1`);
   const json = `${JSON.stringify(r, null, 2)}\n`;
   const paths = { json: path.join(dir, `${stamp}-${r.mode}.json`), svg: path.join(dir, `${stamp}-${r.mode}.svg`) };
   await Promise.all([

@@ -26,7 +26,7 @@ export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
-/** Panels in the order figures first name them; each panel holds that group's figures as bars. */
+/** Ratio panels first, then the others in the order figures first name them; each panel holds that group's figures as bars. */
 export function panelsFromFigures(figures: readonly Figure[]): ChartPanel[] {
   const panels = new Map<string, { title: string; unit: string; bars: ChartBar[] }>();
   for (const f of figures) {
@@ -35,7 +35,8 @@ export function panelsFromFigures(figures: readonly Figure[]): ChartPanel[] {
     if (!p) panels.set(key, (p = { title: f.group, unit: f.unit, bars: [] }));
     p.bars.push({ label: f.label, stat: f.stat, ...(f.target ? { target: f.target } : {}) });
   }
-  return [...panels.values()];
+  // Ratios first: they are the summary an operator reads; the raw figures below explain them.
+  return [...panels.values()].sort((a, b) => Number(b.unit === 'ratio') - Number(a.unit === 'ratio'));
 }
 
 function panelSvg(p: ChartPanel, y0: number): { svg: string; height: number } {

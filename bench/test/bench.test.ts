@@ -62,6 +62,8 @@ describe('svg and table', () => {
     const figures = [fig('a', [1, 2, 3]), fig('b', [2, 2, 2], { target: { op: '<=', value: 1.05 }, meetsTarget: false }), fig('c', [5], { group: 'Other' })];
     const panels = panelsFromFigures(figures);
     expect(panels.map((p) => p.bars.length)).toEqual([2, 1]);
+    const withRatio = panelsFromFigures([fig('a', [1]), fig('r', [1], { unit: 'ratio', group: 'Ratios' })]);
+    expect(withRatio.map((p) => p.unit)).toEqual(['ratio', 's']);
     const svg = renderSvg(panels, 'T & <x>', 'sub');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
