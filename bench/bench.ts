@@ -6,6 +6,7 @@ import { describeError } from '../core/errors.ts';
 import { resolveFfmpeg } from '../ops/ffmpeg-binaries.ts';
 import { estimateCapacity, type CapacityEstimate, type CapacityInput } from './capacity.ts';
 import { machineInfo, type MachineInfo } from './machine.ts';
+import { pipelineRunner } from './methods.ts';
 import { SCENARIOS, selectScenarios } from './registry.ts';
 import { buildReport, type BenchReport } from './report.ts';
 import { prepareSources, type GeneratedSource } from './sources.ts';
@@ -68,6 +69,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   const ffmpeg = await resolveFfmpeg();
   const machine = await machineInfo(ffmpeg.version);
   const scenarios = selectScenarios(o.scenarios ?? SCENARIOS, o.config.only);
+  pipelineRunner(o.config.runner ?? 'pipeline'); // a typo fails now, not after the sources are generated
   const sources = await prepareSources({
     specs: o.config.sources, dir: o.sourcesDir, ffmpegPath: ffmpeg.ffmpegPath, ffprobePath: ffmpeg.ffprobePath,
     onGenerate: (id) => progress.step('sources', `generating ${id}`),

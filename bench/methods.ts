@@ -49,6 +49,19 @@ export async function warmPipeline(ffmpegPath: string): Promise<void> {
   await new Promise<void>((resolve, reject) => cmd.availableEncoders((err) => (err ? reject(err) : resolve())));
 }
 
+/**
+ * Implementations of "the pipeline" the scenarios can time, chosen with `--runner` (BenchConfig.runner).
+ * Issue 4's worker-thread pool plugs in here as `pool: poolMethod` (submit the job, await its result).
+ */
+export const PIPELINE_RUNNERS: Readonly<Record<string, LadderMethod>> = { pipeline: pipelineMethod };
+
+/** The runner named in the config; unknown names are an error listing the known ones. */
+export function pipelineRunner(name: string): LadderMethod {
+  const m = PIPELINE_RUNNERS[name];
+  if (!m) throw new Error(`Unknown runner ${name}; known: ${Object.keys(PIPELINE_RUNNERS).join(', ')}`);
+  return m;
+}
+
 /** Runs ffmpeg directly (no wrapper) and resolves with wall seconds; rejects with the stderr tail. */
 export function timeFfmpeg(ffmpegPath: string, args: readonly string[]): Promise<number> {
   const t0 = performance.now();

@@ -4,6 +4,7 @@
  *   --quick                     CI smoke subset (< 2 min on 2 cores; asserts nothing about speed)
  *   --only a,b                  scenario ids (transcode-compare, transcode-presets, transcode-scaling, ingest)
  *   --repeats N                 repeats per figure (quick 2, full 3)
+ *   --runner NAME               pipeline implementation to time (bench/methods.ts PIPELINE_RUNNERS; default pipeline)
  *   --preset P                  x264 preset of the comparison/scaling runs (default veryfast)
  *   --ingest-mib N              ingest upload size (quick 48, full 1024)
  *   --out DIR                   results directory (default bench/results)
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: Object.fromEntries([
       ['quick', { type: 'boolean', default: false }],
-      ...['only', 'repeats', 'preset', 'ingest-mib', 'out', 'target-cores', 'target-threads', 'smt-yield', 'per-core-speed',
+      ...['only', 'repeats', 'runner', 'preset', 'ingest-mib', 'out', 'target-cores', 'target-threads', 'smt-yield', 'per-core-speed',
         'utilisation', 'backlog-hours', 'clear-within-hours', 'incoming-hours-per-day'].map((k) => [k, { type: 'string' }]),
     ]) as Record<string, { type: 'string' } | { type: 'boolean'; default: boolean }>,
   });
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     ...base,
     repeats: num(str('repeats'), 'repeats') ?? base.repeats,
     preset: str('preset') ?? base.preset,
+    ...(str('runner') ? { runner: str('runner')! } : {}),
     ...(str('only') ? { only: str('only')!.split(',') } : {}),
     ingest: base.ingest && ingestMib ? { ...base.ingest, bytes: Math.round(ingestMib * 1024 * 1024) } : base.ingest,
   };

@@ -64,6 +64,8 @@ export interface BenchConfig {
    * cores / N (what a pool that pins threads per worker would do). Measured here: auto wins on a 2-core box.
    */
   readonly scalingThreads: 'auto' | 'split';
+  /** Which pipeline implementation is timed (bench/methods.ts PIPELINE_RUNNERS); default `pipeline`. */
+  readonly runner?: string;
   /** Preset of the comparison and scaling runs (the pipeline's default). */
   readonly preset: string;
   readonly ingest: IngestSettings | null;

@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LadderRung } from '../../core/types.ts';
 import { planLadder } from '../../transcoder/ladder.ts';
-import { handSingleMethod, perRungMethod, pipelineMethod, warmPipeline, type LadderJob, type LadderMethod } from '../methods.ts';
+import { handSingleMethod, perRungMethod, pipelineRunner, warmPipeline, type LadderJob, type LadderMethod } from '../methods.ts';
 import type { GeneratedSource } from '../sources.ts';
 import { fmt, ratioFigure, summarize } from '../stats.ts';
 import type { Figure, Scenario, ScenarioContext } from '../types.ts';
@@ -46,7 +47,7 @@ export const transcodeCompare: Scenario = {
     const ids = ctx.config.compareSources ?? [...ctx.sources.keys()];
     const figures: Figure[] = [];
     await warmPipeline(ctx.ffmpeg.ffmpegPath);
-    const methods: ReadonlyArray<[string, LadderMethod]> = [['pipeline', pipelineMethod], ['hand-single', handSingleMethod], ['per-rung', perRungMethod]];
+    const methods: ReadonlyArray<[string, LadderMethod]> = [['pipeline', pipelineRunner(ctx.config.runner ?? 'pipeline')], ['hand-single', handSingleMethod], ['per-rung', perRungMethod]];
     for (const id of ids) {
       const src = ctx.sources.get(id);
       if (!src) throw new Error(`compareSources names unknown source ${id}`);
@@ -95,11 +96,12 @@ export const transcodePresets: Scenario = {
   async run(ctx) {
     const src = ctx.sources.get(ctx.config.capacitySource);
     if (!src) throw new Error(`capacitySource ${ctx.config.capacitySource} is not a configured source`);
+    const run = pipelineRunner(ctx.config.runner ?? 'pipeline');
     const cells = ctx.config.presets.flatMap((p) => rungSets(src).map(([set, rungs]) => ({ preset: p, set, rungs })));
     const walls = cells.map(() => [] as number[]);
     for (let r = 1; r <= ctx.config.repeats; r++) {
       for (const [i, c] of cells.entries()) {
-        const w = await inTemp(ctx, (dir) => pipelineMethod(job(ctx, src, dir, { preset: c.preset, rungs: c.rungs })));
+        const w = await inTemp(ctx, (dir) => run(job(ctx, src, dir, { preset: c.preset, rungs: c.rungs })));
         walls[i]!.push(w);
         ctx.progress.step(this.id, `${src.id} ${c.preset} ${c.set} rep ${r}/${ctx.config.repeats}`, `${fmt(src.spec.durationSec / w)}× rt`);
       }
@@ -127,14 +129,15 @@ export const transcodeScaling: Scenario = {
   async run(ctx) {
     const src = ctx.sources.get(ctx.config.capacitySource);
     if (!src) throw new Error(`capacitySource ${ctx.config.capacitySource} is not a configured source`);
-    const cpus = (await import('node:os')).availableParallelism();
+    const cpus = os.availableParallelism();
+    const run = pipelineRunner(ctx.config.runner ?? 'pipeline');
     const figures: Figure[] = [];
     for (const n of ctx.config.scalingJobs) {
       const threads = ctx.config.scalingThreads === 'split' ? Math.max(1, Math.floor(cpus / n)) : 0;
       const walls: number[] = [];
       for (let r = 1; r <= ctx.config.repeats; r++) {
         const t0 = performance.now();
-        await Promise.all(Array.from({ length: n }, () => inTemp(ctx, (dir) => pipelineMethod(job(ctx, src, dir, { threads })))));
+        await Promise.all(Array.from({ length: n }, () => inTemp(ctx, (dir) => run(job(ctx, src, dir, { threads })))));
         walls.push((performance.now() - t0) / 1000);
         ctx.progress.step(this.id, `${src.id} jobs=${n} threads/job=${threads || 'auto'} rep ${r}/${ctx.config.repeats}`, `${fmt((n * src.spec.durationSec) / walls.at(-1)!)}× rt total`);
       }

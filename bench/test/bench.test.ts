@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBench, DEFAULT_CAPACITY } from '../bench.ts';
 import { coreEquivalents, estimateCapacity } from '../capacity.ts';
 import { physicalCores } from '../machine.ts';
-import { handSingleArgs, perRungArgs, type LadderJob } from '../methods.ts';
+import { handSingleArgs, perRungArgs, pipelineRunner, type LadderJob } from '../methods.ts';
 import { SCENARIOS, selectScenarios } from '../registry.ts';
 import { BenchReportSchema, formatTable, writeReport } from '../report.ts';
 import { lavfiVideo, sourceArgs, sourceId, type ContentKind } from '../sources.ts';
@@ -101,7 +101,8 @@ describe('sources and reference commands', () => {
     expect(one[one.indexOf('-vf') + 1]).toContain('scale=1280:720');
   });
 
-  it('rejects unknown scenario ids', () => {
+  it('rejects unknown scenario ids and runners', () => {
+    expect(() => pipelineRunner('nope')).toThrow(/Unknown runner nope; known: pipeline/);
     expect(selectScenarios(SCENARIOS, ['ingest']).map((s) => s.id)).toEqual(['ingest']);
     expect(() => selectScenarios(SCENARIOS, ['nope'])).toThrow(/Unknown scenario/);
   });
