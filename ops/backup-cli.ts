@@ -5,14 +5,14 @@ import type { ObjectStorage } from '../storage/types.ts';
 import { backupDatabase } from './backup.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
-import { listBackups, readManifest, restoreDatabase } from './restore-db.ts';
+import { listBackups, pruneBackups, readManifest, restoreDatabase } from './restore-db.ts';
 
 /**
- *   npm run backup                                    # dump DATABASE_URL into the archive
+ *   npm run backup [-- --keep N]                      # dump DATABASE_URL into the archive; keep the newest N
  *   npm run restore-db -- --list                      # complete backups, oldest first
  *   npm run restore-db -- --id latest --target URL    # verify, then restore into an existing (empty) database
  */
-const USAGE = 'usage: backup-cli.ts backup | restore-db (--list | --id <id|latest> --target <postgres-url>)';
+const USAGE = 'usage: backup-cli.ts backup [--keep N] | restore-db (--list | --id <id|latest> --target <postgres-url>)';
 
 /** The archive bucket. Local disk today; the S3 archive (issue 6) plugs in here with the same interface. */
 function archiveStorage(config: AppConfig): ObjectStorage {
@@ -22,7 +22,7 @@ function archiveStorage(config: AppConfig): ObjectStorage {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { id: { type: 'string' }, target: { type: 'string' }, list: { type: 'boolean', default: false } },
+    options: { id: { type: 'string' }, target: { type: 'string' }, keep: { type: 'string' }, list: { type: 'boolean', default: false } },
   });
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { role: 'backup' } });
@@ -33,6 +33,10 @@ async function main(): Promise<void> {
         databaseUrl: config.databaseUrl, storage, logger, encryptionKey: config.backupEncryptionKey, pgDumpPath: config.pgDumpPath,
       });
       console.log(JSON.stringify(m, null, 2));
+      if (values.keep) {
+        const pruned = await pruneBackups(storage, Number(values.keep));
+        if (pruned.length) console.log(`pruned ${pruned.length} old backup(s): ${pruned.join(', ')}`);
+      }
     } else if (positionals[0] === 'restore-db' && values.list) {
       for (const id of await listBackups(storage)) {
         const m = await readManifest(storage, id);

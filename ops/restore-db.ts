@@ -21,6 +21,21 @@ export async function listBackups(storage: ObjectStorage, prefix = DEFAULT_BACKU
   return keys.filter((k) => k.endsWith(`/${MANIFEST_NAME}`)).map((k) => k.slice(prefix.length + 1, -(MANIFEST_NAME.length + 1))).sort();
 }
 
+/**
+ * Deletes complete backups beyond the newest `keep`. The manifest goes first, so a half-deleted backup is never
+ * listed; folders without a manifest are left alone (one may be a backup still being written on another host).
+ */
+export async function pruneBackups(storage: ObjectStorage, keep: number, prefix = DEFAULT_BACKUP_PREFIX): Promise<string[]> {
+  if (!Number.isInteger(keep) || keep < 1) throw new RangeError('keep must be an integer >= 1');
+  const ids = await listBackups(storage, prefix);
+  const doomed = ids.slice(0, Math.max(0, ids.length - keep));
+  for (const id of doomed) {
+    await storage.delete(`${prefix}/${id}/${MANIFEST_NAME}`);
+    for (const key of await storage.list(`${prefix}/${id}/`)) await storage.delete(key);
+  }
+  return doomed;
+}
+
 /** The manifest of backup `id` (`latest` = newest); OPS_BACKUP_NOT_FOUND when absent. */
 export async function readManifest(storage: ObjectStorage, id: string, prefix = DEFAULT_BACKUP_PREFIX): Promise<BackupManifest> {
   const resolved = id === 'latest' ? (await listBackups(storage, prefix)).at(-1) : id;

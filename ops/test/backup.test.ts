@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
 import { listFiles } from '../../test/helpers/app.ts';
 import { backupDatabase } from '../backup.ts';
 import { decryptStream, encryptStream, keyIdOf } from '../backup-format.ts';
-import { listBackups, readManifest, restoreDatabase } from '../restore-db.ts';
+import { listBackups, pruneBackups, readManifest, restoreDatabase } from '../restore-db.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -126,6 +126,20 @@ describe('database backup and restore', () => {
       .rejects.toMatchObject({ code: 'OPS_BACKUP_CHECKSUM_MISMATCH' });
     await expect(rowsOf(target.url)).rejects.toMatchObject({ code: '42P01' }); // relation "clips" does not exist
     expect(await listFiles(workDir())).toEqual([]);
+  });
+
+  it('prunes all but the newest backups, manifest first, and leaves folders without a manifest alone', async () => {
+    const prefix = 'backups/prune';
+    const at = (min: number) => () => new Date(Date.UTC(2026, 0, 1, 0, min));
+    for (const min of [1, 2, 3]) await backupDatabase({ databaseUrl: source.url, storage, logger, prefix, now: at(min) });
+    await storage.put(`${prefix}/20250101T000000Z-inprogress/dump.pgc`, Readable.from([Buffer.from('partial')]));
+    const ids = await listBackups(storage, prefix);
+    expect(ids).toHaveLength(3);
+    expect(await pruneBackups(storage, 2, prefix)).toEqual([ids[0]]);
+    expect(await listBackups(storage, prefix)).toEqual(ids.slice(1));
+    expect(await storage.list(`${prefix}/${ids[0]}/`)).toEqual([]);
+    expect(await storage.head(`${prefix}/20250101T000000Z-inprogress/dump.pgc`)).toBeDefined();
+    await expect(pruneBackups(storage, 0, prefix)).rejects.toThrow(RangeError);
   });
 
   it('fails with stable codes for a missing backup, a broken source and a non-empty target', async () => {
