@@ -96,6 +96,18 @@ export const ERROR_DEFINITIONS = {
   PLAYBACK_SIGNATURE_EXPIRED: { status: 403, hint: 'The playback URL expired; request a fresh one from the API.' },
   PLAYBACK_PATH_INVALID: { status: 403, hint: 'HLS paths are plain relative names inside the video package.' },
   WEBHOOK_DELIVERY_FAILED: { status: 502, hint: 'The receiver did not answer 2xx; it is retried with backoff (see webhook_deliveries).' },
+  OPS_BACKUP_FAILED: { status: 500, hint: 'Check DATABASE_URL, that pg_dump matches the server major version, and the stderr tail.' },
+  OPS_BACKUP_NOT_FOUND: { status: 404, hint: 'List backups with `npm run restore-db -- --list` and pass an existing id.' },
+  OPS_BACKUP_CHECKSUM_MISMATCH: {
+    status: 500,
+    hint: 'The archived dump is damaged or was altered; nothing was restored. Restore an older backup.',
+  },
+  OPS_BACKUP_KEY_MISSING: { status: 500, hint: 'The backup is encrypted: set BACKUP_ENCRYPTION_KEY to the key it was made with.' },
+  OPS_BACKUP_KEY_MISMATCH: {
+    status: 500,
+    hint: 'BACKUP_ENCRYPTION_KEY is not the key this backup was made with (compare the manifest keyId); use the old key.',
+  },
+  OPS_RESTORE_FAILED: { status: 500, hint: 'pg_restore failed; see the stderr tail. The target database was left unchanged (single transaction).' },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;

@@ -40,6 +40,12 @@ const EnvSchema = z.object({
   /** Stalls a job may survive before it fails. */
   JOB_MAX_STALLED: z.coerce.number().int().min(0).max(20).default(2),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
+  /** 64 hex chars (32 bytes): AES-256-GCM key for database backups; unset = backups are checksummed, not encrypted. */
+  // '' counts as unset: compose passes `${BACKUP_ENCRYPTION_KEY:-}` through as an empty string.
+  BACKUP_ENCRYPTION_KEY: z.union([z.literal(''), z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)')]).optional(),
+  /** pg_dump / pg_restore binaries; their major version must be ≥ the server's (15). */
+  PG_DUMP_PATH: z.string().default('pg_dump'),
+  PG_RESTORE_PATH: z.string().default('pg_restore'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** clamd over a unix socket; wins over CLAMD_HOST/CLAMD_PORT. Default Debian's clamav-daemon socket unless those are set. */
   CLAMD_SOCKET: z.string().min(1).optional(),
@@ -88,6 +94,9 @@ const csv = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x
 /** LocalSocket of Debian's clamav-daemon (/etc/clamav/clamd.conf); it listens on no TCP port by default. */
 export const DEBIAN_CLAMD_SOCKET = '/run/clamav/clamd.ctl';
 
+/** Every environment variable the app reads (docker-compose.yml is checked against this list in ops/test). */
+export const ENV_KEYS: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface AppConfig {
   readonly host: string;
   readonly port: number;
@@ -111,6 +120,9 @@ export interface AppConfig {
   readonly jobStalledIntervalMs: number;
   readonly jobMaxStalled: number;
   readonly maxUploadBytes: number;
+  readonly backupEncryptionKey: Buffer | undefined;
+  readonly pgDumpPath: string;
+  readonly pgRestorePath: string;
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** Exactly one of socket or host+port is used; socket wins. */
   readonly clamd: { readonly socket: string | undefined; readonly host: string; readonly port: number; readonly timeoutMs: number };
@@ -179,6 +191,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     jobMaxStalled: e.JOB_MAX_STALLED,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    backupEncryptionKey: e.BACKUP_ENCRYPTION_KEY ? Buffer.from(e.BACKUP_ENCRYPTION_KEY, 'hex') : undefined,
+    pgDumpPath: e.PG_DUMP_PATH,
+    pgRestorePath: e.PG_RESTORE_PATH,
     logLevel: e.LOG_LEVEL,
     clamd: {
       socket: e.CLAMD_SOCKET ?? (e.CLAMD_HOST || e.CLAMD_PORT ? undefined : DEBIAN_CLAMD_SOCKET),

@@ -21,6 +21,8 @@ command -v perl >/dev/null || need+=(perl)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v psql >/dev/null || need+=(postgresql postgresql-client)
+# Backups (ops/backup.ts): pg_dump/pg_restore must be ≥ the server's major version (Debian 12: both 15).
+{ command -v pg_dump >/dev/null && command -v pg_restore >/dev/null; } || need+=(postgresql-client)
 [ -d /usr/lib/postgresql ] || need+=(postgresql)
 if [ "$FOR_TESTS" = 1 ]; then
   command -v chromium >/dev/null || need+=(chromium)

@@ -90,3 +90,18 @@ describe('resolveFfmpeg', () => {
     await expect(resolveFfmpeg({ ffprobePath: '/nonexistent/ffprobe' })).rejects.toMatchObject({ code: 'OPS_FFMPEG_NOT_FOUND' });
   });
 });
+
+describe('backup settings', () => {
+  it('defaults the archive under DATA_DIR and treats an empty key as no encryption', () => {
+    const c = loadConfig({ DATA_DIR: '/srv/ks', BACKUP_ENCRYPTION_KEY: '' });
+    expect(c.storage.archive).toMatchObject({ driver: 'none' });
+    expect(c.backupEncryptionKey).toBeUndefined();
+    expect(c.pgDumpPath).toBe('pg_dump');
+    const k = loadConfig({ BACKUP_ENCRYPTION_KEY: 'ab'.repeat(32) }).backupEncryptionKey;
+    expect(k?.length).toBe(32);
+  });
+
+  it('rejects a key that is not 32 bytes of hex', () => {
+    expect(() => loadConfig({ BACKUP_ENCRYPTION_KEY: 'abc' })).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
+  });
+});

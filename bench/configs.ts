@@ -1,0 +1,56 @@
+import os from 'node:os';
+import type { SourceSpec } from './sources.ts';
+import { sourceId } from './sources.ts';
+import type { BenchConfig } from './types.ts';
+
+const MiB = 1024 * 1024;
+
+const QUICK_SOURCES: readonly SourceSpec[] = [
+  { content: 'grain', width: 640, height: 360, fps: 30, durationSec: 2 },
+  { content: 'grain', width: 1920, height: 1080, fps: 30, durationSec: 1 },
+];
+
+/** CI smoke: a tiny subset that finishes in well under 2 minutes on 2 cores; its figures are noisy by design. */
+export function quickConfig(): BenchConfig {
+  return {
+    mode: 'quick',
+    repeats: 2,
+    sources: QUICK_SOURCES,
+    presets: ['veryfast', 'ultrafast'],
+    capacitySource: sourceId(QUICK_SOURCES[1]!),
+    scalingJobs: [1, 2],
+    scalingThreads: 'auto',
+    preset: 'veryfast',
+    ingest: { bytes: 48 * MiB, chunkBytes: 16 * MiB },
+  };
+}
+
+const FULL_SOURCES: readonly SourceSpec[] = [
+  { content: 'grain', width: 640, height: 360, fps: 30, durationSec: 10 },
+  { content: 'grain', width: 1280, height: 720, fps: 30, durationSec: 10 },
+  { content: 'grain', width: 1920, height: 1080, fps: 30, durationSec: 10 },
+  { content: 'fractal', width: 1920, height: 1080, fps: 60, durationSec: 6 },
+  { content: 'life', width: 1920, height: 1080, fps: 24, durationSec: 10 },
+  { content: 'bars', width: 1920, height: 1080, fps: 30, durationSec: 10 },
+  { content: 'grain', width: 3840, height: 2160, fps: 30, durationSec: 4 },
+];
+
+/** Concurrency steps up to the machine's threads: 1, 2, half, all. */
+export function defaultScalingJobs(threads = os.availableParallelism()): number[] {
+  return [...new Set([1, 2, Math.ceil(threads / 2), threads].filter((n) => n >= 1 && n <= Math.max(threads, 2)))].sort((a, b) => a - b);
+}
+
+/** The full suite: every resolution 360p–2160p, 24–60 fps, realistic and flat content, 1 GiB ingest, 3 repeats. */
+export function fullConfig(): BenchConfig {
+  return {
+    mode: 'full',
+    repeats: 3,
+    sources: FULL_SOURCES,
+    presets: ['veryfast', 'ultrafast', 'faster', 'medium'],
+    capacitySource: sourceId(FULL_SOURCES[2]!),
+    scalingJobs: defaultScalingJobs(),
+    scalingThreads: 'auto',
+    preset: 'veryfast',
+    ingest: { bytes: 1024 * MiB, chunkBytes: 64 * MiB },
+  };
+}
