@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+
+const run = promisify(execFile);
+
+/** Screenshots go here (gitignored) so a human can look at the pages after a run. */
+export const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
+
+export const PHONE = { width: 375, height: 740 } as const;
+export const DESKTOP = { width: 1280, height: 860 } as const;
+
+/** A page plus every console error, CSP violation and uncaught exception it produced. */
+export interface WatchedPage {
+  readonly page: Page;
+  readonly context: BrowserContext;
+  readonly problems: string[];
+}
+
+export async function openPage(browser: Browser, url: string, viewport: { width: number; height: number } = DESKTOP): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // A refused resource shows up as a console error; CSP violations too ("Refused to … Content Security Policy").
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  await page.goto(url);
+  return { page, context, problems };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** ~4.5 MB 3 s 640x360 clip: per-frame noise at 10 Mbit/s keeps it big enough to interrupt mid-upload. */
+export async function makeNoisyClip(out: string): Promise<string> {
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=3,noise=alls=40:allf=t',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=3',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '10M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', out]);
+  return out;
+}
+
+/** An audio-only M4A: a real media file with no video stream (→ INGEST_NOT_VIDEO). */
+export async function makeAudioOnly(out: string): Promise<string> {
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', out]);
+  return out;
+}

@@ -1,0 +1,198 @@
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PlaybackSigner } from '../../api/playback/signing.ts';
+import { startTestApp, waitFor, type TestApp } from '../helpers/app.ts';
+import { bearer, TEST_PLAYBACK_KEY, tokenFor } from '../helpers/auth.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { makeClip } from '../helpers/media.ts';
+import { makeAudioOnly, makeNoisyClip, openPage, PHONE, screenshot } from './harness.ts';
+
+const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
+
+/** A third-party site that embeds videos with our embed script. */
+const hostPage = (api: string, id: string) => `<!doctype html><html><body><h1>Partner site</h1>
+<div data-kidstream-video="${id}" data-autoplay="1" data-title="Kids clip"></div>
+<script src="${api}/player/embed.js"></script></body></html>`;
+
+describe('web pages in Chromium: upload → moderate → play', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let tmp: string;
+  let site: Server;
+  let sitePort = 0;
+  let videoId = '';
+  let uploaderToken: string;
+  let modToken: string;
+
+  beforeAll(async () => {
+    site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(hostPage(t.url, videoId)));
+    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+    sitePort = (site.address() as AddressInfo).port;
+    t = await startTestApp({ env: { CORS_ORIGINS: `http://localhost:${sitePort}`, MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) } });
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-pages-'));
+    browser = await launchChromium();
+    uploaderToken = await tokenFor('parent-1', 'uploader', { ttlSec: 900 });
+    modToken = await tokenFor('mod-1', 'moderator', { ttlSec: 900 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await new Promise((r) => site?.close(r));
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('uploads through the page, resumes after a reload mid-upload, and the moderator page shows and approves it', async () => {
+    const clip = await makeNoisyClip(path.join(tmp, 'noisy.mp4'));
+    const mod = await openPage(browser, `${t.url}/moderate?access_token=${modToken}`);
+    await mod.page.waitForFunction(() => document.body.dataset['queueSize'] === '0');
+
+    const up = await openPage(browser, `${t.url}/upload?access_token=${uploaderToken}`);
+    const { page } = up;
+    // The token moved to sessionStorage and left the address bar.
+    expect(page.url()).not.toContain('access_token');
+    // Small chunks, each PATCH held back, so the reload lands between chunks of a running upload.
+    await page.evaluate(() => { document.getElementById('upload-form')!.dataset['chunkBytes'] = String(512 * 1024); });
+    let patches = 0;
+    await page.route('**/uploads/**', async (route) => {
+      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 250));
+      await route.continue().catch(() => undefined);
+    });
+    page.on('response', (r) => { if (r.request().method() === 'PATCH' && r.status() === 204) patches++; });
+    await page.setInputFiles('#file', clip);
+    await page.fill('#title', 'Noisy clip');
+    await page.fill('#description', 'Uploaded by the page test');
+    await page.click('#start');
+    await waitFor(async () => (patches >= 3 ? true : undefined), { timeoutMs: 30_000, what: 'three chunks stored' });
+    await screenshot(page, 'upload-in-progress-desktop');
+
+    const offsets: number[] = [];
+    const posts: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/uploads')) posts.push(r.url()); });
+    page.on('response', (r) => {
+      if (r.request().method() === 'HEAD') offsets.push(Number(r.headers()['upload-offset']));
+    });
+    await page.reload();
+    expect(await page.locator('#resume-hint').isVisible()).toBe(true);
+    await page.unroute('**/uploads/**');
+    await page.setInputFiles('#file', clip);
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset['videoStatus'] === 'ready', undefined, { timeout: 90_000 });
+    // Resumed: the HEAD found the bytes stored before the reload, and no second upload was created.
+    expect(offsets[0]).toBeGreaterThanOrEqual(3 * 512 * 1024);
+    expect(posts).toEqual([]);
+    videoId = (await page.evaluate(() => document.body.dataset['videoId']))!;
+    expect(await page.locator('#status').textContent()).toContain('moderator will review');
+    await screenshot(page, 'upload-ready-desktop');
+
+    // The moderator page picked the video up by polling, without a reload.
+    const item = mod.page.locator(`#item-${videoId}`);
+    await item.waitFor({ timeout: 15_000 });
+    expect(await item.textContent()).toContain('Noisy clip');
+    expect(await item.textContent()).toContain('parent-1');
+    await mod.page.waitForFunction(() => (window as unknown as { __hls?: { levels: unknown[] } }).__hls?.levels.length === 2);
+    await mod.page.keyboard.press('j');
+    expect(await mod.page.evaluate(() => document.activeElement?.id)).toBe(`item-${videoId}`);
+    await mod.page.keyboard.press('p'); // play the preview
+    await mod.page.waitForFunction(() => (document.querySelector('#preview video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 30_000 });
+    await screenshot(mod.page, 'moderate-desktop');
+    // Reject without notes is refused in the page; approve with `a` goes through.
+    await mod.page.click('#reject');
+    expect(await mod.page.evaluate(() => document.activeElement?.id)).toBe('notes');
+    await mod.page.locator(`#item-${videoId}`).focus();
+    await mod.page.keyboard.press('a');
+    await mod.page.waitForFunction(() => document.body.dataset['queueSize'] === '0');
+    const v = (await (await fetch(`${t.url}/api/videos/${videoId}`, { headers: bearer(modToken) })).json()) as { moderation: { status: string; by: string } };
+    expect(v.moderation).toMatchObject({ status: 'approved', by: 'mod-1' });
+    expect(mod.problems).toEqual([]);
+    expect(up.problems).toEqual([]);
+    await mod.context.close();
+    await up.context.close();
+  });
+
+  it('plays the approved video in the embed page, switches quality, and answers keyboard controls', async () => {
+    expect(videoId).not.toBe('');
+    const { page, problems, context } = await openPage(browser, `${t.url}/embed/${videoId}`);
+    await page.waitForFunction(() => document.getElementById('player')?.dataset['levels'] === '2', undefined, { timeout: 30_000 });
+    const options = await page.locator('[data-role="quality"] option').allTextContents();
+    expect(options[0]).toBe('Auto');
+    expect(options.slice(1).sort()).toEqual([expect.stringMatching(/^234p/), expect.stringMatching(/^360p/)]);
+    await page.click('[data-role="play"]');
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0.3, undefined, { timeout: 30_000 });
+    for (const level of ['0', '1']) {
+      await page.selectOption('[data-role="quality"]', level);
+      await page.waitForFunction((l) => document.getElementById('player')?.dataset['level'] === l, level, { timeout: 20_000 });
+      expect(await page.evaluate(() => (window as unknown as { __hls: { currentLevel: number } }).__hls.currentLevel)).toBe(Number(level));
+    }
+    const muted = await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).muted);
+    await page.keyboard.press('m');
+    expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).muted)).toBe(!muted);
+    await page.keyboard.press('k');
+    expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).paused)).toBe(true);
+    await screenshot(page, 'player-desktop');
+    await page.setViewportSize(PHONE);
+    await screenshot(page, 'player-phone');
+    // Nothing wider than the phone screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('renews an expired signed URL from /api/playback/:id and keeps playing', async () => {
+    const signer = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 60, now: () => Date.now() - 3_600_000 });
+    const expired = `/hls/${videoId}/master.m3u8?sig=${signer.sign(videoId, 'public').sig}`;
+    const codes: number[] = [];
+    const { page, problems, context } = await openPage(browser, 'about:blank');
+    page.on('response', (r) => { if (r.url().includes('/hls/')) codes.push(r.status()); });
+    await page.goto(`${t.url}/embed?src=${encodeURIComponent(expired)}&autoplay=1`);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 30_000 });
+    expect(codes[0]).toBe(403);
+    expect(await page.evaluate(() => document.getElementById('player')?.dataset['renewed'])).toBe('1');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('embed.js on a partner site turns the div into a playing iframe', async () => {
+    const { page, problems, context } = await openPage(browser, `http://localhost:${sitePort}/`);
+    const frame = await page.waitForSelector('iframe').then((f) => f.contentFrame());
+    expect(frame!.url()).toBe(`${t.url}/embed/${videoId}?autoplay=1`);
+    await frame!.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 30_000 });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows the error code for a non-video upload and for a file over the size limit, on a phone-sized screen', async () => {
+    const audio = await makeAudioOnly(path.join(tmp, 'song.m4a'));
+    const big = path.join(tmp, 'huge.mp4');
+    await writeFile(big, '');
+    await truncate(big, MAX_UPLOAD_BYTES + 1);
+    const { page, problems, context } = await openPage(browser, `${t.url}/upload?access_token=${uploaderToken}`, PHONE);
+    await page.setInputFiles('#file', audio);
+    await page.fill('#title', 'Just a song');
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset['errorCode'] === 'INGEST_NOT_VIDEO', undefined, { timeout: 60_000 });
+    expect(await page.locator('#error').textContent()).toContain('INGEST_NOT_VIDEO');
+    await screenshot(page, 'upload-error-phone');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+
+    await page.goto(`${t.url}/upload`); // token comes from sessionStorage now
+    await page.setInputFiles('#file', big);
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset['errorCode'] === 'INGEST_TOO_LARGE', undefined, { timeout: 20_000 });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('the moderator page without a token says so; an uploader may not use it', async () => {
+    const anon = await openPage(browser, `${t.url}/moderate`);
+    expect(await anon.page.locator('#error').textContent()).toContain('AUTH_MISSING_TOKEN');
+    await anon.context.close();
+    const upl = await openPage(browser, `${t.url}/moderate?access_token=${uploaderToken}`);
+    await upl.page.waitForFunction(() => document.getElementById('error')?.textContent?.includes('AUTH_FORBIDDEN'));
+    await upl.context.close();
+  });
+});
