@@ -3,15 +3,25 @@
 // so it does not end up in bookmarks, screenshots or Referer headers.
 const KEY = 'kidstream.accessToken';
 
+/** sessionStorage, or null where the browser denies it (third-party iframes with storage partitioning/blocking). */
+function storage() {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
 export function takeAccessToken() {
   const url = new URL(location.href);
   const fromUrl = url.searchParams.get('access_token');
+  const store = storage();
   if (fromUrl) {
-    sessionStorage.setItem(KEY, fromUrl);
+    store?.setItem(KEY, fromUrl);
     url.searchParams.delete('access_token');
     history.replaceState(history.state, '', url.pathname + url.search + url.hash);
   }
-  return sessionStorage.getItem(KEY);
+  return fromUrl ?? store?.getItem(KEY) ?? null;
 }
 
 /** The token's claims (unverified: only for display and upload fingerprints; the API verifies the token). */
