@@ -1,6 +1,6 @@
 // The embeddable player page: /embed/<video id> (fetches a signed URL from /api/playback/<id>) or
-// /embed?src=<signed master URL> (a URL the embedding site got from the API). When a signature expires, a fresh URL
-// comes from /api/playback/<id> (the id is in the URL path /hls/<id>/…).
+// /embed?src=<signed master URL>[&poster=…&storyboard=…] (URLs the embedding site got from the API).
+// When a signature expires, a fresh URL comes from /api/playback/<id> (the id is in the URL path /hls/<id>/…).
 import { createPlayer } from './lib/hls-player.js';
 import { messageFor } from './lib/messages.js';
 import { api, takeAccessToken } from './lib/session.js';
@@ -19,7 +19,8 @@ root.focus();
 const status = root.querySelector('[data-role="status"]');
 
 async function start() {
-  if (src) return player.load({ url: src, posterUrl: params.get('poster') });
+  // With a signed URL, the embedding site passes the rest of the API's playback object along (all signed too).
+  if (src) return player.load({ url: src, posterUrl: params.get('poster'), storyboardUrl: params.get('storyboard') });
   if (!videoId) { status.textContent = 'No video given.'; return; }
   player.load(await fetchPlayback());
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -50,4 +50,13 @@ export async function makeNoisyClip(out: string): Promise<string> {
 export async function makeAudioOnly(out: string): Promise<string> {
   await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', out]);
   return out;
+}
+
+/** A poster and a 2-tile storyboard sprite (160x90 tiles) plus its WebVTT, as the packager will publish them. */
+export async function writePosterAndStoryboard(dir: string, sig: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360', '-frames:v', '1', path.join(dir, 'poster.jpg')]);
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x90', '-frames:v', '1', path.join(dir, 'sprite.jpg')]);
+  const cue = (from: string, to: string, x: number) => `${from} --> ${to}\nsprite.jpg?sig=${sig}#xywh=${x},0,160,90\n`;
+  await writeFile(path.join(dir, 'storyboard.vtt'), `WEBVTT\n\n${cue('00:00:00.000', '00:00:01.500', 0)}\n${cue('00:00:01.500', '00:00:03.000', 160)}`);
 }

@@ -10,7 +10,7 @@ import { startTestApp, waitFor, type TestApp } from '../helpers/app.ts';
 import { bearer, TEST_PLAYBACK_KEY, tokenFor } from '../helpers/auth.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { makeClip } from '../helpers/media.ts';
-import { makeAudioOnly, makeNoisyClip, openPage, PHONE, screenshot } from './harness.ts';
+import { makeAudioOnly, makeNoisyClip, openPage, PHONE, screenshot, writePosterAndStoryboard } from './harness.ts';
 
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 
@@ -138,6 +138,36 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await screenshot(page, 'player-phone');
     // Nothing wider than the phone screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows the poster and storyboard thumbnails while scrubbing', async () => {
+    const { sig } = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 600 }).sign(videoId, 'public');
+    await writePosterAndStoryboard(path.join(t.config.publishDir, 'hls', videoId), sig);
+    const byId = await openPage(browser, `${t.url}/embed/${videoId}`);
+    // The API now finds poster.jpg in the package and hands out its signed URL.
+    await byId.page.waitForFunction(() => document.querySelector('video')?.poster.includes('/poster.jpg?sig=') === true);
+    await byId.context.close();
+
+    const sprites: number[] = [];
+    const q = new URLSearchParams({ src: `/hls/${videoId}/master.m3u8?sig=${sig}`, storyboard: `/hls/${videoId}/storyboard.vtt?sig=${sig}` });
+    const { page, problems, context } = await openPage(browser, `${t.url}/embed?${q}`);
+    page.on('response', (r) => { if (r.url().includes('/sprite.jpg')) sprites.push(r.status()); });
+    await page.waitForFunction(() => {
+      const p = document.getElementById('player')!;
+      return p.dataset['storyboard'] === '2' && Number((document.querySelector('[data-role="seek"]') as HTMLInputElement).max) > 2;
+    }, undefined, { timeout: 30_000 });
+    const seek = page.locator('[data-role="seek"]');
+    const box = (await seek.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
+    const thumb = page.locator('[data-role="thumb"]');
+    await thumb.waitFor({ state: 'visible' });
+    expect(await page.locator('[data-role="thumb-img"]').evaluate((e) => (e as HTMLElement).style.backgroundPosition)).toBe('-160px 0px');
+    await waitFor(async () => (sprites.includes(200) ? true : undefined), { timeoutMs: 10_000, what: 'sprite image loaded' });
+    await screenshot(page, 'player-storyboard-desktop');
+    await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2);
+    expect(await page.locator('[data-role="thumb-img"]').evaluate((e) => (e as HTMLElement).style.backgroundPosition)).toBe('0px 0px');
     expect(problems).toEqual([]);
     await context.close();
   });
