@@ -217,6 +217,48 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await context.close();
   });
 
+  it('parallel upload (tus concatenation) resumes each stream after a reload', async () => {
+    const clip = path.join(tmp, 'noisy.mp4'); // made by the first test
+    const token = await tokenFor('parent-2', 'uploader', { ttlSec: 900 });
+    const { page, problems, context } = await openPage(browser, `${t.url}/upload?access_token=${token}`);
+    await page.evaluate(() => {
+      const form = document.getElementById('upload-form')!;
+      form.dataset['chunkBytes'] = String(512 * 1024);
+      form.dataset['parallelMinBytes'] = '0';
+      form.dataset['parallelStreams'] = '2';
+    });
+    let patches = 0;
+    await page.route('**/uploads/**', async (route) => {
+      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 250));
+      await route.continue().catch(() => undefined);
+    });
+    page.on('response', (r) => { if (r.request().method() === 'PATCH' && r.status() === 204) patches++; });
+    await page.setInputFiles('#file', clip);
+    await page.fill('#title', 'Parallel clip');
+    await page.click('#start');
+    await waitFor(async () => (patches >= 4 ? true : undefined), { timeoutMs: 30_000, what: 'four chunks stored' });
+
+    const offsets: number[] = [];
+    const creations: string[] = [];
+    page.on('request', async (r) => {
+      if (r.method() === 'POST' && r.url().includes('/uploads')) creations.push((await r.allHeaders())['upload-concat'] ?? 'single');
+    });
+    page.on('response', (r) => { if (r.request().method() === 'HEAD') offsets.push(Number(r.headers()['upload-offset'])); });
+    await page.reload();
+    await page.unroute('**/uploads/**');
+    // The page's own settings are back (single stream below 64 MB): the stored partial URLs alone make it parallel.
+    await page.setInputFiles('#file', clip);
+    await page.click('#start');
+    await page.waitForFunction(() => document.body.dataset['videoStatus'] === 'ready', undefined, { timeout: 90_000 });
+    // Both partial uploads were found again (two HEADs, bytes already there); only the final concatenation was POSTed.
+    expect(offsets).toHaveLength(2);
+    expect(offsets[0]! + offsets[1]!).toBeGreaterThanOrEqual(4 * 512 * 1024);
+    expect(creations).toHaveLength(1);
+    expect(creations[0]).toMatch(/^final;/);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('the moderator page without a token says so; an uploader may not use it', async () => {
     const anon = await openPage(browser, `${t.url}/moderate`);
     expect(await anon.page.locator('#error').textContent()).toContain('AUTH_MISSING_TOKEN');
