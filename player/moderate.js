@@ -83,7 +83,11 @@ async function poll() {
 
 async function select(id, { focus = true } = {}) {
   selected = id;
-  for (const li of $('queue').children) li.setAttribute('aria-current', String(li.dataset.id === id));
+  for (const li of $('queue').children) {
+    // Roving tabindex: Tab reaches the selected item, j/k move between items.
+    li.setAttribute('aria-current', String(li.dataset.id === id));
+    li.tabIndex = li.dataset.id === id ? 0 : -1;
+  }
   const li = $(`item-${id}`);
   if (focus) li?.focus();
   const item = items.get(id);
@@ -91,6 +95,9 @@ async function select(id, { focus = true } = {}) {
   $('review').hidden = false;
   $('preview-title').textContent = item.title;
   $('notes').value = '';
+  // A video previewed during its transcode (the API's `previewable`) cannot be decided before it is ready.
+  $('approve').disabled = item.status !== 'ready';
+  $('reject').disabled = item.status !== 'ready';
   if (previewing === id) return;
   previewing = id;
   document.body.dataset.previewing = id;
@@ -98,7 +105,7 @@ async function select(id, { focus = true } = {}) {
     const d = await detail(id);
     if (previewing !== id) return;
     $('preview-meta').textContent = d.description || '';
-    if (d.playback) player.load(d.playback);
+    if (d.playback && (d.status === 'ready' || d.previewable !== false)) player.load(d.playback);
     else $('preview-meta').textContent = 'No preview yet (still processing).';
   } catch (err) {
     showError(err.code ?? 'NETWORK');
@@ -151,6 +158,7 @@ document.addEventListener('keydown', (e) => {
     p: () => (player.video.paused ? player.play() : player.video.pause()),
   };
   const act = actions[e.key];
+  if ((e.key === 'a') && $('approve').disabled) return;
   if (act) { e.preventDefault(); act(); }
 });
 $('approve').addEventListener('click', () => decide('approve'));

@@ -178,7 +178,7 @@ function wireControls(root, el, video, { setQuality, cues }) {
   seek.addEventListener('pointermove', (e) => {
     const rect = seek.getBoundingClientRect();
     const frac = Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width));
-    showThumb(frac * Number(seek.max || 0), e.clientX - rect.left);
+    showThumb(frac * Number(seek.max || 0), e.clientX);
   });
   seek.addEventListener('pointerleave', () => { thumb.hidden = true; });
   el('quality').addEventListener('change', (e) => setQuality(Number(e.target.value)));
@@ -194,7 +194,12 @@ function wireControls(root, el, video, { setQuality, cues }) {
     thumbImg.style.backgroundImage = `url("${c.url}")`;
     thumbImg.style.backgroundPosition = `-${c.x}px -${c.y}px`;
     thumbTime.textContent = formatTime(at);
-    if (x !== undefined) thumb.style.left = `${Math.max(0, x - c.w / 2)}px`;
+    if (x !== undefined) {
+      // Centred over the pointer, kept inside the frame the thumbnail is positioned in.
+      const frame = thumb.offsetParent?.getBoundingClientRect() ?? { left: 0, width: Infinity };
+      const width = thumb.offsetWidth || c.w;
+      thumb.style.left = `${Math.min(Math.max(0, x - frame.left - width / 2), Math.max(0, frame.width - width))}px`;
+    }
     thumb.hidden = false;
     root.dataset.thumb = c.url;
   }

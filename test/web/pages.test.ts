@@ -100,6 +100,9 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await mod.page.keyboard.press('p'); // play the preview
     await mod.page.waitForFunction(() => (document.querySelector('#preview video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 30_000 });
     await screenshot(mod.page, 'moderate-desktop');
+    await mod.page.setViewportSize(PHONE);
+    await screenshot(mod.page, 'moderate-phone');
+    expect(await mod.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     // Reject without notes is refused in the page; approve with `a` goes through.
     await mod.page.click('#reject');
     expect(await mod.page.evaluate(() => document.activeElement?.id)).toBe('notes');
