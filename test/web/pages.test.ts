@@ -28,6 +28,7 @@ describe('web pages in Chromium: upload → moderate → play', () => {
   let videoId = '';
   let uploaderToken: string;
   let modToken: string;
+  let noisy: string;
 
   beforeAll(async () => {
     site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(hostPage(t.url, videoId)));
@@ -35,6 +36,7 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     sitePort = (site.address() as AddressInfo).port;
     t = await startTestApp({ env: { CORS_ORIGINS: `http://localhost:${sitePort}`, MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) } });
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-pages-'));
+    noisy = await makeNoisyClip(path.join(tmp, 'noisy.mp4'));
     browser = await launchChromium();
     uploaderToken = await tokenFor('parent-1', 'uploader', { ttlSec: 900 });
     modToken = await tokenFor('mod-1', 'moderator', { ttlSec: 900 });
@@ -47,7 +49,7 @@ describe('web pages in Chromium: upload → moderate → play', () => {
   });
 
   it('uploads through the page, resumes after a reload mid-upload, and the moderator page shows and approves it', async () => {
-    const clip = await makeNoisyClip(path.join(tmp, 'noisy.mp4'));
+    const clip = noisy;
     const mod = await openPage(browser, `${t.url}/moderate?access_token=${modToken}`);
     await mod.page.waitForFunction(() => document.body.dataset['queueSize'] === '0');
 
@@ -221,7 +223,7 @@ describe('web pages in Chromium: upload → moderate → play', () => {
   });
 
   it('parallel upload (tus concatenation) resumes each stream after a reload', async () => {
-    const clip = path.join(tmp, 'noisy.mp4'); // made by the first test
+    const clip = noisy;
     const token = await tokenFor('parent-2', 'uploader', { ttlSec: 900 });
     const { page, problems, context } = await openPage(browser, `${t.url}/upload?access_token=${token}`);
     await page.evaluate(() => {
@@ -259,6 +261,43 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     expect(creations).toHaveLength(1);
     expect(creations[0]).toMatch(/^final;/);
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('continues an upload after the network drops and comes back', async () => {
+    const clip = noisy;
+    const token = await tokenFor('parent-3', 'uploader', { ttlSec: 900 });
+    const { page, problems, context } = await openPage(browser, `${t.url}/upload?access_token=${token}`);
+    await page.evaluate(() => { document.getElementById('upload-form')!.dataset['chunkBytes'] = String(512 * 1024); });
+    let patches = 0;
+    const creations: string[] = [];
+    const offsets: number[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/uploads')) creations.push(r.url()); });
+    page.on('response', (r) => {
+      if (r.request().method() === 'PATCH' && r.status() === 204) patches++;
+      if (r.request().method() === 'HEAD') offsets.push(Number(r.headers()['upload-offset']));
+    });
+    await page.route('**/uploads/**', async (route) => {
+      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 200));
+      await route.continue().catch(() => undefined);
+    });
+    await page.setInputFiles('#file', clip);
+    await page.fill('#title', 'Flaky network clip');
+    await page.click('#start');
+    await waitFor(async () => (patches >= 2 ? true : undefined), { timeoutMs: 30_000, what: 'two chunks stored' });
+    let failed = 0;
+    page.on('requestfailed', (r) => { if (r.method() === 'PATCH') failed++; });
+    await context.setOffline(true);
+    await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Offline') === true);
+    await waitFor(async () => (failed > 0 ? true : undefined), { timeoutMs: 20_000, what: 'a PATCH failing offline' });
+    await context.setOffline(false);
+    await page.unroute('**/uploads/**');
+    await page.waitForFunction(() => document.body.dataset['videoId'], undefined, { timeout: 60_000 });
+    // One creation only; after the drop tus-js-client asked the server where to continue.
+    expect(creations).toHaveLength(1);
+    expect(offsets.length).toBeGreaterThan(0);
+    expect(offsets[0]).toBeGreaterThanOrEqual(2 * 512 * 1024);
+    expect(problems.filter((p) => !p.includes('ERR_INTERNET_DISCONNECTED'))).toEqual([]);
     await context.close();
   });
 
