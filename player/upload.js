@@ -58,7 +58,9 @@ function onProgress(sent, total) {
   const rate = meter.rate();
   const eta = rate > 0 ? ` · about ${formatTime((total - sent) / rate)} left` : '';
   $('rate').textContent = `${formatBytes(sent)} of ${formatBytes(total)} · ${formatBytes(rate)}/s${eta}`;
-  setStatus(`Uploading… ${Math.floor(pct)}%`);
+  // The status is a live region: announce every 10 %, not every progress event.
+  const step = `Uploading… ${Math.floor(pct / 10) * 10}%`;
+  if ($('status').textContent !== step) setStatus(step);
 }
 
 function setUploading(active) {

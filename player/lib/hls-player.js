@@ -46,24 +46,6 @@ export function createPlayer(root, { refresh, keyboardTarget } = {}) {
     window.__hls = undefined;
   }
 
-  function fillQualityMenu(levels) {
-    quality.replaceChildren(new Option('Auto', '-1'));
-    levels.forEach((l, i) => quality.append(new Option(`${l.height}p (${Math.round(l.bitrate / 1000)} kbps)`, String(i))));
-    quality.disabled = levels.length < 2;
-  }
-
-  /** 403s from /hls carry a code; hls.js only sees the status, so ask the server once more for the body. */
-  async function codeOf(url) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return null;
-      const body = await res.json().catch(() => ({}));
-      return body?.error?.code ?? `HTTP_${res.status}`;
-    } catch {
-      return 'NETWORK';
-    }
-  }
-
   async function onFatal(url, wasPlaying) {
     const code = url ? await codeOf(url) : null;
     root.dataset.error = code ?? 'PLAYBACK_FAILED';
@@ -90,7 +72,7 @@ export function createPlayer(root, { refresh, keyboardTarget } = {}) {
   function attachHlsJs(url, startAt) {
     hls = new Hls({ startPosition: startAt ?? -1 });
     window.__hls = hls; // tests and devtools inspect levels / currentLevel
-    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => { fillQualityMenu(data.levels); root.dataset.levels = String(data.levels.length); });
+    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => { fillQualityMenu(quality, data.levels); root.dataset.levels = String(data.levels.length); });
     hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
       root.dataset.level = String(data.level);
       const l = hls.levels[data.level];
@@ -149,6 +131,24 @@ export function createPlayer(root, { refresh, keyboardTarget } = {}) {
     play: () => video.play().catch(() => setStatus('Press Play to start.')),
     destroy() { destroyHls(); video.removeAttribute('src'); video.load(); },
   };
+}
+
+function fillQualityMenu(select, levels) {
+  select.replaceChildren(new Option('Auto', '-1'));
+  levels.forEach((l, i) => select.append(new Option(`${l.height}p (${Math.round(l.bitrate / 1000)} kbps)`, String(i))));
+  select.disabled = levels.length < 2;
+}
+
+/** 403s from /hls carry a code; hls.js only sees the status, so ask the server once more for the body. */
+async function codeOf(url) {
+  try {
+    const res = await fetch(url);
+    if (res.ok) return null;
+    const body = await res.json().catch(() => ({}));
+    return body?.error?.code ?? `HTTP_${res.status}`;
+  } catch {
+    return 'NETWORK';
+  }
 }
 
 function wireControls(root, el, video, { setQuality, cues }) {
