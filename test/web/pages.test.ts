@@ -264,7 +264,7 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await context.close();
   });
 
-  it('continues an upload after the network drops and comes back', async () => {
+  it('pauses and resumes, and continues an upload after the network drops and comes back', async () => {
     const clip = noisy;
     const token = await tokenFor('parent-3', 'uploader', { ttlSec: 900 });
     const { page, problems, context } = await openPage(browser, `${t.url}/upload?access_token=${token}`);
@@ -285,6 +285,13 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await page.fill('#title', 'Flaky network clip');
     await page.click('#start');
     await waitFor(async () => (patches >= 2 ? true : undefined), { timeoutMs: 30_000, what: 'two chunks stored' });
+    // Pause stops sending; Resume asks the server for the offset and carries on.
+    await page.click('#pause');
+    await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Paused') === true);
+    expect(await page.locator('#pause').textContent()).toBe('Resume');
+    const pausedAt = patches;
+    await page.click('#pause');
+    await waitFor(async () => (patches > pausedAt ? true : undefined), { timeoutMs: 20_000, what: 'a chunk after resume' });
     let failed = 0;
     page.on('requestfailed', (r) => { if (r.method() === 'PATCH') failed++; });
     await context.setOffline(true);
