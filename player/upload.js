@@ -35,6 +35,10 @@ async function showResumeHint() {
   const name = mine[0].metadata?.filename ?? 'a video';
   $('resume-hint').textContent = `You have an unfinished upload of “${name}”. Choose the same file again to continue where it stopped.`;
   $('resume-hint').hidden = false;
+  // The form was lost with the reload; what the user typed was stored with the upload (a parallel upload only sends
+  // it with the final request, so it must be the same again).
+  if (!$('title').value && mine[0].metadata?.title) $('title').value = mine[0].metadata.title;
+  if (!$('description').value && mine[0].metadata?.description) $('description').value = mine[0].metadata.description;
 }
 
 /** The API's `{"error": {"code"}}` body; @tus/server's own size check answers 413 with a plain-text body. */

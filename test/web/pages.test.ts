@@ -79,7 +79,10 @@ describe('web pages in Chromium: upload → moderate → play', () => {
       if (r.request().method() === 'HEAD') offsets.push(Number(r.headers()['upload-offset']));
     });
     await page.reload();
-    expect(await page.locator('#resume-hint').isVisible()).toBe(true);
+    await page.locator('#resume-hint').waitFor();
+    // What the user typed before the reload came back with the stored upload.
+    expect(await page.inputValue('#title')).toBe('Noisy clip');
+    expect(await page.inputValue('#description')).toBe('Uploaded by the page test');
     await page.unroute('**/uploads/**');
     await page.setInputFiles('#file', clip);
     await page.click('#start');
@@ -250,6 +253,7 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     });
     page.on('response', (r) => { if (r.request().method() === 'HEAD') offsets.push(Number(r.headers()['upload-offset'])); });
     await page.reload();
+    await page.locator('#resume-hint').waitFor();
     await page.unroute('**/uploads/**');
     // The page's own settings are back (single stream below 64 MB): the stored partial URLs alone make it parallel.
     await page.setInputFiles('#file', clip);
@@ -260,6 +264,23 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     expect(offsets[0]! + offsets[1]!).toBeGreaterThanOrEqual(4 * 512 * 1024);
     expect(creations).toHaveLength(1);
     expect(creations[0]).toMatch(/^final;/);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('rejects with notes from the keyboard (r, type, Ctrl+Enter) in the moderator page', async () => {
+    const { page, problems, context } = await openPage(browser, `${t.url}/moderate?access_token=${modToken}`);
+    await page.waitForFunction(() => document.body.dataset['queueSize'] === '1');
+    const id = (await page.evaluate(() => document.body.dataset['previewing']))!;
+    await page.keyboard.press('r');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('notes');
+    expect(await page.inputValue('#notes')).toBe(''); // the shortcut key itself is not typed into the notes
+    await page.keyboard.type('Shows a phone number');
+    await page.keyboard.press('Control+Enter');
+    await page.waitForFunction(() => document.body.dataset['queueSize'] === '0');
+    expect(await page.locator('#status').textContent()).toContain('Rejected');
+    const v = (await (await fetch(`${t.url}/api/videos/${id}`, { headers: bearer(modToken) })).json()) as { title: string; moderation: { status: string; notes: string } };
+    expect(v).toMatchObject({ title: 'Parallel clip', moderation: { status: 'rejected', notes: 'Shows a phone number' } });
     expect(problems).toEqual([]);
     await context.close();
   });
