@@ -150,6 +150,26 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await context.close();
   });
 
+  it('falls back to the browser\'s own HLS when MSE is missing (as on iPhone Safari)', async () => {
+    const context = await browser.newContext();
+    // Without MediaSource hls.js reports itself unsupported; this Chromium plays HLS natively, as Safari does.
+    await context.addInitScript(() => {
+      for (const name of ['MediaSource', 'ManagedMediaSource', 'WebKitMediaSource']) Reflect.deleteProperty(window, name);
+    });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${t.url}/embed/${videoId}?autoplay=1`);
+    await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 30_000 });
+    expect(await page.evaluate(() => ({
+      usedHlsJs: (window as unknown as { __hls?: unknown }).__hls !== undefined,
+      src: document.querySelector('video')!.src,
+      qualityHidden: (document.querySelector('.quality') as HTMLElement).hidden,
+    }))).toEqual({ usedHlsJs: false, src: expect.stringContaining(`/hls/${videoId}/master.m3u8?sig=`), qualityHidden: true });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('shows the poster and storyboard thumbnails while scrubbing', async () => {
     const { sig } = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 600 }).sign(videoId, 'public');
     await writePosterAndStoryboard(path.join(t.config.publishDir, 'hls', videoId), sig);
