@@ -60,3 +60,41 @@ export async function writePosterAndStoryboard(dir: string, sig: string): Promis
   const cue = (from: string, to: string, x: number) => `${from} --> ${to}\nsprite.jpg?sig=${sig}#xywh=${x},0,160,90\n`;
   await writeFile(path.join(dir, 'storyboard.vtt'), `WEBVTT\n\n${cue('00:00:00.000', '00:00:01.500', 0)}\n${cue('00:00:01.500', '00:00:03.000', 160)}`);
 }
+
+/** Upload settings the page reads from its form's data attributes (production defaults live in upload.html). */
+export async function setUploadForm(page: Page, o: { chunkBytes?: number; parallelMinBytes?: number; parallelStreams?: number }): Promise<void> {
+  await page.evaluate((s) => {
+    const form = document.getElementById('upload-form')!;
+    for (const [k, v] of Object.entries(s)) if (v !== undefined) form.dataset[k] = String(v);
+  }, o);
+}
+
+/** What the page says to the tus endpoint: stored chunks, HEAD offsets (resume points) and creation POSTs. */
+export interface TusTraffic {
+  patches: number;
+  readonly offsets: number[];
+  /** Upload-Concat header of each POST ("single" when none). */
+  readonly creations: string[];
+  /** Holds each PATCH back by `ms` so a test can act between chunks; `release()` stops that. */
+  release(): Promise<void>;
+}
+
+export async function watchTus(page: Page, holdPatchMs: number): Promise<TusTraffic> {
+  const traffic: TusTraffic = {
+    patches: 0, offsets: [], creations: [],
+    release: () => page.unroute('**/uploads/**'),
+  };
+  await page.route('**/uploads/**', async (route) => {
+    if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, holdPatchMs));
+    await route.continue().catch(() => undefined); // the page may have been reloaded meanwhile
+  });
+  page.on('request', async (r) => {
+    if (r.method() === 'POST' && r.url().includes('/uploads')) traffic.creations.push((await r.allHeaders())['upload-concat'] ?? 'single');
+  });
+  page.on('response', (r) => {
+    const method = r.request().method();
+    if (method === 'PATCH' && r.status() === 204) traffic.patches++;
+    if (method === 'HEAD' && r.url().includes('/uploads/')) traffic.offsets.push(Number(r.headers()['upload-offset']));
+  });
+  return traffic;
+}

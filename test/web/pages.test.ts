@@ -10,7 +10,7 @@ import { startTestApp, waitFor, type TestApp } from '../helpers/app.ts';
 import { bearer, TEST_PLAYBACK_KEY, tokenFor } from '../helpers/auth.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { makeClip } from '../helpers/media.ts';
-import { makeAudioOnly, makeNoisyClip, openPage, PHONE, screenshot, writePosterAndStoryboard } from './harness.ts';
+import { makeAudioOnly, makeNoisyClip, openPage, PHONE, screenshot, setUploadForm, watchTus, writePosterAndStoryboard } from './harness.ts';
 
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 
@@ -58,38 +58,27 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     // The token moved to sessionStorage and left the address bar.
     expect(page.url()).not.toContain('access_token');
     // Small chunks, each PATCH held back, so the reload lands between chunks of a running upload.
-    await page.evaluate(() => { document.getElementById('upload-form')!.dataset['chunkBytes'] = String(512 * 1024); });
-    let patches = 0;
-    await page.route('**/uploads/**', async (route) => {
-      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 250));
-      await route.continue().catch(() => undefined);
-    });
-    page.on('response', (r) => { if (r.request().method() === 'PATCH' && r.status() === 204) patches++; });
+    await setUploadForm(page, { chunkBytes: 512 * 1024 });
+    const tusTraffic = await watchTus(page, 250);
     await page.setInputFiles('#file', clip);
     await page.fill('#title', 'Noisy clip');
     await page.fill('#description', 'Uploaded by the page test');
     await page.click('#start');
-    await waitFor(async () => (patches >= 3 ? true : undefined), { timeoutMs: 30_000, what: 'three chunks stored' });
+    await waitFor(async () => (tusTraffic.patches >= 3 ? true : undefined), { timeoutMs: 30_000, what: 'three chunks stored' });
     await screenshot(page, 'upload-in-progress-desktop');
-
-    const offsets: number[] = [];
-    const posts: string[] = [];
-    page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/uploads')) posts.push(r.url()); });
-    page.on('response', (r) => {
-      if (r.request().method() === 'HEAD') offsets.push(Number(r.headers()['upload-offset']));
-    });
+    expect(tusTraffic.creations).toEqual(['single']);
     await page.reload();
     await page.locator('#resume-hint').waitFor();
     // What the user typed before the reload came back with the stored upload.
     expect(await page.inputValue('#title')).toBe('Noisy clip');
     expect(await page.inputValue('#description')).toBe('Uploaded by the page test');
-    await page.unroute('**/uploads/**');
+    await tusTraffic.release();
     await page.setInputFiles('#file', clip);
     await page.click('#start');
     await page.waitForFunction(() => document.body.dataset['videoStatus'] === 'ready', undefined, { timeout: 90_000 });
     // Resumed: the HEAD found the bytes stored before the reload, and no second upload was created.
-    expect(offsets[0]).toBeGreaterThanOrEqual(3 * 512 * 1024);
-    expect(posts).toEqual([]);
+    expect(tusTraffic.offsets[0]).toBeGreaterThanOrEqual(3 * 512 * 1024);
+    expect(tusTraffic.creations).toEqual(['single']);
     videoId = (await page.evaluate(() => document.body.dataset['videoId']))!;
     expect(await page.locator('#status').textContent()).toContain('moderator will review');
     await screenshot(page, 'upload-ready-desktop');
@@ -249,41 +238,26 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     const clip = noisy;
     const token = await tokenFor('parent-2', 'uploader', { ttlSec: 900 });
     const { page, problems, context } = await openPage(browser, `${t.url}/upload?access_token=${token}`);
-    await page.evaluate(() => {
-      const form = document.getElementById('upload-form')!;
-      form.dataset['chunkBytes'] = String(512 * 1024);
-      form.dataset['parallelMinBytes'] = '0';
-      form.dataset['parallelStreams'] = '2';
-    });
-    let patches = 0;
-    await page.route('**/uploads/**', async (route) => {
-      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 250));
-      await route.continue().catch(() => undefined);
-    });
-    page.on('response', (r) => { if (r.request().method() === 'PATCH' && r.status() === 204) patches++; });
+    await setUploadForm(page, { chunkBytes: 512 * 1024, parallelMinBytes: 0, parallelStreams: 2 });
+    const tusTraffic = await watchTus(page, 250);
     await page.setInputFiles('#file', clip);
     await page.fill('#title', 'Parallel clip');
     await page.click('#start');
-    await waitFor(async () => (patches >= 4 ? true : undefined), { timeoutMs: 30_000, what: 'four chunks stored' });
-
-    const offsets: number[] = [];
-    const creations: string[] = [];
-    page.on('request', async (r) => {
-      if (r.method() === 'POST' && r.url().includes('/uploads')) creations.push((await r.allHeaders())['upload-concat'] ?? 'single');
-    });
-    page.on('response', (r) => { if (r.request().method() === 'HEAD') offsets.push(Number(r.headers()['upload-offset'])); });
+    await waitFor(async () => (tusTraffic.patches >= 4 ? true : undefined), { timeoutMs: 30_000, what: 'four chunks stored' });
+    expect(tusTraffic.creations).toEqual(['partial', 'partial']);
+    tusTraffic.creations.length = 0;
+    tusTraffic.offsets.length = 0;
     await page.reload();
     await page.locator('#resume-hint').waitFor();
-    await page.unroute('**/uploads/**');
+    await tusTraffic.release();
     // The page's own settings are back (single stream below 64 MB): the stored partial URLs alone make it parallel.
     await page.setInputFiles('#file', clip);
     await page.click('#start');
     await page.waitForFunction(() => document.body.dataset['videoStatus'] === 'ready', undefined, { timeout: 90_000 });
     // Both partial uploads were found again (two HEADs, bytes already there); only the final concatenation was POSTed.
-    expect(offsets).toHaveLength(2);
-    expect(offsets[0]! + offsets[1]!).toBeGreaterThanOrEqual(4 * 512 * 1024);
-    expect(creations).toHaveLength(1);
-    expect(creations[0]).toMatch(/^final;/);
+    expect(tusTraffic.offsets).toHaveLength(2);
+    expect(tusTraffic.offsets[0]! + tusTraffic.offsets[1]!).toBeGreaterThanOrEqual(4 * 512 * 1024);
+    expect(tusTraffic.creations).toEqual([expect.stringMatching(/^final;/)]);
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -309,42 +283,32 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     const clip = noisy;
     const token = await tokenFor('parent-3', 'uploader', { ttlSec: 900 });
     const { page, problems, context } = await openPage(browser, `${t.url}/upload?access_token=${token}`);
-    await page.evaluate(() => { document.getElementById('upload-form')!.dataset['chunkBytes'] = String(512 * 1024); });
-    let patches = 0;
-    const creations: string[] = [];
-    const offsets: number[] = [];
-    page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/uploads')) creations.push(r.url()); });
-    page.on('response', (r) => {
-      if (r.request().method() === 'PATCH' && r.status() === 204) patches++;
-      if (r.request().method() === 'HEAD') offsets.push(Number(r.headers()['upload-offset']));
-    });
-    await page.route('**/uploads/**', async (route) => {
-      if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 200));
-      await route.continue().catch(() => undefined);
-    });
+    await setUploadForm(page, { chunkBytes: 512 * 1024 });
+    const tusTraffic = await watchTus(page, 200);
     await page.setInputFiles('#file', clip);
     await page.fill('#title', 'Flaky network clip');
     await page.click('#start');
-    await waitFor(async () => (patches >= 2 ? true : undefined), { timeoutMs: 30_000, what: 'two chunks stored' });
+    await waitFor(async () => (tusTraffic.patches >= 2 ? true : undefined), { timeoutMs: 30_000, what: 'two chunks stored' });
     // Pause stops sending; Resume asks the server for the offset and carries on.
     await page.click('#pause');
     await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Paused') === true);
     expect(await page.locator('#pause').textContent()).toBe('Resume');
-    const pausedAt = patches;
+    const pausedAt = tusTraffic.patches;
     await page.click('#pause');
-    await waitFor(async () => (patches > pausedAt ? true : undefined), { timeoutMs: 20_000, what: 'a chunk after resume' });
+    await waitFor(async () => (tusTraffic.patches > pausedAt ? true : undefined), { timeoutMs: 20_000, what: 'a chunk after resume' });
     let failed = 0;
     page.on('requestfailed', (r) => { if (r.method() === 'PATCH') failed++; });
     await context.setOffline(true);
     await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Offline') === true);
     await waitFor(async () => (failed > 0 ? true : undefined), { timeoutMs: 20_000, what: 'a PATCH failing offline' });
     await context.setOffline(false);
-    await page.unroute('**/uploads/**');
+    await tusTraffic.release();
     await page.waitForFunction(() => document.body.dataset['videoId'], undefined, { timeout: 60_000 });
     // One creation only; after the drop tus-js-client asked the server where to continue.
-    expect(creations).toHaveLength(1);
-    expect(offsets.length).toBeGreaterThan(0);
-    expect(offsets[0]).toBeGreaterThanOrEqual(2 * 512 * 1024);
+    expect(tusTraffic.creations).toEqual(['single']);
+    // HEADs after the pause and after the drop: both found every chunk stored before them.
+    expect(tusTraffic.offsets.length).toBeGreaterThanOrEqual(2);
+    expect(Math.min(...tusTraffic.offsets)).toBeGreaterThanOrEqual(2 * 512 * 1024);
     expect(problems.filter((p) => !p.includes('ERR_INTERNET_DISCONNECTED'))).toEqual([]);
     await context.close();
   });
