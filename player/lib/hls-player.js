@@ -25,112 +25,138 @@ const SEEK_STEP_SEC = 5;
 const MAX_REFRESHES = 3;
 
 /**
- * Mounts a player into `root`. `refresh` (optional) returns a fresh playback object `{url, posterUrl, storyboardUrl}`
+ * A player mounted into `root`. `refresh` (optional) returns a fresh playback object `{url, posterUrl, storyboardUrl}`
  * when the signature expired. `keyboardTarget` receives the shortcut listener (default: root).
  */
-export function createPlayer(root, { refresh, keyboardTarget } = {}) {
-  root.classList.add('player');
-  root.innerHTML = TEMPLATE;
-  const el = (role) => root.querySelector(`[data-role="${role}"]`);
-  const video = el('video');
-  const status = el('status');
-  const quality = el('quality');
-  let hls = null;
-  let source = null;
-  let cues = [];
-  let refreshes = 0;
-  const setStatus = (text) => { status.textContent = text; };
+class Player {
+  #root;
+  #refresh;
+  #video;
+  #status;
+  #quality;
+  #hls = null;
+  #source = null;
+  #cues = [];
+  #refreshes = 0;
 
-  function destroyHls() {
-    if (hls) { hls.destroy(); hls = null; }
+  constructor(root, { refresh, keyboardTarget } = {}) {
+    root.classList.add('player');
+    root.innerHTML = TEMPLATE;
+    const el = (role) => root.querySelector(`[data-role="${role}"]`);
+    this.#root = root;
+    this.#refresh = refresh;
+    this.#video = el('video');
+    this.#status = el('status');
+    this.#quality = el('quality');
+    wireControls(root, el, this.#video, { setQuality: (i) => { if (this.#hls) this.#hls.currentLevel = i; }, cues: () => this.#cues });
+    wireKeyboard(keyboardTarget ?? root, this.#video, root);
+  }
+
+  get video() { return this.#video; }
+  get source() { return this.#source; }
+
+  /** Plays `playback` ({url, posterUrl?, storyboardUrl?}); replaces whatever was playing. */
+  load(playback, { startAt, keepRefreshes } = {}) {
+    const video = this.#video;
+    this.#destroyHls();
+    video.removeAttribute('src');
+    this.#source = playback;
+    if (!keepRefreshes) this.#refreshes = 0;
+    delete this.#root.dataset.error;
+    if (playback.posterUrl) video.poster = playback.posterUrl; else video.removeAttribute('poster');
+    this.#showStoryboard(playback.storyboardUrl);
+    if (window.Hls && Hls.isSupported()) this.#attachHlsJs(playback.url, startAt);
+    else if (video.canPlayType('application/vnd.apple.mpegurl')) this.#attachNative(playback.url, startAt);
+    else { this.#setStatus('This browser cannot play this video.'); return; }
+    this.#setStatus(startAt ? 'Resuming…' : '');
+  }
+
+  play() {
+    return this.#video.play().catch(() => this.#setStatus('Press Play to start.'));
+  }
+
+  destroy() {
+    this.#destroyHls();
+    this.#video.removeAttribute('src');
+    this.#video.load();
+  }
+
+  #setStatus(text) { this.#status.textContent = text; }
+
+  #destroyHls() {
+    if (this.#hls) { this.#hls.destroy(); this.#hls = null; }
     window.__hls = undefined;
   }
 
-  async function onFatal(url, wasPlaying) {
-    const code = url ? await codeOf(url) : null;
-    root.dataset.error = code ?? 'PLAYBACK_FAILED';
-    if (code === 'PLAYBACK_SIGNATURE_EXPIRED' && refresh && refreshes < MAX_REFRESHES) {
-      refreshes++;
-      setStatus(`${messageFor(code)} Loading a fresh link…`);
-      const at = video.currentTime;
-      try {
-        const next = await refresh();
-        if (next) {
-          root.dataset.renewed = String(refreshes);
-          load(next, { startAt: at, keepRefreshes: true });
-          if (wasPlaying) video.play().catch(() => undefined);
-          return;
-        }
-      } catch (err) {
-        setStatus(messageFor(err.code ?? 'NETWORK'));
-        return;
-      }
-    }
-    setStatus(code ? messageFor(code) : 'The video could not be played.');
-  }
-
-  function attachHlsJs(url, startAt) {
-    hls = new Hls({ startPosition: startAt ?? -1 });
+  #attachHlsJs(url, startAt) {
+    const hls = new Hls({ startPosition: startAt ?? -1 });
+    this.#hls = hls;
     window.__hls = hls; // tests and devtools inspect levels / currentLevel
-    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => { fillQualityMenu(quality, data.levels); root.dataset.levels = String(data.levels.length); });
+    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+      fillQualityMenu(this.#quality, data.levels);
+      this.#root.dataset.levels = String(data.levels.length);
+    });
     hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
-      root.dataset.level = String(data.level);
+      this.#root.dataset.level = String(data.level);
       const l = hls.levels[data.level];
-      if (l) quality.title = `Now playing ${l.height}p`;
+      if (l) this.#quality.title = `Now playing ${l.height}p`;
     });
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (!data.fatal) return;
       const failed = data.networkDetails?.responseURL || data.url || data.frag?.url || data.context?.url || url;
-      const wasPlaying = !video.paused; // also true while a play() waits for the first frames
-      destroyHls();
-      onFatal(failed, wasPlaying);
+      const wasPlaying = !this.#video.paused; // also true while a play() waits for the first frames
+      this.#destroyHls();
+      this.#onFatal(failed, wasPlaying);
     });
     hls.loadSource(url);
-    hls.attachMedia(video);
+    hls.attachMedia(this.#video);
   }
 
-  function attachNative(url, startAt) {
-    quality.closest('label').hidden = true; // Safari picks renditions itself and exposes no level API
+  #attachNative(url, startAt) {
+    const video = this.#video;
+    this.#quality.closest('label').hidden = true; // Safari picks renditions itself and exposes no level API
     video.src = url;
     if (startAt) video.addEventListener('loadedmetadata', () => { video.currentTime = startAt; }, { once: true });
-    video.addEventListener('error', () => onFatal(video.currentSrc || url, !video.paused), { once: true });
+    video.addEventListener('error', () => this.#onFatal(video.currentSrc || url, !video.paused), { once: true });
   }
 
-  async function showStoryboard(url) {
-    cues = [];
+  async #onFatal(url, wasPlaying) {
+    const code = url ? await codeOf(url) : null;
+    this.#root.dataset.error = code ?? 'PLAYBACK_FAILED';
+    if (code === 'PLAYBACK_SIGNATURE_EXPIRED' && this.#refresh && this.#refreshes < MAX_REFRESHES) {
+      this.#refreshes++;
+      this.#setStatus(`${messageFor(code)} Loading a fresh link…`);
+      const at = this.#video.currentTime;
+      try {
+        const next = await this.#refresh();
+        if (next) {
+          this.#root.dataset.renewed = String(this.#refreshes);
+          this.load(next, { startAt: at, keepRefreshes: true });
+          if (wasPlaying) this.#video.play().catch(() => undefined);
+          return;
+        }
+      } catch (err) {
+        this.#setStatus(messageFor(err.code ?? 'NETWORK'));
+        return;
+      }
+    }
+    this.#setStatus(code ? messageFor(code) : 'The video could not be played.');
+  }
+
+  async #showStoryboard(url) {
+    this.#cues = [];
     if (!url) return;
     try {
-      cues = await loadStoryboard(url);
-      root.dataset.storyboard = String(cues.length);
+      this.#cues = await loadStoryboard(url);
+      this.#root.dataset.storyboard = String(this.#cues.length);
     } catch {
-      cues = []; // thumbnails are a nicety: scrubbing still works without them
+      this.#cues = []; // thumbnails are a nicety: scrubbing still works without them
     }
   }
+}
 
-  /** Plays `playback` ({url, posterUrl?, storyboardUrl?}); replaces whatever was playing. */
-  function load(playback, { startAt, keepRefreshes } = {}) {
-    destroyHls();
-    video.removeAttribute('src');
-    source = playback;
-    if (!keepRefreshes) refreshes = 0;
-    delete root.dataset.error;
-    if (playback.posterUrl) video.poster = playback.posterUrl; else video.removeAttribute('poster');
-    showStoryboard(playback.storyboardUrl);
-    if (window.Hls && Hls.isSupported()) attachHlsJs(playback.url, startAt);
-    else if (video.canPlayType('application/vnd.apple.mpegurl')) attachNative(playback.url, startAt);
-    else { setStatus('This browser cannot play this video.'); return; }
-    setStatus(startAt ? 'Resuming…' : '');
-  }
-
-  wireControls(root, el, video, { setQuality: (i) => { if (hls) hls.currentLevel = i; }, cues: () => cues });
-  wireKeyboard(keyboardTarget ?? root, video, root);
-  return {
-    video,
-    load,
-    get source() { return source; },
-    play: () => video.play().catch(() => setStatus('Press Play to start.')),
-    destroy() { destroyHls(); video.removeAttribute('src'); video.load(); },
-  };
+export function createPlayer(root, options = {}) {
+  return new Player(root, options);
 }
 
 function fillQualityMenu(select, levels) {
