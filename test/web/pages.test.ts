@@ -73,9 +73,18 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     expect(await page.inputValue('#title')).toBe('Noisy clip');
     expect(await page.inputValue('#description')).toBe('Uploaded by the page test');
     await tusTraffic.release();
+    await page.evaluate(() => {
+      const log: string[] = ((window as unknown as { statusLog: string[] }).statusLog = []);
+      const el = document.getElementById('status')!;
+      new MutationObserver(() => log.push(el.textContent ?? '')).observe(el, { childList: true, characterData: true, subtree: true });
+    });
     await page.setInputFiles('#file', clip);
     await page.click('#start');
     await page.waitForFunction(() => document.body.dataset['videoStatus'] === 'ready', undefined, { timeout: 90_000 });
+    // The page narrated the pipeline: upload percentages, then at least one processing stage.
+    const log = await page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog);
+    expect(log).toContain('Resuming your earlier upload…');
+    expect(log.some((l) => /^(Uploaded\. Waiting|Checking|Removing|Analysing|Converting|Packaging|Finishing)/.test(l))).toBe(true);
     // Resumed: the HEAD found the bytes stored before the reload, and no second upload was created.
     expect(tusTraffic.offsets[0]).toBeGreaterThanOrEqual(3 * 512 * 1024);
     expect(tusTraffic.creations).toEqual(['single']);
