@@ -214,8 +214,11 @@ describe('web pages in Chromium: upload → moderate → play', () => {
 
   it('embed.js on a partner site turns the div into a playing iframe', async () => {
     const { page, problems, context } = await openPage(browser, `http://localhost:${sitePort}/`);
-    const frame = await page.waitForSelector('iframe').then((f) => f.contentFrame());
-    expect(frame!.url()).toBe(`${t.url}/embed/${videoId}?autoplay=1`);
+    const iframe = await page.waitForSelector('iframe');
+    expect(await iframe.getAttribute('src')).toBe(`${t.url}/embed/${videoId}?autoplay=1`);
+    expect(await iframe.getAttribute('title')).toBe('Kids clip');
+    const frame = await iframe.contentFrame();
+    await frame!.waitForURL(`${t.url}/embed/${videoId}?autoplay=1`);
     await frame!.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 30_000 });
     expect(problems).toEqual([]);
     await context.close();
