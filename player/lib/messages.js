@@ -35,7 +35,7 @@ const MESSAGES = {
   infected: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
   failed: 'Processing failed. Please try again later.',
   rejected: 'This video could not be accepted.',
-  NETWORK: 'The connection was lost. The upload continues when you are back online.',
+  NETWORK: 'The server could not be reached. Check your connection and try again.',
 };
 
 /** A sentence for an error code, followed by the code itself so support can look it up. */
