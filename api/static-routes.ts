@@ -31,7 +31,14 @@ async function sendFile(reply: import('fastify').FastifyReply, file: string, typ
 
 export function registerStaticRoutes(app: FastifyInstance, o: StaticRoutesOptions): void {
   const root = path.resolve(o.playerDir);
-  app.get('/', (_req, reply) => sendFile(reply, path.join(root, 'index.html'), PAGE_TYPES['.html']!));
+  const page = (name: string) => (_req: unknown, reply: import('fastify').FastifyReply) =>
+    sendFile(reply, path.join(root, name), PAGE_TYPES['.html']!);
+  app.get('/', page('index.html'));
+  app.get('/upload', page('upload.html'));
+  app.get('/moderate', page('moderate.html'));
+  // The embed page reads the video id from its own path (or ?src= for a signed URL); see player/embed-page.js.
+  app.get('/embed', page('embed.html'));
+  app.get('/embed/:id', page('embed.html'));
   app.get<{ Params: { name: string } }>('/vendor/:name', (req, reply) => {
     const file = VENDOR[req.params.name];
     if (!file) throw new PipelineError('API_NOT_FOUND', `No vendor bundle ${req.params.name}.`);
@@ -41,6 +48,8 @@ export function registerStaticRoutes(app: FastifyInstance, o: StaticRoutesOption
     const file = path.resolve(root, req.params['*']);
     const type = PAGE_TYPES[path.extname(file)];
     if (!file.startsWith(root + path.sep) || !type) throw new PipelineError('API_NOT_FOUND', 'No such page asset.');
+    // Partner sites load the embed script from their own origin; helmet's same-origin CORP would block it.
+    if (file === path.join(root, 'embed.js')) reply.header('cross-origin-resource-policy', 'cross-origin');
     return sendFile(reply, file, type);
   });
 }

@@ -1,0 +1,256 @@
+// The player used by the embed page and the moderator preview: hls.js where MSE exists, the browser's own HLS
+// (Safari, iOS) otherwise; custom controls so the seek bar can show storyboard thumbnails and a quality menu.
+/* global Hls */
+import { formatTime } from './format.js';
+import { messageFor } from './messages.js';
+import { cueAt, loadStoryboard } from './storyboard.js';
+
+const TEMPLATE = `
+  <div class="player-frame">
+    <video data-role="video" playsinline preload="metadata"></video>
+    <div class="thumb" data-role="thumb" hidden><div class="thumb-img" data-role="thumb-img"></div><span data-role="thumb-time"></span></div>
+  </div>
+  <div class="controls">
+    <button type="button" data-role="play" aria-label="Play">Play</button>
+    <input type="range" data-role="seek" min="0" max="0" step="0.1" value="0" aria-label="Seek">
+    <span class="time" data-role="time">0:00 / 0:00</span>
+    <button type="button" data-role="mute" aria-label="Mute">Mute</button>
+    <label class="quality">Quality <select data-role="quality"><option value="-1">Auto</option></select></label>
+    <button type="button" data-role="fullscreen" aria-label="Full screen">Full screen</button>
+  </div>
+  <p class="player-status" data-role="status" role="status" aria-live="polite"></p>`;
+
+const SEEK_STEP_SEC = 5;
+/** Fresh URLs fetched for one source before giving up (an expiry loop means the clock or the key is wrong). */
+const MAX_REFRESHES = 3;
+
+/**
+ * A player mounted into `root`. `refresh` (optional) returns a fresh playback object `{url, posterUrl, storyboardUrl}`
+ * when the signature expired. `keyboardTarget` receives the shortcut listener (default: root).
+ */
+class Player {
+  #root;
+  #refresh;
+  #video;
+  #status;
+  #quality;
+  #hls = null;
+  #source = null;
+  #cues = [];
+  #refreshes = 0;
+
+  constructor(root, { refresh, keyboardTarget } = {}) {
+    root.classList.add('player');
+    root.innerHTML = TEMPLATE;
+    const el = (role) => root.querySelector(`[data-role="${role}"]`);
+    this.#root = root;
+    this.#refresh = refresh;
+    this.#video = el('video');
+    this.#status = el('status');
+    this.#quality = el('quality');
+    wireControls(root, el, this.#video, { setQuality: (i) => { if (this.#hls) this.#hls.currentLevel = i; }, cues: () => this.#cues });
+    wireKeyboard(keyboardTarget ?? root, this.#video, root);
+  }
+
+  get video() { return this.#video; }
+  get source() { return this.#source; }
+
+  /** Plays `playback` ({url, posterUrl?, storyboardUrl?}); replaces whatever was playing. */
+  load(playback, { startAt, keepRefreshes } = {}) {
+    const video = this.#video;
+    this.#destroyHls();
+    video.removeAttribute('src');
+    this.#source = playback;
+    if (!keepRefreshes) this.#refreshes = 0;
+    delete this.#root.dataset.error;
+    if (playback.posterUrl) video.poster = playback.posterUrl; else video.removeAttribute('poster');
+    this.#showStoryboard(playback.storyboardUrl);
+    if (window.Hls && Hls.isSupported()) this.#attachHlsJs(playback.url, startAt);
+    else if (video.canPlayType('application/vnd.apple.mpegurl')) this.#attachNative(playback.url, startAt);
+    else { this.#setStatus('This browser cannot play this video.'); return; }
+    this.#setStatus(startAt ? 'Resuming…' : '');
+  }
+
+  play() {
+    return this.#video.play().catch(() => this.#setStatus('Press Play to start.'));
+  }
+
+  destroy() {
+    this.#destroyHls();
+    this.#video.removeAttribute('src');
+    this.#video.load();
+  }
+
+  #setStatus(text) { this.#status.textContent = text; }
+
+  #destroyHls() {
+    if (this.#hls) { this.#hls.destroy(); this.#hls = null; }
+    window.__hls = undefined;
+  }
+
+  #attachHlsJs(url, startAt) {
+    const hls = new Hls({ startPosition: startAt ?? -1 });
+    this.#hls = hls;
+    window.__hls = hls; // tests and devtools inspect levels / currentLevel
+    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+      fillQualityMenu(this.#quality, data.levels);
+      this.#root.dataset.levels = String(data.levels.length);
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
+      this.#root.dataset.level = String(data.level);
+      const l = hls.levels[data.level];
+      if (l) this.#quality.title = `Now playing ${l.height}p`;
+    });
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      if (!data.fatal) return;
+      const failed = data.networkDetails?.responseURL || data.url || data.frag?.url || data.context?.url || url;
+      const wasPlaying = !this.#video.paused; // also true while a play() waits for the first frames
+      this.#destroyHls();
+      this.#onFatal(failed, wasPlaying);
+    });
+    hls.loadSource(url);
+    hls.attachMedia(this.#video);
+  }
+
+  #attachNative(url, startAt) {
+    const video = this.#video;
+    this.#quality.closest('label').hidden = true; // Safari picks renditions itself and exposes no level API
+    video.src = url;
+    if (startAt) video.addEventListener('loadedmetadata', () => { video.currentTime = startAt; }, { once: true });
+    video.addEventListener('error', () => this.#onFatal(video.currentSrc || url, !video.paused), { once: true });
+  }
+
+  async #onFatal(url, wasPlaying) {
+    const code = url ? await codeOf(url) : null;
+    this.#root.dataset.error = code ?? 'PLAYBACK_FAILED';
+    if (code === 'PLAYBACK_SIGNATURE_EXPIRED' && this.#refresh && this.#refreshes < MAX_REFRESHES) {
+      this.#refreshes++;
+      this.#setStatus(`${messageFor(code)} Loading a fresh link…`);
+      const at = this.#video.currentTime;
+      try {
+        const next = await this.#refresh();
+        if (next) {
+          this.#root.dataset.renewed = String(this.#refreshes);
+          this.load(next, { startAt: at, keepRefreshes: true });
+          if (wasPlaying) this.#video.play().catch(() => undefined);
+          return;
+        }
+      } catch (err) {
+        this.#setStatus(messageFor(err.code ?? 'NETWORK'));
+        return;
+      }
+    }
+    this.#setStatus(code ? messageFor(code) : 'The video could not be played.');
+  }
+
+  async #showStoryboard(url) {
+    this.#cues = [];
+    if (!url) return;
+    try {
+      this.#cues = await loadStoryboard(url);
+      this.#root.dataset.storyboard = String(this.#cues.length);
+    } catch {
+      this.#cues = []; // thumbnails are a nicety: scrubbing still works without them
+    }
+  }
+}
+
+export function createPlayer(root, options = {}) {
+  return new Player(root, options);
+}
+
+function fillQualityMenu(select, levels) {
+  select.replaceChildren(new Option('Auto', '-1'));
+  levels.forEach((l, i) => select.append(new Option(`${l.height}p (${Math.round(l.bitrate / 1000)} kbps)`, String(i))));
+  select.disabled = levels.length < 2;
+}
+
+/** 403s from /hls carry a code; hls.js only sees the status, so ask the server once more for the body. */
+async function codeOf(url) {
+  try {
+    const res = await fetch(url);
+    if (res.ok) return null;
+    const body = await res.json().catch(() => ({}));
+    return body?.error?.code ?? `HTTP_${res.status}`;
+  } catch {
+    return 'NETWORK';
+  }
+}
+
+function wireControls(root, el, video, { setQuality, cues }) {
+  const play = el('play');
+  const seek = el('seek');
+  const time = el('time');
+  const mute = el('mute');
+  const thumb = el('thumb');
+  const thumbImg = el('thumb-img');
+  const thumbTime = el('thumb-time');
+  const sync = () => {
+    const playing = !video.paused;
+    play.textContent = playing ? 'Pause' : 'Play';
+    play.setAttribute('aria-label', playing ? 'Pause' : 'Play');
+    mute.textContent = video.muted ? 'Unmute' : 'Mute';
+    mute.setAttribute('aria-label', video.muted ? 'Unmute' : 'Mute');
+    if (Number.isFinite(video.duration)) seek.max = String(video.duration);
+    if (document.activeElement !== seek) seek.value = String(video.currentTime);
+    time.textContent = `${formatTime(video.currentTime)} / ${formatTime(video.duration)}`;
+    seek.setAttribute('aria-valuetext', time.textContent);
+  };
+  for (const ev of ['play', 'pause', 'timeupdate', 'durationchange', 'volumechange', 'loadedmetadata']) video.addEventListener(ev, sync);
+  play.addEventListener('click', () => (video.paused ? video.play().catch(() => undefined) : video.pause()));
+  mute.addEventListener('click', () => { video.muted = !video.muted; });
+  seek.addEventListener('input', () => { video.currentTime = Number(seek.value); showThumb(Number(seek.value)); });
+  seek.addEventListener('change', () => { thumb.hidden = true; });
+  seek.addEventListener('pointermove', (e) => {
+    const rect = seek.getBoundingClientRect();
+    const frac = Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width));
+    showThumb(frac * Number(seek.max || 0), e.clientX);
+  });
+  seek.addEventListener('pointerleave', () => { thumb.hidden = true; });
+  el('quality').addEventListener('change', (e) => setQuality(Number(e.target.value)));
+  el('fullscreen').addEventListener('click', () => toggleFullscreen(root));
+
+  function showThumb(at, x) {
+    const list = cues();
+    if (!list.length) return;
+    const c = cueAt(list, at);
+    // CSSOM property writes are allowed by the CSP (style-src 'self' only forbids inline style attributes/elements).
+    thumbImg.style.width = `${c.w}px`;
+    thumbImg.style.height = `${c.h}px`;
+    thumbImg.style.backgroundImage = `url("${c.url}")`;
+    thumbImg.style.backgroundPosition = `-${c.x}px -${c.y}px`;
+    thumbTime.textContent = formatTime(at);
+    if (x !== undefined) {
+      // Centred over the pointer, kept inside the frame the thumbnail is positioned in.
+      const frame = thumb.offsetParent?.getBoundingClientRect() ?? { left: 0, width: Infinity };
+      const width = thumb.offsetWidth || c.w;
+      thumb.style.left = `${Math.min(Math.max(0, x - frame.left - width / 2), Math.max(0, frame.width - width))}px`;
+    }
+    thumb.hidden = false;
+    root.dataset.thumb = c.url;
+  }
+}
+
+function toggleFullscreen(root) {
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => undefined);
+  else root.requestFullscreen?.().catch(() => undefined);
+}
+
+/** space/k play-pause, ←/→ seek 5 s, f full screen, m mute (YouTube's keys, which viewers already know). */
+function wireKeyboard(target, video, root) {
+  target.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const tag = e.target?.tagName;
+    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') return;
+    if (tag === 'BUTTON' && (e.key === ' ' || e.key === 'Enter')) return;
+    const key = e.key.toLowerCase();
+    if (key === ' ' || key === 'k') video.paused ? video.play().catch(() => undefined) : video.pause();
+    else if (key === 'arrowleft') video.currentTime = Math.max(0, video.currentTime - SEEK_STEP_SEC);
+    else if (key === 'arrowright') video.currentTime = Math.min(video.duration || 0, video.currentTime + SEEK_STEP_SEC);
+    else if (key === 'f') toggleFullscreen(root);
+    else if (key === 'm') video.muted = !video.muted;
+    else return;
+    e.preventDefault();
+    e.stopPropagation();
+  });
+}

@@ -1,0 +1,45 @@
+// What each error code means for the person looking at the page. Codes come from core/errors.ts.
+const MESSAGES = {
+  INGEST_TOO_LARGE: 'This file is too large to upload. Please trim it or export a smaller version.',
+  INGEST_BAD_METADATA: 'Please give the video a title (up to 200 characters).',
+  INGEST_TOKEN_MISSING: 'Your upload permission is missing. Reload the page and try again.',
+  INGEST_TOKEN_INVALID: 'Your upload permission is not valid. Reload the page and try again.',
+  INGEST_TOKEN_EXPIRED: 'Your upload permission expired. Press Upload again to get a new one.',
+  INGEST_CHECKSUM_MISMATCH: 'Part of the file was damaged on the way; it is being sent again.',
+  INGEST_CONCAT_INVALID: 'The upload could not be put together. Please start it again.',
+  INGEST_EMPTY: 'The file is empty. Choose the video file itself.',
+  INGEST_UNREADABLE: 'This file could not be read as a video. It may be damaged or in an unsupported format.',
+  INGEST_NOT_VIDEO: 'This file is not a video (it may be audio, an image or a document). Choose a video file.',
+  INGEST_BAD_DIMENSIONS: 'The video has an unusual picture size we cannot process.',
+  INGEST_BAD_DURATION: 'The video has no usable length. It may be incomplete.',
+  INGEST_TOO_LONG: 'The video is longer than allowed. Please upload a shorter clip.',
+  INGEST_TRUNCATED: 'The file is incomplete (it ends early). Upload the complete file.',
+  INGEST_INFECTED: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
+  INGEST_SCAN_UNAVAILABLE: 'The virus scanner is unavailable right now. Please try again later.',
+  INGEST_SCAN_FAILED: 'The virus scan could not finish. Please try again later.',
+  INGEST_STRIP_FAILED: 'We could not prepare this file for processing. Please try another export of the video.',
+  TRANSCODE_PROBE_FAILED: 'This file could not be read as a video.',
+  TRANSCODE_NO_VIDEO: 'This file has no video picture. Choose a video file.',
+  TRANSCODE_FFMPEG_FAILED: 'Processing failed on our side. Please try again later.',
+  API_NOT_FOUND: 'This video does not exist (any more).',
+  API_RATE_LIMITED: 'Too many requests. Please wait a moment.',
+  AUTH_MISSING_TOKEN: 'Please sign in first.',
+  AUTH_INVALID_TOKEN: 'Your sign-in has expired. Please sign in again.',
+  AUTH_FORBIDDEN: 'Your account may not do this.',
+  MODERATION_NOT_READY: 'This video has not finished processing yet.',
+  PLAYBACK_NOT_APPROVED: 'This video is waiting for review.',
+  PLAYBACK_SIGNATURE_MISSING: 'This playback link is incomplete.',
+  PLAYBACK_SIGNATURE_INVALID: 'This playback link is not valid.',
+  PLAYBACK_SIGNATURE_EXPIRED: 'This playback link has expired.',
+  PLAYBACK_PATH_INVALID: 'This playback link is not valid.',
+  infected: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
+  failed: 'Processing failed. Please try again later.',
+  rejected: 'This video could not be accepted.',
+  NETWORK: 'The server could not be reached. Check your connection and try again.',
+};
+
+/** A sentence for an error code, followed by the code itself so support can look it up. */
+export function messageFor(code) {
+  const text = MESSAGES[code] ?? 'Something went wrong.';
+  return `${text} (${code})`;
+}

@@ -1,0 +1,168 @@
+// Moderator queue: polls GET /api/moderation/queue, previews the selected video over HLS (preview-scoped signed URL,
+// also while it is still transcoding when the API marks it `previewable`), approves/rejects with notes.
+import { formatAge, formatTime } from './lib/format.js';
+import { createPlayer } from './lib/hls-player.js';
+import { messageFor } from './lib/messages.js';
+import { api, takeAccessToken } from './lib/session.js';
+
+const $ = (id) => document.getElementById(id);
+const token = takeAccessToken();
+const POLL_MS = 3000;
+/** id → queue item (kept in API order: oldest first). */
+let items = new Map();
+/** id → detail promise (poster and preview URLs), fetched once per video. */
+const details = new Map();
+let selected = null;
+let previewing = null;
+const player = createPlayer($('preview'), { refresh: () => detail(previewing, true).then((d) => d.playback) });
+
+const setStatus = (t) => { $('status').textContent = t; };
+const showError = (code) => { $('error').textContent = code ? messageFor(code) : ''; };
+
+function detail(id, fresh = false) {
+  if (fresh || !details.has(id)) {
+    const p = api(`/api/videos/${encodeURIComponent(id)}`, { token });
+    p.catch(() => details.delete(id));
+    details.set(id, p);
+  }
+  return details.get(id);
+}
+
+function renderItem(item) {
+  const li = document.createElement('li');
+  li.id = `item-${item.id}`;
+  li.dataset.id = item.id;
+  li.tabIndex = -1;
+  li.className = 'queue-item';
+  const img = document.createElement('img');
+  img.alt = '';
+  img.className = 'poster';
+  const text = document.createElement('div');
+  const title = document.createElement('strong');
+  title.textContent = item.title;
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  meta.textContent = `${formatTime(item.durationSec ?? 0)} · by ${item.uploaderId ?? 'unknown'} · ${formatAge(item.createdAt)}`;
+  if (item.status === 'processing') meta.textContent += ` · processing ${Math.round(item.progress)}%`;
+  text.append(title, meta);
+  li.append(img, text);
+  li.addEventListener('click', () => select(item.id));
+  detail(item.id).then((d) => { if (d.playback?.posterUrl) img.src = d.playback.posterUrl; }, () => undefined);
+  return li;
+}
+
+function render() {
+  const list = $('queue');
+  const existing = new Map([...list.children].map((li) => [li.dataset.id, li]));
+  for (const [id, li] of existing) if (!items.has(id)) li.remove();
+  let prev = null;
+  for (const item of items.values()) {
+    const li = existing.get(item.id) ?? renderItem(item);
+    if (li.previousElementSibling !== prev || !li.isConnected) (prev ? prev.after(li) : list.prepend(li));
+    prev = li;
+  }
+  $('count').textContent = `(${items.size})`;
+  $('empty').hidden = items.size > 0;
+  document.body.dataset.queueSize = String(items.size);
+}
+
+async function poll() {
+  try {
+    const { items: page } = await api('/api/moderation/queue?limit=50', { token });
+    items = new Map(page.map((i) => [i.id, i]));
+    showError(null);
+    render();
+    if (selected && !items.has(selected)) selected = null;
+    if (!selected && items.size) select([...items.keys()][0], { focus: false });
+    if (!items.size) { $('review').hidden = true; previewing = null; player.destroy(); }
+    setStatus(`${items.size} video${items.size === 1 ? '' : 's'} waiting.`);
+  } catch (err) {
+    showError(err.code ?? 'NETWORK');
+  }
+}
+
+async function select(id, { focus = true } = {}) {
+  selected = id;
+  for (const li of $('queue').children) {
+    // Roving tabindex: Tab reaches the selected item, j/k move between items.
+    li.setAttribute('aria-current', String(li.dataset.id === id));
+    li.tabIndex = li.dataset.id === id ? 0 : -1;
+  }
+  const li = $(`item-${id}`);
+  if (focus) li?.focus();
+  const item = items.get(id);
+  if (!item) return;
+  $('review').hidden = false;
+  $('preview-title').textContent = item.title;
+  $('notes').value = '';
+  // A video previewed during its transcode (the API's `previewable`) cannot be decided before it is ready.
+  $('approve').disabled = item.status !== 'ready';
+  $('reject').disabled = item.status !== 'ready';
+  if (previewing === id) return;
+  previewing = id;
+  document.body.dataset.previewing = id;
+  try {
+    const d = await detail(id);
+    if (previewing !== id) return;
+    $('preview-meta').textContent = d.description || '';
+    if (d.playback && (d.status === 'ready' || d.previewable !== false)) player.load(d.playback);
+    else $('preview-meta').textContent = 'No preview yet (still processing).';
+  } catch (err) {
+    showError(err.code ?? 'NETWORK');
+  }
+}
+
+async function decide(decision) {
+  const id = selected;
+  if (!id) return;
+  const notes = $('notes').value.trim();
+  if (decision === 'reject' && !notes) {
+    setStatus('Write a note for the uploader before rejecting.');
+    $('notes').focus();
+    return;
+  }
+  const title = items.get(id)?.title ?? id;
+  try {
+    await api(`/api/moderation/videos/${encodeURIComponent(id)}/${decision}`, { token, method: 'POST', body: notes ? { notes } : {} });
+  } catch (err) {
+    showError(err.code ?? 'NETWORK');
+    return;
+  }
+  const keys = [...items.keys()];
+  const next = keys[keys.indexOf(id) + 1] ?? keys[keys.indexOf(id) - 1];
+  items.delete(id);
+  details.delete(id);
+  render();
+  previewing = null;
+  player.destroy();
+  setStatus(`${decision === 'approve' ? 'Approved' : 'Rejected'} “${title}”.`);
+  if (next) select(next); else { selected = null; $('review').hidden = true; }
+}
+
+function move(delta) {
+  const keys = [...items.keys()];
+  if (!keys.length) return;
+  const i = Math.max(0, keys.indexOf(selected));
+  select(keys[Math.min(keys.length - 1, Math.max(0, i + delta))]);
+}
+
+document.addEventListener('keydown', (e) => {
+  if (e.target.tagName === 'TEXTAREA') {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); decide('reject'); }
+    if (e.key === 'Escape') $(`item-${selected}`)?.focus();
+    return;
+  }
+  if (e.ctrlKey || e.metaKey || e.altKey || ['INPUT', 'SELECT'].includes(e.target.tagName)) return;
+  const actions = {
+    j: () => move(1), k: () => move(-1), a: () => decide('approve'), r: () => $('notes').focus(),
+    p: () => (player.video.paused ? player.play() : player.video.pause()),
+  };
+  const act = actions[e.key];
+  if ((e.key === 'a') && $('approve').disabled) return;
+  if (act) { e.preventDefault(); act(); }
+});
+$('approve').addEventListener('click', () => decide('approve'));
+$('reject').addEventListener('click', () => decide('reject'));
+
+if (!token) showError('AUTH_MISSING_TOKEN');
+else { poll(); setInterval(poll, POLL_MS); }

@@ -1,0 +1,213 @@
+// Uploader page: tus-js-client with resume (same tab after a reload, or after the network comes back), parallel
+// streams for big files, speed/ETA, then the processing status until the video is ready or refused.
+/* global tus */
+import { createRateMeter, formatBytes, formatTime } from './lib/format.js';
+import { messageFor } from './lib/messages.js';
+import { api, claimsOf, takeAccessToken } from './lib/session.js';
+
+const $ = (id) => document.getElementById(id);
+const token = takeAccessToken();
+const user = token ? claimsOf(token).sub ?? 'anon' : 'anon';
+const form = $('upload-form');
+const ENDPOINT = '/uploads';
+const POLL_MS = 1500;
+const STAGES = {
+  scan: 'Checking for viruses', validate: 'Checking the file', strip: 'Removing hidden metadata (location, device)',
+  probe: 'Analysing the video', transcode: 'Converting for every screen size', package: 'Packaging', done: 'Finishing',
+};
+let upload = null;
+const meter = createRateMeter();
+
+const setStatus = (t) => { $('status').textContent = t; };
+function showError(code) {
+  $('error').textContent = code ? messageFor(code) : '';
+  document.body.dataset.errorCode = code ?? '';
+}
+
+/** Per user and file, so two accounts in one browser never resume each other's uploads. */
+const fingerprint = (file, options) =>
+  Promise.resolve(['kidstream', user, file.name, file.type, file.size, file.lastModified, options.endpoint].join('|'));
+
+async function showResumeHint() {
+  const all = await tus.defaultOptions.urlStorage.findAllUploads().catch(() => []);
+  const mine = all.filter((u) => typeof u.urlStorageKey === 'string' && u.urlStorageKey.includes(`kidstream|${user}|`));
+  if (!mine.length) return;
+  const name = mine[0].metadata?.filename ?? 'a video';
+  $('resume-hint').textContent = `You have an unfinished upload of “${name}”. Choose the same file again to continue where it stopped.`;
+  $('resume-hint').hidden = false;
+  // The form was lost with the reload; what the user typed was stored with the upload (a parallel upload only sends
+  // it with the final request, so it must be the same again).
+  if (!$('title').value && mine[0].metadata?.title) $('title').value = mine[0].metadata.title;
+  if (!$('description').value && mine[0].metadata?.description) $('description').value = mine[0].metadata.description;
+}
+
+/** The API's `{"error": {"code"}}` body; @tus/server's own size check answers 413 with a plain-text body. */
+async function codeOfTusError(err) {
+  const res = err?.originalResponse;
+  if (!res) return 'NETWORK';
+  const status = res.getStatus();
+  let code;
+  try {
+    code = JSON.parse(res.getBody())?.error?.code;
+  } catch {
+    code = undefined;
+  }
+  return code ?? (status === 413 ? 'INGEST_TOO_LARGE' : `HTTP_${status}`);
+}
+
+function onProgress(sent, total) {
+  meter.add(sent);
+  const pct = total ? (sent / total) * 100 : 0;
+  $('progress').value = pct;
+  const rate = meter.rate();
+  const eta = rate > 0 ? ` · about ${formatTime((total - sent) / rate)} left` : '';
+  $('rate').textContent = `${formatBytes(sent)} of ${formatBytes(total)} · ${formatBytes(rate)}/s${eta}`;
+  // The status is a live region: announce every 10 %, not every progress event.
+  const step = `Uploading… ${Math.floor(pct / 10) * 10}%`;
+  if ($('status').textContent !== step) setStatus(step);
+}
+
+function setUploading(active) {
+  $('pause').hidden = !active && !upload;
+  $('start').disabled = active;
+  $('pause').textContent = active ? 'Pause' : 'Resume';
+}
+
+function startUpload(file, uploadToken) {
+  const parallelMin = Number(form.dataset.parallelMinBytes);
+  const parallel = file.size >= parallelMin ? Number(form.dataset.parallelStreams) : 1;
+  upload = new tus.Upload(file, {
+    endpoint: ENDPOINT,
+    headers: { 'Upload-Token': uploadToken },
+    chunkSize: Number(form.dataset.chunkBytes),
+    // Big files go up in parallel streams (server: tus concatenation); tus-js-client stores the partial URLs, so a
+    // reload resumes each stream. Retries cover short network drops; longer ones wait for the `online` event.
+    parallelUploads: parallel,
+    retryDelays: [0, 1000, 3000, 5000, 10000],
+    fingerprint,
+    removeFingerprintOnSuccess: true,
+    metadata: { filename: file.name, filetype: file.type, title: $('title').value.trim(), description: $('description').value },
+    metadataForPartialUploads: {},
+    onProgress,
+    onError: async (err) => {
+      const code = await codeOfTusError(err);
+      setUploading(false);
+      if (code === 'NETWORK' && !navigator.onLine) { setStatus('Offline — the upload continues when the connection is back.'); return; }
+      showError(code);
+      setStatus('Upload stopped.');
+    },
+    onSuccess: (payload) => {
+      const id = payload.lastResponse.getHeader('Video-Id');
+      upload = null;
+      setUploading(false);
+      $('pause').hidden = true;
+      $('progress').value = 100;
+      $('rate').textContent = '';
+      follow(id);
+    },
+  });
+  upload.findPreviousUploads().then((prev) => {
+    if (prev.length) {
+      upload.resumeFromPreviousUpload(prev[0]);
+      setStatus('Resuming your earlier upload…');
+    }
+    meter.reset();
+    setUploading(true);
+    upload.start();
+  });
+}
+
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  showError(null);
+  const file = $('file').files[0];
+  if (!file) { setStatus('Choose a video file first.'); $('file').focus(); return; }
+  if (!$('title').value.trim()) { showError('INGEST_BAD_METADATA'); $('title').focus(); return; }
+  if (!token) { showError('AUTH_MISSING_TOKEN'); return; }
+  setStatus('Starting…');
+  try {
+    // Only creating an upload needs this short-lived token; resuming one uses the upload URL alone.
+    const { token: uploadToken } = await api('/api/upload-tokens', { token, method: 'POST', body: {} });
+    startUpload(file, uploadToken);
+  } catch (err) {
+    showError(err.code ?? 'NETWORK');
+  }
+});
+
+$('pause').addEventListener('click', () => {
+  if (!upload) return;
+  if ($('pause').textContent === 'Pause') {
+    upload.abort().then(() => { setUploading(false); setStatus('Paused. Press Resume to continue.'); });
+  } else {
+    meter.reset();
+    setUploading(true);
+    upload.start();
+  }
+});
+
+window.addEventListener('online', () => {
+  if (upload && $('pause').textContent === 'Resume') { meter.reset(); setUploading(true); upload.start(); }
+});
+window.addEventListener('offline', () => setStatus('Offline — the upload continues when the connection is back.'));
+
+// Drag and drop onto the file picker's label; the input stays the single source of the chosen file.
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  if (e.dataTransfer?.files.length) { $('file').files = e.dataTransfer.files; onFileChosen(); }
+});
+$('file').addEventListener('change', onFileChosen);
+function onFileChosen() {
+  const f = $('file').files[0];
+  if (!f) return;
+  $('drop-text').textContent = `${f.name} (${formatBytes(f.size)})`;
+  if (!$('title').value) $('title').value = f.name.replace(/\.[^.]+$/, '').slice(0, 200);
+}
+
+function describe(v) {
+  if (v.status === 'uploaded') return 'Uploaded. Waiting for processing to start…';
+  if (v.status === 'processing') return `${STAGES[v.stage] ?? 'Processing'}… ${Math.round(v.progress)}%`;
+  if (v.moderation.status === 'approved') return 'Published. Everyone can watch it now.';
+  if (v.moderation.status === 'rejected') return `A moderator did not accept this video${v.moderation.notes ? `: ${v.moderation.notes}` : '.'}`;
+  return 'Ready. A moderator will review it before others can watch.';
+}
+
+/** Polls the video until it is ready or refused; the id goes into the URL so a reload keeps following it. */
+async function follow(id) {
+  const url = new URL(location.href);
+  url.searchParams.set('v', id);
+  history.replaceState(history.state, '', url.pathname + url.search);
+  document.body.dataset.videoId = id;
+  $('processing').hidden = false;
+  for (;;) {
+    let v;
+    try {
+      v = await api(`/api/videos/${encodeURIComponent(id)}`, { token });
+    } catch (err) {
+      if (err.code === 'AUTH_INVALID_TOKEN' || err.code === 'API_NOT_FOUND') { showError(err.code); return; }
+      await new Promise((r) => setTimeout(r, POLL_MS * 2));
+      continue;
+    }
+    document.body.dataset.videoStatus = v.status;
+    $('processing-progress').value = v.status === 'ready' ? 100 : v.status === 'processing' ? v.progress : 0;
+    if (['failed', 'rejected', 'infected'].includes(v.status)) {
+      setStatus('This video cannot be published.');
+      showError(v.error?.code ?? v.status);
+      return;
+    }
+    setStatus(describe(v));
+    if (v.status === 'ready') {
+      if (v.playback) { $('watch-link').href = `/embed/${id}`; $('links').hidden = false; }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+const resumeId = new URLSearchParams(location.search).get('v');
+if (resumeId) follow(resumeId);
+else showResumeHint();
+if (!token) showError('AUTH_MISSING_TOKEN');
