@@ -29,6 +29,8 @@ export interface ListFilter {
   readonly uploaderId?: string;
   readonly status?: VideoStatus;
   readonly moderation?: ModerationStatus;
+  /** Only videos a moderator can watch: ready, or still transcoding with the first segments published (issue 5). */
+  readonly reviewable?: boolean;
   /** Page size; the caller clamps it. */
   readonly limit: number;
   /** Keyset cursor: the last row of the previous page. */
@@ -52,6 +54,7 @@ export class VideoAdminRepository {
         ${f.uploaderId !== undefined ? s`AND uploader_id = ${f.uploaderId}` : s``}
         ${f.status ? s`AND status = ${f.status}` : s``}
         ${f.moderation ? s`AND moderation_status = ${f.moderation}` : s``}
+        ${f.reviewable ? s`AND (status = 'ready' OR (status = 'processing' AND previewable_at IS NOT NULL))` : s``}
         ${f.after ? s`AND (created_at, id) ${cmp} (${f.after.createdAt}::timestamptz, ${f.after.id}::uuid)` : s``}
       ORDER BY created_at ${dir}, id ${dir}
       LIMIT ${f.limit}`;

@@ -46,12 +46,12 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
   r.get('/api/moderation/queue', {
     preHandler: staff,
     schema: {
-      tags: ['moderation'], summary: 'Videos ready for review (processed, pending), oldest first',
+      tags: ['moderation'], summary: 'Videos to review (pending; ready, or previewable while transcoding), oldest first',
       querystring: PageQuery, response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
     },
   }, async (req) => {
     const { limit, cursor } = req.query;
-    const rows = await o.admin.list({ status: 'ready', moderation: 'pending', oldestFirst: true, limit: limit + 1, after: decodeCursor(cursor) });
+    const rows = await o.admin.list({ reviewable: true, moderation: 'pending', oldestFirst: true, limit: limit + 1, after: decodeCursor(cursor) });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { items: page.map(videoSummary), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };

@@ -2,6 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VideoRepository } from '../../db/videos.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { tokenFor } from '../../test/helpers/auth.ts';
@@ -36,9 +37,21 @@ describe('moderation flow and deletion', () => {
     await t?.close();
   });
 
-  it('queues ready, pending videos oldest first; processing ones are not in it', async () => {
+  it('queues ready, pending videos oldest first; processing ones only once previewable', async () => {
     const q = await call<{ items: Array<{ id: string }> }>(t.url, 'GET', '/api/moderation/queue', { token: mod });
     expect(q.body.items.map((v) => v.id)).toEqual([v1, v2]);
+    // A transcode whose first segments are published (issue 5) is reviewable: it joins the queue and previews.
+    const live = await seedVideo(sql, storage, { uploaderId: 'alice', status: 'processing' });
+    await new VideoRepository(sql).markPreviewable(live, { hlsPrefix: `hls/${live}`, masterKey: `hls/${live}/master.m3u8` });
+    const q2 = await call<{ items: Array<{ id: string }> }>(t.url, 'GET', '/api/moderation/queue', { token: mod });
+    expect(q2.body.items.map((v) => v.id)).toEqual([v1, v2, live]);
+    expect(q2.body.items.map((v) => v.id)).not.toContain(busy);
+    const preview = await call<{ scope: string }>(t.url, 'GET', `/api/playback/${live}`, { token: mod });
+    expect(preview.body.scope).toBe('preview');
+    expect((await call(t.url, 'GET', `/api/playback/${live}`)).status).toBe(403);
+    const approve = await call(t.url, 'POST', `/api/moderation/videos/${live}/approve`, { token: mod, body: {} });
+    expect([approve.status, codeOf(approve)]).toEqual([409, 'MODERATION_NOT_READY']);
+    await sql`DELETE FROM videos WHERE id = ${live}`;
   });
 
   it('lets players play only approved videos while moderators and owners preview', async () => {
