@@ -144,7 +144,7 @@ describe('runBench (tiny config, structure only — never speed)', () => {
       if (f.reference) expect(ids).toContain(f.reference);
     }
     const withTargets = report.figures.filter((f) => f.target);
-    expect(withTargets.map((f) => f.id).sort()).toEqual(['ingest.tus-rss-flatness', `transcode.${sourceId(spec)}.per-rung-speedup`, `transcode.${sourceId(spec)}.pipeline-vs-hand`]);
+    expect(withTargets.map((f) => f.id).sort()).toEqual(['ingest.tus-rss-flatness', `transcode.${sourceId(spec)}.per-rung-speedup`, `transcode.${sourceId(spec)}.pipeline-vs-hand`, 'ttp.ratio']);
     expect(typeof withTargets[0]!.meetsTarget).toBe('boolean');
     expect(report.notes.some((n) => n.startsWith('scenario broken failed'))).toBe(true);
     expect(report.capacity?.hostsNeeded).toBeGreaterThanOrEqual(1);

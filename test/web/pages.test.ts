@@ -172,8 +172,8 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     const { sig } = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 600 }).sign(videoId, 'public');
     await writePosterAndStoryboard(path.join(t.config.publishDir, 'hls', videoId), sig);
     const byId = await openPage(browser, `${t.url}/embed/${videoId}`);
-    // The API now finds poster.jpg in the package and hands out its signed URL.
-    await byId.page.waitForFunction(() => document.querySelector('video')?.poster.includes('/poster.jpg?sig=') === true);
+    // The API hands out the signed URL of the poster the packager made (playback.posterUrl).
+    await byId.page.waitForFunction(() => /\/poster\/poster-640\.jpg\?sig=/.test(document.querySelector('video')?.poster ?? ''));
     await byId.context.close();
 
     const sprites: number[] = [];
