@@ -106,6 +106,7 @@ export class TusIngest {
       if (req.method === 'GET') throw new PipelineError('API_NOT_FOUND', 'Uploads cannot be downloaded.');
       const concat = req.headers.get('upload-concat');
       if (req.method === 'POST' && concat?.startsWith('final;')) return await this.#createFinal(req, concat);
+      if (req.method === 'POST') this.#checkDeclaredSize(req);
       const checksum = req.headers.get(CHECKSUM_HEADER);
       if (req.method === 'PATCH' && checksum !== null) {
         const expected = parseChecksumHeader(checksum);
@@ -175,6 +176,19 @@ export class TusIngest {
     headers.set('Upload-Concat', concat);
     headers.set(VIDEO_ID_HEADER, videoId);
     return new Response(null, { status: 201, headers });
+  }
+
+  /**
+   * Refuses a declared Upload-Length over the limit with our JSON error (INGEST_TOO_LARGE, 413) before @tus/server
+   * sees it; its own 413 is plain text. Deferred lengths are still capped by @tus/server when they are declared.
+   */
+  #checkDeclaredSize(req: Request): void {
+    const declared = req.headers.get('upload-length');
+    if (declared !== null && Number(declared) > this.#o.maxSize) {
+      throw new PipelineError('INGEST_TOO_LARGE', `Upload-Length ${declared} exceeds ${this.#o.maxSize} bytes.`, {
+        uploadLength: Number(declared), maxSize: this.#o.maxSize,
+      });
+    }
   }
 
   #errorResponse(req: Request, err: PipelineError): Response {

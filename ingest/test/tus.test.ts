@@ -57,7 +57,9 @@ describe('tus ingest endpoint', () => {
 
   it('rejects an oversize upload at creation with 413, before any byte is sent', async () => {
     const res = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': String(MAX + 1), 'Upload-Metadata': meta(META) }) });
-    expect(res.status).toBe(413);
+    expect([res.status, await codeOf(res)]).toEqual([413, 'INGEST_TOO_LARGE']);
+    const exact = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': String(MAX), 'Upload-Metadata': meta(META) }) });
+    expect(exact.status).toBe(201);
     const err = await runUpload(randomBytes(16), { endpoint, uploadSize: MAX + 1, headers: tusHeaders(), metadata: META }).catch((e: unknown) => e);
     expect(tusErrorCode(err).status).toBe(413);
   });
