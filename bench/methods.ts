@@ -7,6 +7,7 @@ import type { LadderRung } from '../core/types.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { transcodeLadder } from '../transcoder/transcode.ts';
 import type { GeneratedSource } from './sources.ts';
+import { mediaInput } from '../media/allow-list.ts';
 
 /** One way of producing the same ladder from the same source; returns wall seconds. */
 export interface LadderJob {
@@ -31,7 +32,7 @@ const silent: Logger = { info: () => {}, warn: () => {}, error: () => {}, debug:
 export const pipelineMethod: LadderMethod = async (j) => {
   const t0 = performance.now();
   await transcodeLadder({
-    ffmpegPath: j.ffmpegPath, ffprobePath: 'ffprobe', source: j.source.path, probe: j.source.probe, outDir: j.outDir,
+    ffmpegPath: j.ffmpegPath, ffprobePath: 'ffprobe', source: mediaInput(j.source.path, j.source.probe.container), probe: j.source.probe, outDir: j.outDir,
     logger: silent, preset: j.preset, threads: j.threads, rungs: j.rungs,
     // The hand-written references re-encode every rung; the quick path would make the comparison unequal.
     allowRemux: false,

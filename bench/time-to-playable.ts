@@ -14,6 +14,7 @@ import pino from 'pino';
 import { transcodeAndPackage } from '../ops/package-stage.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { probeSource } from '../transcoder/probe.ts';
+import { mediaInput } from '../media/allow-list.ts';
 
 const run = promisify(execFile);
 
@@ -63,7 +64,7 @@ export async function benchTimeToPlayable(o: TimeToPlayableOptions): Promise<Tim
     let playableAt: number | undefined;
     const probe = await probeSource(source, { ffprobePath: o.ffprobePath ?? 'ffprobe' });
     const res = await transcodeAndPackage({
-      ffmpegPath: o.ffmpegPath ?? 'ffmpeg', ffprobePath: 'ffprobe', source, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage,
+      ffmpegPath: o.ffmpegPath ?? 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(source, probe.container), probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage,
       prefix: 'hls/bench', logger: pino({ level: 'warn' }), threads: o.threads ?? 0, preset: o.preset, skipArtwork: true,
       onPlayable: () => { playableAt = performance.now(); },
     });

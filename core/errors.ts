@@ -50,6 +50,10 @@ export const ERROR_DEFINITIONS = {
   },
   INGEST_EMPTY: { status: 422, hint: 'The upload has zero bytes; upload the video file itself.' },
   INGEST_UNREADABLE: { status: 422, hint: 'ffprobe cannot read the file (not media, or truncated); upload a complete video.' },
+  INGEST_UNSUPPORTED_CONTAINER: {
+    status: 422,
+    hint: 'Upload the video file itself (MP4/MOV, MKV/WebM, AVI, MPEG-TS, FLV, MPEG-PS, ASF, Ogg, DV); playlists, manifests and scripts are refused.',
+  },
   INGEST_NOT_VIDEO: { status: 422, hint: 'The file has no video stream (audio, image or other data); upload a video.' },
   INGEST_BAD_DIMENSIONS: { status: 422, hint: 'The video stream has implausible dimensions; upload a normal video.' },
   INGEST_BAD_DURATION: { status: 422, hint: 'The video has no usable duration; upload a complete video.' },
@@ -61,6 +65,10 @@ export const ERROR_DEFINITIONS = {
     hint: 'clamd is not reachable; start clamav-daemon or fix CLAMD_SOCKET / CLAMD_HOST / CLAMD_PORT. The job retries.',
   },
   INGEST_SCAN_FAILED: { status: 500, hint: 'clamd answered with an error (e.g. StreamMaxLength too small); see the context.' },
+  INGEST_SOURCE_CHANGED: {
+    status: 500,
+    hint: 'The upload changed between the virus scan and processing; the job retries and scans it again.',
+  },
   INGEST_STRIP_FAILED: { status: 500, hint: 'ffmpeg could not remux the upload without metadata; see the stderr tail.' },
   TRANSCODE_PROBE_FAILED: { status: 422, hint: 'The upload is not a readable video file; upload a real video.' },
   TRANSCODE_NO_VIDEO: { status: 422, hint: 'The file has no video stream; upload a video, not audio or an image.' },

@@ -1,4 +1,4 @@
-import { access, rm } from 'node:fs/promises';
+import { access, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { isPipelineError, PipelineError, type ErrorCode } from '../core/errors.ts';
@@ -24,7 +24,7 @@ export interface PrepareMasterOptions {
 /** Outcomes decided by the upload itself: recorded on the video, never retried. */
 const TERMINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'INGEST_INFECTED', 'INGEST_EMPTY', 'INGEST_UNREADABLE', 'INGEST_NOT_VIDEO', 'INGEST_BAD_DIMENSIONS',
-  'INGEST_BAD_DURATION', 'INGEST_TOO_LONG', 'INGEST_TRUNCATED',
+  'INGEST_BAD_DURATION', 'INGEST_TOO_LONG', 'INGEST_TRUNCATED', 'INGEST_UNSUPPORTED_CONTAINER',
 ]);
 
 export function isTerminalIngestError(err: unknown): err is PipelineError {
@@ -32,6 +32,22 @@ export function isTerminalIngestError(err: unknown): err is PipelineError {
 }
 
 const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+
+/** What identifies the bytes of a file on disk without reading them again. */
+async function fingerprint(file: string): Promise<{ key: string; size: number }> {
+  const st = await stat(file, { bigint: true });
+  return { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, size: Number(st.size) };
+}
+
+/**
+ * The bytes processed must be the bytes scanned: the media layer lets ffmpeg read only this one file (no references
+ * to others), and this check catches the file itself being replaced or appended to between scan and strip.
+ */
+async function assertUnchanged(file: string, scanned: { key: string }): Promise<void> {
+  if ((await fingerprint(file)).key !== scanned.key) {
+    throw new PipelineError('INGEST_SOURCE_CHANGED', 'The upload changed after it was scanned.', { file });
+  }
+}
 
 /** The tus file store keeps `<id>.json` beside each upload; both go once the upload has been dealt with. */
 async function discardUpload(sourcePath: string): Promise<void> {
@@ -52,6 +68,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     if (await exists(done)) return done;
   }
   await o.videos.markProcessing(videoId, 'scan');
+  const before = await fingerprint(sourcePath);
   const scan = await scanFile(sourcePath, o.clamd);
   if (scan.verdict.infected) {
     const { signature } = scan.verdict;
@@ -61,14 +78,20 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     o.logger.warn({ videoId, signature, quarantinePath }, 'infected upload quarantined');
     throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
   }
+  // clamd saw every byte of the file as it was when the scan started, and nothing else.
+  if (scan.bytes !== before.size) throw new PipelineError('INGEST_SOURCE_CHANGED', 'The scan read a different length.', { bytes: scan.bytes });
   await o.videos.recordCleanScan(videoId, scan.sha256);
   try {
     await o.videos.markProcessing(videoId, 'validate');
     const source = await validateUpload(sourcePath, { ffprobePath: o.ffprobePath, maxDurationSec: o.maxDurationSec });
     await o.videos.markProcessing(videoId, 'strip');
     const master = await stripVideoMetadata({
-      ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath, input: sourcePath,
+      ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath, input: source.input, videoCodec: source.videoCodec,
       outBase: path.join(o.mastersDir, videoId, 'master'), declaredDurationSec: source.durationSec,
+    });
+    await assertUnchanged(sourcePath, before).catch(async (err: unknown) => {
+      await rm(master.path, { force: true });
+      throw err;
     });
     const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
     await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { describeError } from '../core/errors.ts';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
 import type { PosterRow } from '../db/videos.ts';
+import type { MediaInput } from '../media/allow-list.ts';
 import { MASTER_NAME, type PackageResult } from '../packager/package.ts';
 import { makePosters } from '../packager/posters.ts';
 import { ProgressivePackager, type PackageSink } from '../packager/progressive.ts';
@@ -23,7 +24,8 @@ export interface PackagedTranscodeOptions {
   readonly pool?: FfmpegPool;
   /** Allow stream-copying the top rung when the source already fits it; default true. */
   readonly allowRemux?: boolean;
-  readonly source: string;
+  /** The stripped master as the media layer vetted it. */
+  readonly source: MediaInput;
   readonly probe: SourceProbe;
   /** Empty work directory; the caller removes it. */
   readonly workDir: string;

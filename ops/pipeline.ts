@@ -5,6 +5,7 @@ import { describeError, isPipelineError, PipelineError } from '../core/errors.ts
 import type { PipelineMetrics } from '../core/metrics.ts';
 import type { EventPublisher, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
+import { mediaInput } from '../media/allow-list.ts';
 import { isTerminalIngestError, prepareMaster, type PrepareMasterOptions } from '../ingest/prepare.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
@@ -117,6 +118,7 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   const sourcePath = await prepare(job, d);
   await d.videos.markProcessing(videoId, 'probe');
   const probe = await probeSource(sourcePath, { ffprobePath: d.ffprobePath }).catch((err: unknown) => failFinally(err, videoId, d));
+  const source = mediaInput(sourcePath, probe.container);
   if (d.archive) {
     // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back.
     await d.videos.markProcessing(videoId, 'archive', probe);
@@ -138,7 +140,7 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
     await clearPrefix(d.storage, prefix);
     // Progressive publishing (issue 5): the row turns previewable as soon as every rung's first segment is public.
     const { pkg, artwork } = await transcodeAndPackage({
-      ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source: sourcePath, probe, workDir: work, storage: d.storage, prefix,
+      ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source, probe, workDir: work, storage: d.storage, prefix,
       logger: d.logger, threads: d.ffmpegThreads, preset: d.preset, onProgress: progress.report, pool: d.pool, signal: d.signal,
       // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
       // the next attempt must not take the same path.

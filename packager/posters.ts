@@ -1,11 +1,13 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { MediaInput } from '../media/allow-list.ts';
 import { runFfmpeg, type Logger } from '../transcoder/run-ffmpeg.ts';
 
 export interface PosterOptions {
   readonly ffmpegPath: string;
-  readonly source: string;
+  /** The master as the media layer vetted it. */
+  readonly source: MediaInput;
   readonly durationSec: number;
   /** Directory of the package; posters go to `<outDir>/poster/`. */
   readonly outDir: string;

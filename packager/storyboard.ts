@@ -2,11 +2,13 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { PipelineError } from '../core/errors.ts';
+import type { MediaInput } from '../media/allow-list.ts';
 import { runFfmpeg, type Logger } from '../transcoder/run-ffmpeg.ts';
 
 export interface StoryboardOptions {
   readonly ffmpegPath: string;
-  readonly source: string;
+  /** The master as the media layer vetted it. */
+  readonly source: MediaInput;
   readonly durationSec: number;
   /** Directory of the package; the sprite and VTT go to `<outDir>/storyboard/`. */
   readonly outDir: string;
@@ -70,7 +72,7 @@ export async function makeStoryboard(o: StoryboardOptions): Promise<StoryboardRe
     });
     const expected = Math.max(1, Math.ceil(o.durationSec / intervalSec));
     const frames = (await readdir(tmp)).filter((f) => f.endsWith('.png')).sort().slice(0, expected);
-    if (frames.length === 0) throw new PipelineError('PACKAGE_ARTWORK_FAILED', 'ffmpeg extracted no storyboard frames.', { source: o.source });
+    if (frames.length === 0) throw new PipelineError('PACKAGE_ARTWORK_FAILED', 'ffmpeg extracted no storyboard frames.', { source: o.source.path });
     const first = await sharp(path.join(tmp, frames[0]!)).metadata();
     const tileHeight = first.height ?? Math.round((tileWidth * 9) / 16);
     const columns = Math.min(o.columns ?? 10, frames.length);

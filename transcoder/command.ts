@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { LadderRung } from '../core/types.ts';
+import type { MediaInput } from '../media/allow-list.ts';
 import { BUFSIZE_SECONDS, type PictureFixes } from './ladder.ts';
 
 /** Seconds between IDR frames; HLS segments are a whole number of GOPs so every rung's segments line up. */
@@ -10,7 +11,8 @@ export const AUDIO_BITRATE = 128_000;
 export const AUDIO_SAMPLE_RATE = 48_000;
 
 export interface LadderCommandOptions {
-  readonly input: string;
+  /** The source as the media layer vetted it; run-ffmpeg.ts adds its allow-lists before `-i`. */
+  readonly input: MediaInput;
   /** Directory that receives one sub-directory per rung (`v0`, `v1`, …) and `audio/`. */
   readonly outDir: string;
   readonly rungs: readonly LadderRung[];
@@ -35,7 +37,8 @@ export interface FfmpegOutput {
 
 /** A whole ffmpeg invocation as data: testable without running ffmpeg, turned into a command in run-ffmpeg.ts. */
 export interface FfmpegPlan {
-  readonly input: string;
+  /** Every ffmpeg run reads a vetted input: the runner opens it only with its allow-listed demuxer and protocol. */
+  readonly input: MediaInput;
   readonly inputOptions: readonly string[];
   readonly complexFilter: string | undefined;
   readonly outputs: readonly FfmpegOutput[];

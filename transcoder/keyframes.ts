@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { PipelineError } from '../core/errors.ts';
-
-const execFileAsync = promisify(execFile);
+import type { MediaInput } from '../media/allow-list.ts';
+import { runFfprobe } from '../media/ffprobe.ts';
 
 export interface KeyframeOptions {
   readonly ffprobePath: string;
@@ -14,28 +11,21 @@ export interface KeyframeOptions {
  * Presentation times (s) of the video keyframes, relative to the first video packet, sorted. Reads packet flags
  * (`K`) from the container index, so it costs a demux, never a decode.
  */
-export async function keyframeTimes(file: string, o: KeyframeOptions): Promise<number[]> {
-  try {
-    const { stdout } = await execFileAsync(
-      o.ffprobePath,
-      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file],
-      { timeout: o.timeoutMs ?? 60_000, maxBuffer: 256 * 1024 * 1024 },
-    );
-    const all: number[] = [];
-    const keys: number[] = [];
-    for (const line of stdout.split('\n')) {
-      const [pts, flags] = line.split(',');
-      const t = Number(pts);
-      if (!pts || !Number.isFinite(t)) continue;
-      all.push(t);
-      if (flags?.includes('K')) keys.push(t);
-    }
-    const start = Math.min(...all);
-    return keys.map((t) => Math.round((t - start) * 1e6) / 1e6).sort((a, b) => a - b);
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new PipelineError('TRANSCODE_PROBE_FAILED', 'ffprobe could not list keyframes.', { file, stderr: stderr.slice(-2000) }, { cause: err });
+export async function keyframeTimes(input: MediaInput, o: KeyframeOptions): Promise<number[]> {
+  const stdout = await runFfprobe(input, ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0'], {
+    ffprobePath: o.ffprobePath, timeoutMs: o.timeoutMs ?? 60_000, maxBuffer: 256 * 1024 * 1024, failureCode: 'TRANSCODE_PROBE_FAILED',
+  });
+  const all: number[] = [];
+  const keys: number[] = [];
+  for (const line of stdout.split('\n')) {
+    const [pts, flags] = line.split(',');
+    const t = Number(pts);
+    if (!pts || !Number.isFinite(t)) continue;
+    all.push(t);
+    if (flags?.includes('K')) keys.push(t);
   }
+  const start = Math.min(...all);
+  return keys.map((t) => Math.round((t - start) * 1e6) / 1e6).sort((a, b) => a - b);
 }
 
 /**

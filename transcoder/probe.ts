@@ -1,34 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
 import type { SourceProbe } from '../core/types.ts';
-
-const execFileAsync = promisify(execFile);
-
-const StreamSchema = z.object({
-  codec_type: z.string().optional(),
-  codec_name: z.string().optional(),
-  width: z.number().optional(),
-  height: z.number().optional(),
-  pix_fmt: z.string().optional(),
-  avg_frame_rate: z.string().optional(),
-  r_frame_rate: z.string().optional(),
-  bit_rate: z.string().optional(),
-  channels: z.number().optional(),
-  sample_rate: z.string().optional(),
-  tags: z.record(z.string(), z.string()).optional(),
-  side_data_list: z.array(z.record(z.string(), z.unknown())).optional(),
-  disposition: z.record(z.string(), z.number()).optional(),
-  field_order: z.string().optional(),
-  color_transfer: z.string().optional(),
-  profile: z.string().optional(),
-});
-const ProbeSchema = z.object({
-  streams: z.array(StreamSchema).default([]),
-  format: z.object({ format_name: z.string().default(''), duration: z.string().optional(), size: z.string().optional() }).optional(),
-});
-export type RawProbe = z.infer<typeof ProbeSchema>;
+import { probeFile, type RawStream } from '../media/ffprobe.ts';
 
 /** "30000/1001" → 29.97; "0/0" → 0. */
 export function parseRate(rate: string | undefined): number {
@@ -38,7 +10,7 @@ export function parseRate(rate: string | undefined): number {
   return d ? n / d : n;
 }
 
-function rotationOf(s: z.infer<typeof StreamSchema>): number {
+function rotationOf(s: RawStream): number {
   const fromSide = s.side_data_list?.find((d) => typeof d['rotation'] === 'number')?.['rotation'];
   const raw = typeof fromSide === 'number' ? fromSide : Number(s.tags?.['rotate'] ?? 0);
   return (((Math.round(raw) % 360) + 360) % 360);
@@ -60,24 +32,9 @@ export interface ProbeOptions {
   readonly timeoutMs?: number;
 }
 
-/** Runs ffprobe and returns its JSON, or TRANSCODE_PROBE_FAILED when the file is not media ffprobe understands. */
-export async function ffprobeJson(file: string, opts: ProbeOptions, extraArgs: string[] = []): Promise<RawProbe> {
-  try {
-    const { stdout } = await execFileAsync(
-      opts.ffprobePath,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extraArgs, file],
-      { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
-    );
-    return ProbeSchema.parse(JSON.parse(stdout));
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new PipelineError('TRANSCODE_PROBE_FAILED', `ffprobe could not read the file.`, { file, stderr: stderr.slice(-2000) }, { cause: err });
-  }
-}
-
 /** Probes a source and checks it has a decodable video stream. */
 export async function probeSource(file: string, opts: ProbeOptions): Promise<SourceProbe> {
-  const raw = await ffprobeJson(file, opts);
+  const { probe: raw } = await probeFile(file, { ...opts, failureCode: 'TRANSCODE_PROBE_FAILED' });
   // Cover art in audio files shows up as a video stream with attached_pic; it is not a video.
   const v = raw.streams.find((s) => s.codec_type === 'video' && !s.disposition?.['attached_pic']);
   if (!v || !v.width || !v.height) throw new PipelineError('TRANSCODE_NO_VIDEO', 'No video stream found.', { file });

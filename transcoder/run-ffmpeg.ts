@@ -1,5 +1,6 @@
 import ffmpeg from 'fluent-ffmpeg';
 import { PipelineError } from '../core/errors.ts';
+import { inputArgs } from '../media/allow-list.ts';
 import type { FfmpegPlan } from './command.ts';
 
 /** Minimal logger shape (pino satisfies it); injected so the library knows nothing about the app. */
@@ -27,6 +28,8 @@ export interface RunFfmpegOptions {
 }
 
 const STDERR_TAIL_LINES = 40;
+/** ffmpeg's status line: "frame=  120 fps= 60 … time=00:00:04.00 bitrate=…". */
+const PROGRESS_TIME = /\btime=(\d+:\d{2}:\d{2}(?:\.\d+)?)/;
 
 /** Decoder and demuxer complaints that, with -xerror, end the run: the source itself is damaged. */
 const CORRUPT_SOURCE = /error while decoding|corrupt input packet|invalid data found when processing input|invalid nal unit|is not allocated|missing picture in access unit|concealing|stream ends prematurely|partial file/i;
@@ -50,7 +53,8 @@ export function timemarkToSeconds(mark: string): number {
  */
 export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const cmd = ffmpeg({ logger: undefined }).setFfmpegPath(o.ffmpegPath).input(o.plan.input).inputOptions([...o.plan.inputOptions]);
+    const cmd = ffmpeg({ logger: undefined }).setFfmpegPath(o.ffmpegPath).input(o.plan.input.path)
+      .inputOptions([...inputArgs(o.plan.input), ...o.plan.inputOptions]);
     if (o.plan.complexFilter) cmd.complexFilter(o.plan.complexFilter);
     for (const out of o.plan.outputs) cmd.output(out.path).outputOptions([...out.options]);
 
@@ -77,13 +81,14 @@ export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
       const proc = (cmd as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc;
       if (proc?.pid !== undefined) o.onSpawn?.(proc.pid);
     });
+    // Progress comes from ffmpeg's own status lines, not fluent-ffmpeg's 'progress' event: listening to that makes
+    // fluent-ffmpeg run a plain ffprobe on the input, outside the media layer's allow-lists.
     cmd.on('stderr', (line: string) => {
       tail.push(line);
       if (tail.length > STDERR_TAIL_LINES) tail.shift();
-    });
-    cmd.on('progress', (p: { timemark?: string }) => {
-      if (!o.onProgress || !o.durationSec || !p.timemark) return;
-      const pct = Math.max(0, Math.min(100, (timemarkToSeconds(p.timemark) / o.durationSec) * 100));
+      const mark = PROGRESS_TIME.exec(line)?.[1];
+      if (!o.onProgress || !o.durationSec || !mark) return;
+      const pct = Math.max(0, Math.min(100, (timemarkToSeconds(mark) / o.durationSec) * 100));
       if (pct > lastPercent) {
         lastPercent = pct;
         o.onProgress(pct);

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
+import type { MediaInput } from '../media/allow-list.ts';
 import { buildLadderPlan, GOP_SECONDS, plannedRenditions, type FfmpegPlan, type PlannedRendition } from './command.ts';
 import { keyframesAligned, keyframeTimes } from './keyframes.ts';
 import { pictureFixes, planLadder, remuxBlocker, type PictureFixes } from './ladder.ts';
@@ -8,7 +9,8 @@ import type { FfmpegPool } from './pool.ts';
 import { runFfmpeg, type Logger } from './run-ffmpeg.ts';
 
 export interface PlanTranscodeOptions {
-  readonly source: string;
+  /** The source as the media layer vetted it (see media/allow-list.ts mediaInput). */
+  readonly source: MediaInput;
   readonly probe: SourceProbe;
   /** Directory that receives one sub-directory per rendition. */
   readonly outDir: string;

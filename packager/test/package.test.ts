@@ -15,6 +15,7 @@ import { mediaTimescale, readFragments, trackDefaults } from '../boxes.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { validatePackage } from '../validate.ts';
 import { servePackages, type PackageServer } from './serve.ts';
+import { mediaInput } from '../../media/allow-list.ts';
 
 const run = promisify(execFile);
 HLS.setOptions({ strictMode: true });
@@ -46,7 +47,7 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
     durationSec = probe.durationSec;
     const workDir = await mkdtemp(path.join(tmp, 'work-'));
     result = await transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: clip, probe, workDir, storage: srv.storage, prefix: srv.prefix,
+      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, workDir, storage: srv.storage, prefix: srv.prefix,
       logger: pino({ level: 'silent' }), threads: 2,
     });
   });

@@ -16,7 +16,8 @@ import { transcodeLadder } from '../../transcoder/transcode.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { ProgressivePackager, type PackageSink } from '../progressive.ts';
 import { validatePackage } from '../validate.ts';
-import { serveSlowly } from './serve.ts';
+import { feedSlowly } from './serve.ts';
+import { mediaInput } from '../../media/allow-list.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -28,11 +29,11 @@ describe('progressive publishing under failure', () => {
   it('a transcode killed mid-way leaves EVENT playlists without ENDLIST, and publishing stops', async () => {
     const clip = await makeClip({ out: path.join(tmp, 'slow.ts'), durationSec: 10, width: 320, height: 180 });
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
-    const source = await serveSlowly(clip, 10);
+    const source = await feedSlowly(clip, 10);
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'pub-kill') });
     const abort = new AbortController();
     const err = await transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: source.url, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'p',
+      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: source.input, allowRemux: false, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'p',
       logger, threads: 2, pollIntervalMs: 50, skipArtwork: true, signal: abort.signal,
       onPlayable: () => abort.abort(), // kill ffmpeg the moment the first segments are public
     }).catch((e: unknown) => e);
@@ -54,7 +55,7 @@ describe('progressive publishing under failure', () => {
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const work = await mkdtemp(path.join(tmp, 'work-'));
     const rungs = planLadder(probe);
-    await transcodeLadder({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: clip, probe, outDir: work, logger, rungs, threads: 2 });
+    await transcodeLadder({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, outDir: work, logger, rungs, threads: 2 });
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'pub-flaky') });
     const real = storageSink(storage, 'p');
     let failures = 3;

@@ -11,7 +11,7 @@ import { makeClip } from '../../test/helpers/media.ts';
 import { probeSource } from '../../transcoder/probe.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { validatePackage } from '../validate.ts';
-import { servePackages, serveSlowly, type PackageServer, type SlowSource } from './serve.ts';
+import { servePackages, feedSlowly, type PackageServer, type SlowSource } from './serve.ts';
 
 HLS.setOptions({ strictMode: true });
 const CLIP_SEC = 12;
@@ -68,11 +68,11 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
     // MPEG-TS reads front to back, so it can arrive slowly over HTTP.
     const clip = await makeClip({ out: path.join(tmp, 'clip.ts'), durationSec: CLIP_SEC });
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
-    source = await serveSlowly(clip, FEED_SEC);
+    source = await feedSlowly(clip, FEED_SEC);
     const start = Date.now();
     watcher = watch();
     job = transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: source.url, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage: srv.storage,
+      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: source.input, allowRemux: false, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage: srv.storage,
       prefix: srv.prefix, logger: pino({ level: 'silent' }), threads: 2, pollIntervalMs: 100, skipArtwork: true,
       onPlayable: () => { playableAt = Date.now() - start; },
       onProgress: (p) => { if (p >= 100) transcodeDoneAt = Date.now() - start; },

@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandler } from '../../api/errors.ts';
 import { sendObject } from '../../api/playback/send-object.ts';
 import { registerStaticRoutes } from '../../api/static-routes.ts';
+import type { MediaInput } from '../../media/allow-list.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
+
+const run = promisify(execFile);
 
 const PLAYER_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'player');
 
@@ -37,37 +42,47 @@ export async function servePackages(root: string): Promise<PackageServer> {
 }
 
 export interface SlowSource {
-  readonly url: string;
+  /** The FIFO as the media layer's vetted input (MPEG-TS). */
+  readonly input: MediaInput;
   close(): Promise<void>;
 }
 
 /**
- * Serves `file` over HTTP at a steady pace, spread over `seconds`, like a source arriving slowly: ffmpeg can only
- * transcode what has arrived. Every request gets the whole file from the start (fluent-ffmpeg runs an ffprobe on the
- * input in parallel with ffmpeg, so a FIFO would split the bytes between them).
+ * Feeds `file` (MPEG-TS, which reads front to back) into a named pipe at a steady pace spread over `seconds`, like a
+ * source arriving slowly: ffmpeg can only transcode what has arrived. A FIFO, not HTTP: the media layer lets ffmpeg
+ * open local files only. The pipe has one reader, so the caller must not probe it (probe the file instead).
  */
-export async function serveSlowly(file: string, seconds: number): Promise<SlowSource> {
+export async function feedSlowly(file: string, seconds: number): Promise<SlowSource> {
   const data = await readFile(file);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ks-fifo-'));
+  const fifo = path.join(dir, 'source.ts');
+  await run('mkfifo', [fifo]);
   const steps = Math.max(1, Math.round(seconds * 5));
-  const server = createServer((req, res) => {
-    let closed = false;
-    res.on('close', () => { closed = true; });
-    res.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': String(data.length) });
-    void (async () => {
+  let closed = false;
+  // Opening a FIFO for writing blocks until a reader opens it; the write loop runs in the background.
+  const writing = (async () => {
+    const fh = await open(fifo, 'w');
+    try {
       for (let i = 0; i < steps && !closed; i++) {
-        res.write(data.subarray(Math.floor((i * data.length) / steps), Math.floor(((i + 1) * data.length) / steps)));
+        await fh.write(data.subarray(Math.floor((i * data.length) / steps), Math.floor(((i + 1) * data.length) / steps)));
         await new Promise((r) => setTimeout(r, 200));
       }
-      res.end();
-    })();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+    } finally {
+      await fh.close();
+    }
+  })().catch(() => undefined); // EPIPE when ffmpeg was killed mid-read: the reader is gone, nothing left to feed.
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}/${path.basename(file)}`,
+    input: { path: fifo, demuxer: 'mpegts' },
     close: () => {
-      closing ??= new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+      closing ??= (async () => {
+        closed = true;
+        // A writer still blocked in open() needs a reader to come and go before it can finish.
+        const reader = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+        await writing;
+        await reader?.close();
+        await rm(dir, { recursive: true, force: true });
+      })();
       return closing;
     },
   };

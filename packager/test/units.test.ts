@@ -19,6 +19,7 @@ import { parseAttributes } from '../master-parse.ts';
 import { parseMediaPlaylist, renderMediaPlaylist } from '../media-playlist.ts';
 import { makePosters, scoreFrame } from '../posters.ts';
 import { makeStoryboard, renderStoryboardVtt, vttTime } from '../storyboard.ts';
+import { mediaInput } from '../../media/allow-list.ts';
 
 const run = promisify(execFile);
 
@@ -82,7 +83,7 @@ describe('packager units', () => {
   it('still makes posters and a storyboard for a video that is black throughout, and cleans its temp dirs', async () => {
     const clip = await makeClip({ out: path.join(tmp, 'black.mp4'), durationSec: 2, width: 320, height: 180, audio: false, extraArgs: ['-vf', 'drawbox=c=black:t=fill'] });
     const out = await mkdtemp(path.join(tmp, 'out-'));
-    const common = { ffmpegPath: 'ffmpeg', source: clip, durationSec: 2, outDir: out, logger: pino({ level: 'silent' }) };
+    const common = { ffmpegPath: 'ffmpeg', source: { path: clip, demuxer: 'mov' } as const, durationSec: 2, outDir: out, logger: pino({ level: 'silent' }) };
     const posters = await makePosters(common);
     expect(posters.images.map((i) => i.width)).toEqual([320, 320]); // no upscaling beyond the 320 px source
     const board = await makeStoryboard(common);
@@ -94,7 +95,7 @@ describe('packager units', () => {
     const junk = path.join(tmp, 'not-video.mp4');
     await writeFile(junk, 'hello');
     const out = await mkdtemp(path.join(tmp, 'bad-'));
-    const err = await makeStoryboard({ ffmpegPath: 'ffmpeg', source: junk, durationSec: 2, outDir: out, logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
+    const err = await makeStoryboard({ ffmpegPath: 'ffmpeg', source: { path: junk, demuxer: 'mov' }, durationSec: 2, outDir: out, logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe('TRANSCODE_SOURCE_CORRUPT');
     expect((await readdir(out)).sort()).toEqual(['storyboard']);
   });
@@ -103,7 +104,7 @@ describe('packager units', () => {
     const clip = await makeClip({ out: path.join(tmp, 'gop.mp4'), durationSec: 4, width: 320, height: 180, audio: false });
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const outDir = await mkdtemp(path.join(tmp, 'ladder-'));
-    await transcodeLadder({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: clip, probe, outDir, logger: pino({ level: 'silent' }), rungs: planLadder(probe).slice(0, 1), threads: 2 });
+    await transcodeLadder({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, outDir, logger: pino({ level: 'silent' }), rungs: planLadder(probe).slice(0, 1), threads: 2 });
     const init = await readFile(path.join(outDir, 'v0/init.mp4'));
     const seg = await readFile(path.join(outDir, 'v0/seg_00000.m4s'));
     expect(readFragments(seg, trackDefaults(init))).toHaveLength(1); // what ffmpeg writes: one moof per segment

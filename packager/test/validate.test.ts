@@ -11,6 +11,7 @@ import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { probeSource } from '../../transcoder/probe.ts';
 import { validatePackage, type ViolationCode } from '../validate.ts';
+import { mediaInput } from '../../media/allow-list.ts';
 
 const run = promisify(execFile);
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,7 +27,7 @@ describe('validator: passes our package, names each deliberately broken rule by 
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'published') });
     await transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: clip, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'good',
+      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'good',
       logger: pino({ level: 'silent' }), threads: 2, skipArtwork: true,
     });
     good = path.join(tmp, 'published', 'good');
@@ -105,7 +106,7 @@ describe('validator: passes our package, names each deliberately broken rule by 
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'published') });
     const res = await transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: clip, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'silent',
+      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'silent',
       logger: pino({ level: 'silent' }), threads: 2, skipArtwork: true,
     });
     expect(res.pkg.renditions.map((r) => r.kind)).toEqual(['video', 'video']);

@@ -4,6 +4,8 @@ import { keyframesAligned } from '../keyframes.ts';
 import { outputFps, pictureFixes, planLadder, remuxBlocker } from '../ladder.ts';
 import { probeOf } from './fixtures.ts';
 
+const IN = { path: 'in.mp4', demuxer: 'mov' } as const;
+
 const sizes = (w: number, h: number, v = {}): string[] => planLadder(probeOf(w, h, v)).map((r) => `${r.name}:${r.width}x${r.height}`);
 
 describe('planLadder', () => {
@@ -73,7 +75,7 @@ describe('pictureFixes', () => {
 
   it('puts deinterlace, tone-map, fps and 8-bit 4:2:0 conversion before the one split', () => {
     const probe = probeOf(1280, 720, { fieldOrder: 'tt', colorTransfer: 'smpte2084', fps: 59.94 });
-    const plan = buildLadderPlan({ input: 'in.mp4', outDir: '/o', rungs: planLadder(probe), hasAudio: true, fixes: pictureFixes(probe) });
+    const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs: planLadder(probe), hasAudio: true, fixes: pictureFixes(probe) });
     const shared = plan.complexFilter!.split(';')[0]!;
     expect(shared).toMatch(/^\[0:v:0\]bwdif=.*zscale=t=linear.*tonemap=tonemap=hable.*fps=59\.94,format=yuv420p,split=4/);
     expect(plan.outputs).toHaveLength(5);
@@ -84,7 +86,7 @@ describe('buildLadderPlan', () => {
   const rungs = planLadder(probeOf(640, 360));
 
   it('encodes every rung with a 2 s closed GOP and no scene-cut keyframes, one AAC output', () => {
-    const plan = buildLadderPlan({ input: 'in.mp4', outDir: '/o', rungs, hasAudio: true });
+    const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true });
     const video = plan.outputs.filter((o) => o.options.includes('libx264'));
     expect(video).toHaveLength(2);
     for (const o of video) {
@@ -99,7 +101,7 @@ describe('buildLadderPlan', () => {
   });
 
   it('quick path: the top rung and the audio are stream copies, the rest still share one decode', () => {
-    const plan = buildLadderPlan({ input: 'in.mp4', outDir: '/o', rungs, hasAudio: true, copyTopRung: true });
+    const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, copyTopRung: true });
     expect(plan.complexFilter).toContain('split=1[s0]');
     expect(plan.outputs[1]!.options.slice(0, 6)).toEqual(['-map', '0:v:0', '-an', '-c:v', 'copy', '-f']);
     expect(plan.outputs[2]!.options).toContain('copy');
@@ -107,7 +109,7 @@ describe('buildLadderPlan', () => {
 
   it('quick path with a single rung needs no filter graph at all (pure remux)', () => {
     const one = planLadder(probeOf(320, 180));
-    const plan = buildLadderPlan({ input: 'in.mp4', outDir: '/o', rungs: one, hasAudio: false, copyTopRung: true });
+    const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs: one, hasAudio: false, copyTopRung: true });
     expect(plan.complexFilter).toBeUndefined();
     expect(plan.outputs).toHaveLength(1);
   });

@@ -38,7 +38,7 @@ async function planFor(realtime: boolean): Promise<FfmpegPlan> {
   const outDir = path.join(tmp, `out${n++}`);
   const rungs = planLadder(probeOf(160, 90));
   for (const r of plannedRenditions(rungs, true)) await mkdir(path.join(outDir, r.dir), { recursive: true });
-  const plan = buildLadderPlan({ input: clip, outDir, rungs, hasAudio: true, preset: 'ultrafast', threads: 1 });
+  const plan = buildLadderPlan({ input: { path: clip, demuxer: 'mov' }, outDir, rungs, hasAudio: true, preset: 'ultrafast', threads: 1 });
   return realtime ? { ...plan, inputOptions: [...plan.inputOptions, '-re'] } : plan;
 }
 

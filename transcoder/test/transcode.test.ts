@@ -11,6 +11,7 @@ import { keyframeTimes } from '../keyframes.ts';
 import { probeSource } from '../probe.ts';
 import { transcodeLadder, type TranscodeResult } from '../transcode.ts';
 import { firstStream, frameDurations, garbleMiddle, joinRendition, packetSizes } from './media-check.ts';
+import { mediaInput } from '../../media/allow-list.ts';
 
 const run = promisify(execFile);
 const logger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
@@ -24,12 +25,12 @@ let n = 0;
 async function transcode(source: string, extra: { allowRemux?: boolean } = {}): Promise<TranscodeResult> {
   const outDir = path.join(tmp, `out${n++}`);
   const probe = await probeSource(source, bins);
-  return transcodeLadder({ ...bins, source, probe, outDir, logger, preset: 'ultrafast', threads: 2, ...extra });
+  return transcodeLadder({ ...bins, source: mediaInput(source, probe.container), probe, outDir, logger, preset: 'ultrafast', threads: 2, ...extra });
 }
 
 async function renditionKeyframes(r: TranscodeResult, dir: string): Promise<{ keys: number[]; durations: number[]; file: string }> {
   const joined = await joinRendition(path.join(r.outDir, dir), path.join(r.outDir, `${dir}-joined.mp4`));
-  return { keys: await keyframeTimes(joined.file, bins), durations: joined.playlist.segments.map((s) => s.duration), file: joined.file };
+  return { keys: await keyframeTimes({ path: joined.file, demuxer: 'mov' }, bins), durations: joined.playlist.segments.map((s) => s.duration), file: joined.file };
 }
 
 beforeAll(async () => {
