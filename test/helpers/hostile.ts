@@ -61,10 +61,10 @@ export async function makeMkvWithReferences(dir: string, target: string): Promis
 }
 
 /** H.264 with GPS text as SEI user_data_unregistered (the h264_metadata filter writes it into the stream). */
-export async function makeH264WithGps(out: string, extraArgs: readonly string[] = []): Promise<string> {
+export async function makeH264WithGps(out: string, o: { width?: number; height?: number; durationSec?: number; extraArgs?: readonly string[] } = {}): Promise<string> {
   return makeClip({
-    out, durationSec: 4, width: 320, height: 180,
-    extraArgs: [...extraArgs, '-bsf:v', `h264_metadata=sei_user_data=${SEI_UUID}+${GPS_TEXT}`],
+    out, durationSec: o.durationSec ?? 4, width: o.width ?? 320, height: o.height ?? 180,
+    extraArgs: [...(o.extraArgs ?? []), '-bsf:v', `h264_metadata=sei_user_data=${SEI_UUID}+${GPS_TEXT}`],
   });
 }
 
