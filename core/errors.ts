@@ -86,7 +86,10 @@ export const ERROR_DEFINITIONS = {
   API_RATE_LIMITED: { status: 429, hint: 'Slow down; retry after the number of seconds in the Retry-After header.' },
   API_ARCHIVE_UNAVAILABLE: { status: 409, hint: 'No archive store is configured; delete without ?archive=true.' },
   AUTH_MISSING_TOKEN: { status: 401, hint: 'Send "Authorization: Bearer <access token>".' },
-  AUTH_INVALID_TOKEN: { status: 401, hint: 'The access token is malformed, expired or signed by another key; sign in again.' },
+  AUTH_INVALID_TOKEN: {
+    status: 401,
+    hint: 'The access token is malformed, expired, lacks exp, lives longer than JWT_MAX_LIFETIME_SEC or is signed by another key; sign in again.',
+  },
   AUTH_NOT_CONFIGURED: { status: 503, hint: 'Set JWT_SECRET or JWT_PUBLIC_KEY so the API can verify access tokens.' },
   AUTH_FORBIDDEN: { status: 403, hint: 'Your role may not do this; ask an admin for the needed role.' },
   MODERATION_NOT_READY: { status: 409, hint: 'Only videos that finished processing (status ready) can be moderated.' },

@@ -70,6 +70,8 @@ const EnvSchema = z.object({
   JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY').optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Longest accepted access-token lifetime (exp − iat); tokens without exp are always refused. */
+  JWT_MAX_LIFETIME_SEC: z.coerce.number().int().min(60).default(86_400),
   /** HMAC key for playback URLs; unset → a random per-process key (signed URLs then die with the process). */
   PLAYBACK_SIGNING_KEY: z.string().min(32).optional(),
   PLAYBACK_URL_TTL_SEC: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(4 * 3600),
@@ -139,6 +141,7 @@ export interface AppConfig {
     readonly publicKeyPem: string | undefined;
     readonly issuer: string | undefined;
     readonly audience: string | undefined;
+    readonly maxLifetimeSec: number;
   };
   readonly playback: { readonly signingKey: string | undefined; readonly ttlSec: number };
   readonly corsOrigins: readonly string[];
@@ -208,7 +211,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     uploadTokenTtlSec: e.UPLOAD_TOKEN_TTL_SEC,
     uploadExpiryMs: Math.round(e.UPLOAD_EXPIRY_HOURS * 3600_000),
     uploadCleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_SEC * 1000,
-    jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE,
+      maxLifetimeSec: e.JWT_MAX_LIFETIME_SEC },
     playback: { signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC },
     corsOrigins: csv(e.CORS_ORIGINS),
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
