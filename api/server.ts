@@ -15,6 +15,7 @@ import type { UploadTokens } from '../ingest/upload-token.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { authenticate, type TokenVerifier } from './auth.ts';
 import { installErrorHandler } from './errors.ts';
+import { withLogRedaction } from './log-redaction.ts';
 import { playbackPlugin } from './playback/routes.ts';
 import type { PlaybackSigner } from './playback/signing.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
@@ -104,9 +105,10 @@ async function registerPlatformPlugins(app: FastifyInstance, o: ApiOptions): Pro
 
 /** Builds the HTTP app; the caller listens and closes it. */
 export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
-  // pino's Logger is a FastifyBaseLogger; the cast keeps routes typed against the default logger type.
+  // pino's Logger is a FastifyBaseLogger; the cast keeps routes typed against the default logger type. Every request
+  // line goes through the redacting serializer, whatever logger the caller passed.
   const app: FastifyInstance = Fastify({
-    loggerInstance: o.logger as FastifyBaseLogger,
+    loggerInstance: withLogRedaction(o.logger) as FastifyBaseLogger,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     trustProxy: o.trustProxy ?? false,
