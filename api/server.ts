@@ -45,6 +45,8 @@ export interface ApiOptions {
   readonly metrics: PipelineMetrics;
   /** What /readyz checks; default none (always ready). */
   readonly readiness?: readonly ReadinessCheck[];
+  /** How long /readyz reuses one result before the checks run again, in ms; default 5000. */
+  readonly readinessCacheMs?: number;
   /** Origins allowed to embed the player (CORS on playback routes); default none. */
   readonly corsOrigins?: readonly string[];
   /** Requests per window per client IP; default 300 per 60 s. */
@@ -128,7 +130,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   // The tus endpoint speaks its own protocol and the pages are HTML: routes without a schema stay out of the document.
   app.addHook('onRoute', (route) => { if (!route.schema) route.schema = { hide: true }; });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
-  registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics });
+  registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics, cacheMs: o.readinessCacheMs });
   registerUploadRoutes(app, o.tus, o.uploadPath ?? '/uploads');
   registerUploadTokenRoutes(app, { tokens: o.uploadTokens });
   registerVideoRoutes(app, o);

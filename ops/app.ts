@@ -182,7 +182,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         logger, videos, admin: new VideoAdminRepository(sql), storage, tus, uploadTokens, playerDir: PLAYER_DIR, metrics, events,
         verifier: createTokenVerifier(config.jwt),
         signer: new PlaybackSigner({ key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec }),
-        readiness: readiness.checks, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
+        readiness: readiness.checks, readinessCacheMs: config.readinessCacheMs, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
         staging: createUploadStaging(config.uploadDir),
         // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
         cancelJob: async (id) => { await cancel(id); },

@@ -79,6 +79,8 @@ const EnvSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  /** How long /readyz reuses one result (its checks spawn ffmpeg and open connections); one run at a time. */
+  READINESS_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   /** Behind a reverse proxy: take the client IP (rate limits, logs) from X-Forwarded-For. */
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   /** Comma-separated webhook receiver URLs; WEBHOOK_SECRET signs every delivery. */
@@ -147,6 +149,7 @@ export interface AppConfig {
   readonly corsOrigins: readonly string[];
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
   readonly trustProxy: boolean;
+  readonly readinessCacheMs: number;
   readonly webhooks: {
     readonly urls: readonly string[];
     readonly secret: string | undefined;
@@ -217,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     corsOrigins: csv(e.CORS_ORIGINS),
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     trustProxy: e.TRUST_PROXY === 'true',
+    readinessCacheMs: e.READINESS_CACHE_MS,
     webhooks: {
       urls: csv(e.WEBHOOK_URLS), secret: e.WEBHOOK_SECRET, attempts: e.WEBHOOK_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS,
