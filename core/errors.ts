@@ -38,6 +38,15 @@ export const ERROR_DEFINITIONS = {
   STREAM_BAD_SIGNING_KEY: { status: 500, hint: 'Set STREAM_SIGNING_KEY_ID and STREAM_SIGNING_KEY_PEM to a key from POST /stream/keys (PEM or base64 PEM).' },
   INGEST_TOO_LARGE: { status: 413, hint: 'Upload a smaller file or raise MAX_UPLOAD_BYTES.' },
   INGEST_BAD_METADATA: { status: 400, hint: 'Send tus Upload-Metadata with a valid title (1-200 chars).' },
+  INGEST_QUOTA_OPEN_UPLOADS: {
+    status: 429,
+    hint: 'Finish or delete (tus DELETE) one of your unfinished uploads, or wait until it expires (UPLOAD_EXPIRY_HOURS), then retry; '
+      + 'operators can raise UPLOAD_MAX_OPEN_PER_USER / UPLOAD_MAX_OPEN_PARTIALS_PER_USER.',
+  },
+  INGEST_QUOTA_BYTES: {
+    status: 413,
+    hint: 'Your uploads of the last 24 h reach UPLOAD_MAX_BYTES_PER_DAY; retry once older uploads leave the window, or upload a smaller file.',
+  },
   INGEST_TOKEN_MISSING: { status: 401, hint: 'Get a token from POST /api/upload-tokens and send it in the Upload-Token header.' },
   INGEST_TOKEN_INVALID: { status: 401, hint: 'The upload token is malformed or its signature is wrong; request a new one.' },
   INGEST_TOKEN_EXPIRED: { status: 401, hint: 'The upload token has expired; request a new one from POST /api/upload-tokens.' },

@@ -65,6 +65,12 @@ const EnvSchema = z.object({
   UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
   /** How often the API sweeps expired unfinished uploads; 0 disables the sweep. */
   UPLOAD_CLEANUP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
+  /** Unfinished uploads one uploader may have open at once (0 = no limit). */
+  UPLOAD_MAX_OPEN_PER_USER: z.coerce.number().int().min(0).default(5),
+  /** Partial uploads (parallel-upload streams) one uploader may hold until they are concatenated (0 = no limit). */
+  UPLOAD_MAX_OPEN_PARTIALS_PER_USER: z.coerce.number().int().min(0).default(32),
+  /** Declared upload bytes one uploader may create per rolling 24 h (0 = no limit). */
+  UPLOAD_MAX_BYTES_PER_DAY: z.coerce.number().int().min(0).default(5 * 1024 ** 3),
   /** HS256 key for access tokens (>= 32 chars); or JWT_PUBLIC_KEY (PEM, RS256/ES256) when tokens come from an IdP. */
   JWT_SECRET: z.string().min(32).optional(),
   JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY').optional(),
@@ -138,6 +144,8 @@ export interface AppConfig {
   readonly uploadTokenTtlSec: number;
   readonly uploadExpiryMs: number;
   readonly uploadCleanupIntervalMs: number;
+  /** Per-uploader limits enforced at tus creation (0 = no limit). */
+  readonly uploadQuota: { readonly maxOpenUploads: number; readonly maxOpenPartials: number; readonly maxBytesPerDay: number };
   readonly jwt: {
     readonly secret: string | undefined;
     readonly publicKeyPem: string | undefined;
@@ -214,6 +222,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     uploadTokenTtlSec: e.UPLOAD_TOKEN_TTL_SEC,
     uploadExpiryMs: Math.round(e.UPLOAD_EXPIRY_HOURS * 3600_000),
     uploadCleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_SEC * 1000,
+    uploadQuota: {
+      maxOpenUploads: e.UPLOAD_MAX_OPEN_PER_USER,
+      maxOpenPartials: e.UPLOAD_MAX_OPEN_PARTIALS_PER_USER,
+      maxBytesPerDay: e.UPLOAD_MAX_BYTES_PER_DAY,
+    },
     jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE,
       maxLifetimeSec: e.JWT_MAX_LIFETIME_SEC },
     playback: { signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC },
