@@ -1,16 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import type { Job } from 'bullmq';
 import { pino } from 'pino';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb } from '../../db/client.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { TEST_PLAYBACK_KEY, tokenFor } from '../../test/helpers/auth.ts';
 import { fetchUploadToken, tusUpload } from '../../test/helpers/tus-upload.ts';
 import { redactUrl, REDACTED, withLogRedaction } from '../log-redaction.ts';
 import { PlaybackSigner } from '../playback/signing.ts';
+import { createWebhookProcessor } from '../webhooks/deliver.ts';
+import type { WebhookJobData } from '../webhooks/publisher.ts';
 import { seedVideo } from './seed.ts';
 
 /** Collects every line the app logs, as raw text (what would land in a log file). */
@@ -105,6 +112,24 @@ describe('request logs never contain tokens or signatures', () => {
     expect(bad.status).toBe(400);
     await drain();
     expect(loggedUrls().filter((u) => u.startsWith('/uploads')).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a failed webhook delivery does not put a token in the receiver URL into its error (worker log, failedReason)', async () => {
+    const receiver = createServer((_req, res) => res.writeHead(500).end());
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const sql = createDb({ url: t.db.url, max: 1 });
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook?token=${secret('receiver-token-secret')}`;
+      const deliver = createWebhookProcessor({ sql, secret: 'w'.repeat(16), timeoutMs: 5000 });
+      const event = { id: randomUUID(), type: 'video.ready' as const, createdAt: new Date().toISOString(), data: {} };
+      const job = { data: { url, event }, attemptsMade: 0 } as unknown as Job<WebhookJobData>;
+      const err = await deliver(job).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'WEBHOOK_DELIVERY_FAILED', context: { url: expect.stringContaining(`token=${REDACTED}`) } });
+      expect((err as Error).message).not.toContain('receiver-token-secret');
+    } finally {
+      await sql.end();
+      await new Promise((r) => receiver.close(r));
+    }
   });
 
   it('no log line contains any secret sent in this file', () => {
