@@ -27,6 +27,11 @@ export interface TokenVerifierOptions {
   readonly issuer?: string;
   /** Required `aud` claim; default: not checked. */
   readonly audience?: string;
+  /**
+   * Longest accepted token lifetime in seconds: exp − iat, and exp − now (so an iat in the future cannot stretch it);
+   * default 86400. Bounds the damage of a leaked token, which would otherwise stay valid for as long as its issuer chose.
+   */
+  readonly maxLifetimeSec?: number;
   /** Clock for expiry checks (tests); default Date.now. */
   readonly now?: () => number;
 }
@@ -44,6 +49,18 @@ function roleOf(p: JWTPayload): Role | undefined {
   return known.sort((a, b) => ROLES.indexOf(b) - ROLES.indexOf(a))[0];
 }
 
+/** Refuses a token whose lifetime (exp − iat, or exp − now) exceeds maxSec; jwtVerify already required a numeric exp. */
+function assertBoundedLifetime(p: JWTPayload, nowMs: number, maxSec: number): void {
+  const exp = p.exp ?? 0;
+  const nowSec = Math.floor(nowMs / 1000);
+  const lifetime = Math.max(exp - nowSec, p.iat === undefined ? 0 : exp - p.iat);
+  if (lifetime > maxSec) {
+    throw new PipelineError('AUTH_INVALID_TOKEN', `Token lives ${lifetime} s, longer than the ${maxSec} s allowed.`, {
+      reason: 'lifetime', lifetimeSec: lifetime, maxLifetimeSec: maxSec,
+    });
+  }
+}
+
 export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
   let key: KeyObject | undefined;
   let algorithms: string[] = [];
@@ -59,15 +76,19 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
     async verify(token) {
       if (!key) throw new PipelineError('AUTH_NOT_CONFIGURED', 'No token key configured.');
       let payload: JWTPayload;
+      const nowMs = o.now ? o.now() : Date.now();
       try {
         ({ payload } = await jwtVerify(token, key, {
-          algorithms, issuer: o.issuer, audience: o.audience,
-          currentDate: o.now ? new Date(o.now()) : undefined,
+          // Without exp a token never expires: one leaked link with ?access_token= would grant access for good.
+          algorithms, issuer: o.issuer, audience: o.audience, requiredClaims: ['exp'],
+          currentDate: new Date(nowMs),
         }));
       } catch (err) {
         const reason = err instanceof joseErrors.JOSEError ? err.code : 'ERR_UNKNOWN';
-        throw new PipelineError('AUTH_INVALID_TOKEN', `Token rejected (${reason}).`, { reason }, { cause: err });
+        const claim = err instanceof joseErrors.JWTClaimValidationFailed ? err.claim : undefined;
+        throw new PipelineError('AUTH_INVALID_TOKEN', `Token rejected (${reason}${claim ? ` ${claim}` : ''}).`, { reason, claim }, { cause: err });
       }
+      assertBoundedLifetime(payload, nowMs, o.maxLifetimeSec ?? 86_400);
       const role = roleOf(payload);
       if (!payload.sub || !role) throw new PipelineError('AUTH_INVALID_TOKEN', 'Token lacks sub or a known role.', { reason: 'claims' });
       return { id: payload.sub, role };

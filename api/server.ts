@@ -15,6 +15,7 @@ import type { UploadTokens } from '../ingest/upload-token.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { authenticate, type TokenVerifier } from './auth.ts';
 import { installErrorHandler } from './errors.ts';
+import { withLogRedaction } from './log-redaction.ts';
 import { playbackPlugin } from './playback/routes.ts';
 import type { PlaybackSigner } from './playback/signing.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
@@ -44,6 +45,8 @@ export interface ApiOptions {
   readonly metrics: PipelineMetrics;
   /** What /readyz checks; default none (always ready). */
   readonly readiness?: readonly ReadinessCheck[];
+  /** How long /readyz reuses one result before the checks run again, in ms; default 5000. */
+  readonly readinessCacheMs?: number;
   /** Origins allowed to embed the player (CORS on playback routes); default none. */
   readonly corsOrigins?: readonly string[];
   /** Requests per window per client IP; default 300 per 60 s. */
@@ -104,9 +107,10 @@ async function registerPlatformPlugins(app: FastifyInstance, o: ApiOptions): Pro
 
 /** Builds the HTTP app; the caller listens and closes it. */
 export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
-  // pino's Logger is a FastifyBaseLogger; the cast keeps routes typed against the default logger type.
+  // pino's Logger is a FastifyBaseLogger; the cast keeps routes typed against the default logger type. Every request
+  // line goes through the redacting serializer, whatever logger the caller passed.
   const app: FastifyInstance = Fastify({
-    loggerInstance: o.logger as FastifyBaseLogger,
+    loggerInstance: withLogRedaction(o.logger) as FastifyBaseLogger,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     trustProxy: o.trustProxy ?? false,
@@ -126,7 +130,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   // The tus endpoint speaks its own protocol and the pages are HTML: routes without a schema stay out of the document.
   app.addHook('onRoute', (route) => { if (!route.schema) route.schema = { hide: true }; });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
-  registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics });
+  registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics, cacheMs: o.readinessCacheMs });
   registerUploadRoutes(app, o.tus, o.uploadPath ?? '/uploads');
   registerUploadTokenRoutes(app, { tokens: o.uploadTokens });
   registerVideoRoutes(app, o);

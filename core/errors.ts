@@ -38,6 +38,15 @@ export const ERROR_DEFINITIONS = {
   STREAM_BAD_SIGNING_KEY: { status: 500, hint: 'Set STREAM_SIGNING_KEY_ID and STREAM_SIGNING_KEY_PEM to a key from POST /stream/keys (PEM or base64 PEM).' },
   INGEST_TOO_LARGE: { status: 413, hint: 'Upload a smaller file or raise MAX_UPLOAD_BYTES.' },
   INGEST_BAD_METADATA: { status: 400, hint: 'Send tus Upload-Metadata with a valid title (1-200 chars).' },
+  INGEST_QUOTA_OPEN_UPLOADS: {
+    status: 429,
+    hint: 'Finish or delete (tus DELETE) one of your unfinished uploads, or wait until it expires (UPLOAD_EXPIRY_HOURS), then retry; '
+      + 'operators can raise UPLOAD_MAX_OPEN_PER_USER / UPLOAD_MAX_OPEN_PARTIALS_PER_USER.',
+  },
+  INGEST_QUOTA_BYTES: {
+    status: 413,
+    hint: 'Your uploads of the last 24 h reach UPLOAD_MAX_BYTES_PER_DAY; retry once older uploads leave the window, or upload a smaller file.',
+  },
   INGEST_TOKEN_MISSING: { status: 401, hint: 'Get a token from POST /api/upload-tokens and send it in the Upload-Token header.' },
   INGEST_TOKEN_INVALID: { status: 401, hint: 'The upload token is malformed or its signature is wrong; request a new one.' },
   INGEST_TOKEN_EXPIRED: { status: 401, hint: 'The upload token has expired; request a new one from POST /api/upload-tokens.' },
@@ -94,7 +103,10 @@ export const ERROR_DEFINITIONS = {
   API_RATE_LIMITED: { status: 429, hint: 'Slow down; retry after the number of seconds in the Retry-After header.' },
   API_ARCHIVE_UNAVAILABLE: { status: 409, hint: 'No archive store is configured; delete without ?archive=true.' },
   AUTH_MISSING_TOKEN: { status: 401, hint: 'Send "Authorization: Bearer <access token>".' },
-  AUTH_INVALID_TOKEN: { status: 401, hint: 'The access token is malformed, expired or signed by another key; sign in again.' },
+  AUTH_INVALID_TOKEN: {
+    status: 401,
+    hint: 'The access token is malformed, expired, lacks exp, lives longer than JWT_MAX_LIFETIME_SEC or is signed by another key; sign in again.',
+  },
   AUTH_NOT_CONFIGURED: { status: 503, hint: 'Set JWT_SECRET or JWT_PUBLIC_KEY so the API can verify access tokens.' },
   AUTH_FORBIDDEN: { status: 403, hint: 'Your role may not do this; ask an admin for the needed role.' },
   MODERATION_NOT_READY: { status: 409, hint: 'Only videos that finished processing (status ready) can be moderated.' },

@@ -3,8 +3,9 @@ import { Server, type Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
+import type { QuotaCloseReason, UploadQuota } from '../db/upload-quota.ts';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADER, checksumScope, parseChecksumHeader } from './checksum.ts';
-import { createFinalUpload } from './concat.ts';
+import { createFinalUpload, parseFinalConcat } from './concat.ts';
 import { isPartialId, PARTIAL_PREFIX, SafeFileStore } from './safe-file-store.ts';
 import { assertNoServerKeys, parseVideoMetadata } from './upload-metadata.ts';
 import { UPLOAD_TOKEN_HEADER, type UploadTokenClaims, type UploadTokens } from './upload-token.ts';
@@ -28,6 +29,11 @@ export interface TusIngestOptions {
   readonly tokens: UploadTokens;
   /** Unfinished uploads expire this long after creation; 0 = never. */
   readonly expirationMs: number;
+  /**
+   * Per-uploader limits on open uploads and bytes per day, checked at creation (db/upload-quota.ts); default none,
+   * i.e. no limits (the app always passes one; the ingest benchmark does not).
+   */
+  readonly quota?: UploadQuota;
   readonly logger: Logger;
   /** Clock for expiry decisions; default Date.now. */
   readonly now?: () => number;
@@ -63,6 +69,8 @@ export class TusIngest {
   readonly #o: TusIngestOptions;
   /** Claims of the creation request being handled (set in onIncomingRequest, read in onUploadCreate). */
   readonly #claims = new WeakMap<object, UploadTokenClaims>();
+  /** Upload id whose quota slot a creation request took (set in onUploadCreate), to give it back if creation fails. */
+  readonly #reserved = new WeakMap<object, string>();
 
   constructor(o: TusIngestOptions) {
     this.#o = o;
@@ -80,9 +88,17 @@ export class TusIngest {
       onIncomingRequest: async (req) => {
         if (req.method === 'POST') this.#claims.set(req, this.#authorize(req.headers.get(UPLOAD_TOKEN_HEADER)));
       },
-      onUploadCreate: async (req, upload) => ({ metadata: this.#prepareMetadata(upload, this.#claims.get(req)) }),
+      onUploadCreate: async (req, upload) => {
+        const claims = this.#claims.get(req);
+        const metadata = this.#prepareMetadata(upload, claims);
+        await this.#reserve(req, upload, claims);
+        return { metadata };
+      },
       onUploadFinish: async (_req, upload) => {
+        // A finished partial still counts as open (it holds disk) until a final upload consumes it.
+        await this.#o.quota?.recordSize(upload.id, upload.size ?? upload.offset);
         if (isPartialId(upload.id)) return {};
+        await this.#o.quota?.release([upload.id], 'finished');
         const { videoId } = await this.#finish(upload);
         return { headers: { [VIDEO_ID_HEADER]: videoId } };
       },
@@ -113,6 +129,8 @@ export class TusIngest {
         return await checksumScope.run(expected, () => this.server.handleWeb(req));
       }
       const res = await this.server.handleWeb(req);
+      if (req.method === 'POST') await this.#undoFailedReservation(req, res);
+      if (req.method === 'DELETE' && res.status === 204) await this.#releaseQuietly([uploadIdOf(req)], 'terminated');
       if (req.method === 'OPTIONS') res.headers.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
       return res;
     } catch (err) {
@@ -143,6 +161,37 @@ export class TusIngest {
     return withUploader(upload.metadata, claims?.sub);
   }
 
+  /** Takes a quota slot for the upload (throws INGEST_QUOTA_*), after its metadata passed validation. */
+  async #reserve(req: Request, upload: Upload, claims: UploadTokenClaims | undefined): Promise<void> {
+    if (!this.#o.quota) return;
+    await this.#o.quota.reserve({
+      uploadId: upload.id,
+      uploader: claims?.sub ?? '',
+      kind: isPartialId(upload.id) ? 'partial' : 'upload',
+      // A deferred length counts as the largest allowed upload until the real size is known.
+      bytes: upload.size ?? this.#o.maxSize,
+    });
+    this.#reserved.set(req, upload.id);
+  }
+
+  /**
+   * A creation that failed after taking its slot gives it back, unless the upload exists anyway (creation-with-upload
+   * whose body broke off): the client can resume that one, so it keeps counting.
+   */
+  async #undoFailedReservation(req: Request, res: Response): Promise<void> {
+    const id = this.#reserved.get(req);
+    if (id === undefined || res.status < 400) return;
+    const exists = await this.store.getUpload(id).then(() => true, () => false);
+    if (!exists) await this.#releaseQuietly([id], 'failed');
+  }
+
+  /** Releases quota slots once the uploads are gone; a failure only leaves them counted until they expire. */
+  async #releaseQuietly(ids: readonly string[], reason: QuotaCloseReason): Promise<void> {
+    await this.#o.quota?.release(ids, reason).catch((err: unknown) => {
+      this.#o.logger.error({ err, ids, reason }, 'upload quota release failed');
+    });
+  }
+
   async #finish(upload: Upload): Promise<{ videoId: string }> {
     return this.#o.onFinished({
       id: upload.id,
@@ -170,6 +219,8 @@ export class TusIngest {
         return withUploader(u.metadata, [...owners][0] || undefined);
       },
     );
+    // The partials were consumed: their slots are free again (their bytes keep counting for the day).
+    await this.#releaseQuietly(parseFinalConcat(concat, this.#o.path), 'concatenated');
     const { videoId } = await this.#finish(upload);
     const headers = this.#baseHeaders(req);
     headers.set('Location', `${this.#o.path}/${upload.id}`);
@@ -209,6 +260,11 @@ export class TusIngest {
 /** Sets the server-owned uploader key (never taken from the client; see assertNoServerKeys). */
 function withUploader(metadata: Upload['metadata'], uploader: string | undefined): Upload['metadata'] {
   return uploader ? { ...metadata, [UPLOADER_KEY]: uploader } : metadata;
+}
+
+/** Upload id from a request URL (its last path segment, as @tus/server reads it). */
+function uploadIdOf(req: Request): string {
+  return decodeURIComponent(new URL(req.url).pathname.split('/').pop() ?? '');
 }
 
 function randomId(): string {

@@ -17,6 +17,7 @@ import { VideoAdminRepository } from '../db/video-admin.ts';
 import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
+import { UploadQuotaLedger } from '../db/upload-quota.ts';
 import { VideoRepository } from '../db/videos.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { archiveKeyFor } from '../storage/archive/archive.ts';
@@ -154,6 +155,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         maxSize: config.maxUploadBytes,
         tokens: uploadTokens,
         expirationMs: config.uploadExpiryMs,
+        quota: new UploadQuotaLedger({ sql, ...config.uploadQuota, expiryMs: config.uploadExpiryMs }),
         logger,
         onFinished: async (u) => {
           const res = await createUploadFinisher({ videos, queue })(u);
@@ -182,7 +184,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         logger, videos, admin: new VideoAdminRepository(sql), storage, tus, uploadTokens, playerDir: PLAYER_DIR, metrics, events,
         verifier: createTokenVerifier(config.jwt),
         signer: new PlaybackSigner({ key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec }),
-        readiness: readiness.checks, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
+        readiness: readiness.checks, readinessCacheMs: config.readinessCacheMs, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
         staging: createUploadStaging(config.uploadDir),
         // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
         cancelJob: async (id) => { await cancel(id); },

@@ -65,11 +65,19 @@ const EnvSchema = z.object({
   UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
   /** How often the API sweeps expired unfinished uploads; 0 disables the sweep. */
   UPLOAD_CLEANUP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
+  /** Unfinished uploads one uploader may have open at once (0 = no limit). */
+  UPLOAD_MAX_OPEN_PER_USER: z.coerce.number().int().min(0).default(5),
+  /** Partial uploads (parallel-upload streams) one uploader may hold until they are concatenated (0 = no limit). */
+  UPLOAD_MAX_OPEN_PARTIALS_PER_USER: z.coerce.number().int().min(0).default(32),
+  /** Declared upload bytes one uploader may create per rolling 24 h (0 = no limit). */
+  UPLOAD_MAX_BYTES_PER_DAY: z.coerce.number().int().min(0).default(5 * 1024 ** 3),
   /** HS256 key for access tokens (>= 32 chars); or JWT_PUBLIC_KEY (PEM, RS256/ES256) when tokens come from an IdP. */
   JWT_SECRET: z.string().min(32).optional(),
   JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY').optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Longest accepted access-token lifetime (exp − iat); tokens without exp are always refused. */
+  JWT_MAX_LIFETIME_SEC: z.coerce.number().int().min(60).default(86_400),
   /** HMAC key for playback URLs; unset → a random per-process key (signed URLs then die with the process). */
   PLAYBACK_SIGNING_KEY: z.string().min(32).optional(),
   PLAYBACK_URL_TTL_SEC: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(4 * 3600),
@@ -77,6 +85,8 @@ const EnvSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  /** How long /readyz reuses one result (its checks spawn ffmpeg and open connections); one run at a time. */
+  READINESS_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   /** Behind a reverse proxy: take the client IP (rate limits, logs) from X-Forwarded-For. */
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   /** Comma-separated webhook receiver URLs; WEBHOOK_SECRET signs every delivery. */
@@ -134,16 +144,20 @@ export interface AppConfig {
   readonly uploadTokenTtlSec: number;
   readonly uploadExpiryMs: number;
   readonly uploadCleanupIntervalMs: number;
+  /** Per-uploader limits enforced at tus creation (0 = no limit). */
+  readonly uploadQuota: { readonly maxOpenUploads: number; readonly maxOpenPartials: number; readonly maxBytesPerDay: number };
   readonly jwt: {
     readonly secret: string | undefined;
     readonly publicKeyPem: string | undefined;
     readonly issuer: string | undefined;
     readonly audience: string | undefined;
+    readonly maxLifetimeSec: number;
   };
   readonly playback: { readonly signingKey: string | undefined; readonly ttlSec: number };
   readonly corsOrigins: readonly string[];
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
   readonly trustProxy: boolean;
+  readonly readinessCacheMs: number;
   readonly webhooks: {
     readonly urls: readonly string[];
     readonly secret: string | undefined;
@@ -208,11 +222,18 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     uploadTokenTtlSec: e.UPLOAD_TOKEN_TTL_SEC,
     uploadExpiryMs: Math.round(e.UPLOAD_EXPIRY_HOURS * 3600_000),
     uploadCleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_SEC * 1000,
-    jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    uploadQuota: {
+      maxOpenUploads: e.UPLOAD_MAX_OPEN_PER_USER,
+      maxOpenPartials: e.UPLOAD_MAX_OPEN_PARTIALS_PER_USER,
+      maxBytesPerDay: e.UPLOAD_MAX_BYTES_PER_DAY,
+    },
+    jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE,
+      maxLifetimeSec: e.JWT_MAX_LIFETIME_SEC },
     playback: { signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC },
     corsOrigins: csv(e.CORS_ORIGINS),
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     trustProxy: e.TRUST_PROXY === 'true',
+    readinessCacheMs: e.READINESS_CACHE_MS,
     webhooks: {
       urls: csv(e.WEBHOOK_URLS), secret: e.WEBHOOK_SECRET, attempts: e.WEBHOOK_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS,

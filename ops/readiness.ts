@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import type { ReadinessCheck } from '../api/routes/health.ts';
+import type { ReadinessCheck } from '../api/routes/readiness-probe.ts';
 import type { Sql } from '../db/client.ts';
 import { pingClamd, type ClamdOptions } from '../ingest/scan.ts';
 import type { ObjectStorage } from '../storage/types.ts';

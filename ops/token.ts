@@ -15,8 +15,13 @@ async function main(): Promise<void> {
   if (!config.jwt.secret) throw new Error('JWT_SECRET is not set; this helper signs HS256 tokens only.');
   if (!values.sub) throw new Error('--sub <user id> is required');
   if (!ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+  const ttlSec = Number(values.ttl);
+  // The API refuses longer-lived tokens; minting one would only hand out a token that never works.
+  if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > config.jwt.maxLifetimeSec) {
+    throw new Error(`--ttl must be a whole number of seconds from 1 to ${config.jwt.maxLifetimeSec} (JWT_MAX_LIFETIME_SEC)`);
+  }
   const token = await issueAccessToken({
-    secret: config.jwt.secret, sub: values.sub, role: values.role as Role, ttlSec: Number(values.ttl),
+    secret: config.jwt.secret, sub: values.sub, role: values.role as Role, ttlSec,
     issuer: config.jwt.issuer, audience: config.jwt.audience,
   });
   process.stdout.write(`${token}\n`);

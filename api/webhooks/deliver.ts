@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { describeError, PipelineError } from '../../core/errors.ts';
 import type { PipelineMetrics } from '../../core/metrics.ts';
 import type { Sql } from '../../db/client.ts';
+import { redactUrl } from '../log-redaction.ts';
 import type { WebhookJobData } from './publisher.ts';
 import { SIGNATURE_HEADER, signWebhook } from './signature.ts';
 
@@ -65,6 +66,7 @@ export function createWebhookProcessor(o: WebhookDeliveryOptions): (job: Job<Web
     };
     await o.sql`INSERT INTO webhook_deliveries ${o.sql(row)}`;
     o.metrics?.webhookDeliveries.inc({ event: event.type, outcome: row.ok ? 'ok' : 'failed' });
-    if (error !== null) throw new PipelineError('WEBHOOK_DELIVERY_FAILED', `${url}: ${error}.`, { url, status });
+    // The message ends up in worker logs and BullMQ's failedReason: a receiver URL may carry a token in its query.
+    if (error !== null) throw new PipelineError('WEBHOOK_DELIVERY_FAILED', `${redactUrl(url)}: ${error}.`, { url: redactUrl(url), status });
   };
 }

@@ -15,6 +15,21 @@ describe('loadConfig', () => {
     expect(c.quarantineDir.endsWith('/data/quarantine')).toBe(true);
     expect(c.uploadExpiryMs).toBe(24 * 3600_000);
     expect(c.uploadTokenSecret.length).toBeGreaterThanOrEqual(32);
+    expect(c.uploadQuota).toEqual({ maxOpenUploads: 5, maxOpenPartials: 32, maxBytesPerDay: 5 * 1024 ** 3 });
+    expect(c.jwt.maxLifetimeSec).toBe(86_400);
+    expect(c.readinessCacheMs).toBe(5000);
+  });
+
+  it('reads the upload quotas, token lifetime cap and readiness cache, and refuses nonsense', () => {
+    const c = loadConfig({
+      UPLOAD_MAX_OPEN_PER_USER: '0', UPLOAD_MAX_OPEN_PARTIALS_PER_USER: '8', UPLOAD_MAX_BYTES_PER_DAY: '1000',
+      JWT_MAX_LIFETIME_SEC: '3600', READINESS_CACHE_MS: '0',
+    });
+    expect(c.uploadQuota).toEqual({ maxOpenUploads: 0, maxOpenPartials: 8, maxBytesPerDay: 1000 });
+    expect([c.jwt.maxLifetimeSec, c.readinessCacheMs]).toEqual([3600, 0]);
+    for (const env of [{ UPLOAD_MAX_OPEN_PER_USER: '-1' }, { UPLOAD_MAX_BYTES_PER_DAY: 'lots' }, { JWT_MAX_LIFETIME_SEC: '10' }]) {
+      expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
+    }
   });
 
   it('uses clamd over TCP when CLAMD_HOST or CLAMD_PORT is set, and refuses a short token secret', () => {

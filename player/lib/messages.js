@@ -2,6 +2,8 @@
 const MESSAGES = {
   INGEST_TOO_LARGE: 'This file is too large to upload. Please trim it or export a smaller version.',
   INGEST_BAD_METADATA: 'Please give the video a title (up to 200 characters).',
+  INGEST_QUOTA_OPEN_UPLOADS: 'You have too many uploads in progress. Finish or cancel one, then try again.',
+  INGEST_QUOTA_BYTES: 'You have reached today\'s upload allowance. Please try again tomorrow or choose a smaller file.',
   INGEST_TOKEN_MISSING: 'Your upload permission is missing. Reload the page and try again.',
   INGEST_TOKEN_INVALID: 'Your upload permission is not valid. Reload the page and try again.',
   INGEST_TOKEN_EXPIRED: 'Your upload permission expired. Press Upload again to get a new one.',

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
 import { startApp, type Role, type RunningApp } from '../../ops/app.ts';
 import { loadConfig, type AppConfig } from '../../ops/config.ts';
 import { createLogger } from '../../ops/logger.ts';
@@ -28,6 +29,8 @@ export interface TestAppOptions {
   readonly env?: Record<string, string>;
   /** Start a test clamd even for an API-only app (for workers the test starts itself on the same config). */
   readonly withClamd?: boolean;
+  /** Where the app logs (to read its lines back); default stdout. */
+  readonly logStream?: DestinationStream;
 }
 
 /** Deletes every Redis key under a BullMQ prefix (SCAN, not KEYS, so it never blocks a shared Redis). */
@@ -66,7 +69,7 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
     ...o.env,
   });
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, destination: o.logStream });
   const app = await startApp({ config, roles: o.roles, logger }).catch(async (err: unknown) => {
     await clamd?.stop();
     await db.drop();
