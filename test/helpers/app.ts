@@ -28,6 +28,8 @@ export interface TestAppOptions {
   readonly env?: Record<string, string>;
   /** Start a test clamd even for an API-only app (for workers the test starts itself on the same config). */
   readonly withClamd?: boolean;
+  /** Clock of playback signatures and the access cache (startApp's `now`); default Date.now. */
+  readonly now?: () => number;
 }
 
 /** Deletes every Redis key under a BullMQ prefix (SCAN, not KEYS, so it never blocks a shared Redis). */
@@ -67,7 +69,7 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     ...o.env,
   });
   const logger = createLogger({ level: config.logLevel });
-  const app = await startApp({ config, roles: o.roles, logger }).catch(async (err: unknown) => {
+  const app = await startApp({ config, roles: o.roles, logger, now: o.now }).catch(async (err: unknown) => {
     await clamd?.stop();
     await db.drop();
     await rm(dataDir, { recursive: true, force: true });
