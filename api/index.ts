@@ -5,9 +5,9 @@
 export { authenticate, createTokenVerifier, isStaff, issueAccessToken, principalOf, requireRole } from './auth.ts';
 export type { Principal, TokenVerifier, TokenVerifierOptions } from './auth.ts';
 export { PlaybackSigner, signedHlsUrl } from './playback/signing.ts';
-export type { PlaybackScope } from './playback/signing.ts';
+export type { PlaybackAudience, PlaybackGrant, PlaybackScope } from './playback/signing.ts';
 export { signWebhook, verifyWebhook, SIGNATURE_HEADER } from './webhooks/signature.ts';
 export type { ReadinessCheck } from './routes/health.ts';
-export type { UploadStaging, VideoArchive } from './routes/videos.ts';
+export type { LocalVideoFiles, RemovedLocalFiles, VideoArchive } from './routes/videos.ts';
 export { buildApi } from './server.ts';
 export type { ApiOptions } from './server.ts';

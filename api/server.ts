@@ -16,11 +16,12 @@ import type { ObjectStorage } from '../storage/types.ts';
 import { authenticate, type TokenVerifier } from './auth.ts';
 import { installErrorHandler } from './errors.ts';
 import { withLogRedaction } from './log-redaction.ts';
+import { AccessStateCache } from './playback/access-cache.ts';
 import { playbackPlugin } from './playback/routes.ts';
 import type { PlaybackSigner } from './playback/signing.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { registerModerationRoutes } from './routes/moderation.ts';
-import { registerVideoRoutes, type UploadStaging, type VideoArchive } from './routes/videos.ts';
+import { registerVideoRoutes, type LocalVideoFiles, type VideoArchive } from './routes/videos.ts';
 import { registerSignedObjectRoutes, type SignedObjectRoutesOptions } from './object-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 import { registerStreamWebhook, type StreamWebhookOptions } from './stream-webhook.ts';
@@ -42,6 +43,13 @@ export interface ApiOptions {
   readonly verifier: TokenVerifier;
   /** Signs and checks playback URLs. */
   readonly signer: PlaybackSigner;
+  /**
+   * How long each API process reuses a video's access state for /hls requests, in ms (PLAYBACK_ACCESS_CACHE_MS);
+   * default 2000. Bounds how long a revoked URL keeps working on processes that did not handle the revocation.
+   */
+  readonly playbackAccessCacheMs?: number;
+  /** Clock of the playback access cache in ms (tests move it); default Date.now. */
+  readonly now?: () => number;
   readonly metrics: PipelineMetrics;
   /** What /readyz checks; default none (always ready). */
   readonly readiness?: readonly ReadinessCheck[];
@@ -55,7 +63,8 @@ export interface ApiOptions {
   readonly trustProxy?: boolean;
   /** Webhook publisher (moderation events); default none. */
   readonly events?: EventPublisher;
-  readonly staging?: UploadStaging;
+  /** Removes a deleted video's local files (upload, master, work dirs); default none. */
+  readonly files?: LocalVideoFiles;
   readonly archive?: VideoArchive;
   readonly cancelJob?: (videoId: string) => Promise<void>;
   /** Cloudflare Stream webhook receiver (POST /webhooks/stream); absent unless a webhook secret is configured. */
@@ -133,9 +142,11 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics, cacheMs: o.readinessCacheMs });
   registerUploadRoutes(app, o.tus, o.uploadPath ?? '/uploads');
   registerUploadTokenRoutes(app, { tokens: o.uploadTokens });
-  registerVideoRoutes(app, o);
-  registerModerationRoutes(app, o);
-  await app.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, corsOrigins: o.corsOrigins });
+  // One cache per process, shared by the routes that change access (so they can drop an entry) and /hls that reads it.
+  const access = new AccessStateCache({ load: (id) => o.videos.accessState(id), ttlMs: o.playbackAccessCacheMs, now: o.now });
+  registerVideoRoutes(app, { ...o, access });
+  registerModerationRoutes(app, { ...o, access });
+  await app.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, access, corsOrigins: o.corsOrigins });
   registerStaticRoutes(app, { playerDir: o.playerDir });
   if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);
   for (const so of o.signedObjects ?? []) registerSignedObjectRoutes(app, so);

@@ -115,6 +115,14 @@ export const ERROR_DEFINITIONS = {
   PLAYBACK_SIGNATURE_INVALID: { status: 403, hint: 'The signature does not match this video; request a fresh playback URL.' },
   PLAYBACK_SIGNATURE_EXPIRED: { status: 403, hint: 'The playback URL expired; request a fresh one from the API.' },
   PLAYBACK_PATH_INVALID: { status: 403, hint: 'HLS paths are plain relative names inside the video package.' },
+  PLAYBACK_REJECTED: {
+    status: 403,
+    hint: 'A moderator rejected this video: it plays for moderators only. Read the moderation notes, or upload a new video.',
+  },
+  PLAYBACK_REVOKED: {
+    status: 403,
+    hint: 'The video was rejected, re-processed or cancelled after this link was issued; request a fresh one from /api/playback/:id.',
+  },
   WEBHOOK_DELIVERY_FAILED: { status: 502, hint: 'The receiver did not answer 2xx; it is retried with backoff (see webhook_deliveries).' },
   OPS_BACKUP_FAILED: { status: 500, hint: 'Check DATABASE_URL, that pg_dump matches the server major version, and the stderr tail.' },
   OPS_BACKUP_NOT_FOUND: { status: 404, hint: 'List backups with `npm run restore-db -- --list` and pass an existing id.' },

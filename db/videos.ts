@@ -43,6 +43,17 @@ export interface VideoRow {
   /** Key of the storyboard WebVTT; its cues name the sprite next to it. */
   storyboard_key: string | null;
   posters: PosterRow[];
+  /** Bumped by a trigger whenever access is revoked (migration 0008); signed playback URLs carry it. */
+  access_epoch: number;
+}
+
+/** What every signed HLS request is checked against: the few columns that decide who may play the video. */
+export interface AccessStateRow {
+  status: VideoStatus;
+  moderation_status: ModerationStatus;
+  uploader_id: string | null;
+  previewable: boolean;
+  access_epoch: number;
 }
 
 /** One poster image in the posters jsonb column. */
@@ -96,6 +107,22 @@ export class VideoRepository {
     if (!isUuid(id)) return undefined;
     const [row] = await this.sql<VideoRow[]>`SELECT * FROM videos WHERE id = ${id}`;
     return row;
+  }
+
+  /** The access-deciding columns only: read on every uncached HLS request, so it stays one small index lookup. */
+  async accessState(id: string): Promise<AccessStateRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.sql<AccessStateRow[]>`SELECT status, moderation_status, uploader_id,
+      previewable_at IS NOT NULL AS previewable, access_epoch FROM videos WHERE id = ${id}`;
+    return row;
+  }
+
+  /** Processing status of each existing video among `ids`; ids without a row are absent from the map. */
+  async statusesOf(ids: readonly string[]): Promise<Map<string, VideoStatus>> {
+    const valid = ids.filter(isUuid);
+    if (!valid.length) return new Map();
+    const rows = await this.sql<Array<{ id: string; status: VideoStatus }>>`SELECT id, status FROM videos WHERE id = ANY(${valid}::uuid[])`;
+    return new Map(rows.map((r) => [r.id, r.status]));
   }
 
   async renditions(videoId: string): Promise<RenditionRow[]> {

@@ -28,12 +28,12 @@ import { UploadTokens } from '../ingest/upload-token.ts';
 import { FfmpegPool } from '../transcoder/pool.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
+import { masterSweepDeps, startMasterSweepTimer, videoFilesOf } from './master-sweep.ts';
 import { processTranscodeJob } from './pipeline.ts';
 import { createReadinessChecks } from './readiness.ts';
 import { startRetentionTimer } from './retention.ts';
 import { openStorages } from './storage-factory.ts';
 import { redisConnection } from './redis.ts';
-import { createUploadStaging } from './staging.ts';
 import { cancelTranscode, createTranscodeQueue, startTranscodeWorker, type CancelOutcome } from './transcode-queue.ts';
 
 export type Role = 'api' | 'worker';
@@ -43,6 +43,8 @@ export interface StartAppOptions {
   /** Which parts run in this process; default both. */
   readonly roles?: readonly Role[];
   readonly logger: Logger;
+  /** Clock (ms) of playback signatures and the playback access cache; default Date.now. Tests move it forward. */
+  readonly now?: () => number;
 }
 
 export interface RunningApp {
@@ -146,6 +148,10 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
         });
         cleanups.push(async () => timer.stop());
       }
+      if (config.masterSweepIntervalMs > 0) {
+        const timer = startMasterSweepTimer({ ...masterSweepDeps({ config, videos, storage, logger }), everyMs: config.masterSweepIntervalMs, logger });
+        cleanups.push(async () => timer.stop());
+      }
     }
     if (roles.has('api')) {
       const uploadTokens = new UploadTokens({ secret: config.uploadTokenSecret, ttlSec: config.uploadTokenTtlSec });
@@ -183,9 +189,14 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
       api = await buildApi({
         logger, videos, admin: new VideoAdminRepository(sql), storage, tus, uploadTokens, playerDir: PLAYER_DIR, metrics, events,
         verifier: createTokenVerifier(config.jwt),
-        signer: new PlaybackSigner({ key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec }),
-        readiness: readiness.checks, readinessCacheMs: config.readinessCacheMs, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit, trustProxy: config.trustProxy,
-        staging: createUploadStaging(config.uploadDir),
+        signer: new PlaybackSigner({
+          key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec,
+          previewTtlSec: config.playback.previewTtlSec, now: o.now,
+        }),
+        playbackAccessCacheMs: config.playback.accessCacheMs, now: o.now,
+        readiness: readiness.checks, readinessCacheMs: config.readinessCacheMs, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit,
+        trustProxy: config.trustProxy,
+        files: videoFilesOf(config),
         // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
         cancelJob: async (id) => { await cancel(id); },
         archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,

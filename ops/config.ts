@@ -81,6 +81,15 @@ const EnvSchema = z.object({
   /** HMAC key for playback URLs; unset → a random per-process key (signed URLs then die with the process). */
   PLAYBACK_SIGNING_KEY: z.string().min(32).optional(),
   PLAYBACK_URL_TTL_SEC: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(4 * 3600),
+  /** Lifetime of owner and moderator preview URLs: a preview link someone forwarded dies this soon. */
+  PLAYBACK_PREVIEW_TTL_SEC: z.coerce.number().int().min(10).max(24 * 3600).default(600),
+  /**
+   * How long an API process reuses a video's access state for /hls requests. Capped at 5 s because README promises
+   * that revoked links stop within 5 s on every process.
+   */
+  PLAYBACK_ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(5000).default(2000),
+  /** How often worker processes remove masters (and work dirs) of deleted or terminally rejected videos; 0 = off. */
+  MASTER_SWEEP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
   /** Comma-separated origins allowed to embed the player (CORS on playback routes). */
   CORS_ORIGINS: z.string().default(''),
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
@@ -153,7 +162,14 @@ export interface AppConfig {
     readonly audience: string | undefined;
     readonly maxLifetimeSec: number;
   };
-  readonly playback: { readonly signingKey: string | undefined; readonly ttlSec: number };
+  readonly playback: {
+    readonly signingKey: string | undefined;
+    readonly ttlSec: number;
+    readonly previewTtlSec: number;
+    readonly accessCacheMs: number;
+  };
+  /** Orphan-master sweep interval in worker processes; 0 = off (run `npm run sweep-masters` from cron instead). */
+  readonly masterSweepIntervalMs: number;
   readonly corsOrigins: readonly string[];
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
   readonly trustProxy: boolean;
@@ -229,7 +245,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE,
       maxLifetimeSec: e.JWT_MAX_LIFETIME_SEC },
-    playback: { signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC },
+    playback: {
+      signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC,
+      previewTtlSec: e.PLAYBACK_PREVIEW_TTL_SEC, accessCacheMs: e.PLAYBACK_ACCESS_CACHE_MS,
+    },
+    masterSweepIntervalMs: e.MASTER_SWEEP_INTERVAL_SEC * 1000,
     corsOrigins: csv(e.CORS_ORIGINS),
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     trustProxy: e.TRUST_PROXY === 'true',

@@ -7,6 +7,7 @@ import type { EventPublisher, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { mediaInput } from '../media/allow-list.ts';
 import { isTerminalIngestError, prepareMaster, type PrepareMasterOptions } from '../ingest/prepare.ts';
+import { workDirPrefix } from '../ingest/video-files.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { probeSource } from '../transcoder/probe.ts';
@@ -66,7 +67,7 @@ async function failFinally(err: unknown, videoId: string, d: PipelineDeps): Prom
 /** Work dirs of earlier attempts at this video (a worker SIGKILLed mid-transcode leaves its dir behind). */
 async function removeStaleWorkDirs(workDir: string, videoId: string): Promise<void> {
   const names = await readdir(workDir).catch(() => []);
-  await Promise.all(names.filter((n) => n.startsWith(`${videoId}-`)).map((n) => rm(path.join(workDir, n), { recursive: true, force: true })));
+  await Promise.all(names.filter((n) => n.startsWith(workDirPrefix(videoId))).map((n) => rm(path.join(workDir, n), { recursive: true, force: true })));
 }
 
 /**
@@ -128,7 +129,7 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   await d.videos.markProcessing(videoId, 'transcode', probe);
   await mkdir(d.workDir, { recursive: true });
   await removeStaleWorkDirs(d.workDir, videoId);
-  const work = await mkdtemp(path.join(d.workDir, `${videoId}-`));
+  const work = await mkdtemp(path.join(d.workDir, workDirPrefix(videoId)));
   try {
     // job.updateProgress also tells other processes (QueueEvents, the API) how far the job is.
     const progress = throttled(async (p) => {

@@ -73,12 +73,20 @@ async function poll() {
     showError(null);
     render();
     if (selected && !items.has(selected)) selected = null;
+    // The selected video may have finished transcoding since it was selected: its decisions open without a reselect.
+    if (selected) enableDecisions(items.get(selected));
     if (!selected && items.size) select([...items.keys()][0], { focus: false });
     if (!items.size) { $('review').hidden = true; previewing = null; player.destroy(); }
     setStatus(`${items.size} video${items.size === 1 ? '' : 's'} waiting.`);
   } catch (err) {
     showError(err.code ?? 'NETWORK');
   }
+}
+
+/** A video previewed during its transcode (the API's `previewable`) cannot be decided before it is ready. */
+function enableDecisions(item) {
+  $('approve').disabled = item?.status !== 'ready';
+  $('reject').disabled = item?.status !== 'ready';
 }
 
 async function select(id, { focus = true } = {}) {
@@ -95,9 +103,7 @@ async function select(id, { focus = true } = {}) {
   $('review').hidden = false;
   $('preview-title').textContent = item.title;
   $('notes').value = '';
-  // A video previewed during its transcode (the API's `previewable`) cannot be decided before it is ready.
-  $('approve').disabled = item.status !== 'ready';
-  $('reject').disabled = item.status !== 'ready';
+  enableDecisions(item);
   if (previewing === id) return;
   previewing = id;
   document.body.dataset.previewing = id;

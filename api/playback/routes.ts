@@ -6,17 +6,20 @@ import { PipelineError } from '../../core/errors.ts';
 import type { VideoRepository } from '../../db/videos.ts';
 import { contentTypeFor } from '../../storage/keys.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
-import { isStaff } from '../auth.ts';
 import { errorResponses, Playback } from '../routes/video-view.ts';
-import { issuePlayback, isPlayable } from './issue.ts';
+import { accessDenial } from './access.ts';
+import type { AccessStateCache } from './access-cache.ts';
+import { requirePlayback } from './issue.ts';
 import { sendObject } from './send-object.ts';
 import { signPlaylist, signVtt } from './rewrite.ts';
-import type { PlaybackSigner } from './signing.ts';
+import type { PlaybackSigner, VerifiedSignature } from './signing.ts';
 
 export interface PlaybackRoutesOptions {
   readonly videos: VideoRepository;
   readonly storage: ObjectStorage;
   readonly signer: PlaybackSigner;
+  /** Cached per-video access state that every /hls request is checked against. */
+  readonly access: AccessStateCache;
   /** Origins allowed to embed the player (CORS); default none (same origin only). */
   readonly corsOrigins?: readonly string[];
 }
@@ -35,7 +38,8 @@ export function assertPackagePath(id: string, rest: string): void {
 
 /**
  * Player-facing routes in their own plugin scope, so CORS applies to them and nothing else:
- * GET /api/playback/:id (signed URLs for approved videos) and GET /hls/:id/* (signed package files).
+ * GET /api/playback/:id (signed URLs) and GET /hls/:id/* (signed package files, each request re-checked against the
+ * video's cached access state).
  */
 export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOptions): Promise<void> {
   const origins = o.corsOrigins ?? [];
@@ -46,21 +50,11 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
 
   r.get('/api/playback/:id', {
     schema: {
-      tags: ['playback'], summary: 'Signed playback URL: approved videos for everyone, any ready video for its owner and moderators',
+      tags: ['playback'],
+      summary: 'Signed playback URL: approved videos for everyone; short-lived previews for owners (until rejected) and moderators',
       params: z.object({ id: z.uuid() }), response: { 200: Playback.unwrap(), ...errorResponses },
     },
-  }, async (req) => {
-    const v = await o.videos.get(req.params.id);
-    const p = req.principal;
-    const privileged = v !== undefined && (isStaff(p) || (p !== undefined && v.uploader_id === p.id));
-    // Owners and moderators may watch the growing EVENT package of a video still transcoding (preview scope).
-    const scope = v?.moderation_status === 'approved' && v.status === 'ready' ? 'public' : 'preview';
-    if (!v || !isPlayable(v, scope)) throw new PipelineError('API_NOT_FOUND', `No playable video ${req.params.id}.`);
-    if (scope === 'preview' && !privileged) throw new PipelineError('PLAYBACK_NOT_APPROVED', 'Not approved.');
-    const out = await issuePlayback(o, v, scope);
-    if (!out) throw new PipelineError('API_NOT_FOUND', `No playable video ${req.params.id}.`);
-    return out;
-  });
+  }, async (req) => requirePlayback(o, await o.videos.get(req.params.id), req.principal, req.params.id));
 
   r.get('/hls/:id/*', {
     schema: {
@@ -74,20 +68,34 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
     const rest = req.params['*'];
     assertPackagePath(id, rest);
     const sig = req.query.sig;
-    const { scope } = o.signer.verify(id, sig);
+    const verified = o.signer.verify(id, sig);
+    // Every file, not just playlists: a player that already holds a playlist fetches segments, posters and
+    // storyboards with the signature, and those must stop too when access is revoked.
+    await assertAccess(o, id, verified);
     if (rest.endsWith('.vtt')) return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store')
       .send(signVtt(await readText(o.storage, `hls/${id}/${rest}`), sig!));
-    if (!rest.endsWith('.m3u8')) return sendObject(o.storage, reply, `hls/${id}/${rest}`, req.headers.range);
-    // Playlists start every playback, so revocation is checked here: a deleted, re-processed or (for viewer
-    // signatures) no longer approved video stops playing for new sessions even while old signatures live.
-    const v = await o.videos.get(id);
-    if (!v || !isPlayable(v, scope)) throw new PipelineError('API_NOT_FOUND', `No playable video ${id}.`);
-    if (scope === 'public' && v.moderation_status !== 'approved') throw new PipelineError('PLAYBACK_NOT_APPROVED', 'Not approved.');
+    if (!rest.endsWith('.m3u8')) {
+      // A shared cache (CDN, proxy) must not keep serving a file after its URL was revoked; the viewer's own browser
+      // may keep what it already has, at most until the signature expires. A new epoch means a new URL, hence immutable.
+      const cacheControl = `private, max-age=${o.signer.secondsLeft(verified)}, immutable`;
+      return sendObject(o.storage, reply, `hls/${id}/${rest}`, req.headers.range, cacheControl);
+    }
     const text = await readText(o.storage, `hls/${id}/${rest}`);
     // The rewritten text embeds a viewer's signature: never share it through a cache.
     return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store')
       .send(signPlaylist(text, sig!));
   });
+}
+
+/**
+ * The cached state may be up to the cache TTL old when it grants; a refusal is re-read from Postgres first (at most a
+ * few times a second per video), so a change that granted access, such as an approval, is not held back by the cache.
+ */
+async function assertAccess(o: PlaybackRoutesOptions, id: string, sig: VerifiedSignature): Promise<void> {
+  const tagOf = (principalId: string): string => o.signer.principalTag(principalId);
+  let denial = accessDenial(await o.access.get(id, { minEpoch: sig.epoch }), sig, tagOf);
+  if (denial) denial = accessDenial(await o.access.get(id, { fresh: true }), sig, tagOf);
+  if (denial) throw new PipelineError(denial, `Playback of ${id} refused (${sig.audience} link).`, { id, audience: sig.audience });
 }
 
 async function readText(storage: ObjectStorage, key: string): Promise<string> {

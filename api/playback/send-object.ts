@@ -15,12 +15,16 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return start > end || start >= size ? 'unsatisfiable' : { start, end };
 }
 
-/** Streams a stored segment/init/image with its type and cache policy, honouring a single Range (206/416). */
-export async function sendObject(storage: ObjectStorage, reply: FastifyReply, key: string, rangeHeader: string | undefined): Promise<FastifyReply> {
+/**
+ * Streams a stored segment/init/image with its type and cache policy (the stored one unless `cacheControl` is given),
+ * honouring a single Range (206/416).
+ */
+export async function sendObject(storage: ObjectStorage, reply: FastifyReply, key: string, rangeHeader: string | undefined,
+  cacheControl?: string): Promise<FastifyReply> {
   const info = await storage.head(key);
   if (!info) throw new PipelineError('API_NOT_FOUND', 'No such HLS object.', { key });
   reply.header('content-type', info.contentType).header('accept-ranges', 'bytes')
-    .header('cache-control', info.cacheControl ?? cacheControlFor(key));
+    .header('cache-control', cacheControl ?? info.cacheControl ?? cacheControlFor(key));
   const range = parseRange(rangeHeader, info.size);
   if (range === 'unsatisfiable') return reply.status(416).header('content-range', `bytes */${info.size}`).send();
   if (range) {

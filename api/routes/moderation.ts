@@ -7,6 +7,7 @@ import type { VideoAdminRepository } from '../../db/video-admin.ts';
 import type { VideoRepository, VideoRow } from '../../db/videos.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { principalOf, requireRole } from '../auth.ts';
+import type { AccessStateCache } from '../playback/access-cache.ts';
 import { issuePlayback } from '../playback/issue.ts';
 import type { PlaybackSigner } from '../playback/signing.ts';
 import { decodeCursor, encodeCursor, PageQuery } from './cursor.ts';
@@ -18,6 +19,8 @@ export interface ModerationRoutesOptions {
   readonly admin: VideoAdminRepository;
   readonly storage: ObjectStorage;
   readonly signer: PlaybackSigner;
+  /** Playback access cache; a decision is dropped from it so this process applies it to /hls at once. */
+  readonly access: AccessStateCache;
   /** Webhook publisher for video.approved / video.rejected; default: none. */
   readonly events?: EventPublisher;
 }
@@ -70,12 +73,14 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
       },
     }, async (req) => {
       const status = decision === 'approve' ? 'approved' : 'rejected';
-      const res = await o.admin.moderate(req.params.id, status, req.body.notes || null, actorOf(principalOf(req), req.id));
+      const p = principalOf(req);
+      const res = await o.admin.moderate(req.params.id, status, req.body.notes || null, actorOf(p, req.id));
       if (!res) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
       if (res.notReady) throw new PipelineError('MODERATION_NOT_READY', `Video is ${res.video.status}.`, { status: res.video.status });
+      o.access.invalidate(res.video.id);
       await publishDecision(o.events, req.log, status === 'approved' ? 'video.approved' : 'video.rejected', res.video);
       const v = res.video;
-      return videoDetail(v, await o.videos.renditions(v.id), await issuePlayback(o, v, status === 'approved' ? 'public' : 'preview'));
+      return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
     });
   }
 

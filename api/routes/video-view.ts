@@ -18,7 +18,9 @@ export const Playback = z.object({
   posterUrl: z.string().nullable(),
   storyboardUrl: z.string().nullable().describe('Signed WebVTT of storyboard thumbnails (#xywh= into a signed sprite)'),
   expiresAt: isoDate,
-  scope: z.enum(['public', 'preview']).describe('preview = not yet approved; only owners and moderators get it'),
+  scope: z.enum(['public', 'preview']).describe('preview = not approved; only owners and moderators get it'),
+  audience: z.enum(['public', 'owner', 'moderator'])
+    .describe('Whom the signature was issued to; previews are short-lived and re-checked against that caller\'s right'),
 }).nullable();
 
 export const VideoSummary = z.object({

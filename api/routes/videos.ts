@@ -7,6 +7,7 @@ import type { Actor, VideoAdminRepository } from '../../db/video-admin.ts';
 import type { VideoRepository, VideoRow } from '../../db/videos.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { isStaff, principalOf, requireRole, type Principal } from '../auth.ts';
+import type { AccessStateCache } from '../playback/access-cache.ts';
 import { issuePlayback } from '../playback/issue.ts';
 import type { PlaybackSigner } from '../playback/signing.ts';
 import { decodeCursor, encodeCursor, PageQuery } from './cursor.ts';
@@ -17,9 +18,19 @@ export interface VideoArchive {
   delete(videoId: string): Promise<void>;
 }
 
-/** Removes a video's staged upload files (tus data + info) once the video is deleted. */
-export interface UploadStaging {
-  deleteUpload(sourceKey: string): Promise<void>;
+/** What was removed from the data volume for one deleted video. */
+export interface RemovedLocalFiles {
+  /** Staged upload files (tus data and info, a restored master awaiting its job). */
+  readonly uploads: number;
+  /** Whether a master directory (`masters/<id>/`) existed and was removed. */
+  readonly master: boolean;
+  /** Job temp dirs (`work/<id>-*`) removed. */
+  readonly workDirs: number;
+}
+
+/** Removes a deleted video's files on the data volume: staged upload, stripped master, job work dirs. */
+export interface LocalVideoFiles {
+  removeVideo(videoId: string, sourceKey: string | null): Promise<RemovedLocalFiles>;
 }
 
 export interface VideoRoutesOptions {
@@ -27,8 +38,10 @@ export interface VideoRoutesOptions {
   readonly admin: VideoAdminRepository;
   readonly storage: ObjectStorage;
   readonly signer: PlaybackSigner;
-  /** Staged upload cleanup; default: staged files are left for the ingest janitor. */
-  readonly staging?: UploadStaging;
+  /** Playback access cache; a deletion is dropped from it so this process stops serving the video at once. */
+  readonly access: AccessStateCache;
+  /** Local file cleanup; default: none (files are left for the orphan-master sweep and the ingest janitor). */
+  readonly files?: LocalVideoFiles;
   /** Archive store; default none (DELETE ?archive=true then answers API_ARCHIVE_UNAVAILABLE). */
   readonly archive?: VideoArchive;
   /** Removes a still-queued transcode job; default: none. */
@@ -80,9 +93,9 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
       params: IdParams, response: { 200: VideoDetail, ...errorResponses },
     },
   }, async (req) => {
-    const v = await visibleVideo(o.videos, principalOf(req), req.params.id);
-    const scope = v.moderation_status === 'approved' ? 'public' : 'preview';
-    return videoDetail(v, await o.videos.renditions(v.id), await issuePlayback(o, v, scope));
+    const p = principalOf(req);
+    const v = await visibleVideo(o.videos, p, req.params.id);
+    return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
   });
 
   r.patch('/api/videos/:id', {
@@ -104,11 +117,15 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
   r.delete('/api/videos/:id', {
     preHandler: requireRole('uploader'),
     schema: {
-      tags: ['videos'], summary: 'Delete a video: HLS objects, staged upload and (only with archive=true) the archive copy',
+      tags: ['videos'],
+      summary: 'Delete a video: HLS objects, staged upload, master, work dirs and (only with archive=true) the archive copy',
       params: IdParams,
       querystring: z.object({ archive: z.enum(['true', 'false']).default('false').describe('Also delete the archived master') }),
       response: {
-        200: z.object({ deleted: z.literal(true), hlsObjects: z.number(), archiveDeleted: z.boolean() }),
+        200: z.object({
+          deleted: z.literal(true), hlsObjects: z.number(), archiveDeleted: z.boolean(),
+          masterDeleted: z.boolean(), workDirsDeleted: z.number(),
+        }),
         ...errorResponses, 409: ErrorOut,
       },
     },
@@ -124,14 +141,16 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
  * The archive copy goes only when asked, and asking without an archive store is refused before anything is removed.
  */
 async function deleteVideo(o: VideoRoutesOptions, p: Principal, id: string, withArchive: boolean, requestId: string):
-  Promise<{ hlsObjects: number; archiveDeleted: boolean }> {
+  Promise<{ hlsObjects: number; archiveDeleted: boolean; masterDeleted: boolean; workDirsDeleted: number }> {
   const v = await visibleVideo(o.videos, p, id);
   if (withArchive && !o.archive) throw new PipelineError('API_ARCHIVE_UNAVAILABLE', 'No archive store configured.');
   await o.cancelJob?.(v.id);
   const keys = await o.storage.list(`${v.hls_prefix ?? `hls/${v.id}`}/`);
   for (const key of keys) await o.storage.delete(key);
-  if (v.source_key) await o.staging?.deleteUpload(v.source_key);
+  // The full-quality master is the most sensitive copy there is: it must not outlive the video.
+  const local = await o.files?.removeVideo(v.id, v.source_key);
   if (withArchive) await o.archive?.delete(v.id);
   await o.admin.delete(v.id, actorOf(p, requestId));
-  return { hlsObjects: keys.length, archiveDeleted: withArchive };
+  o.access.invalidate(v.id);
+  return { hlsObjects: keys.length, archiveDeleted: withArchive, masterDeleted: local?.master ?? false, workDirsDeleted: local?.workDirs ?? 0 };
 }

@@ -91,7 +91,7 @@ describe('request logs never contain tokens or signatures', () => {
   it('redacts ?sig= of signed HLS URLs', async () => {
     const sql = postgres(t.db.url, { max: 1, onnotice: () => {} });
     const id = await seedVideo(sql, new LocalDiskStorage({ root: t.config.publishDir }), { uploaderId: 'alice' }).finally(() => sql.end());
-    const { sig } = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 600 }).sign(id, 'preview');
+    const { sig } = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 600 }).sign(id, { audience: 'owner', principalId: 'alice' }, 0);
     secret(sig);
     secret(sig.split('.').pop()!); // the MAC alone is the secret part
     for (const rel of ['master.m3u8', 'v0/seg_000.m4s']) {

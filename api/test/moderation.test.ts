@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,18 +110,30 @@ describe('moderation flow and deletion', () => {
     expect(n).toBe(2);
   });
 
-  it('deletes HLS objects, staged upload files and the row; the archive only when asked and configured', async () => {
+  it('deletes HLS objects, staged upload files, master, work dirs and the row; the archive only when asked and configured', async () => {
     const [row] = await sql<[{ source_key: string }]>`SELECT source_key FROM videos WHERE id = ${v2}`;
     await writeFile(path.join(t.config.uploadDir, row.source_key), 'upload-bytes');
     await writeFile(path.join(t.config.uploadDir, `${row.source_key}.json`), '{}');
+    await writeFile(path.join(t.config.uploadDir, `restored-${v2}`), 'restored-master');
+    // The layout prepareMaster and the transcode job leave: masters/<id>/master.<ext>, work/<id>-<random>/.
+    await mkdir(path.join(t.config.mastersDir, v2), { recursive: true });
+    await writeFile(path.join(t.config.mastersDir, v2, 'master.mp4'), 'full-quality-master');
+    for (const w of [`${v2}-a1b2c3`, `${v2}-d4e5f6/v0`]) await mkdir(path.join(t.config.workDir, w), { recursive: true });
+    await writeFile(path.join(t.config.workDir, `${v2}-d4e5f6`, 'v0', 'seg_000.m4s'), 'partial');
+    // Another video's files share the directories and must survive.
+    await mkdir(path.join(t.config.mastersDir, v1), { recursive: true });
+    await mkdir(path.join(t.config.workDir, `${v1}-zzz`), { recursive: true });
     const noArchive = await call(t.url, 'DELETE', `/api/videos/${v2}?archive=true`, { token: alice });
     expect([noArchive.status, codeOf(noArchive)]).toEqual([409, 'API_ARCHIVE_UNAVAILABLE']);
     expect((await storage.list(`hls/${v2}/`)).length).toBeGreaterThan(5); // nothing deleted by the refused call
     const r = await call(t.url, 'DELETE', `/api/videos/${v2}`, { token: alice });
-    expect(r.body).toEqual({ deleted: true, hlsObjects: 11, archiveDeleted: false });
+    expect(r.body).toEqual({ deleted: true, hlsObjects: 11, archiveDeleted: false, masterDeleted: true, workDirsDeleted: 2 });
     expect(await storage.list(`hls/${v2}/`)).toEqual([]);
     expect(await readdir(t.config.uploadDir)).not.toContain(row.source_key);
     expect(await readdir(t.config.uploadDir)).not.toContain(`${row.source_key}.json`);
+    expect(await readdir(t.config.uploadDir)).not.toContain(`restored-${v2}`);
+    expect(await readdir(t.config.mastersDir)).toEqual([v1]);
+    expect(await readdir(t.config.workDir)).toEqual([`${v1}-zzz`]);
     expect(codeOf(await call(t.url, 'GET', `/api/videos/${v2}`, { token: admin }))).toBe('API_NOT_FOUND');
     const a = await call<Audit>(t.url, 'GET', `/api/moderation/videos/${v2}/audit`, { token: mod });
     expect(a.body.items.map((x) => [x.action, x.actor])).toEqual([['deleted', 'alice']]);

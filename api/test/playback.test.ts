@@ -69,8 +69,9 @@ describe('signed HLS playback', () => {
   });
 
   it('refuses missing, tampered, expired and cross-video signatures with 403 codes', async () => {
-    const { sig } = signer.sign(a, 'public');
-    const [exp, scope, mac] = sig.split('.') as [string, string, string];
+    const pub = { audience: 'public' } as const;
+    const { sig } = signer.sign(a, pub, 0);
+    const [exp, aud, epoch, who, mac] = sig.split('.') as [string, string, string, string, string];
     const get = async (id: string, s?: string) => {
       const r = await call(t.url, 'GET', `/hls/${id}/v0/seg_000.m4s${s === undefined ? '' : `?sig=${encodeURIComponent(s)}`}`);
       return [r.status, codeOf(r)];
@@ -78,19 +79,23 @@ describe('signed HLS playback', () => {
     expect(await get(a, sig)).toEqual([200, undefined]);
     expect(await get(a)).toEqual([403, 'PLAYBACK_SIGNATURE_MISSING']);
     expect(await get(b, sig)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']); // a's signature on b's files
-    expect(await get(a, `${Number(exp) + 3600}.${scope}.${mac}`)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']); // extended expiry
-    expect(await get(a, `${exp}.m.${mac}`)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']); // viewer → preview scope
+    expect(await get(a, `${Number(exp) + 3600}.${aud}.${epoch}.${who}.${mac}`)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']); // extended expiry
+    expect(await get(a, `${exp}.m.${epoch}.${who}.${mac}`)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']); // viewer → moderator
+    expect(await get(a, `${exp}.${aud}.${Number(epoch) + 1}.${who}.${mac}`)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']); // epoch
+    const ownerSig = signer.sign(a, { audience: 'owner', principalId: 'u' }, 0).sig.split('.');
+    ownerSig[3] = signer.principalTag('someone-else');
+    expect(await get(a, ownerSig.join('.'))).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']); // another principal
     const flipped = (mac[0] === 'A' ? 'B' : 'A') + mac.slice(1);
-    expect(await get(a, `${exp}.${scope}.${flipped}`)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']);
+    expect(await get(a, `${exp}.${aud}.${epoch}.${who}.${flipped}`)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']);
     expect(await get(a, 'garbage')).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']);
     const past = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 60, now: () => Date.now() - 3600_000 });
-    expect(await get(a, past.sign(a, 'public').sig)).toEqual([403, 'PLAYBACK_SIGNATURE_EXPIRED']);
+    expect(await get(a, past.sign(a, pub, 0).sig)).toEqual([403, 'PLAYBACK_SIGNATURE_EXPIRED']);
     const otherKey = new PlaybackSigner({ key: 'x'.repeat(40), ttlSec: 60 });
-    expect(await get(a, otherKey.sign(a, 'public').sig)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']);
+    expect(await get(a, otherKey.sign(a, pub, 0).sig)).toEqual([403, 'PLAYBACK_SIGNATURE_INVALID']);
   });
 
   it('refuses path traversal and non-package files with PLAYBACK_PATH_INVALID', async () => {
-    const { sig } = signer.sign(a, 'public');
+    const { sig } = signer.sign(a, { audience: 'public' }, 0);
     const q = `?sig=${encodeURIComponent(sig)}`;
     for (const p of [
       `/hls/${a}/../${b}/master.m3u8${q}`,
@@ -110,7 +115,7 @@ describe('signed HLS playback', () => {
   });
 
   it('allows CORS for listed embedding origins only, on player routes only', async () => {
-    const { sig } = signer.sign(a, 'public');
+    const { sig } = signer.sign(a, { audience: 'public' }, 0);
     const ok = await fetch(`${t.url}/hls/${a}/master.m3u8?sig=${encodeURIComponent(sig)}`, { headers: { origin: 'https://embed.example' } });
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://embed.example');
     expect(ok.headers.get('cross-origin-resource-policy')).toBe('cross-origin');

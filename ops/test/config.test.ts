@@ -72,6 +72,21 @@ describe('loadConfig: API keys (issue 7)', () => {
   });
 });
 
+describe('loadConfig: playback access and master sweep', () => {
+  it('defaults to 10-minute previews, a 2 s access cache and an hourly sweep, and reads overrides', () => {
+    const d = loadConfig({});
+    expect(d.playback).toMatchObject({ previewTtlSec: 600, accessCacheMs: 2000 });
+    expect(d.masterSweepIntervalMs).toBe(3600_000);
+    const c = loadConfig({ PLAYBACK_PREVIEW_TTL_SEC: '120', PLAYBACK_ACCESS_CACHE_MS: '0', MASTER_SWEEP_INTERVAL_SEC: '0' });
+    expect(c.playback).toMatchObject({ previewTtlSec: 120, accessCacheMs: 0 });
+    expect(c.masterSweepIntervalMs).toBe(0);
+  });
+
+  it('refuses an access cache longer than the 5 s revocation bound README promises', () => {
+    expect(() => loadConfig({ PLAYBACK_ACCESS_CACHE_MS: '5001' })).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
+  });
+});
+
 describe('loadConfig: transcode worker settings', () => {
   it('defaults suit long transcodes and reads overrides', () => {
     const d = loadConfig({});

@@ -23,10 +23,12 @@ const TEMPLATE = `
 const SEEK_STEP_SEC = 5;
 /** Fresh URLs fetched for one source before giving up (an expiry loop means the clock or the key is wrong). */
 const MAX_REFRESHES = 3;
+/** Codes after which asking the API again may help: an expired link, or one revoked by a change (re-process). */
+const RENEWABLE = new Set(['PLAYBACK_SIGNATURE_EXPIRED', 'PLAYBACK_REVOKED']);
 
 /**
  * A player mounted into `root`. `refresh` (optional) returns a fresh playback object `{url, posterUrl, storyboardUrl}`
- * when the signature expired. `keyboardTarget` receives the shortcut listener (default: root).
+ * when the signature expired or was revoked. `keyboardTarget` receives the shortcut listener (default: root).
  */
 class Player {
   #root;
@@ -123,7 +125,8 @@ class Player {
   async #onFatal(url, wasPlaying) {
     const code = url ? await codeOf(url) : null;
     this.#root.dataset.error = code ?? 'PLAYBACK_FAILED';
-    if (code === 'PLAYBACK_SIGNATURE_EXPIRED' && this.#refresh && this.#refreshes < MAX_REFRESHES) {
+    // Both mean "this link is done, not necessarily the video": the API decides whether a fresh one may be had.
+    if (RENEWABLE.has(code) && this.#refresh && this.#refreshes < MAX_REFRESHES) {
       this.#refreshes++;
       this.#setStatus(`${messageFor(code)} Loading a fresh link…`);
       const at = this.#video.currentTime;

@@ -34,6 +34,8 @@ const MESSAGES = {
   PLAYBACK_SIGNATURE_INVALID: 'This playback link is not valid.',
   PLAYBACK_SIGNATURE_EXPIRED: 'This playback link has expired.',
   PLAYBACK_PATH_INVALID: 'This playback link is not valid.',
+  PLAYBACK_REJECTED: 'A moderator did not approve this video, so it cannot be played.',
+  PLAYBACK_REVOKED: 'This playback link is no longer valid.',
   infected: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
   failed: 'Processing failed. Please try again later.',
   rejected: 'This video could not be accepted.',

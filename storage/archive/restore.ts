@@ -3,6 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PipelineError } from '../../core/errors.ts';
+import { restoredUploadName } from '../../ingest/video-files.ts';
 import type { ArchiveRecords } from '../../db/archive-records.ts';
 import { HashingStream } from '../stream-util.ts';
 import type { ObjectStorage } from '../types.ts';
@@ -33,7 +34,7 @@ export async function restoreMaster(o: RestoreMasterOptions): Promise<RestoreRes
     throw new PipelineError('STORAGE_NOT_ARCHIVED', `Video ${o.videoId} has no verified archive copy.`, { videoId: o.videoId });
   }
   await mkdir(o.destDir, { recursive: true });
-  const dest = path.join(o.destDir, `restored-${o.videoId}`);
+  const dest = path.join(o.destDir, restoredUploadName(o.videoId));
   const tmp = `${dest}.part`;
   const hasher = new HashingStream();
   try {

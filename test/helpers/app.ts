@@ -31,6 +31,8 @@ export interface TestAppOptions {
   readonly withClamd?: boolean;
   /** Where the app logs (to read its lines back); default stdout. */
   readonly logStream?: DestinationStream;
+  /** Clock of playback signatures and the access cache (startApp's `now`); default Date.now. */
+  readonly now?: () => number;
 }
 
 /** Deletes every Redis key under a BullMQ prefix (SCAN, not KEYS, so it never blocks a shared Redis). */
@@ -70,7 +72,7 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     ...o.env,
   });
   const logger = createLogger({ level: config.logLevel, destination: o.logStream });
-  const app = await startApp({ config, roles: o.roles, logger }).catch(async (err: unknown) => {
+  const app = await startApp({ config, roles: o.roles, logger, now: o.now }).catch(async (err: unknown) => {
     await clamd?.stop();
     await db.drop();
     await rm(dataDir, { recursive: true, force: true });

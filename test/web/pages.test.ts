@@ -41,6 +41,12 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     uploaderToken = await tokenFor('parent-1', 'uploader', { ttlSec: 900 });
     modToken = await tokenFor('mod-1', 'moderator', { ttlSec: 900 });
   });
+  /** The signature of a fresh public playback URL, as the API hands it to any viewer of the approved video. */
+  async function publicSig(): Promise<string> {
+    const pb = (await (await fetch(`${t.url}/api/playback/${videoId}`)).json()) as { url: string };
+    return new URL(pb.url, t.url).searchParams.get('sig')!;
+  }
+
   afterAll(async () => {
     await browser?.close();
     await t?.close();
@@ -169,7 +175,7 @@ describe('web pages in Chromium: upload → moderate → play', () => {
   });
 
   it('shows the poster and storyboard thumbnails while scrubbing', async () => {
-    const { sig } = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 600 }).sign(videoId, 'public');
+    const sig = await publicSig();
     await writePosterAndStoryboard(path.join(t.config.publishDir, 'hls', videoId), sig);
     const byId = await openPage(browser, `${t.url}/embed/${videoId}`);
     // The API hands out the signed URL of the poster the packager made (playback.posterUrl).
@@ -200,7 +206,9 @@ describe('web pages in Chromium: upload → moderate → play', () => {
 
   it('renews an expired signed URL from /api/playback/:id and keeps playing', async () => {
     const signer = new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 60, now: () => Date.now() - 3_600_000 });
-    const expired = `/hls/${videoId}/master.m3u8?sig=${signer.sign(videoId, 'public').sig}`;
+    // Signed for the video's current access epoch (the third field of a fresh signature), only an hour ago.
+    const epoch = Number((await publicSig()).split('.')[2]);
+    const expired = `/hls/${videoId}/master.m3u8?sig=${signer.sign(videoId, { audience: 'public' }, epoch).sig}`;
     const codes: number[] = [];
     const { page, problems, context } = await openPage(browser, 'about:blank');
     page.on('response', (r) => { if (r.url().includes('/hls/')) codes.push(r.status()); });

@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { describeError } from '../core/errors.ts';
+import { createDb } from '../db/client.ts';
+import { VideoRepository } from '../db/videos.ts';
+import { sweepOrphanMasters, type MasterSweepOptions, type MasterSweepResult } from '../ingest/master-sweep.ts';
+import { VideoFiles } from '../ingest/video-files.ts';
+import type { ObjectStorage } from '../storage/types.ts';
+import { loadConfig, type AppConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { hlsPrefix } from './pipeline.ts';
+import { openStorages } from './storage-factory.ts';
+
+/** The data-volume layout of a config, for deletion and the sweep. */
+export const videoFilesOf = (c: AppConfig): VideoFiles =>
+  new VideoFiles({ uploadDir: c.uploadDir, mastersDir: c.mastersDir, workDir: c.workDir });
+
+/** Sweep dependencies: the row lookup, the local layout and the published HLS of deleted videos. */
+export function masterSweepDeps(o: { config: AppConfig; videos: VideoRepository; storage: ObjectStorage; logger: Logger }): MasterSweepOptions {
+  return {
+    files: videoFilesOf(o.config),
+    statusesOf: (ids) => o.videos.statusesOf(ids),
+    removePublished: async (videoId) => {
+      const keys = await o.storage.list(`${hlsPrefix(videoId)}/`);
+      for (const key of keys) await o.storage.delete(key);
+      return keys.length;
+    },
+    logger: o.logger,
+  };
+}
+
+/**
+ * Runs the orphan-master sweep periodically in worker processes (first run after one interval; a run still going when
+ * the next is due is not doubled).
+ */
+export function startMasterSweepTimer(o: MasterSweepOptions & { readonly everyMs: number; readonly logger: Logger }): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweepOrphanMasters(o)
+      .then((r) => { if (r.removed.length) o.logger.info({ removed: r.removed.length, kept: r.kept }, 'orphan master sweep'); })
+      .catch((err: unknown) => o.logger.error({ err: describeError(err) }, 'orphan master sweep failed'))
+      .finally(() => { running = false; });
+  }, o.everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** One sweep from the command line (`npm run sweep-masters`), e.g. from cron with MASTER_SWEEP_INTERVAL_SEC=0. */
+export async function runMasterSweepOnce(config: AppConfig, logger: Logger): Promise<MasterSweepResult> {
+  const sql = createDb({ url: config.databaseUrl, max: 2 });
+  try {
+    const storages = await openStorages(config, logger);
+    try {
+      return await sweepOrphanMasters(masterSweepDeps({ config, videos: new VideoRepository(sql), storage: storages.publish, logger }));
+    } finally {
+      await storages.close();
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel, base: { role: 'master-sweep' } });
+  runMasterSweepOnce(config, logger).then(
+    (r) => logger.info({ removed: r.removed, kept: r.kept }, 'orphan master sweep done'),
+    (err: unknown) => {
+      console.error(describeError(err));
+      process.exit(1);
+    },
+  );
+}
