@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import { transcodeAndPackage } from '../ops/package-stage.ts';
+import { transcodeAndPackage } from '../pipeline/package-stage.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { probeSource } from '../transcoder/probe.ts';
 import { mediaInput } from '../media/allow-list.ts';

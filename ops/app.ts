@@ -21,20 +21,20 @@ import { UploadQuotaLedger } from '../db/upload-quota.ts';
 import { VideoRepository } from '../db/videos.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { archiveKeyFor } from '../storage/archive/archive.ts';
-import { applyStreamVideo } from '../storage/stream/offload.ts';
-import { createUploadFinisher } from '../ingest/finish.ts';
+import { applyStreamVideo } from '../pipeline/stream-offload.ts';
+import { createUploadFinisher } from '../pipeline/intake.ts';
 import { TusIngest } from '../ingest/tus.ts';
 import { UploadTokens } from '../ingest/upload-token.ts';
 import { FfmpegPool } from '../transcoder/pool.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
 import { masterSweepDeps, startMasterSweepTimer, videoFilesOf } from './master-sweep.ts';
-import { processTranscodeJob } from './pipeline.ts';
+import { processTranscodeJob } from '../pipeline/job.ts';
 import { createReadinessChecks } from './readiness.ts';
 import { startRetentionTimer } from './retention.ts';
 import { openStorages } from './storage-factory.ts';
 import { redisConnection } from './redis.ts';
-import { cancelTranscode, createTranscodeQueue, startTranscodeWorker, type CancelOutcome } from './transcode-queue.ts';
+import { cancelTranscode, createTranscodeQueue, startTranscodeWorker, type CancelOutcome } from '../pipeline/queue.ts';
 
 export type Role = 'api' | 'worker';
 

@@ -9,7 +9,7 @@ import { VideoFiles } from '../ingest/video-files.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
-import { hlsPrefix } from './pipeline.ts';
+import { hlsPrefix } from '../pipeline/job.ts';
 import { openStorages } from './storage-factory.ts';
 
 /** The data-volume layout of a config, for deletion and the sweep. */

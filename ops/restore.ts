@@ -6,7 +6,7 @@ import { describeError, PipelineError } from '../core/errors.ts';
 import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
 import { createDb } from '../db/client.ts';
-import { restoreMaster, type RestoreResult } from '../storage/archive/restore.ts';
+import { restoreMaster, type RestoreResult } from '../pipeline/restore.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { redisConnection } from './redis.ts';

@@ -7,7 +7,7 @@ import * as HLS from 'hls-parser';
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transcodeAndPackage, type PackagedTranscodeResult } from '../../ops/package-stage.ts';
+import { transcodeAndPackage, type PackagedTranscodeResult } from '../../pipeline/package-stage.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { launchChromium } from '../../test/helpers/browser.ts';
 import { probeSource } from '../../transcoder/probe.ts';

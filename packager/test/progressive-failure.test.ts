@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../core/errors.ts';
-import { transcodeAndPackage } from '../../ops/package-stage.ts';
+import { transcodeAndPackage } from '../../pipeline/package-stage.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { storageSink } from '../../storage/publish.ts';
 import { waitFor } from '../../test/helpers/app.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as HLS from 'hls-parser';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transcodeAndPackage, type PackagedTranscodeResult } from '../../ops/package-stage.ts';
+import { transcodeAndPackage, type PackagedTranscodeResult } from '../../pipeline/package-stage.ts';
 import { waitFor } from '../../test/helpers/app.ts';
 import { launchChromium } from '../../test/helpers/browser.ts';
 import { makeClip } from '../../test/helpers/media.ts';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transcodeAndPackage } from '../../ops/package-stage.ts';
+import { transcodeAndPackage } from '../../pipeline/package-stage.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { probeSource } from '../../transcoder/probe.ts';

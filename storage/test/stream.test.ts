@@ -15,7 +15,7 @@ import { archiveMaster } from '../archive/archive.ts';
 import { LocalDiskStorage } from '../local-disk.ts';
 import { S3Storage } from '../s3.ts';
 import { StreamClient } from '../stream/client.ts';
-import { applyStreamVideo, offloadToStream, refreshPendingStream } from '../stream/offload.ts';
+import { applyStreamVideo, offloadToStream, refreshPendingStream } from '../../pipeline/stream-offload.ts';
 import { streamPlayback } from '../stream/playback.ts';
 import { loadSigningKey, MAX_TOKEN_TTL_SEC, signedPlaybackUrl, signPlaybackToken } from '../stream/tokens.ts';
 import { verifyStreamWebhook, signWebhook } from '../stream/webhook.ts';

@@ -13,9 +13,9 @@ import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { bearer, tokenFor } from '../../test/helpers/auth.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
-import { createLogger } from '../logger.ts';
-import { runRestore } from '../restore.ts';
-import { runRetentionOnce } from '../retention.ts';
+import { createLogger } from '../../ops/logger.ts';
+import { runRestore } from '../../ops/restore.ts';
+import { runRetentionOnce } from '../../ops/retention.ts';
 
 const SECRET = 'stream-webhook-secret-for-tests';
 

@@ -1,9 +1,9 @@
-import { describeError } from '../../core/errors.ts';
-import type { ArchiveRecords } from '../../db/archive-records.ts';
-import type { Logger } from '../../transcoder/run-ffmpeg.ts';
-import type { ObjectStorage } from '../types.ts';
-import type { StreamClient } from './client.ts';
-import type { StreamVideo } from './video.ts';
+import { describeError } from '../core/errors.ts';
+import type { ArchiveRecords } from '../db/archive-records.ts';
+import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import type { ObjectStorage } from '../storage/types.ts';
+import type { StreamClient } from '../storage/stream/client.ts';
+import type { StreamVideo } from '../storage/stream/video.ts';
 
 export interface OffloadOptions {
   readonly client: StreamClient;

@@ -13,9 +13,9 @@ import { garbleMiddle } from '../../transcoder/test/media-check.ts';
 import { listFiles, startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
-import { startApp, type RunningApp } from '../app.ts';
-import { createLogger } from '../logger.ts';
-import { redisConnection } from '../redis.ts';
+import { startApp, type RunningApp } from '../../ops/app.ts';
+import { createLogger } from '../../ops/logger.ts';
+import { redisConnection } from '../../ops/redis.ts';
 
 const run = promisify(execFile);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

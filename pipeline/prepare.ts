@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { isPipelineError, PipelineError, type ErrorCode } from '../core/errors.ts';
 import type { VideoRepository } from '../db/videos.ts';
-import { quarantineFile, scanFile, type ClamdOptions } from './scan.ts';
-import { stripVideoMetadata } from './strip.ts';
-import { validateUpload } from './validate.ts';
+import { quarantineFile, scanFile, type ClamdOptions } from '../ingest/scan.ts';
+import { stripVideoMetadata } from '../ingest/strip.ts';
+import { validateUpload } from '../ingest/validate.ts';
 
 export interface PrepareMasterOptions {
   readonly videos: VideoRepository;

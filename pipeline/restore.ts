@@ -2,11 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PipelineError } from '../../core/errors.ts';
-import { restoredUploadName } from '../../ingest/video-files.ts';
-import type { ArchiveRecords } from '../../db/archive-records.ts';
-import { HashingStream } from '../stream-util.ts';
-import type { ObjectStorage } from '../types.ts';
+import { PipelineError } from '../core/errors.ts';
+import { restoredUploadName } from '../ingest/video-files.ts';
+import type { ArchiveRecords } from '../db/archive-records.ts';
+import { HashingStream } from '../storage/stream-util.ts';
+import type { ObjectStorage } from '../storage/types.ts';
 
 export interface RestoreMasterOptions {
   readonly records: ArchiveRecords;

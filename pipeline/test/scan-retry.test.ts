@@ -12,7 +12,7 @@ import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { startClamd, type TestClamd } from '../../test/helpers/clamd.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
-import { scanFile } from '../scan.ts';
+import { scanFile } from '../../ingest/scan.ts';
 
 describe('clamd unreachable', () => {
   let t: TestApp;

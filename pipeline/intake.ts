@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
-import { parseVideoMetadata } from './upload-metadata.ts';
-import { UPLOADER_KEY, type FinishedUpload } from './tus.ts';
+import { parseVideoMetadata } from '../ingest/upload-metadata.ts';
+import { UPLOADER_KEY, type FinishedUpload } from '../ingest/tus.ts';
 
-export { sanitizeFilename } from './upload-metadata.ts';
+export { sanitizeFilename } from '../ingest/upload-metadata.ts';
 
 export interface UploadFinisherOptions {
   readonly videos: VideoRepository;

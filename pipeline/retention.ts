@@ -1,8 +1,8 @@
-import { describeError } from '../../core/errors.ts';
-import type { ArchiveRecords } from '../../db/archive-records.ts';
-import type { Logger } from '../../transcoder/run-ffmpeg.ts';
-import type { ObjectStorage } from '../types.ts';
-import { releaseStagingCopy } from './archive.ts';
+import { describeError } from '../core/errors.ts';
+import type { ArchiveRecords } from '../db/archive-records.ts';
+import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import type { ObjectStorage } from '../storage/types.ts';
+import { releaseStagingCopy } from '../storage/archive/archive.ts';
 
 export interface StagingCleanupOptions {
   readonly records: ArchiveRecords;

@@ -1,7 +1,7 @@
 import { describeError } from '../core/errors.ts';
 import type { ArchiveRecords } from '../db/archive-records.ts';
 import { archiveKeyFor, archiveMaster } from '../storage/archive/archive.ts';
-import { offloadToStream } from '../storage/stream/offload.ts';
+import { offloadToStream } from './stream-offload.ts';
 import type { StreamClient } from '../storage/stream/client.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
