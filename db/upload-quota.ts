@@ -1,29 +1,7 @@
 import { PipelineError } from '../core/errors.ts';
+import type { QuotaCloseReason, QuotaReservation, UploadQuota } from '../core/upload-quota.ts';
 import type { Sql } from './client.ts';
 
-/** A whole upload, or one partial upload of a parallel upload (tus concatenation). */
-export type QuotaKind = 'upload' | 'partial';
-/** Why an upload stopped counting as open. */
-export type QuotaCloseReason = 'finished' | 'terminated' | 'concatenated' | 'failed';
-
-export interface QuotaReservation {
-  readonly uploadId: string;
-  /** Upload-token subject; '' for tokens issued without one (they then share one budget). */
-  readonly uploader: string;
-  readonly kind: QuotaKind;
-  /** Declared Upload-Length; the largest allowed size while the length is deferred. */
-  readonly bytes: number;
-}
-
-/** What tus ingest needs from a quota: check-and-record at creation, and release when an upload stops being open. */
-export interface UploadQuota {
-  /** Records the upload, or throws INGEST_QUOTA_OPEN_UPLOADS (429) / INGEST_QUOTA_BYTES (413) and records nothing. */
-  reserve(r: QuotaReservation): Promise<void>;
-  /** The upload's real size, once known (a deferred length, a finished partial). */
-  recordSize(uploadId: string, bytes: number): Promise<void>;
-  /** The uploads no longer count as open (idempotent); their bytes keep counting for the day. */
-  release(uploadIds: readonly string[], reason: QuotaCloseReason): Promise<void>;
-}
 
 export interface UploadQuotaLedgerOptions {
   readonly sql: Sql;

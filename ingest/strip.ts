@@ -9,8 +9,8 @@ import type { ExifTool } from 'exiftool-vendored';
 import { PipelineError } from '../core/errors.ts';
 import { inputArgs, type MediaInput } from '../media/allow-list.ts';
 import { scrubConfigRecord } from '../media/extradata.ts';
+import { probeMedia, type RawProbe } from '../media/ffprobe.ts';
 import { userDataPlan, type UserDataPlan } from '../media/user-data.ts';
-import { probeDurationSec } from './validate.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -33,6 +33,9 @@ export interface StripVideoOptions {
 
 export interface StrippedMaster {
   readonly path: string;
+  /** The master as the media layer hands it on (its demuxer known), and the one probe of it, passed forward. */
+  readonly input: MediaInput;
+  readonly probe: RawProbe;
   readonly sha256: string;
   readonly sizeBytes: number;
   /** True when the video stream was re-encoded because its codec's in-band user data cannot be filtered out. */
@@ -105,7 +108,8 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
   await mkdir(path.dirname(o.outBase), { recursive: true });
   const plan = userDataPlan(o.videoCodec);
   const { out, stderr } = await writeMaster(o, plan);
-  const duration = await probeDurationSec(out, { ffprobePath: o.ffprobePath });
+  const probe = await probeMedia(out, { ffprobePath: o.ffprobePath });
+  const duration = Number(probe.format?.duration ?? NaN);
   // A truncated file with its index up front (faststart) probes fine but its packets stop early: the remux says
   // "partial file" and comes out shorter than the header claims.
   const short = !(duration > 0) || duration < o.declaredDurationSec * 0.9 - 0.2;
@@ -116,7 +120,7 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
     });
   }
   const st = await stat(out.path);
-  return { path: out.path, sha256: await sha256File(out.path), sizeBytes: st.size, reencoded: plan.kind === 'reencode' };
+  return { path: out.path, input: out, probe, sha256: await sha256File(out.path), sizeBytes: st.size, reencoded: plan.kind === 'reencode' };
 }
 
 /** Tags an image keeps: how to display it (orientation, colour profile), nothing about who, where or when. */

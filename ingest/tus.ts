@@ -3,7 +3,7 @@ import { Server, type Upload } from '@tus/server';
 import type { Logger } from 'pino';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
-import type { QuotaCloseReason, UploadQuota } from '../db/upload-quota.ts';
+import type { QuotaCloseReason, UploadQuota } from '../core/upload-quota.ts';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADER, checksumScope, parseChecksumHeader } from './checksum.ts';
 import { createFinalUpload, parseFinalConcat } from './concat.ts';
 import { isPartialId, PARTIAL_PREFIX, SafeFileStore } from './safe-file-store.ts';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { PipelineError } from '../core/errors.ts';
 import type { MediaInput } from '../media/allow-list.ts';
-import { probeFile, probeMedia } from '../media/ffprobe.ts';
+import { probeFile } from '../media/ffprobe.ts';
 
 export interface ValidateOptions {
   readonly ffprobePath: string;
@@ -60,8 +60,3 @@ export async function validateUpload(file: string, o: ValidateOptions): Promise<
   };
 }
 
-/** The strip step's truncation check: the remuxed file's duration as ffprobe sees it. */
-export async function probeDurationSec(input: MediaInput, o: Pick<ValidateOptions, 'ffprobePath' | 'timeoutMs'>): Promise<number> {
-  const p = await probeMedia(input, o);
-  return Number(p.format?.duration ?? NaN);
-}

@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { describeError } from '../core/errors.ts';
-import { startApp, type Role } from './app.ts';
+import { startApp, type ProcessRole } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 
 /** Service entry point: `--role api|worker|all` (default all). SIGTERM/SIGINT close gracefully. */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
-  const roles: Role[] = values.role === 'all' ? ['api', 'worker'] : values.role === 'api' || values.role === 'worker' ? [values.role] : [];
+  const roles: ProcessRole[] = values.role === 'all' ? ['api', 'worker'] : values.role === 'api' || values.role === 'worker' ? [values.role] : [];
   if (roles.length === 0) throw new Error(`--role must be api, worker or all, not ${values.role}`);
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { role: values.role } });

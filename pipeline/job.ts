@@ -6,11 +6,11 @@ import type { PipelineMetrics } from '../core/metrics.ts';
 import type { EventPublisher, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { mediaInput } from '../media/allow-list.ts';
-import { isTerminalIngestError, prepareMaster, type PrepareMasterOptions } from './prepare.ts';
+import { isTerminalIngestError, prepareMaster, type PreparedMaster, type PrepareMasterOptions } from './prepare.ts';
 import { workDirPrefix } from '../ingest/video-files.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import { probeSource } from '../transcoder/probe.ts';
+import { probeSource, toSourceProbe } from '../transcoder/probe.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { transcodeAndPackage } from './package-stage.ts';
@@ -96,8 +96,8 @@ function throttled(fn: (p: number) => Promise<void>, ms: number, logger: Logger)
   return { report, flush: () => chain };
 }
 
-/** Scan → validate → strip (issue 3); returns the stripped master. Infected/invalid uploads are already recorded. */
-async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<string> {
+/** Scan → validate → strip; returns the stripped master. Infected/invalid uploads are already recorded. */
+async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<PreparedMaster> {
   try {
     return await prepareMaster(job.data.videoId, job.data.sourcePath, {
       ...d.ingest, videos: d.videos, ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, logger: d.logger,
@@ -116,9 +116,12 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   if (await d.cancelRequested?.()) {
     await failFinally(new PipelineError('TRANSCODE_CANCELLED', 'Cancelled before this attempt started.'), videoId, d);
   }
-  const sourcePath = await prepare(job, d);
+  const prepared = await prepare(job, d);
+  const sourcePath = prepared.path;
   await d.videos.markProcessing(videoId, 'probe');
-  const probe = await probeSource(sourcePath, { ffprobePath: d.ffprobePath }).catch((err: unknown) => failFinally(err, videoId, d));
+  // The strip's probe of the master it wrote is passed forward; only a retry that reuses an earlier master probes it.
+  const probe = await (prepared.probe ? Promise.resolve().then(() => toSourceProbe(prepared.probe!, sourcePath))
+    : probeSource(sourcePath, { ffprobePath: d.ffprobePath })).catch((err: unknown) => failFinally(err, videoId, d));
   const source = mediaInput(sourcePath, probe.container);
   if (d.archive) {
     // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back.

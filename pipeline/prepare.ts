@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { isPipelineError, PipelineError, type ErrorCode } from '../core/errors.ts';
 import type { VideoRepository } from '../db/videos.ts';
+import type { RawProbe } from '../media/ffprobe.ts';
 import { quarantineFile, scanFile, type ClamdOptions } from '../ingest/scan.ts';
 import { stripVideoMetadata } from '../ingest/strip.ts';
 import { validateUpload } from '../ingest/validate.ts';
@@ -61,11 +62,17 @@ async function discardUpload(sourcePath: string): Promise<void> {
  * and throw a terminal error; clamd being unreachable throws INGEST_SCAN_UNAVAILABLE so the job is retried and the
  * file is never passed on unscanned. A retry after the master was written reuses it.
  */
-export async function prepareMaster(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<string> {
+/** The stripped master, and its probe when this attempt wrote it (a retry that reuses the master probes it once). */
+export interface PreparedMaster {
+  readonly path: string;
+  readonly probe: RawProbe | undefined;
+}
+
+export async function prepareMaster(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<PreparedMaster> {
   const video = await o.videos.get(videoId);
   if (video?.stripped_master_key) {
     const done = path.join(o.mastersDir, video.stripped_master_key);
-    if (await exists(done)) return done;
+    if (await exists(done)) return { path: done, probe: undefined };
   }
   await o.videos.markProcessing(videoId, 'scan');
   const before = await fingerprint(sourcePath);
@@ -97,7 +104,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
     // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
     await discardUpload(sourcePath);
-    return master.path;
+    return { path: master.path, probe: master.probe };
   } catch (err) {
     if (isTerminalIngestError(err)) {
       await o.videos.markFailed(videoId, 'rejected', err.code, err.message);

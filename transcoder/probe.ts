@@ -1,6 +1,6 @@
 import { PipelineError } from '../core/errors.ts';
 import type { SourceProbe } from '../core/types.ts';
-import { probeFile, type RawStream } from '../media/ffprobe.ts';
+import { probeFile, type RawProbe, type RawStream } from '../media/ffprobe.ts';
 
 /** "30000/1001" → 29.97; "0/0" → 0. */
 export function parseRate(rate: string | undefined): number {
@@ -35,6 +35,11 @@ export interface ProbeOptions {
 /** Probes a source and checks it has a decodable video stream. */
 export async function probeSource(file: string, opts: ProbeOptions): Promise<SourceProbe> {
   const { probe: raw } = await probeFile(file, { ...opts, failureCode: 'TRANSCODE_PROBE_FAILED' });
+  return toSourceProbe(raw, file);
+}
+
+/** What the transcoder needs from a probe that was already made (e.g. the strip's probe of the master it wrote). */
+export function toSourceProbe(raw: RawProbe, file: string): SourceProbe {
   // Cover art in audio files shows up as a video stream with attached_pic; it is not a video.
   const v = raw.streams.find((s) => s.codec_type === 'video' && !s.disposition?.['attached_pic']);
   if (!v || !v.width || !v.height) throw new PipelineError('TRANSCODE_NO_VIDEO', 'No video stream found.', { file });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
-import { startApp, type Role, type RunningApp } from '../../ops/app.ts';
+import { startApp, type ProcessRole, type RunningApp } from '../../ops/app.ts';
 import { loadConfig, type AppConfig } from '../../ops/config.ts';
 import { createLogger } from '../../ops/logger.ts';
 import { startClamd, type TestClamd } from './clamd.ts';
@@ -25,7 +25,7 @@ export interface TestApp {
 }
 
 export interface TestAppOptions {
-  readonly roles?: readonly Role[];
+  readonly roles?: readonly ProcessRole[];
   readonly env?: Record<string, string>;
   /** Start a test clamd even for an API-only app (for workers the test starts itself on the same config). */
   readonly withClamd?: boolean;

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { createTokenVerifier } from '../api/auth.ts';
+import { PlaybackSigner } from '../api/playback/signing.ts';
+import { buildApi } from '../api/server.ts';
+import { describeError } from '../core/errors.ts';
+import { UploadQuotaLedger } from '../db/upload-quota.ts';
+import { VideoAdminRepository } from '../db/video-admin.ts';
+import { TusIngest } from '../ingest/tus.ts';
+import { UploadTokens } from '../ingest/upload-token.ts';
+import { createUploadFinisher } from '../pipeline/intake.ts';
+import { applyStreamVideo } from '../pipeline/stream-offload.ts';
+import { archiveKeyFor } from '../storage/archive/archive.ts';
+import type { Cleanups } from './cleanups.ts';
+import { videoFilesOf } from './master-sweep.ts';
+import { createReadinessChecks } from './readiness.ts';
+import type { SharedResources } from './shared-root.ts';
+
+const PLAYER_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'player');
+
+export interface ApiRoleOptions {
+  /** Whether this process also runs the worker role (then /readyz checks clamd, which only workers need). */
+  readonly withWorker: boolean;
+  /** Clock (ms) of playback signatures and the playback access cache; default Date.now. */
+  readonly now?: () => number;
+}
+
+/** tus ingest with upload tokens and per-uploader quotas; finished uploads become a video row and a queued job. */
+function createTus(s: SharedResources, cleanups: Cleanups): { tus: TusIngest; uploadTokens: UploadTokens } {
+  const { config, logger } = s;
+  const uploadTokens = new UploadTokens({ secret: config.uploadTokenSecret, ttlSec: config.uploadTokenTtlSec });
+  const finish = createUploadFinisher({ videos: s.videos, queue: s.queue });
+  const tus = new TusIngest({
+    uploadDir: config.uploadDir, path: '/uploads', maxSize: config.maxUploadBytes, tokens: uploadTokens,
+    expirationMs: config.uploadExpiryMs, logger,
+    quota: new UploadQuotaLedger({ sql: s.sql, ...config.uploadQuota, expiryMs: config.uploadExpiryMs }),
+    onFinished: async (u) => {
+      const res = await finish(u);
+      s.metrics.uploadBytes.inc(u.size);
+      return res;
+    },
+  });
+  if (config.uploadCleanupIntervalMs > 0) {
+    // tus expiration: sweep unfinished uploads past Upload-Expires; finished ones are never touched.
+    const timer = setInterval(() => {
+      tus.cleanUpExpired().then(
+        (n) => n > 0 && logger.info({ removed: n }, 'expired uploads removed'),
+        (err: unknown) => logger.error({ err: describeError(err) }, 'expired-upload sweep failed'),
+      );
+    }, config.uploadCleanupIntervalMs);
+    timer.unref();
+    cleanups.push(async () => clearInterval(timer));
+  }
+  return { tus, uploadTokens };
+}
+
+/** The API process role: tus ingest, the fastify app and its readiness checks. Returns the listening app. */
+export async function startApiRole(s: SharedResources, cleanups: Cleanups, o: ApiRoleOptions): Promise<{ api: FastifyInstance; url: string }> {
+  const { config, logger, storages } = s;
+  const { tus, uploadTokens } = createTus(s, cleanups);
+  const readiness = createReadinessChecks({
+    sql: s.sql, redisUrl: config.redisUrl, clamd: o.withWorker ? config.clamd : undefined, ffmpegPath: s.bin.ffmpegPath, storage: storages.publish,
+  });
+  cleanups.push(() => readiness.close());
+  if (!config.playback.signingKey) logger.warn('PLAYBACK_SIGNING_KEY unset: using a random key; playback URLs die with this process');
+  const sc = config.storage;
+  const api = await buildApi({
+    logger, videos: s.videos, admin: new VideoAdminRepository(s.sql), storage: storages.publish, tus, uploadTokens, playerDir: PLAYER_DIR,
+    metrics: s.metrics, events: s.events, verifier: createTokenVerifier(config.jwt),
+    signer: new PlaybackSigner({
+      key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec,
+      previewTtlSec: config.playback.previewTtlSec, now: o.now,
+    }),
+    playbackAccessCacheMs: config.playback.accessCacheMs, now: o.now,
+    readiness: readiness.checks, readinessCacheMs: config.readinessCacheMs, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy, files: videoFilesOf(config),
+    // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
+    cancelJob: async (id) => { await s.cancel(id); },
+    archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,
+    streamWebhook: sc.stream?.webhookSecret
+      ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(s.records, v), now: () => new Date() } : undefined,
+    signedObjects: storages.archiveUrls ? [storages.archiveUrls] : [],
+  });
+  cleanups.push(() => api.close());
+  const url = await api.listen({ host: config.host, port: config.port });
+  logger.info({ url }, 'api listening');
+  return { api, url };
+}

@@ -1,0 +1,64 @@
+import { Worker } from 'bullmq';
+import { createWebhookProcessor } from '../api/webhooks/deliver.ts';
+import type { WebhookJobData } from '../api/webhooks/publisher.ts';
+import { QUEUE_NAMES } from '../core/types.ts';
+import { processTranscodeJob } from '../pipeline/job.ts';
+import { startTranscodeWorker } from '../pipeline/queue.ts';
+import { LocalDiskStorage } from '../storage/local-disk.ts';
+import { FfmpegPool } from '../transcoder/pool.ts';
+import type { Cleanups } from './cleanups.ts';
+import { masterSweepDeps, startMasterSweepTimer } from './master-sweep.ts';
+import { startRetentionTimer } from './retention.ts';
+import type { SharedResources } from './shared-root.ts';
+
+/** The worker process role: the ffmpeg pool, the transcode and webhook workers, and the periodic sweeps. */
+export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): Promise<void> {
+  const { config, logger, storages, videos } = s;
+  const pool = await FfmpegPool.create({
+    ffmpegPath: s.bin.ffmpegPath, setprivPath: s.bin.setprivPath, logger, size: config.transcodePoolSize || undefined,
+    killTimeoutMs: config.transcodeKillTimeoutMs,
+  });
+  cleanups.push(() => pool.close());
+  logger.info({ threads: pool.size, concurrency: config.workerConcurrency }, 'ffmpeg pool started');
+  const sc = config.storage;
+  const archive = storages.archive ? {
+    archive: storages.archive, records: s.records, attempts: sc.archiveAttempts, now: () => new Date(),
+    stream: storages.stream && sc.stream ? { client: storages.stream, requireSignedURLs: sc.stream.requireSignedURLs } : undefined,
+  } : undefined;
+  const worker = await startTranscodeWorker({
+    ...s.queueOpts, redisUrl: config.redisUrl, concurrency: config.workerConcurrency, videos, logger,
+    lockDurationMs: config.jobLockMs, stalledIntervalMs: config.jobStalledIntervalMs, maxStalledCount: config.jobMaxStalled,
+    metrics: s.metrics, events: s.events,
+    process: (job, signal, cancelRequested) => {
+      const jobLogger = logger.child({ job: job.id });
+      return processTranscodeJob(job, {
+        videos, storage: storages.publish, ffmpegPath: s.bin.ffmpegPath, ffprobePath: s.bin.ffprobePath, workDir: config.workDir,
+        logger: jobLogger, ffmpegThreads: config.ffmpegThreads, preset: config.x264Preset, pool, signal, cancelRequested,
+        metrics: s.metrics, events: s.events, archive: archive && { ...archive, logger: jobLogger },
+        ingest: { clamd: config.clamd, quarantineDir: config.quarantineDir, mastersDir: config.mastersDir, maxDurationSec: config.maxDurationSec },
+      });
+    },
+  });
+  // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
+  cleanups.push(() => worker.close());
+  const wh = config.webhooks;
+  if (wh.urls.length && wh.secret) {
+    const deliver = createWebhookProcessor({ sql: s.sql, secret: wh.secret, timeoutMs: wh.timeoutMs, metrics: s.metrics });
+    const whWorker = new Worker<WebhookJobData>(QUEUE_NAMES.webhook, deliver, { connection: s.connection, prefix: config.queuePrefix, concurrency: 4 });
+    whWorker.on('failed', (job, err) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'webhook delivery failed'));
+    whWorker.on('error', (err) => logger.error({ err: err.message }, 'webhook worker error'));
+    cleanups.push(() => whWorker.close());
+  }
+  if (storages.archive && sc.stagingSweepHours > 0) {
+    const timer = startRetentionTimer({
+      records: s.records, archive: storages.archive, retentionDays: sc.stagingRetentionDays, everyMs: sc.stagingSweepHours * 3600_000, logger,
+      stream: storages.stream,
+      localStores: [storages.publish, storages.archive].filter((x): x is LocalDiskStorage => x instanceof LocalDiskStorage),
+    });
+    cleanups.push(async () => timer.stop());
+  }
+  if (config.masterSweepIntervalMs > 0) {
+    const timer = startMasterSweepTimer({ ...masterSweepDeps({ config, videos, storage: storages.publish, logger }), everyMs: config.masterSweepIntervalMs, logger });
+    cleanups.push(async () => timer.stop());
+  }
+}
