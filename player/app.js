@@ -1,14 +1,34 @@
+// @ts-check
 // Upload with tus-js-client, poll processing status, then play the signed HLS master with hls.js (native on Safari).
 // An access token may come in the page URL (?access_token=…, as the API accepts it too); without one the page
 // plays approved videos through the public playback endpoint.
 /* global tus, Hls */
-const $ = (id) => document.getElementById(id);
+/**
+ * The elements of index.html this script uses, by id.
+ * @typedef {{ 'upload-form': HTMLFormElement, file: HTMLInputElement, title: HTMLInputElement,
+ *   progress: HTMLProgressElement, status: HTMLElement, video: HTMLVideoElement }} PageElements
+ */
+/**
+ * @template {keyof PageElements} K
+ * @param {K} id
+ */
+const $ = (id) => /** @type {PageElements[K]} */ (document.getElementById(id));
 const statusEl = $('status');
-const setStatus = (text) => { statusEl.textContent = text; };
+const setStatus = (/** @type {string} */ text) => { statusEl.textContent = text; };
 const params = new URLSearchParams(location.search);
 const accessToken = params.get('access_token');
+/** @type {Record<string, string>} */
 const authHeaders = accessToken ? { authorization: `Bearer ${accessToken}` } : {};
 
+/** @typedef {import('./lib/session.js').Playback} Playback */
+/** @typedef {import('./lib/session.js').VideoDetail} VideoDetail */
+
+/**
+ * The answer's JSON; `T` is the shape the caller expects (not checked at run time).
+ * @template [T=unknown]
+ * @param {string} url
+ * @returns {Promise<T>}
+ */
 async function getJson(url) {
   const res = await fetch(url, { headers: authHeaders });
   const body = await res.json().catch(() => ({}));
@@ -16,6 +36,7 @@ async function getJson(url) {
   return body;
 }
 
+/** @param {string} playbackUrl */
 function play(playbackUrl) {
   const video = $('video');
   if (window.Hls && Hls.isSupported()) {
@@ -35,9 +56,11 @@ function play(playbackUrl) {
   video.play().catch(() => setStatus('Press play to start.'));
 }
 
+/** @param {string} id */
 async function waitUntilReady(id) {
   let playing = false;
   for (;;) {
+    /** @type {VideoDetail} */
     const v = await getJson(`/api/videos/${encodeURIComponent(id)}`);
     if (v.playback?.posterUrl) $('video').poster = v.playback.posterUrl;
     // A previewable video plays its growing EVENT playlist; hls.js keeps reloading it until ENDLIST appears.
@@ -56,13 +79,16 @@ async function waitUntilReady(id) {
 }
 
 // Creating an upload needs a short-lived token from the API (for a signed-in uploader); resuming one does not.
+/** @returns {Promise<string>} */
 async function fetchUploadToken() {
   const res = await fetch('/api/upload-tokens', { method: 'POST', headers: authHeaders });
   if (!res.ok) throw new Error(`upload token: status ${res.status}`);
   return (await res.json()).token;
 }
 
+/** @param {string} id */
 async function playPublic(id) {
+  /** @type {Playback} */
   const p = await getJson(`/api/playback/${encodeURIComponent(id)}`);
   setStatus('Ready.');
   play(p.url);
@@ -70,11 +96,15 @@ async function playPublic(id) {
 
 $('upload-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const file = $('file').files[0];
+  const file = $('file').files?.[0];
   if (!file) return;
   fetchUploadToken().then((token) => startUpload(file, token), (err) => setStatus(`Upload failed: ${err.message}`));
 });
 
+/**
+ * @param {File} file
+ * @param {string} token
+ */
 function startUpload(file, token) {
   const upload = new tus.Upload(file, {
     endpoint: '/uploads',
@@ -88,7 +118,7 @@ function startUpload(file, token) {
     },
     onError: (err) => setStatus(`Upload failed: ${err.message}`),
     onSuccess: (payload) => {
-      const id = payload.lastResponse.getHeader('Video-Id');
+      const id = /** @type {string} */ (payload.lastResponse.getHeader('Video-Id')); // set on every finished upload
       document.body.dataset.videoId = id;
       params.set('v', id);
       history.replaceState(null, '', `/?${params}`);
@@ -96,7 +126,7 @@ function startUpload(file, token) {
     },
   });
   upload.findPreviousUploads().then((prev) => {
-    if (prev.length > 0) upload.resumeFromPreviousUpload(prev[0]);
+    if (prev[0]) upload.resumeFromPreviousUpload(prev[0]);
     upload.start();
   });
 }

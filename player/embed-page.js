@@ -1,3 +1,4 @@
+// @ts-check
 // The embeddable player page: /embed/<video id> (fetches a signed URL from /api/playback/<id>) or
 // /embed?src=<signed master URL>[&poster=…&storyboard=…] (URLs the embedding site got from the API).
 // When a signature expires, a fresh URL comes from /api/playback/<id> (the id is in the URL path /hls/<id>/…).
@@ -12,11 +13,13 @@ const idFromPath = /^\/embed\/([0-9a-f-]{36})\/?$/i.exec(location.pathname)?.[1]
 const idFromSrc = src ? /\/hls\/([0-9a-f-]{36})\//i.exec(new URL(src, location.href).pathname)?.[1] : undefined;
 const videoId = idFromPath ?? params.get('v') ?? idFromSrc;
 
-const root = document.getElementById('player');
-const fetchPlayback = () => api(`/api/playback/${encodeURIComponent(videoId)}`, { token });
+const root = /** @type {HTMLElement} */ (document.getElementById('player'));
+/** @typedef {import('./lib/session.js').Playback} Playback */
+/** Called only when there is a video id. @type {() => Promise<Playback>} */
+const fetchPlayback = () => api(`/api/playback/${encodeURIComponent(/** @type {string} */ (videoId))}`, { token });
 const player = createPlayer(root, { refresh: videoId ? fetchPlayback : undefined, keyboardTarget: document });
 root.focus();
-const status = root.querySelector('[data-role="status"]');
+const status = /** @type {HTMLElement} */ (root.querySelector('[data-role="status"]'));
 
 async function start() {
   // With a signed URL, the embedding site passes the rest of the API's playback object along (all signed too).

@@ -1,3 +1,4 @@
+// @ts-check
 // Moderator queue: polls GET /api/moderation/queue, previews the selected video over HLS (preview-scoped signed URL,
 // also while it is still transcoding when the API marks it `previewable`), approves/rejects with notes.
 import { formatAge, formatTime } from './lib/format.js';
@@ -5,29 +6,49 @@ import { createPlayer } from './lib/hls-player.js';
 import { messageFor } from './lib/messages.js';
 import { api, takeAccessToken } from './lib/session.js';
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import('./lib/session.js').VideoSummary} VideoSummary */
+/** @typedef {import('./lib/session.js').VideoDetail} VideoDetail */
+/**
+ * The elements of moderate.html this script uses whose type matters, by id; any other id is a plain element.
+ * @typedef {{ queue: HTMLUListElement, notes: HTMLTextAreaElement, approve: HTMLButtonElement,
+ *   reject: HTMLButtonElement }} PageElements
+ */
+/**
+ * @template {string} K
+ * @param {K} id
+ * @returns {K extends keyof PageElements ? PageElements[K] : HTMLElement}
+ */
+const $ = (id) => /** @type {K extends keyof PageElements ? PageElements[K] : HTMLElement} */ (document.getElementById(id));
 const token = takeAccessToken();
 const POLL_MS = 3000;
-/** id → queue item (kept in API order: oldest first). */
+/** id → queue item (kept in API order: oldest first). @type {Map<string, VideoSummary>} */
 let items = new Map();
-/** id → detail promise (poster and preview URLs), fetched once per video. */
+/** id → detail promise (poster and preview URLs), fetched once per video. @type {Map<string, Promise<VideoDetail>>} */
 const details = new Map();
+/** @type {string | null} */
 let selected = null;
+/** @type {string | null} */
 let previewing = null;
-const player = createPlayer($('preview'), { refresh: () => detail(previewing, true).then((d) => d.playback) });
+const player = createPlayer($('preview'), { refresh: () => detail(/** @type {string} */ (previewing), true).then((d) => d.playback) });
 
-const setStatus = (t) => { $('status').textContent = t; };
-const showError = (code) => { $('error').textContent = code ? messageFor(code) : ''; };
+const setStatus = (/** @type {string} */ t) => { $('status').textContent = t; };
+const showError = (/** @type {string | null} */ code) => { $('error').textContent = code ? messageFor(code) : ''; };
 
+/**
+ * @param {string} id
+ * @returns {Promise<VideoDetail>}
+ */
 function detail(id, fresh = false) {
   if (fresh || !details.has(id)) {
+    /** @type {Promise<VideoDetail>} */
     const p = api(`/api/videos/${encodeURIComponent(id)}`, { token });
     p.catch(() => details.delete(id));
     details.set(id, p);
   }
-  return details.get(id);
+  return /** @type {Promise<VideoDetail>} */ (details.get(id)); // set just above when missing
 }
 
+/** @param {VideoSummary} item */
 function renderItem(item) {
   const li = document.createElement('li');
   li.id = `item-${item.id}`;
@@ -53,12 +74,18 @@ function renderItem(item) {
 
 function render() {
   const list = $('queue');
-  const existing = new Map([...list.children].map((li) => [li.dataset.id, li]));
+  const children = /** @type {HTMLElement[]} */ ([...list.children]);
+  // renderItem gives every item its data-id.
+  const existing = new Map(children.map((li) => [/** @type {string} */ (li.dataset.id), li]));
   for (const [id, li] of existing) if (!items.has(id)) li.remove();
+  /** @type {HTMLElement | null} */
   let prev = null;
   for (const item of items.values()) {
     const li = existing.get(item.id) ?? renderItem(item);
-    if (li.previousElementSibling !== prev || !li.isConnected) (prev ? prev.after(li) : list.prepend(li));
+    if (li.previousElementSibling !== prev || !li.isConnected) {
+      if (prev) prev.after(li);
+      else list.prepend(li);
+    }
     prev = li;
   }
   $('count').textContent = `(${items.size})`;
@@ -68,6 +95,7 @@ function render() {
 
 async function poll() {
   try {
+    /** @type {{ items: VideoSummary[] }} */
     const { items: page } = await api('/api/moderation/queue?limit=50', { token });
     items = new Map(page.map((i) => [i.id, i]));
     showError(null);
@@ -75,28 +103,35 @@ async function poll() {
     if (selected && !items.has(selected)) selected = null;
     // The selected video may have finished transcoding since it was selected: its decisions open without a reselect.
     if (selected) enableDecisions(items.get(selected));
-    if (!selected && items.size) select([...items.keys()][0], { focus: false });
+    if (!selected && items.size) select(/** @type {string} */ ([...items.keys()][0]), { focus: false });
     if (!items.size) { $('review').hidden = true; previewing = null; player.destroy(); }
     setStatus(`${items.size} video${items.size === 1 ? '' : 's'} waiting.`);
   } catch (err) {
-    showError(err.code ?? 'NETWORK');
+    showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
   }
 }
 
-/** A video previewed during its transcode (the API's `previewable`) cannot be decided before it is ready. */
+/**
+ * A video previewed during its transcode (the API's `previewable`) cannot be decided before it is ready.
+ * @param {VideoSummary | undefined} item
+ */
 function enableDecisions(item) {
   $('approve').disabled = item?.status !== 'ready';
   $('reject').disabled = item?.status !== 'ready';
 }
 
+/**
+ * @param {string} id
+ * @param {{ focus?: boolean }} [options]
+ */
 async function select(id, { focus = true } = {}) {
   selected = id;
-  for (const li of $('queue').children) {
+  for (const li of /** @type {HTMLCollectionOf<HTMLElement>} */ ($('queue').children)) {
     // Roving tabindex: Tab reaches the selected item, j/k move between items.
     li.setAttribute('aria-current', String(li.dataset.id === id));
     li.tabIndex = li.dataset.id === id ? 0 : -1;
   }
-  const li = $(`item-${id}`);
+  const li = document.getElementById(`item-${id}`);
   if (focus) li?.focus();
   const item = items.get(id);
   if (!item) return;
@@ -114,10 +149,11 @@ async function select(id, { focus = true } = {}) {
     if (d.playback && (d.status === 'ready' || d.previewable !== false)) player.load(d.playback);
     else $('preview-meta').textContent = 'No preview yet (still processing).';
   } catch (err) {
-    showError(err.code ?? 'NETWORK');
+    showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
   }
 }
 
+/** @param {'approve' | 'reject'} decision */
 async function decide(decision) {
   const id = selected;
   if (!id) return;
@@ -131,7 +167,7 @@ async function decide(decision) {
   try {
     await api(`/api/moderation/videos/${encodeURIComponent(id)}/${decision}`, { token, method: 'POST', body: notes ? { notes } : {} });
   } catch (err) {
-    showError(err.code ?? 'NETWORK');
+    showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
     return;
   }
   const keys = [...items.keys()];
@@ -145,20 +181,23 @@ async function decide(decision) {
   if (next) select(next); else { selected = null; $('review').hidden = true; }
 }
 
+/** @param {number} delta */
 function move(delta) {
   const keys = [...items.keys()];
   if (!keys.length) return;
-  const i = Math.max(0, keys.indexOf(selected));
-  select(keys[Math.min(keys.length - 1, Math.max(0, i + delta))]);
+  const i = Math.max(0, keys.indexOf(/** @type {string} */ (selected))); // none selected: -1, so the first
+  select(/** @type {string} */ (keys[Math.min(keys.length - 1, Math.max(0, i + delta))]));
 }
 
 document.addEventListener('keydown', (e) => {
-  if (e.target.tagName === 'TEXTAREA') {
+  const { tagName } = /** @type {Element} */ (e.target);
+  if (tagName === 'TEXTAREA') {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); decide('reject'); }
-    if (e.key === 'Escape') $(`item-${selected}`)?.focus();
+    if (e.key === 'Escape') document.getElementById(`item-${selected}`)?.focus();
     return;
   }
-  if (e.ctrlKey || e.metaKey || e.altKey || ['INPUT', 'SELECT'].includes(e.target.tagName)) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || ['INPUT', 'SELECT'].includes(tagName)) return;
+  /** @type {Record<string, () => unknown>} */
   const actions = {
     j: () => move(1), k: () => move(-1), a: () => decide('approve'), r: () => $('notes').focus(),
     p: () => (player.video.paused ? player.play() : player.video.pause()),

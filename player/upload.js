@@ -1,3 +1,4 @@
+// @ts-check
 // Uploader page: tus-js-client with resume (same tab after a reload, or after the network comes back), parallel
 // streams for big files, speed/ETA, then the processing status until the video is ready or refused.
 /* global tus */
@@ -5,43 +6,66 @@ import { createRateMeter, formatBytes, formatTime } from './lib/format.js';
 import { messageFor } from './lib/messages.js';
 import { api, claimsOf, takeAccessToken } from './lib/session.js';
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import('./lib/session.js').VideoDetail} VideoDetail */
+/** @typedef {import('tus-js-client').Upload} Upload */
+/**
+ * The elements of upload.html this script uses whose type matters, by id; any other id is a plain element.
+ * @typedef {{ 'upload-form': HTMLFormElement, file: HTMLInputElement, title: HTMLInputElement,
+ *   description: HTMLTextAreaElement, start: HTMLButtonElement, progress: HTMLProgressElement,
+ *   'processing-progress': HTMLProgressElement, 'watch-link': HTMLAnchorElement }} PageElements
+ */
+/**
+ * @template {string} K
+ * @param {K} id
+ * @returns {K extends keyof PageElements ? PageElements[K] : HTMLElement}
+ */
+const $ = (id) => /** @type {K extends keyof PageElements ? PageElements[K] : HTMLElement} */ (document.getElementById(id));
 const token = takeAccessToken();
 const user = token ? claimsOf(token).sub ?? 'anon' : 'anon';
 const form = $('upload-form');
 const ENDPOINT = '/uploads';
 const POLL_MS = 1500;
+/** @type {Readonly<Record<string, string>>} */
 const STAGES = {
   scan: 'Checking for viruses', validate: 'Checking the file', strip: 'Removing hidden metadata (location, device)',
   probe: 'Analysing the video', transcode: 'Converting for every screen size', package: 'Packaging', done: 'Finishing',
 };
+/** @type {Upload | null} */
 let upload = null;
 const meter = createRateMeter();
 
-const setStatus = (t) => { $('status').textContent = t; };
+const setStatus = (/** @type {string} */ t) => { $('status').textContent = t; };
+/** @param {string | null} code */
 function showError(code) {
   $('error').textContent = code ? messageFor(code) : '';
   document.body.dataset.errorCode = code ?? '';
 }
 
-/** Per user and file, so two accounts in one browser never resume each other's uploads. */
+/**
+ * Per user and file, so two accounts in one browser never resume each other's uploads.
+ * @type {(file: File, options: { endpoint?: string | null }) => Promise<string>}
+ */
 const fingerprint = (file, options) =>
   Promise.resolve(['kidstream', user, file.name, file.type, file.size, file.lastModified, options.endpoint].join('|'));
 
 async function showResumeHint() {
   const all = await tus.defaultOptions.urlStorage.findAllUploads().catch(() => []);
   const mine = all.filter((u) => typeof u.urlStorageKey === 'string' && u.urlStorageKey.includes(`kidstream|${user}|`));
-  if (!mine.length) return;
-  const name = mine[0].metadata?.filename ?? 'a video';
+  const [first] = mine;
+  if (!first) return;
+  const name = first.metadata?.filename ?? 'a video';
   $('resume-hint').textContent = `You have an unfinished upload of “${name}”. Choose the same file again to continue where it stopped.`;
   $('resume-hint').hidden = false;
   // The form was lost with the reload; what the user typed was stored with the upload (a parallel upload only sends
   // it with the final request, so it must be the same again).
-  if (!$('title').value && mine[0].metadata?.title) $('title').value = mine[0].metadata.title;
-  if (!$('description').value && mine[0].metadata?.description) $('description').value = mine[0].metadata.description;
+  if (!$('title').value && first.metadata?.title) $('title').value = first.metadata.title;
+  if (!$('description').value && first.metadata?.description) $('description').value = first.metadata.description;
 }
 
-/** The API's `{"error": {"code"}}` body; @tus/server's own size check answers 413 with a plain-text body. */
+/**
+ * The API's `{"error": {"code"}}` body; @tus/server's own size check answers 413 with a plain-text body.
+ * @param {Error & { originalResponse?: import('tus-js-client').HttpResponse | null }} err
+ */
 async function codeOfTusError(err) {
   const res = err?.originalResponse;
   if (!res) return 'NETWORK';
@@ -55,6 +79,10 @@ async function codeOfTusError(err) {
   return code ?? (status === 413 ? 'INGEST_TOO_LARGE' : `HTTP_${status}`);
 }
 
+/**
+ * @param {number} sent
+ * @param {number} total
+ */
 function onProgress(sent, total) {
   meter.add(sent);
   const pct = total ? (sent / total) * 100 : 0;
@@ -67,12 +95,17 @@ function onProgress(sent, total) {
   if ($('status').textContent !== step) setStatus(step);
 }
 
+/** @param {boolean} active */
 function setUploading(active) {
   $('pause').hidden = !active && !upload;
   $('start').disabled = active;
   $('pause').textContent = active ? 'Pause' : 'Resume';
 }
 
+/**
+ * @param {File} file
+ * @param {string} uploadToken
+ */
 function startUpload(file, uploadToken) {
   const parallelMin = Number(form.dataset.parallelMinBytes);
   const parallel = file.size >= parallelMin ? Number(form.dataset.parallelStreams) : 1;
@@ -97,7 +130,7 @@ function startUpload(file, uploadToken) {
       setStatus('Upload stopped.');
     },
     onSuccess: (payload) => {
-      const id = payload.lastResponse.getHeader('Video-Id');
+      const id = /** @type {string} */ (payload.lastResponse.getHeader('Video-Id')); // set on every finished upload
       upload = null;
       setUploading(false);
       $('pause').hidden = true;
@@ -107,30 +140,32 @@ function startUpload(file, uploadToken) {
     },
   });
   upload.findPreviousUploads().then((prev) => {
-    if (prev.length) {
-      upload.resumeFromPreviousUpload(prev[0]);
+    const current = /** @type {Upload} */ (upload); // only success clears it, and this upload has not started yet
+    if (prev[0]) {
+      current.resumeFromPreviousUpload(prev[0]);
       setStatus('Resuming your earlier upload…');
     }
     meter.reset();
     setUploading(true);
-    upload.start();
+    current.start();
   });
 }
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   showError(null);
-  const file = $('file').files[0];
+  const file = $('file').files?.[0];
   if (!file) { setStatus('Choose a video file first.'); $('file').focus(); return; }
   if (!$('title').value.trim()) { showError('INGEST_BAD_METADATA'); $('title').focus(); return; }
   if (!token) { showError('AUTH_MISSING_TOKEN'); return; }
   setStatus('Starting…');
   try {
     // Only creating an upload needs this short-lived token; resuming one uses the upload URL alone.
+    /** @type {{ token: string }} */
     const { token: uploadToken } = await api('/api/upload-tokens', { token, method: 'POST', body: {} });
     startUpload(file, uploadToken);
   } catch (err) {
-    showError(err.code ?? 'NETWORK');
+    showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
   }
 });
 
@@ -161,21 +196,25 @@ drop.addEventListener('drop', (e) => {
 });
 $('file').addEventListener('change', onFileChosen);
 function onFileChosen() {
-  const f = $('file').files[0];
+  const f = $('file').files?.[0];
   if (!f) return;
   $('drop-text').textContent = `${f.name} (${formatBytes(f.size)})`;
   if (!$('title').value) $('title').value = f.name.replace(/\.[^.]+$/, '').slice(0, 200);
 }
 
+/** @param {VideoDetail} v */
 function describe(v) {
   if (v.status === 'uploaded') return 'Uploaded. Waiting for processing to start…';
-  if (v.status === 'processing') return `${STAGES[v.stage] ?? 'Processing'}… ${Math.round(v.progress)}%`;
+  if (v.status === 'processing') return `${STAGES[v.stage ?? ''] ?? 'Processing'}… ${Math.round(v.progress)}%`;
   if (v.moderation.status === 'approved') return 'Published. Everyone can watch it now.';
   if (v.moderation.status === 'rejected') return `A moderator did not accept this video${v.moderation.notes ? `: ${v.moderation.notes}` : '.'}`;
   return 'Ready. A moderator will review it before others can watch.';
 }
 
-/** Polls the video until it is ready or refused; the id goes into the URL so a reload keeps following it. */
+/**
+ * Polls the video until it is ready or refused; the id goes into the URL so a reload keeps following it.
+ * @param {string} id
+ */
 async function follow(id) {
   const url = new URL(location.href);
   url.searchParams.set('v', id);
@@ -183,11 +222,13 @@ async function follow(id) {
   document.body.dataset.videoId = id;
   $('processing').hidden = false;
   for (;;) {
+    /** @type {VideoDetail} */
     let v;
     try {
       v = await api(`/api/videos/${encodeURIComponent(id)}`, { token });
     } catch (err) {
-      if (err.code === 'AUTH_INVALID_TOKEN' || err.code === 'API_NOT_FOUND') { showError(err.code); return; }
+      const { code } = /** @type {{ code?: string }} */ (err);
+      if (code === 'AUTH_INVALID_TOKEN' || code === 'API_NOT_FOUND') { showError(code); return; }
       await new Promise((r) => setTimeout(r, POLL_MS * 2));
       continue;
     }

@@ -1,3 +1,5 @@
+// @ts-check
+/** @param {number} n */
 export function formatBytes(n) {
   const units = ['B', 'KB', 'MB', 'GB'];
   let i = 0;
@@ -5,6 +7,7 @@ export function formatBytes(n) {
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
+/** @param {number} sec */
 export function formatTime(sec) {
   if (!Number.isFinite(sec) || sec < 0) sec = 0;
   const s = Math.floor(sec % 60);
@@ -14,6 +17,7 @@ export function formatTime(sec) {
   return `${h ? `${h}:` : ''}${mm}:${String(s).padStart(2, '0')}`;
 }
 
+/** @param {string} iso */
 export function formatAge(iso, now = Date.now()) {
   const sec = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (sec < 60) return `${sec} s ago`;
@@ -24,18 +28,20 @@ export function formatAge(iso, now = Date.now()) {
 
 /** Upload speed over a sliding window of progress samples, and the ETA that follows from it. */
 export function createRateMeter(windowMs = 4000) {
+  /** @type {{ bytes: number, at: number }[]} */
   const samples = [];
   return {
     reset() { samples.length = 0; },
+    /** @param {number} bytes */
     add(bytes, at = performance.now()) {
       samples.push({ bytes, at });
-      while (samples.length > 2 && at - samples[0].at > windowMs) samples.shift();
+      while (samples.length > 2 && at - (samples[0]?.at ?? at) > windowMs) samples.shift();
     },
     /** Bytes per second, or 0 before there are two samples. */
     rate() {
-      if (samples.length < 2) return 0;
       const a = samples[0];
       const b = samples[samples.length - 1];
+      if (samples.length < 2 || !a || !b) return 0;
       return b.at > a.at ? ((b.bytes - a.bytes) * 1000) / (b.at - a.at) : 0;
     },
   };

@@ -1,3 +1,4 @@
+// @ts-check
 // The player used by the embed page and the moderator preview: hls.js where MSE exists, the browser's own HLS
 // (Safari, iOS) otherwise; custom controls so the seek bar can show storyboard thumbnails and a quality menu.
 /* global Hls */
@@ -26,30 +27,55 @@ const MAX_REFRESHES = 3;
 /** Codes after which asking the API again may help: an expired link, or one revoked by a change (re-process). */
 const RENEWABLE = new Set(['PLAYBACK_SIGNATURE_EXPIRED', 'PLAYBACK_REVOKED']);
 
+/** @typedef {import('./session.js').Playback} Playback */
+/** @typedef {import('./storyboard.js').Cue} Cue */
+/**
+ * @typedef {object} PlayerOptions
+ * @property {() => Promise<Playback | null | undefined>} [refresh] a fresh playback object after an expiry or revocation
+ * @property {HTMLElement | Document} [keyboardTarget] receives the shortcut listener (default: the player's root)
+ */
+/**
+ * The element of the player's TEMPLATE with this data-role (the template defines each one).
+ * @typedef {(role: string) => HTMLElement} RoleLookup
+ */
+
 /**
  * A player mounted into `root`. `refresh` (optional) returns a fresh playback object `{url, posterUrl, storyboardUrl}`
  * when the signature expired or was revoked. `keyboardTarget` receives the shortcut listener (default: root).
  */
 class Player {
+  /** @type {HTMLElement} */
   #root;
+  /** @type {PlayerOptions['refresh']} */
   #refresh;
+  /** @type {HTMLVideoElement} */
   #video;
+  /** @type {HTMLElement} */
   #status;
+  /** @type {HTMLSelectElement} */
   #quality;
+  /** @type {Hls | null} */
   #hls = null;
+  /** @type {Playback | null} */
   #source = null;
+  /** @type {Cue[]} */
   #cues = [];
   #refreshes = 0;
 
+  /**
+   * @param {HTMLElement} root
+   * @param {PlayerOptions} [options]
+   */
   constructor(root, { refresh, keyboardTarget } = {}) {
     root.classList.add('player');
     root.innerHTML = TEMPLATE;
-    const el = (role) => root.querySelector(`[data-role="${role}"]`);
+    /** @type {RoleLookup} */
+    const el = (role) => /** @type {HTMLElement} */ (root.querySelector(`[data-role="${role}"]`));
     this.#root = root;
     this.#refresh = refresh;
-    this.#video = el('video');
+    this.#video = /** @type {HTMLVideoElement} */ (el('video'));
     this.#status = el('status');
-    this.#quality = el('quality');
+    this.#quality = /** @type {HTMLSelectElement} */ (el('quality'));
     wireControls(root, el, this.#video, { setQuality: (i) => { if (this.#hls) this.#hls.currentLevel = i; }, cues: () => this.#cues });
     wireKeyboard(keyboardTarget ?? root, this.#video, root);
   }
@@ -57,7 +83,11 @@ class Player {
   get video() { return this.#video; }
   get source() { return this.#source; }
 
-  /** Plays `playback` ({url, posterUrl?, storyboardUrl?}); replaces whatever was playing. */
+  /**
+   * Plays `playback` ({url, posterUrl?, storyboardUrl?}); replaces whatever was playing.
+   * @param {Playback} playback
+   * @param {{ startAt?: number, keepRefreshes?: boolean }} [options]
+   */
   load(playback, { startAt, keepRefreshes } = {}) {
     const video = this.#video;
     this.#destroyHls();
@@ -83,6 +113,7 @@ class Player {
     this.#video.load();
   }
 
+  /** @param {string} text */
   #setStatus(text) { this.#status.textContent = text; }
 
   #destroyHls() {
@@ -90,6 +121,10 @@ class Player {
     window.__hls = undefined;
   }
 
+  /**
+   * @param {string} url
+   * @param {number | undefined} startAt
+   */
   #attachHlsJs(url, startAt) {
     const hls = new Hls({ startPosition: startAt ?? -1 });
     this.#hls = hls;
@@ -105,7 +140,8 @@ class Player {
     });
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (!data.fatal) return;
-      const failed = data.networkDetails?.responseURL || data.url || data.frag?.url || data.context?.url || url;
+      const xhr = /** @type {Partial<XMLHttpRequest> | null | undefined} */ (data.networkDetails); // hls.js loads with XHR
+      const failed = xhr?.responseURL || data.url || data.frag?.url || data.context?.url || url;
       const wasPlaying = !this.#video.paused; // also true while a play() waits for the first frames
       this.#destroyHls();
       this.#onFatal(failed, wasPlaying);
@@ -114,19 +150,28 @@ class Player {
     hls.attachMedia(this.#video);
   }
 
+  /**
+   * @param {string} url
+   * @param {number | undefined} startAt
+   */
   #attachNative(url, startAt) {
     const video = this.#video;
-    this.#quality.closest('label').hidden = true; // Safari picks renditions itself and exposes no level API
+    const label = /** @type {HTMLLabelElement} */ (this.#quality.closest('label')); // the template wraps the menu in one
+    label.hidden = true; // Safari picks renditions itself and exposes no level API
     video.src = url;
     if (startAt) video.addEventListener('loadedmetadata', () => { video.currentTime = startAt; }, { once: true });
     video.addEventListener('error', () => this.#onFatal(video.currentSrc || url, !video.paused), { once: true });
   }
 
+  /**
+   * @param {string} url
+   * @param {boolean} wasPlaying
+   */
   async #onFatal(url, wasPlaying) {
     const code = url ? await codeOf(url) : null;
     this.#root.dataset.error = code ?? 'PLAYBACK_FAILED';
     // Both mean "this link is done, not necessarily the video": the API decides whether a fresh one may be had.
-    if (RENEWABLE.has(code) && this.#refresh && this.#refreshes < MAX_REFRESHES) {
+    if (code && RENEWABLE.has(code) && this.#refresh && this.#refreshes < MAX_REFRESHES) {
       this.#refreshes++;
       this.#setStatus(`${messageFor(code)} Loading a fresh link…`);
       const at = this.#video.currentTime;
@@ -139,13 +184,14 @@ class Player {
           return;
         }
       } catch (err) {
-        this.#setStatus(messageFor(err.code ?? 'NETWORK'));
+        this.#setStatus(messageFor(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK'));
         return;
       }
     }
     this.#setStatus(code ? messageFor(code) : 'The video could not be played.');
   }
 
+  /** @param {string | null | undefined} url */
   async #showStoryboard(url) {
     this.#cues = [];
     if (!url) return;
@@ -158,17 +204,29 @@ class Player {
   }
 }
 
+/**
+ * @param {HTMLElement} root
+ * @param {PlayerOptions} [options]
+ */
 export function createPlayer(root, options = {}) {
   return new Player(root, options);
 }
 
+/**
+ * @param {HTMLSelectElement} select
+ * @param {{ height: number, bitrate: number }[]} levels
+ */
 function fillQualityMenu(select, levels) {
   select.replaceChildren(new Option('Auto', '-1'));
   levels.forEach((l, i) => select.append(new Option(`${l.height}p (${Math.round(l.bitrate / 1000)} kbps)`, String(i))));
   select.disabled = levels.length < 2;
 }
 
-/** 403s from /hls carry a code; hls.js only sees the status, so ask the server once more for the body. */
+/**
+ * 403s from /hls carry a code; hls.js only sees the status, so ask the server once more for the body.
+ * @param {string} url
+ * @returns {Promise<string | null>}
+ */
 async function codeOf(url) {
   try {
     const res = await fetch(url);
@@ -180,9 +238,15 @@ async function codeOf(url) {
   }
 }
 
+/**
+ * @param {HTMLElement} root
+ * @param {RoleLookup} el
+ * @param {HTMLVideoElement} video
+ * @param {{ setQuality: (level: number) => void, cues: () => Cue[] }} callbacks
+ */
 function wireControls(root, el, video, { setQuality, cues }) {
   const play = el('play');
-  const seek = el('seek');
+  const seek = /** @type {HTMLInputElement} */ (el('seek'));
   const time = el('time');
   const mute = el('mute');
   const thumb = el('thumb');
@@ -210,13 +274,17 @@ function wireControls(root, el, video, { setQuality, cues }) {
     showThumb(frac * Number(seek.max || 0), e.clientX);
   });
   seek.addEventListener('pointerleave', () => { thumb.hidden = true; });
-  el('quality').addEventListener('change', (e) => setQuality(Number(e.target.value)));
+  el('quality').addEventListener('change', (e) => setQuality(Number(/** @type {HTMLSelectElement} */ (e.target).value)));
   el('fullscreen').addEventListener('click', () => toggleFullscreen(root));
 
+  /**
+   * @param {number} at
+   * @param {number} [x]
+   */
   function showThumb(at, x) {
     const list = cues();
     if (!list.length) return;
-    const c = cueAt(list, at);
+    const c = /** @type {Cue} */ (cueAt(list, at)); // the list is not empty
     // CSSOM property writes are allowed by the CSP (style-src 'self' only forbids inline style attributes/elements).
     thumbImg.style.width = `${c.w}px`;
     thumbImg.style.height = `${c.h}px`;
@@ -234,21 +302,29 @@ function wireControls(root, el, video, { setQuality, cues }) {
   }
 }
 
+/** @param {HTMLElement} root */
 function toggleFullscreen(root) {
   if (document.fullscreenElement) document.exitFullscreen().catch(() => undefined);
   else root.requestFullscreen?.().catch(() => undefined);
 }
 
-/** space/k play-pause, ←/→ seek 5 s, f full screen, m mute (YouTube's keys, which viewers already know). */
+/**
+ * space/k play-pause, ←/→ seek 5 s, f full screen, m mute (YouTube's keys, which viewers already know).
+ * @param {GlobalEventHandlers} target an element or the document
+ * @param {HTMLVideoElement} video
+ * @param {HTMLElement} root
+ */
 function wireKeyboard(target, video, root) {
   target.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const tag = e.target?.tagName;
+    const tag = /** @type {Element | null} */ (e.target)?.tagName;
     if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') return;
     if (tag === 'BUTTON' && (e.key === ' ' || e.key === 'Enter')) return;
     const key = e.key.toLowerCase();
-    if (key === ' ' || key === 'k') video.paused ? video.play().catch(() => undefined) : video.pause();
-    else if (key === 'arrowleft') video.currentTime = Math.max(0, video.currentTime - SEEK_STEP_SEC);
+    if (key === ' ' || key === 'k') {
+      if (video.paused) video.play().catch(() => undefined);
+      else video.pause();
+    } else if (key === 'arrowleft') video.currentTime = Math.max(0, video.currentTime - SEEK_STEP_SEC);
     else if (key === 'arrowright') video.currentTime = Math.min(video.duration || 0, video.currentTime + SEEK_STEP_SEC);
     else if (key === 'f') toggleFullscreen(root);
     else if (key === 'm') video.muted = !video.muted;

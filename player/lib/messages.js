@@ -1,4 +1,6 @@
+// @ts-check
 // What each error code means for the person looking at the page. Codes come from core/errors.ts.
+/** @type {Readonly<Record<string, string>>} */
 const MESSAGES = {
   INGEST_TOO_LARGE: 'This file is too large to upload. Please trim it or export a smaller version.',
   INGEST_BAD_METADATA: 'Please give the video a title (up to 200 characters).',
@@ -42,7 +44,10 @@ const MESSAGES = {
   NETWORK: 'The server could not be reached. Check your connection and try again.',
 };
 
-/** A sentence for an error code, followed by the code itself so support can look it up. */
+/**
+ * A sentence for an error code, followed by the code itself so support can look it up.
+ * @param {string} code
+ */
 export function messageFor(code) {
   const text = MESSAGES[code] ?? 'Something went wrong.';
   return `${text} (${code})`;

@@ -1,3 +1,4 @@
+// @ts-check
 // Access token handling shared by the pages. The platform's login opens a page with ?access_token=<JWT>; we keep it
 // in sessionStorage (per tab, gone when the tab closes) and strip it from the address bar with history.replaceState,
 // so it does not end up in bookmarks, screenshots or Referer headers.
@@ -24,10 +25,15 @@ export function takeAccessToken() {
   return fromUrl ?? store?.getItem(KEY) ?? null;
 }
 
-/** The token's claims (unverified: only for display and upload fingerprints; the API verifies the token). */
+/**
+ * The token's claims (unverified: only for display and upload fingerprints; the API verifies the token).
+ * @param {string} token
+ * @returns {{ sub?: string }}
+ */
 export function claimsOf(token) {
   try {
-    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    // A token without a second part throws here (undefined.replace), like any other malformed token.
+    const part = /** @type {string} */ (token.split('.')[1]).replace(/-/g, '+').replace(/_/g, '/');
     return JSON.parse(atob(part));
   } catch {
     return {};
@@ -36,6 +42,10 @@ export function claimsOf(token) {
 
 /** An API error with the stable code from `{"error": {"code"}}` (or HTTP_<status> when the body has none). */
 export class ApiError extends Error {
+  /**
+   * @param {string} code
+   * @param {number} status
+   */
   constructor(code, status) {
     super(code);
     this.code = code;
@@ -43,13 +53,23 @@ export class ApiError extends Error {
   }
 }
 
+/** @param {Response} res */
 export async function errorCodeOf(res) {
+  /** @type {{ error?: { code?: string } } | null} */
   const body = await res.json().catch(() => ({}));
   return body?.error?.code ?? `HTTP_${res.status}`;
 }
 
-/** fetch + JSON with the bearer token; throws ApiError for non-2xx answers. */
+/**
+ * fetch + JSON with the bearer token; throws ApiError for non-2xx answers. `T` is the shape the caller expects the
+ * answer to have (see the typedefs below); nothing checks it at run time.
+ * @template [T=unknown]
+ * @param {string} path
+ * @param {{ token?: string | null, method?: string, body?: unknown }} [options]
+ * @returns {Promise<T>}
+ */
 export async function api(path, { token, method = 'GET', body } = {}) {
+  /** @type {Record<string, string>} */
   const headers = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -57,3 +77,27 @@ export async function api(path, { token, method = 'GET', body } = {}) {
   if (!res.ok) throw new ApiError(await errorCodeOf(res), res.status);
   return res.json();
 }
+
+// The API's JSON as the pages read it: only the fields they use. api/routes/video-view.ts is the contract.
+/**
+ * A signed playback object (`GET /api/playback/:id`, or a video's `playback`); the embed page builds one from its URL.
+ * @typedef {{ url: string, posterUrl?: string | null, storyboardUrl?: string | null, scope?: 'public' | 'preview' }} Playback
+ */
+/**
+ * A video as lists show it (`GET /api/moderation/queue` items).
+ * @typedef {object} VideoSummary
+ * @property {string} id
+ * @property {string} title
+ * @property {string | null} uploaderId
+ * @property {string} status uploaded, processing, ready, failed, rejected or infected
+ * @property {string | null} stage the processing stage (scan, validate, … done)
+ * @property {number} progress percent of the current stage
+ * @property {{ code: string } | null} error
+ * @property {number | null} durationSec
+ * @property {{ status: string, notes: string | null }} moderation
+ * @property {string} createdAt ISO 8601
+ */
+/**
+ * One video in full (`GET /api/videos/:id`).
+ * @typedef {VideoSummary & { description: string, playback: Playback | null, previewable: boolean }} VideoDetail
+ */
