@@ -50,9 +50,9 @@ function layerZones(folder, allowed) {
 }
 
 /**
- * Two config blocks per folder. Its production files: the folders of its layer, and no test code. Its test files: their
- * own folder and what it may import (test folders included) plus the shared `test/helpers/`, so a stage's tests stay
- * beside the stage; never a later stage, ops/ (unless the folder is ops/ or bench/) or the top-level suites in `test/`.
+ * Two config blocks per folder. Its production files: the folders of its layer, and no test code. Its test files: any
+ * production code, their own folder's test code and the shared `test/helpers/`, never another folder's tests or the
+ * top-level suites in `test/`.
  * The top-level `test/` (system tests and helpers) and root files have no boundary.
  * @param {string} folder
  * @returns {import('eslint').Linter.Config[]}
@@ -63,13 +63,19 @@ function boundaries(folder) {
     ...layerZones(folder, allowed),
     { target: folder, from: ['**/test/**'], message: 'Production code never imports test code.' },
   ];
+  // Tests live beside the code they test and may exercise it through any production module (an ingest test may start
+  // the whole app); what they may not do is reach into another folder's tests: shared fixtures go to test/helpers/.
   const tests = [
-    ...layerZones(folder, allowed),
+    {
+      target: folder,
+      from: LAYERS.filter((l) => l !== folder).map((l) => `${l}/test`),
+      message: 'Tests use their own folder\'s test code and test/helpers/ only; move shared fixtures to test/helpers/.',
+    },
     {
       target: folder,
       from: ['test'],
       except: ['./helpers'],
-      message: 'Of the top-level test/, stage tests may import test/helpers/ only.',
+      message: 'Of the top-level test/, folder tests may import test/helpers/ only.',
     },
   ];
   const rule = 'import-x/no-restricted-paths';

@@ -52,7 +52,7 @@ export async function warmPipeline(ffmpegPath: string): Promise<void> {
 
 /**
  * Implementations of "the pipeline" the scenarios can time, chosen with `--runner` (BenchConfig.runner).
- * Issue 4's worker-thread pool plugs in here as `pool: poolMethod` (submit the job, await its result).
+ * The worker-thread pool plugs in here as `pool: poolMethod` (submit the job, await its result).
  */
 export const PIPELINE_RUNNERS: Readonly<Record<string, LadderMethod>> = { pipeline: pipelineMethod };
 

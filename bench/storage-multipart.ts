@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { S3Storage } from '../storage/s3.ts';
 import { patternChunks } from '../storage/test/conformance.ts';
-import { startS3rver } from '../storage/test/s3rver-server.ts';
+import { startS3rver } from '../test/helpers/s3rver-server.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 
 const mib = Number(process.argv[2] ?? 256);

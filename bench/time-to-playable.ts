@@ -1,5 +1,5 @@
 /**
- * Time to playable (issue 5): from "upload finished" (the job starts with the source on disk) until the master and the
+ * Time to playable: from "upload finished" (the job starts with the source on disk) until the master and the
  * first segment of every rung are in storage, against the time until the whole VOD package is published, both from
  * one run of the real pipeline stage (probe → progressive transcode+package). Target: ratio ≤ 0.25 for 60 s 1080p.
  *   node --import tsx bench/time-to-playable.ts [sourceSeconds] [width] [height]

@@ -13,7 +13,7 @@ export interface Stat {
 
 export type Unit = 's' | 'fps' | 'x realtime' | 'MiB/s' | 'MiB' | 'ratio';
 
-/** A target a ratio should meet (issue 4: pipeline/hand ≤ 1.05, per-rung/pipeline ≥ 1.3). */
+/** A target a ratio should meet (e.g. pipeline/hand ≤ 1.05, per-rung/pipeline ≥ 1.3). */
 export interface Target {
   readonly op: '<=' | '>=';
   readonly value: number;
@@ -40,7 +40,7 @@ export interface Figure {
 
 /** Settings of the ingest scenario. */
 export interface IngestSettings {
-  /** Upload size in bytes (issue 3: 1 GiB in full mode). */
+  /** Upload size in bytes (1 GiB in full mode). */
   readonly bytes: number;
   /** tus-js-client chunkSize; default 64 MiB. */
   readonly chunkBytes: number;
@@ -87,7 +87,7 @@ export interface ScenarioContext {
   readonly progress: Progress;
 }
 
-/** A benchmark scenario. Registered in bench/registry.ts; time-to-playable (issue 5) plugs in the same way. */
+/** A benchmark scenario. Registered in bench/registry.ts; time-to-playable plugs in the same way. */
 export interface Scenario {
   readonly id: string;
   readonly title: string;

@@ -29,7 +29,7 @@ export interface StreamUpdate {
 const COLUMNS = `id, master_sha256, master_size_bytes, archive_key, archived_at, staging_path, staging_deleted_at,
   stream_uid, stream_state, stream_error_code, stream_hls_url, stream_dash_url, stream_thumbnail_url`;
 
-/** Data access for the archive and Stream columns; kept apart from VideoRepository so issue 6 stays one file in db/. */
+/** Data access for the archive and Stream columns; kept apart from VideoRepository, which would otherwise outgrow one file. */
 export class ArchiveRecords {
   constructor(private readonly sql: Sql) {}
 

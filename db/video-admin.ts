@@ -29,7 +29,7 @@ export interface ListFilter {
   readonly uploaderId?: string;
   readonly status?: VideoStatus;
   readonly moderation?: ModerationStatus;
-  /** Only videos a moderator can watch: ready, or still transcoding with the first segments published (issue 5). */
+  /** Only videos a moderator can watch: ready, or still transcoding with the first segments published. */
   readonly reviewable?: boolean;
   /** Page size; the caller clamps it. */
   readonly limit: number;

@@ -23,7 +23,7 @@ export interface SafeFileStoreOptions {
 }
 
 /**
- * @tus/file-store plus what issue 3 needs on top of it:
+ * @tus/file-store plus what safe ingest needs on top of it:
  * - checksum: a PATCH under checksumScope is hashed while it is written; a mismatch truncates the file back to the
  *   chunk's start offset (the chunk is discarded, the offset unchanged) and fails with INGEST_CHECKSUM_MISMATCH (460);
  * - concatenation: concatenate() streams complete partial uploads into a new final upload;

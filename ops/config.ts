@@ -181,7 +181,7 @@ export interface AppConfig {
     readonly backoffMs: number;
     readonly timeoutMs: number;
   };
-  /** Publish bucket, master archive, retention and Cloudflare Stream (issue 6; ops/storage-config.ts). */
+  /** Publish bucket, master archive, retention and Cloudflare Stream (ops/storage-config.ts). */
   readonly storage: StorageConfig;
 }
 

@@ -9,7 +9,7 @@ import { createDb } from '../db/client.ts';
 import { restoreMaster, type RestoreResult } from '../pipeline/restore.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
-import { redisConnection } from './redis.ts';
+import { redisConnection } from '../pipeline/redis.ts';
 import { openStorages } from './storage-factory.ts';
 
 /**

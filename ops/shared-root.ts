@@ -12,7 +12,7 @@ import { cancelTranscode, createTranscodeQueue, type CancelOutcome, type Transco
 import type { Cleanups } from './cleanups.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.ts';
-import { redisConnection, type RedisConnectionOptions } from './redis.ts';
+import { redisConnection, type RedisConnectionOptions } from '../pipeline/redis.ts';
 import { openStorages, type Storages } from './storage-factory.ts';
 
 /** What both process roles use: one database pool, the stores, the queues and the event publisher. */

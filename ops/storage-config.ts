@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /**
- * Storage, archive and Stream variables (issue 6). Kept beside config.ts, which merges this schema into its own and is
+ * Storage, archive and Stream variables. Kept beside config.ts, which merges this schema into its own and is
  * still the only module that reads process.env.
  */
 const bool = (def: boolean) => z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false').transform((v) => v === 'true' || v === '1');

@@ -60,7 +60,7 @@ async function checkCodecs(root: string, attrs: AttributeList, media: CheckedMed
 
 /**
  * Checks a package directory (as the packager writes and storage publishes it) against RFC 8216 and the rules of
- * issue 5: VOD media playlists with EXT-X-MAP and EXT-X-INDEPENDENT-SEGMENTS, segments within the target duration and
+ * The package rules: VOD media playlists with EXT-X-MAP and EXT-X-INDEPENDENT-SEGMENTS, segments within the target duration and
  * a multiple of the GOP, declared bitrates within the tolerance of the measured ones, real CODECS, aligned rungs, the
  * ~2 Mb/s variant first and a consistent I-frame playlist per rung. Returns every violation; empty means valid.
  */

@@ -26,7 +26,7 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly ffmpegThreads: number;
   readonly preset?: string;
-  /** Scan → validate → strip settings (issue 3); the transcoder only ever sees the stripped master. */
+  /** Scan → validate → strip settings; the transcoder only ever sees the stripped master. */
   readonly ingest: Omit<PrepareMasterOptions, 'videos' | 'ffmpegPath' | 'ffprobePath' | 'logger'>;
   /** Transcode duration / ×realtime histograms; default none. */
   readonly metrics?: PipelineMetrics;
@@ -38,7 +38,7 @@ export interface PipelineDeps {
   readonly signal?: AbortSignal;
   /** True when a cancel was requested earlier (checked at start, so a retried or stalled job stops too). */
   readonly cancelRequested?: () => Promise<boolean>;
-  /** Master archive (+ optional Stream offload), issue 6; absent when ARCHIVE_DRIVER=none. */
+  /** Master archive (+ optional Stream offload); absent when ARCHIVE_DRIVER=none. */
   readonly archive?: ArchiveStepDeps;
 }
 
@@ -142,7 +142,7 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
     const prefix = hlsPrefix(videoId);
     const masterKey = `${prefix}/${MASTER_NAME}`;
     await clearPrefix(d.storage, prefix);
-    // Progressive publishing (issue 5): the row turns previewable as soon as every rung's first segment is public.
+    // Progressive publishing: the row turns previewable as soon as every rung's first segment is public.
     const { pkg, artwork } = await transcodeAndPackage({
       ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source, probe, workDir: work, storage: d.storage, prefix,
       logger: d.logger, threads: d.ffmpegThreads, preset: d.preset, onProgress: progress.report, pool: d.pool, signal: d.signal,

@@ -5,7 +5,7 @@ import { describeError } from '../core/errors.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
 import { QUEUE_NAMES, type EventPublisher, type TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
-import type { RedisConnectionOptions } from '../ops/redis.ts';
+import type { RedisConnectionOptions } from './redis.ts';
 
 /** Queue and worker tuning, from AppConfig. */
 export interface TranscodeQueueOptions {

@@ -18,7 +18,7 @@ import { redactUrl, REDACTED, withLogRedaction } from '../log-redaction.ts';
 import { PlaybackSigner } from '../playback/signing.ts';
 import { createWebhookProcessor } from '../webhooks/deliver.ts';
 import type { WebhookJobData } from '../webhooks/publisher.ts';
-import { seedVideo } from './seed.ts';
+import { seedVideo } from '../../test/helpers/seed.ts';
 
 /** Collects every line the app logs, as raw text (what would land in a log file). */
 function lineSink(): { stream: Writable; lines: string[] } {

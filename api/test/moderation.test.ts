@@ -7,7 +7,7 @@ import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { tokenFor } from '../../test/helpers/auth.ts';
 import { call, codeOf } from './http.ts';
-import { seedVideo } from './seed.ts';
+import { seedVideo } from '../../test/helpers/seed.ts';
 
 interface Detail {
   id: string;
@@ -40,7 +40,7 @@ describe('moderation flow and deletion', () => {
   it('queues ready, pending videos oldest first; processing ones only once previewable', async () => {
     const q = await call<{ items: Array<{ id: string }> }>(t.url, 'GET', '/api/moderation/queue', { token: mod });
     expect(q.body.items.map((v) => v.id)).toEqual([v1, v2]);
-    // A transcode whose first segments are published (issue 5) is reviewable: it joins the queue and previews.
+    // A transcode whose first segments are published is reviewable: it joins the queue and previews.
     const live = await seedVideo(sql, storage, { uploaderId: 'alice', status: 'processing' });
     await new VideoRepository(sql).markPreviewable(live, { hlsPrefix: `hls/${live}`, masterKey: `hls/${live}/master.m3u8` });
     const q2 = await call<{ items: Array<{ id: string }> }>(t.url, 'GET', '/api/moderation/queue', { token: mod });

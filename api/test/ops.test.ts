@@ -25,7 +25,7 @@ import { createTokenVerifier } from '../auth.ts';
 import { PlaybackSigner } from '../playback/signing.ts';
 import { buildApi } from '../server.ts';
 import { call, codeOf } from './http.ts';
-import { seedVideo } from './seed.ts';
+import { seedVideo } from '../../test/helpers/seed.ts';
 
 /** A port nothing listens on: bind port 0, note it, close it. */
 async function closedPort(): Promise<number> {

@@ -7,7 +7,7 @@ import { AccessStateCache } from '../playback/access-cache.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { tokenFor } from '../../test/helpers/auth.ts';
 import { call, codeOf } from './http.ts';
-import { seedVideo } from './seed.ts';
+import { seedVideo } from '../../test/helpers/seed.ts';
 
 interface Pb { url: string; posterUrl: string | null; storyboardUrl: string | null; expiresAt: string; scope: string; audience: string }
 

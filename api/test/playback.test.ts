@@ -7,7 +7,7 @@ import { TEST_PLAYBACK_KEY, tokenFor } from '../../test/helpers/auth.ts';
 import { PlaybackSigner } from '../playback/signing.ts';
 import { signPlaylist } from '../playback/rewrite.ts';
 import { call, codeOf } from './http.ts';
-import { seedVideo } from './seed.ts';
+import { seedVideo } from '../../test/helpers/seed.ts';
 
 /** Sends the path byte-for-byte (fetch would normalise "..", which is exactly what these tests must not do). */
 function rawGet(base: string, rawPath: string): Promise<{ status: number; code: string | undefined }> {

@@ -6,7 +6,7 @@ import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { TEST_JWT_SECRET, tokenFor } from '../../test/helpers/auth.ts';
 import { call, codeOf } from './http.ts';
-import { seedVideo } from './seed.ts';
+import { seedVideo } from '../../test/helpers/seed.ts';
 
 interface Page { items: Array<{ id: string; uploaderId: string | null }>; nextCursor: string | null }
 

@@ -103,7 +103,7 @@ async function makePayload(file: string, bytes: number): Promise<void> {
 type Run = 'tus' | 'raw' | 'tus-small';
 
 /**
- * Issue 3: a tus upload over loopback vs a raw streamed PUT to disk, with the server's peak RSS. "Flat" is measured,
+ * Ingest: a tus upload over loopback vs a raw streamed PUT to disk, with the server's peak RSS. "Flat" is measured,
  * not eyeballed: the same tus server takes a smaller upload (1/8 of the size, at least two chunks) in the same run,
  * and RSS growth of the big upload over the small one must stay near 1 (a server that buffered would show ~8).
  */

@@ -3,7 +3,7 @@ import { benchTimeToPlayable } from '../time-to-playable.ts';
 import type { Figure, Scenario } from '../types.ts';
 
 /**
- * Issue 5: upload finished → master + first segment of every rung published, against the full transcode of the same
+ * Time to playable: upload finished → master + first segment of every rung published, against the full transcode of the same
  * run. Full mode uses the issue's 60 s 1080p source; quick mode a short 360p one (structure only, not the target).
  */
 export const timeToPlayableScenario: Scenario = {

@@ -39,7 +39,7 @@ function speedFigures(base: Omit<Figure, 'stat' | 'unit' | 'id' | 'group'> & { i
 
 const rungNames = (r: readonly LadderRung[]): string => r.map((x) => x.name).join('+');
 
-/** Issue 4: the pipeline vs (a) one hand-written command and (b) one ffmpeg per rung, interleaved per repeat. */
+/** Ladder encode: the pipeline vs (a) one hand-written command and (b) one ffmpeg per rung, interleaved per repeat. */
 export const transcodeCompare: Scenario = {
   id: 'transcode-compare',
   title: 'Ladder transcode: pipeline vs hand-written single command vs one ffmpeg per rung',

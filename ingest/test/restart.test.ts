@@ -11,7 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
 import { TEST_JWT_SECRET, TEST_PLAYBACK_KEY } from '../../test/helpers/auth.ts';
 import { TEST_REDIS_URL } from '../../test/helpers/env.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
-import { fileSha256, runUpload, sha256 } from './tus-helpers.ts';
+import { fileSha256, runUpload, sha256 } from '../../test/helpers/tus-helpers.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../test/helpers/server-process.ts', import.meta.url));
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
 import { UploadTokens } from '../upload-token.ts';
-import { codeOf, fileSha256, runUntil, runUpload, sha256, storedPath, tusErrorCode } from './tus-helpers.ts';
+import { codeOf, fileSha256, runUntil, runUpload, sha256, storedPath, tusErrorCode } from '../../test/helpers/tus-helpers.ts';
 
 const SECRET = 'tus-test-secret-0123456789-abcdefghijklmnop';
 const MAX = 4 * 1024 * 1024;

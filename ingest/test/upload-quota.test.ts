@@ -5,7 +5,7 @@ import { startApp, type RunningApp } from '../../ops/app.ts';
 import { createLogger } from '../../ops/logger.ts';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
-import { codeOf, runUpload } from './tus-helpers.ts';
+import { codeOf, runUpload } from '../../test/helpers/tus-helpers.ts';
 
 const MiB = 1024 * 1024;
 const MAX_OPEN = 3;

@@ -70,7 +70,7 @@ describe('strip removes location text from the video bitstream', () => {
     expect(await decodedFrames(master.path)).toBe(await decodedFrames(src));
   });
 
-  it.each(['mp4', 'mkv'])('HEVC: user-data SEI inside the decoder configuration record (%s) is refilled in place', async (ext, ctx) => {
+  it.for(['mp4', 'mkv'])('HEVC: user-data SEI inside the decoder configuration record (%s) is refilled in place', async (ext, ctx) => {
     const src = path.join(tmp, `x265.${ext}`);
     const made = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2',
       '-c:v', 'libx265', '-x265-params', 'log-level=error', src]).then(() => true, () => false);

@@ -51,7 +51,7 @@ describe('loadConfig', () => {
   });
 });
 
-describe('loadConfig: API keys (issue 7)', () => {
+describe('loadConfig: API keys', () => {
   it('parses lists and groups API settings', () => {
     const c = loadConfig({
       JWT_SECRET: 's'.repeat(32), CORS_ORIGINS: 'https://a.example, https://b.example', WEBHOOK_URLS: 'http://h/1,http://h/2',

@@ -2,7 +2,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedVideo } from '../../api/test/seed.ts';
+import { seedVideo } from '../../test/helpers/seed.ts';
 import { VideoRepository } from '../../db/videos.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';

@@ -10,8 +10,8 @@ import { EICAR } from '../../test/helpers/clamd.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { bearer, tokenFor } from '../../test/helpers/auth.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
-import { makeAudioOnly, makePhoneClip, makePng, makeTruncatedFaststart, makeTruncatedPlain } from '../../ingest/test/media-fixtures.ts';
-import { fileSha256 } from '../../ingest/test/tus-helpers.ts';
+import { makeAudioOnly, makePhoneClip, makePng, makeTruncatedFaststart, makeTruncatedPlain } from '../../test/helpers/media-fixtures.ts';
+import { fileSha256 } from '../../test/helpers/tus-helpers.ts';
 
 const TERMINAL = new Set(['ready', 'failed', 'rejected', 'infected']);
 

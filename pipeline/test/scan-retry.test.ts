@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../../core/types.ts';
 import type { VideoRow } from '../../db/videos.ts';
-import { redisConnection } from '../../ops/redis.ts';
+import { redisConnection } from '../redis.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { startClamd, type TestClamd } from '../../test/helpers/clamd.ts';
 import { makeClip } from '../../test/helpers/media.ts';

@@ -7,8 +7,8 @@ import { ArchiveRecords } from '../../db/archive-records.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { VideoRepository } from '../../db/videos.ts';
 import { S3Storage } from '../../storage/s3.ts';
-import { startS3rver, type RunningS3rver } from '../../storage/test/s3rver-server.ts';
-import { startStreamStub, type StreamStub } from '../../storage/test/stream-stub.ts';
+import { startS3rver, type RunningS3rver } from '../../test/helpers/s3rver-server.ts';
+import { startStreamStub, type StreamStub } from '../../test/helpers/stream-stub.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { bearer, tokenFor } from '../../test/helpers/auth.ts';
@@ -70,7 +70,7 @@ describe('pipeline with S3 publish, R2-style archive and Stream offload', () => 
     const rawSha = createHash('sha256').update(await readFile(clip)).digest('hex');
     videoId = (await tusUpload(`${t.url}/uploads`, clip, { filename: 'clip.mp4', title: 'Bucket clip' })).videoId;
     await waitReady();
-    // The archive keeps the scanned, metadata-stripped master (issue 3), not the upload as received.
+    // The archive keeps the scanned, metadata-stripped master, not the upload as received.
     clipSha = (await new VideoRepository(sql).get(videoId))!.stripped_sha256!;
     expect(clipSha).toMatch(/^[0-9a-f]{64}$/);
     expect(clipSha).not.toBe(rawSha);

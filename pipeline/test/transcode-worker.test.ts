@@ -9,13 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES, type TranscodeJobData } from '../../core/types.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { VideoRepository, type VideoRow } from '../../db/videos.ts';
-import { garbleMiddle } from '../../transcoder/test/media-check.ts';
+import { garbleMiddle } from '../../test/helpers/media-check.ts';
 import { listFiles, startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
 import { startApp, type RunningApp } from '../../ops/app.ts';
 import { createLogger } from '../../ops/logger.ts';
-import { redisConnection } from '../../ops/redis.ts';
+import { redisConnection } from '../redis.ts';
 
 const run = promisify(execFile);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -19,7 +19,7 @@ export interface StreamPlaybackOptions {
 }
 
 /**
- * Playback URLs of a video offloaded to Stream, for the API (issue 7) to hand to an authorised viewer: undefined until
+ * Playback URLs of a video offloaded to Stream, for the API to hand to an authorised viewer: undefined until
  * Stream reports ready; signed videos get a fresh RS256 token in place of the uid in the URL.
  */
 export function streamPlayback(row: Pick<ArchiveRow, 'stream_uid' | 'stream_state' | 'stream_hls_url' | 'stream_dash_url'>, o: StreamPlaybackOptions): StreamPlayback | undefined {

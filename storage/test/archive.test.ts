@@ -19,7 +19,7 @@ import { S3Storage } from '../s3.ts';
 import { sha256Of } from '../stream-util.ts';
 import type { ObjectStorage, PutOptions } from '../types.ts';
 import { expectCode, patternChunks } from './conformance.ts';
-import { startS3rver, type RunningS3rver } from './s3rver-server.ts';
+import { startS3rver, type RunningS3rver } from '../../test/helpers/s3rver-server.ts';
 
 const logs: string[] = [];
 const logger = {

@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Storage } from '../s3.ts';
 import { expectCode, patternChunks, registerStorageConformance } from './conformance.ts';
-import { startS3rver, type RunningS3rver } from './s3rver-server.ts';
+import { startS3rver, type RunningS3rver } from '../../test/helpers/s3rver-server.ts';
 
 const PART = 5 * 1024 * 1024;
 

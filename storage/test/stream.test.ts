@@ -20,8 +20,8 @@ import { streamPlayback } from '../stream/playback.ts';
 import { loadSigningKey, MAX_TOKEN_TTL_SEC, signedPlaybackUrl, signPlaybackToken } from '../stream/tokens.ts';
 import { verifyStreamWebhook, signWebhook } from '../stream/webhook.ts';
 import { expectCode, patternChunks } from './conformance.ts';
-import { startS3rver, type RunningS3rver } from './s3rver-server.ts';
-import { startStreamStub, type StreamStub } from './stream-stub.ts';
+import { startS3rver, type RunningS3rver } from '../../test/helpers/s3rver-server.ts';
+import { startStreamStub, type StreamStub } from '../../test/helpers/stream-stub.ts';
 
 const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined, error: () => undefined };
 const SECRET = 'whsec-test-85011ed3a913c6ad5f9cf6c5573cc0a7';

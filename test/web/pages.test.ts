@@ -9,7 +9,6 @@ import { PlaybackSigner } from '../../api/playback/signing.ts';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.ts';
 import { bearer, TEST_PLAYBACK_KEY, tokenFor } from '../helpers/auth.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { makeClip } from '../helpers/media.ts';
 import { makeAudioOnly, makeNoisyClip, openPage, PHONE, screenshot, setUploadForm, watchTus, writePosterAndStoryboard } from './harness.ts';
 
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;

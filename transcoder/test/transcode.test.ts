@@ -10,7 +10,7 @@ import { makeClip } from '../../test/helpers/media.ts';
 import { keyframeTimes } from '../keyframes.ts';
 import { probeSource } from '../probe.ts';
 import { transcodeLadder, type TranscodeResult } from '../transcode.ts';
-import { firstStream, frameDurations, garbleMiddle, joinRendition, packetSizes } from './media-check.ts';
+import { firstStream, frameDurations, garbleMiddle, joinRendition, packetSizes } from '../../test/helpers/media-check.ts';
 import { mediaInput } from '../../media/allow-list.ts';
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { signWebhook } from '../stream/webhook.ts';
+import { signWebhook } from '../../storage/stream/webhook.ts';
 
 /** One stub video; `script` is the sequence of states successive GETs reveal after the upload. */
 interface StubVideo {

@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ExifTool } from 'exiftool-vendored';
-import { makeClip } from '../../test/helpers/media.ts';
+import { makeClip } from './media.ts';
 
 const run = promisify(execFile);
 
