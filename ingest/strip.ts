@@ -5,7 +5,6 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import type { ExifTool } from 'exiftool-vendored';
 import { PipelineError } from '../core/errors.ts';
 import { inputArgs, type MediaInput } from '../media/allow-list.ts';
 import { scrubConfigRecord } from '../media/extradata.ts';
@@ -117,17 +116,4 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
   }
   const st = await stat(out.path);
   return { path: out.path, sha256: await sha256File(out.path), sizeBytes: st.size, reencoded: plan.kind === 'reencode' };
-}
-
-/** Tags an image keeps: how to display it (orientation, colour profile), nothing about who, where or when. */
-const IMAGE_TAGS_KEPT = ['Orientation', 'ICC_Profile', 'ColorSpaceTags'];
-
-/**
- * Removes EXIF/XMP/IPTC (GPS, camera, owner, dates) from an image in place with exiftool (posters, image uploads).
- * The caller owns the ExifTool process (and ends it).
- */
-export async function stripImageMetadata(exiftool: ExifTool, file: string): Promise<void> {
-  await exiftool.deleteAllTags(file, { retain: IMAGE_TAGS_KEPT });
-  // exiftool keeps the untouched original as `<file>_original`; that copy still has the GPS tags.
-  await rm(`${file}_original`, { force: true });
 }
