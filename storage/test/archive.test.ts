@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patternChunks } from '../../bench/pattern.ts';
+import { startS3rver, type RunningS3rver } from '../../bench/s3rver-server.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { migrate } from '../../db/migrate.ts';
 import { ArchiveRecords } from '../../db/archive-records.ts';
@@ -18,8 +20,7 @@ import { LocalDiskStorage } from '../local-disk.ts';
 import { S3Storage } from '../s3.ts';
 import { sha256Of } from '../stream-util.ts';
 import type { ObjectStorage, PutOptions } from '../types.ts';
-import { expectCode, patternChunks } from './conformance.ts';
-import { startS3rver, type RunningS3rver } from './s3rver-server.ts';
+import { expectCode } from './conformance.ts';
 
 const logs: string[] = [];
 const logger = {

@@ -6,6 +6,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installErrorHandler } from '../../api/errors.ts';
 import { registerStreamWebhook } from '../../api/stream-webhook.ts';
+import { patternChunks } from '../../bench/pattern.ts';
+import { startS3rver, type RunningS3rver } from '../../bench/s3rver-server.ts';
 import { ArchiveRecords } from '../../db/archive-records.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { migrate } from '../../db/migrate.ts';
@@ -17,8 +19,7 @@ import { S3Storage } from '../s3.ts';
 import { StreamClient } from '../stream/client.ts';
 import { applyStreamVideo, offloadToStream, refreshPendingStream } from '../stream/offload.ts';
 import { verifyStreamWebhook, signWebhook } from '../stream/webhook.ts';
-import { expectCode, patternChunks } from './conformance.ts';
-import { startS3rver, type RunningS3rver } from './s3rver-server.ts';
+import { expectCode } from './conformance.ts';
 import { startStreamStub, type StreamStub } from './stream-stub.ts';
 
 const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined, error: () => undefined };
