@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { PipelineError } from '../core/errors.ts';
+import { sha256OfFile } from '../core/sha256.ts';
 import { inputArgs, type MediaInput } from '../media/allow-list.ts';
 import { scrubConfigRecord } from '../media/extradata.ts';
 import { userDataPlan, type UserDataPlan } from '../media/user-data.ts';
@@ -63,12 +61,6 @@ function remuxArgs(o: StripVideoOptions, plan: UserDataPlan, out: string, format
   ];
 }
 
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file), h);
-  return h.digest('hex');
-}
-
 async function remux(o: StripVideoOptions, plan: UserDataPlan, format: 'mp4' | 'matroska', tmp: string): Promise<string> {
   const { stderr } = await execFileAsync(o.ffmpegPath, remuxArgs(o, plan, tmp, format), {
     timeout: o.timeoutMs ?? 600_000, maxBuffer: 8 * 1024 * 1024,
@@ -115,5 +107,5 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
     });
   }
   const st = await stat(out.path);
-  return { path: out.path, sha256: await sha256File(out.path), sizeBytes: st.size, reencoded: plan.kind === 'reencode' };
+  return { path: out.path, sha256: (await sha256OfFile(out.path)).sha256, sizeBytes: st.size, reencoded: plan.kind === 'reencode' };
 }

@@ -4,10 +4,11 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { describeError, PipelineError } from '../core/errors.ts';
+import { HashingStream } from '../core/sha256.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import {
-  databaseNameOf, encryptStream, HashCounter, keyIdOf, ManifestSchema, spawnTool, type BackupManifest,
+  databaseNameOf, encryptStream, keyIdOf, ManifestSchema, spawnTool, type BackupManifest,
 } from './backup-format.ts';
 
 const execFileAsync = promisify(execFile);
@@ -59,8 +60,8 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupManifest> 
   const id = backupId((o.now ?? (() => new Date()))());
   const folder = `${o.prefix ?? DEFAULT_BACKUP_PREFIX}/${id}`;
   const dumpKey = `${folder}/dump.pgc${o.encryptionKey ? '.enc' : ''}`;
-  const plain = new HashCounter();
-  const stored = new HashCounter();
+  const plain = new HashingStream();
+  const stored = new HashingStream();
   // --no-password: never hang on a prompt in cron; credentials come from the URL or ~/.pgpass.
   const dump = spawnTool(bin, ['--format=custom', '--no-password', '--dbname', o.databaseUrl], 'OPS_BACKUP_FAILED');
   const stages: NodeJS.ReadWriteStream[] = o.encryptionKey ? [plain, encryptStream(o.encryptionKey), stored] : [plain, stored];

@@ -8,6 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternChunks } from '../../bench/pattern.ts';
 import { startS3rver, type RunningS3rver } from '../../bench/s3rver-server.ts';
+import { sha256Of } from '../../core/sha256.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { migrate } from '../../db/migrate.ts';
 import { ArchiveRecords } from '../../db/archive-records.ts';
@@ -18,7 +19,6 @@ import { cleanStagingCopies } from '../archive/retention.ts';
 import { restoreMaster } from '../archive/restore.ts';
 import { LocalDiskStorage } from '../local-disk.ts';
 import { S3Storage } from '../s3.ts';
-import { sha256Of } from '../stream-util.ts';
 import type { ObjectStorage, PutOptions } from '../types.ts';
 import { expectCode } from './conformance.ts';
 
