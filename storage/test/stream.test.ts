@@ -18,9 +18,9 @@ import { LocalDiskStorage } from '../local-disk.ts';
 import { S3Storage } from '../s3.ts';
 import { StreamClient } from '../stream/client.ts';
 import { applyStreamVideo, offloadToStream, refreshPendingStream } from '../stream/offload.ts';
-import { verifyStreamWebhook, signWebhook } from '../stream/webhook.ts';
+import { verifyStreamWebhook } from '../stream/webhook.ts';
 import { expectCode } from './conformance.ts';
-import { startStreamStub, type StreamStub } from './stream-stub.ts';
+import { startStreamStub, streamSignature, type StreamStub } from './stream-stub.ts';
 
 const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined, error: () => undefined };
 const SECRET = 'whsec-test-85011ed3a913c6ad5f9cf6c5573cc0a7';
@@ -160,7 +160,7 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     const now = new Date('2026-11-23T10:00:00Z');
     const t = now.getTime() / 1000;
     const body = JSON.stringify({ uid, status: { state: 'error', errorReasonCode: 'ERR_DURATION_EXCEED_CONSTRAINT' } });
-    const header = `time=${t},sig1=${signWebhook(SECRET, t, body)}`;
+    const header = `time=${t},sig1=${streamSignature(SECRET, t, body)}`;
     expect(verifyStreamWebhook({ header, rawBody: body, secret: SECRET, now: () => now }).errorReasonCode).toBe('ERR_DURATION_EXCEED_CONSTRAINT');
     expect(() => verifyStreamWebhook({ header, rawBody: body.replace('error', 'ready'), secret: SECRET, now: () => now }))
       .toThrow(expect.objectContaining({ code: 'STREAM_WEBHOOK_INVALID' }));
