@@ -4,9 +4,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { describeError, PipelineError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { HashingStream } from '../core/sha256.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import {
   databaseNameOf, encryptStream, keyIdOf, ManifestSchema, spawnTool, type BackupManifest,
 } from './backup-format.ts';

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { HashingStream } from '../core/sha256.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { DEFAULT_BACKUP_PREFIX, MANIFEST_NAME } from './backup.ts';
 import { decryptStream, keyIdOf, ManifestSchema, spawnTool, type BackupManifest } from './backup-format.ts';
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
 import { createDb } from '../db/client.ts';
 import { cleanStagingCopies } from '../storage/archive/retention.ts';
@@ -8,7 +9,6 @@ import type { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { StreamClient } from '../storage/stream/client.ts';
 import { refreshPendingStream } from '../storage/stream/offload.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { openStorages } from './storage-factory.ts';

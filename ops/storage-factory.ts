@@ -1,9 +1,9 @@
+import type { Logger } from '../core/logger.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { LocalUrlSigner } from '../storage/local-url-signer.ts';
 import { S3Storage } from '../storage/s3.ts';
 import { StreamClient } from '../storage/stream/client.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import type { AppConfig } from './config.ts';
 import { LOCAL_ARCHIVE_URL_PATH, type S3Settings } from './storage-config.ts';
 

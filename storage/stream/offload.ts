@@ -1,6 +1,6 @@
 import { describeError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
 import type { ArchiveRecords } from '../../db/archive-records.ts';
-import type { Logger } from '../../transcoder/run-ffmpeg.ts';
 import type { ObjectStorage } from '../types.ts';
 import type { StreamClient } from './client.ts';
 import type { StreamVideo } from './video.ts';
