@@ -29,7 +29,7 @@ export async function openStorages(config: AppConfig, logger: Logger): Promise<S
   const c = config.storage;
   const publish: ObjectStorage = c.publish.driver === 's3' ? await openS3(c.publish.s3) : new LocalDiskStorage({ root: config.publishDir });
   const signing = c.archive.driver === 'local' ? c.archive.urlSigning : undefined;
-  const signer = signing ? new LocalUrlSigner({ ...signing, now: () => new Date() }) : undefined;
+  const signer = signing ? new LocalUrlSigner(signing) : undefined;
   const archive: ObjectStorage | undefined = c.archive.driver === 's3' ? await openS3(c.archive.s3)
     : c.archive.driver === 'local' ? new LocalDiskStorage({ root: c.archive.dir, signer }) : undefined;
   const archiveUrls = signer && archive ? { prefix: LOCAL_ARCHIVE_URL_PATH, storage: archive, signer } : undefined;

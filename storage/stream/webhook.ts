@@ -9,7 +9,8 @@ export interface VerifyStreamWebhookOptions {
   readonly rawBody: string;
   /** The secret returned by PUT /accounts/{id}/stream/webhook. */
   readonly secret: string;
-  readonly now: () => Date;
+  /** Clock in ms since the epoch; default Date.now. */
+  readonly now?: () => number;
   /** Maximum |now − time| in seconds before a delivery counts as a replay; default 300. */
   readonly toleranceSec?: number;
 }
@@ -28,7 +29,7 @@ export function verifyStreamWebhook(o: VerifyStreamWebhookOptions): StreamVideo 
   const sig = parts.get('sig1') ?? '';
   if (!/^\d{1,12}$/.test(timeStr) || !/^[0-9a-f]{64}$/i.test(sig)) throw invalid('Missing or malformed Webhook-Signature header.');
   const time = Number(timeStr);
-  const skew = Math.abs(o.now().getTime() / 1000 - time);
+  const skew = Math.abs((o.now ?? Date.now)() / 1000 - time);
   // Signature first: an unauthenticated sender learns nothing about our clock. Stream documents its signature as the
   // hex HMAC-SHA256 of `time.body`.
   if (!timestampedHmacMatches(o.secret, time, o.rawBody, sig)) throw invalid('Webhook signature does not match.');

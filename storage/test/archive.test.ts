@@ -178,7 +178,7 @@ describe('archive of masters', () => {
     const due = await mk('due', old, true);
     const recent = await mk('recent', new Date(now.getTime() - 24 * 3600 * 1000), true);
     const lost = await mk('lost', old, false);
-    const r = await cleanStagingCopies({ records, archive: s3, now: () => now, logger });
+    const r = await cleanStagingCopies({ records, archive: s3, now: () => now.getTime(), logger });
     expect(r.deleted).toEqual([due.id]);
     expect(r.kept).toEqual([lost.id]);
     await expect(stat(due.file)).rejects.toThrow();

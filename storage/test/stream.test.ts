@@ -84,7 +84,7 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     expect(sv.meta).toMatchObject({ name: 'Kite', videoId: id });
     expect((await records.get(id))?.stream_uid).toBe(r.uid);
     // Poll fallback (lost webhook): one GET moves the stored state on.
-    const later = () => new Date(Date.now() + 3600_000);
+    const later = (): number => Date.now() + 3600_000;
     expect(await refreshPendingStream({ client: client(), records, logger, now: later })).toBeGreaterThanOrEqual(1);
     expect((await records.get(id))?.stream_state).toBe('queued');
     await refreshPendingStream({ client: client(), records, logger, now: later });
@@ -161,8 +161,8 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     const t = now.getTime() / 1000;
     const body = JSON.stringify({ uid, status: { state: 'error', errorReasonCode: 'ERR_DURATION_EXCEED_CONSTRAINT' } });
     const header = `time=${t},sig1=${streamSignature(SECRET, t, body)}`;
-    expect(verifyStreamWebhook({ header, rawBody: body, secret: SECRET, now: () => now }).errorReasonCode).toBe('ERR_DURATION_EXCEED_CONSTRAINT');
-    expect(() => verifyStreamWebhook({ header, rawBody: body.replace('error', 'ready'), secret: SECRET, now: () => now }))
+    expect(verifyStreamWebhook({ header, rawBody: body, secret: SECRET, now: () => now.getTime() }).errorReasonCode).toBe('ERR_DURATION_EXCEED_CONSTRAINT');
+    expect(() => verifyStreamWebhook({ header, rawBody: body.replace('error', 'ready'), secret: SECRET, now: () => now.getTime() }))
       .toThrow(expect.objectContaining({ code: 'STREAM_WEBHOOK_INVALID' }));
   });
 });
