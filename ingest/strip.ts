@@ -3,7 +3,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PipelineError } from '../core/errors.ts';
-import { sha256OfFile } from '../core/sha256.ts';
+import { sha256OfFile } from '../core/hashing.ts';
 import { inputArgs, type MediaInput } from '../media/allow-list.ts';
 import { scrubConfigRecord } from '../media/extradata.ts';
 import { userDataPlan, type UserDataPlan } from '../media/user-data.ts';

@@ -4,8 +4,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { describeError, PipelineError } from '../core/errors.ts';
+import { HashingStream } from '../core/hashing.ts';
 import type { Logger } from '../core/logger.ts';
-import { HashingStream } from '../core/sha256.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import {
   databaseNameOf, encryptStream, keyIdOf, ManifestSchema, spawnTool, type BackupManifest,

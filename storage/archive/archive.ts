@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isPipelineError, PipelineError } from '../../core/errors.ts';
+import { HashingStream, sha256Of, sha256OfFile } from '../../core/hashing.ts';
 import type { Logger } from '../../core/logger.ts';
-import { HashingStream, sha256Of, sha256OfFile } from '../../core/sha256.ts';
 import type { ObjectStorage } from '../types.ts';
 
 /** Object metadata name that carries the master's sha256 (lowercase: S3 lower-cases x-amz-meta-* names). */

@@ -3,7 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PipelineError } from '../../core/errors.ts';
-import { HashingStream } from '../../core/sha256.ts';
+import { HashingStream } from '../../core/hashing.ts';
 import { restoredUploadName } from '../../ingest/video-files.ts';
 import type { ArchiveRecords } from '../../db/archive-records.ts';
 import type { ObjectStorage } from '../types.ts';

@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternChunks } from '../../bench/pattern.ts';
 import { startS3rver, type RunningS3rver } from '../../bench/s3rver-server.ts';
-import { sha256Of } from '../../core/sha256.ts';
+import { sha256Of } from '../../core/hashing.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { migrate } from '../../db/migrate.ts';
 import { ArchiveRecords } from '../../db/archive-records.ts';

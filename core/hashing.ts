@@ -1,14 +1,20 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 
 /**
- * Pass-through that hashes (sha256) and counts the bytes flowing by, so a file is checksummed in the same single read
- * that uploads, scans or copies it. Read `digest()` once, after the stream has ended.
+ * Pass-through that hashes and counts the bytes flowing by, so data is checksummed in the same single read that
+ * stores, uploads or copies it. Read the digest once, after the stream has ended.
  */
 export class HashingStream extends Transform {
-  private readonly hash = createHash('sha256');
+  private readonly hash: Hash;
   bytes = 0;
+
+  /** `algorithm`: sha256 (default), or sha1 where a protocol asks for it (tus Upload-Checksum). */
+  constructor(algorithm: 'sha1' | 'sha256' = 'sha256') {
+    super();
+    this.hash = createHash(algorithm);
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
@@ -19,6 +25,11 @@ export class HashingStream extends Transform {
   /** Hex digest of everything that passed. */
   digest(): string {
     return this.hash.digest('hex');
+  }
+
+  /** Raw digest bytes of everything that passed. */
+  digestBytes(): Buffer {
+    return this.hash.digest();
   }
 }
 
