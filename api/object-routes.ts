@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PipelineError } from '../core/errors.ts';
 import type { LocalUrlSigner } from '../storage/local-url-signer.ts';
 import type { ByteRange, ObjectInfo, ObjectStorage } from '../storage/types.ts';
+import { parseRange } from './byte-range.ts';
 
 export interface SignedObjectRoutesOptions {
   /** URL prefix, e.g. `/objects/archive`; the signer's baseUrl must end with it. */
@@ -10,16 +11,16 @@ export interface SignedObjectRoutesOptions {
   readonly signer: LocalUrlSigner;
 }
 
-/** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range (RFC 9110 §14.1.2); multi-range is refused. */
-export function parseRange(header: string | undefined, size: number): ByteRange | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  const bad = (): PipelineError => new PipelineError('STORAGE_RANGE_INVALID', `Unsatisfiable range ${header}.`, { size });
-  if (!m || (m[1] === '' && m[2] === '')) throw bad();
-  const start = m[1] === '' ? Math.max(0, size - Number(m[2])) : Number(m[1]);
-  const end = m[1] === '' || m[2] === '' ? size - 1 : Math.min(size - 1, Number(m[2]));
-  if (size === 0 || start > end || start >= size) throw bad();
-  return { start, end };
+/**
+ * One satisfiable byte range or none: any other Range header is refused (416) rather than ignored, so a caller that
+ * asked for part of a master never downloads all of it by mistake.
+ */
+function requestedRange(header: string | undefined, size: number): ByteRange | undefined {
+  const range = parseRange(header, size);
+  if (range === 'malformed' || range === 'unsatisfiable') {
+    throw new PipelineError('STORAGE_RANGE_INVALID', `Unsatisfiable range ${header}.`, { size });
+  }
+  return range;
 }
 
 type Req = FastifyRequest<{ Params: { '*': string }; Querystring: { exp?: string; sig?: string } }>;
@@ -55,7 +56,7 @@ export function registerSignedObjectRoutes(app: FastifyInstance, o: SignedObject
   });
   app.get(url, { exposeHeadRoute: false }, async (req: Req, reply) => {
     const { key, info } = await authorise(req, o);
-    const range = parseRange(req.headers.range, info.size);
+    const range = requestedRange(req.headers.range, info.size);
     headers(reply, info, range);
     return reply.send(await o.storage.get(key, range));
   });

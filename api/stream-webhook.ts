@@ -7,7 +7,8 @@ export interface StreamWebhookOptions {
   readonly secret: string;
   /** Stores the verified update; returns the matching video id or undefined for an unknown uid. */
   readonly onVideo: (v: StreamVideo) => Promise<string | undefined>;
-  readonly now: () => Date;
+  /** Clock (ms since the epoch) of the replay check; default Date.now. */
+  readonly now?: () => number;
   /** Route path; default /webhooks/stream. */
   readonly path?: string;
 }
@@ -23,7 +24,8 @@ export async function registerStreamWebhook(app: FastifyInstance, o: StreamWebho
     scope.post(o.path ?? '/webhooks/stream', async (req) => {
       const header = req.headers['webhook-signature'];
       const video = verifyStreamWebhook({
-        header: Array.isArray(header) ? header[0] : header, rawBody: typeof req.body === 'string' ? req.body : '', secret: o.secret, now: o.now,
+        header: Array.isArray(header) ? header[0] : header, rawBody: typeof req.body === 'string' ? req.body : '', secret: o.secret,
+        now: o.now,
       });
       const videoId = await o.onVideo(video);
       req.log.info({ uid: video.uid, state: video.state, videoId }, 'stream webhook');

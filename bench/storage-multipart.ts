@@ -9,9 +9,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { S3Storage } from '../storage/s3.ts';
-import { patternChunks } from '../storage/test/conformance.ts';
-import { startS3rver } from '../test/helpers/s3rver-server.ts';
 import type { ObjectStorage } from '../storage/types.ts';
+import { patternChunks } from './pattern.ts';
+import { startS3rver } from './s3rver-server.ts';
 
 const mib = Number(process.argv[2] ?? 256);
 const total = mib * 1024 * 1024;

@@ -35,7 +35,6 @@ export const ERROR_DEFINITIONS = {
   STREAM_TIMEOUT: { status: 504, hint: 'Stream did not finish in time; the webhook will still update the video when it does.' },
   STREAM_WEBHOOK_INVALID: { status: 401, hint: 'The Webhook-Signature does not match STREAM_WEBHOOK_SECRET; re-fetch the secret via PUT /stream/webhook.' },
   STREAM_WEBHOOK_STALE: { status: 401, hint: 'The webhook time is too far from our clock (replay protection); check NTP on both sides.' },
-  STREAM_BAD_SIGNING_KEY: { status: 500, hint: 'Set STREAM_SIGNING_KEY_ID and STREAM_SIGNING_KEY_PEM to a key from POST /stream/keys (PEM or base64 PEM).' },
   INGEST_TOO_LARGE: { status: 413, hint: 'Upload a smaller file or raise MAX_UPLOAD_BYTES.' },
   INGEST_BAD_METADATA: { status: 400, hint: 'Send tus Upload-Metadata with a valid title (1-200 chars).' },
   INGEST_QUOTA_OPEN_UPLOADS: {

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../core/logger.ts';
 import type { VideoStatus } from '../core/types.ts';
 import type { VideoFiles } from './video-files.ts';
 

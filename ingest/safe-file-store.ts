@@ -1,12 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
 import { ERRORS, isPathInsideDirectory, Upload } from '@tus/utils';
 import { PipelineError } from '../core/errors.ts';
+import { HashingStream } from '../core/hashing.ts';
 import { checksumScope } from './checksum.ts';
 
 /** Ids of partial uploads (tus concatenation) start with this, so every hook can tell them apart without state. */
@@ -54,13 +55,7 @@ export class SafeFileStore extends FileStore {
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
     const expected = checksumScope.getStore();
     if (!expected) return super.write(readable, id, offset);
-    const hash = createHash(expected.algorithm);
-    const hashing = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-    });
+    const hashing = new HashingStream(expected.algorithm);
     readable.once('error', (err) => hashing.destroy(err));
     let end: number;
     try {
@@ -70,7 +65,7 @@ export class SafeFileStore extends FileStore {
       await truncate(this.pathOf(id), offset);
       throw err;
     }
-    const digest = hash.digest();
+    const digest = hashing.digestBytes();
     if (digest.length !== expected.digest.length || !timingSafeEqual(digest, expected.digest)) {
       await truncate(this.pathOf(id), offset);
       throw new PipelineError('INGEST_CHECKSUM_MISMATCH', `${expected.algorithm} of the chunk at offset ${offset} differs.`, {

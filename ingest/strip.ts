@@ -1,12 +1,9 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import type { ExifTool } from 'exiftool-vendored';
 import { PipelineError } from '../core/errors.ts';
+import { sha256OfFile } from '../core/hashing.ts';
 import { inputArgs, type MediaInput } from '../media/allow-list.ts';
 import { scrubConfigRecord } from '../media/extradata.ts';
 import { probeMedia, type RawProbe } from '../media/ffprobe.ts';
@@ -67,12 +64,6 @@ function remuxArgs(o: StripVideoOptions, plan: UserDataPlan, out: string, format
   ];
 }
 
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file), h);
-  return h.digest('hex');
-}
-
 async function remux(o: StripVideoOptions, plan: UserDataPlan, format: 'mp4' | 'matroska', tmp: string): Promise<string> {
   const { stderr } = await execFileAsync(o.ffmpegPath, remuxArgs(o, plan, tmp, format), {
     timeout: o.timeoutMs ?? 600_000, maxBuffer: 8 * 1024 * 1024,
@@ -120,18 +111,5 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
     });
   }
   const st = await stat(out.path);
-  return { path: out.path, input: out, probe, sha256: await sha256File(out.path), sizeBytes: st.size, reencoded: plan.kind === 'reencode' };
-}
-
-/** Tags an image keeps: how to display it (orientation, colour profile), nothing about who, where or when. */
-const IMAGE_TAGS_KEPT = ['Orientation', 'ICC_Profile', 'ColorSpaceTags'];
-
-/**
- * Removes EXIF/XMP/IPTC (GPS, camera, owner, dates) from an image in place with exiftool (posters, image uploads).
- * The caller owns the ExifTool process (and ends it).
- */
-export async function stripImageMetadata(exiftool: ExifTool, file: string): Promise<void> {
-  await exiftool.deleteAllTags(file, { retain: IMAGE_TAGS_KEPT });
-  // exiftool keeps the untouched original as `<file>_original`; that copy still has the GPS tags.
-  await rm(`${file}_original`, { force: true });
+  return { path: out.path, input: out, probe, sha256: (await sha256OfFile(out.path)).sha256, sizeBytes: st.size, reencoded: plan.kind === 'reencode' };
 }

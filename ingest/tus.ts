@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Upload } from '@tus/server';
-import type { Logger } from 'pino';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { QuotaCloseReason, UploadQuota } from '../core/upload-quota.ts';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADER, checksumScope, parseChecksumHeader } from './checksum.ts';
 import { createFinalUpload, parseFinalConcat } from './concat.ts';

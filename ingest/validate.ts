@@ -3,7 +3,7 @@ import { PipelineError } from '../core/errors.ts';
 import type { MediaInput } from '../media/allow-list.ts';
 import { probeFile } from '../media/ffprobe.ts';
 
-export interface ValidateOptions {
+export interface ValidateUploadOptions {
   readonly ffprobePath: string;
   /** Longest accepted duration in seconds (config MAX_DURATION_SEC). */
   readonly maxDurationSec: number;
@@ -31,7 +31,7 @@ export interface ValidatedSource {
  * manifests or scripts), and ffprobe must find a real (non-cover-art) video stream with sane dimensions and a
  * duration within bounds. Every refusal is a stable INGEST_* code (422).
  */
-export async function validateUpload(file: string, o: ValidateOptions): Promise<ValidatedSource> {
+export async function validateUpload(file: string, o: ValidateUploadOptions): Promise<ValidatedSource> {
   const st = await stat(file);
   if (st.size === 0) throw new PipelineError('INGEST_EMPTY', 'The upload is empty.');
   const { input, probe: p } = await probeFile(file, { ffprobePath: o.ffprobePath, timeoutMs: o.timeoutMs });

@@ -34,6 +34,14 @@ async function removePath(p: string): Promise<boolean> {
   return existed;
 }
 
+/**
+ * Deletes a tus upload: its data file and the `<file>.json` info @tus/file-store keeps beside it (after an infected
+ * upload was quarantined, only the info is left). Returns how many of the two existed.
+ */
+export async function deleteTusUpload(file: string): Promise<number> {
+  return Number(await removePath(file)) + Number(await removePath(`${file}.json`));
+}
+
 export class VideoFiles {
   private readonly uploadDir: string;
   private readonly mastersDir: string;
@@ -56,7 +64,7 @@ export class VideoFiles {
     const file = path.resolve(this.uploadDir, sourceKey);
     // sourceKey comes from the database, but a path outside the upload dir is never deleted, whatever it says.
     if (path.dirname(file) !== this.uploadDir) return 0;
-    return Number(await removePath(file)) + Number(await removePath(`${file}.json`));
+    return deleteTusUpload(file);
   }
 
   async removeMaster(videoId: string): Promise<boolean> {

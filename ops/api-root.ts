@@ -80,7 +80,7 @@ export async function startApiRole(s: SharedResources, cleanups: Cleanups, o: Ap
     cancelJob: async (id) => { await s.cancel(id); },
     archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,
     streamWebhook: sc.stream?.webhookSecret
-      ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(s.records, v), now: () => new Date() } : undefined,
+      ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(s.records, v) } : undefined,
     signedObjects: storages.archiveUrls ? [storages.archiveUrls] : [],
   });
   cleanups.push(() => api.close());

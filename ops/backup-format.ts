@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, type DecipherGCM, type Hash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, type DecipherGCM } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
 
@@ -37,21 +37,6 @@ export type BackupManifest = z.infer<typeof ManifestSchema>;
 /** Names a key without revealing it: lets an operator see which key a backup needs after a rotation. */
 export function keyIdOf(key: Buffer): string {
   return createHash('sha256').update('kidstream-backup-key-id:').update(key).digest('hex').slice(0, 16);
-}
-
-/** Pass-through that hashes and counts what flows by. */
-export class HashCounter extends Transform {
-  private readonly hash: Hash = createHash('sha256');
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-  /** Only valid after the stream ended. */
-  digest(): string {
-    return this.hash.digest('hex');
-  }
 }
 
 /** Streaming AES-256-GCM encryption: header first, tag appended at the end. */

@@ -4,10 +4,11 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { describeError, PipelineError } from '../core/errors.ts';
+import { HashingStream } from '../core/hashing.ts';
+import type { Logger } from '../core/logger.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import {
-  databaseNameOf, encryptStream, HashCounter, keyIdOf, ManifestSchema, spawnTool, type BackupManifest,
+  databaseNameOf, encryptStream, keyIdOf, ManifestSchema, spawnTool, type BackupManifest,
 } from './backup-format.ts';
 
 const execFileAsync = promisify(execFile);
@@ -28,13 +29,13 @@ export interface BackupOptions {
   readonly prefix?: string;
   /** pg_dump binary; default `pg_dump` on PATH. Its major version must be ≥ the server's. */
   readonly pgDumpPath?: string;
-  /** Injected clock for the backup id; default `() => new Date()`. */
-  readonly now?: () => Date;
+  /** Clock in ms since the epoch, for the backup id; default Date.now. */
+  readonly now?: () => number;
 }
 
 /** `20260123T091500Z-ab12cd`: sorts by time, unique across hosts. */
-function backupId(now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+function backupId(nowMs: number): string {
+  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -56,11 +57,11 @@ async function toolVersion(bin: string): Promise<string> {
 export async function backupDatabase(o: BackupOptions): Promise<BackupManifest> {
   const bin = o.pgDumpPath ?? 'pg_dump';
   const tool = await toolVersion(bin);
-  const id = backupId((o.now ?? (() => new Date()))());
+  const id = backupId((o.now ?? Date.now)());
   const folder = `${o.prefix ?? DEFAULT_BACKUP_PREFIX}/${id}`;
   const dumpKey = `${folder}/dump.pgc${o.encryptionKey ? '.enc' : ''}`;
-  const plain = new HashCounter();
-  const stored = new HashCounter();
+  const plain = new HashingStream();
+  const stored = new HashingStream();
   // --no-password: never hang on a prompt in cron; credentials come from the URL or ~/.pgpass.
   const dump = spawnTool(bin, ['--format=custom', '--no-password', '--dbname', o.databaseUrl], 'OPS_BACKUP_FAILED');
   const stages: NodeJS.ReadWriteStream[] = o.encryptionKey ? [plain, encryptStream(o.encryptionKey), stored] : [plain, stored];

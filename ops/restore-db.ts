@@ -4,10 +4,11 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
+import { HashingStream } from '../core/hashing.ts';
+import type { Logger } from '../core/logger.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { DEFAULT_BACKUP_PREFIX, MANIFEST_NAME } from './backup.ts';
-import { decryptStream, HashCounter, keyIdOf, ManifestSchema, spawnTool, type BackupManifest } from './backup-format.ts';
+import { decryptStream, keyIdOf, ManifestSchema, spawnTool, type BackupManifest } from './backup-format.ts';
 
 async function readAll(s: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -85,8 +86,8 @@ export async function restoreDatabase(o: RestoreOptions): Promise<BackupManifest
   const tmp = await mkdtemp(path.join(o.workDir, 'restore-'));
   try {
     const file = path.join(tmp, 'dump.pgc');
-    const stored = new HashCounter();
-    const plain = new HashCounter();
+    const stored = new HashingStream();
+    const plain = new HashingStream();
     const stages: Transform[] = key ? [stored, decryptStream(key), plain] : [stored, plain];
     await pipeline([await o.storage.get(m.dumpKey), ...stages, createWriteStream(file)]).catch((err: unknown) => {
       if (isPipelineError(err)) throw err;

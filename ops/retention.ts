@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
 import { createDb } from '../db/client.ts';
 import { cleanStagingCopies } from '../pipeline/retention.ts';
@@ -8,7 +9,6 @@ import type { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { StreamClient } from '../storage/stream/client.ts';
 import { refreshPendingStream } from '../pipeline/stream-offload.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { openStorages } from './storage-factory.ts';
@@ -34,12 +34,11 @@ export function startRetentionTimer(o: RetentionTimerOptions): { stop(): void } 
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    const now = (): Date => new Date();
-    cleanStagingCopies({ records: o.records, archive: o.archive, retentionDays: o.retentionDays, now, logger: o.logger })
+    cleanStagingCopies({ records: o.records, archive: o.archive, retentionDays: o.retentionDays, logger: o.logger })
       .then(async (r) => {
         if (r.deleted.length || r.kept.length) o.logger.info({ deleted: r.deleted.length, kept: r.kept.length }, 'staging retention sweep');
-        if (o.stream) await refreshPendingStream({ client: o.stream, records: o.records, logger: o.logger, now });
-        for (const l of o.localStores ?? []) await l.sweepPartials(24 * 3600_000, now());
+        if (o.stream) await refreshPendingStream({ client: o.stream, records: o.records, logger: o.logger });
+        for (const l of o.localStores ?? []) await l.sweepPartials(24 * 3600_000);
       })
       .catch((err: unknown) => o.logger.error({ err: describeError(err) }, 'staging retention sweep failed'))
       .finally(() => {
@@ -58,8 +57,8 @@ export async function runRetentionOnce(config: AppConfig, logger: Logger): Promi
     try {
       if (!storages.archive) return { deleted: 0, kept: 0 };
       const records = new ArchiveRecords(sql);
-      const r = await cleanStagingCopies({ records, archive: storages.archive, retentionDays: config.storage.stagingRetentionDays, now: () => new Date(), logger });
-      if (storages.stream) await refreshPendingStream({ client: storages.stream, records, logger, now: () => new Date() });
+      const r = await cleanStagingCopies({ records, archive: storages.archive, retentionDays: config.storage.stagingRetentionDays, logger });
+      if (storages.stream) await refreshPendingStream({ client: storages.stream, records, logger });
       return { deleted: r.deleted.length, kept: r.kept.length };
     } finally {
       await storages.close();

@@ -26,6 +26,7 @@ command -v psql >/dev/null || need+=(postgresql postgresql-client)
 [ -d /usr/lib/postgresql ] || need+=(postgresql)
 if [ "$FOR_TESTS" = 1 ]; then
   command -v chromium >/dev/null || need+=(chromium)
+  # The metadata-strip tests write and read tags with exiftool (ingest/test/exiftool.ts).
   command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
   command -v pgrep >/dev/null || need+=(procps)  # the worker-crash tests look for ffmpeg processes
 fi

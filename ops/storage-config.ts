@@ -41,9 +41,6 @@ export const StorageEnvShape = {
   STREAM_API_TOKEN: z.string().min(1).optional(),
   STREAM_API_BASE: z.url().default('https://api.cloudflare.com/client/v4'),
   STREAM_WEBHOOK_SECRET: z.string().min(8).optional(),
-  STREAM_SIGNING_KEY_ID: z.string().min(1).optional(),
-  /** PEM, base64 PEM or base64 JWK as returned by POST /stream/keys. */
-  STREAM_SIGNING_KEY_PEM: z.string().min(1).optional(),
   STREAM_REQUIRE_SIGNED_URLS: bool(true),
 };
 
@@ -67,8 +64,6 @@ export interface StreamSettings {
   readonly apiToken: string;
   readonly apiBase: string;
   readonly webhookSecret: string | undefined;
-  readonly signingKeyId: string | undefined;
-  readonly signingKeyPem: string | undefined;
   readonly requireSignedURLs: boolean;
 }
 
@@ -116,7 +111,7 @@ export function storageConfigFrom(e: StorageEnv, dataDir: string): StorageConfig
     stagingSweepHours: e.STAGING_SWEEP_HOURS,
     stream: e.STREAM_ENABLED ? {
       accountId: e.STREAM_ACCOUNT_ID ?? '', apiToken: e.STREAM_API_TOKEN ?? '', apiBase: e.STREAM_API_BASE,
-      webhookSecret: e.STREAM_WEBHOOK_SECRET, signingKeyId: e.STREAM_SIGNING_KEY_ID, signingKeyPem: e.STREAM_SIGNING_KEY_PEM,
+      webhookSecret: e.STREAM_WEBHOOK_SECRET,
       requireSignedURLs: e.STREAM_REQUIRE_SIGNED_URLS,
     } : undefined,
   };

@@ -1,10 +1,9 @@
+import type { Logger } from '../core/logger.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { LocalUrlSigner } from '../storage/local-url-signer.ts';
 import { S3Storage } from '../storage/s3.ts';
 import { StreamClient } from '../storage/stream/client.ts';
-import { loadSigningKey, type SigningKey } from '../storage/stream/tokens.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import type { AppConfig } from './config.ts';
 import { LOCAL_ARCHIVE_URL_PATH, type S3Settings } from './storage-config.ts';
 
@@ -17,8 +16,6 @@ export interface Storages {
   readonly stream: StreamClient | undefined;
   /** Present when a local archive signs URLs: the API must serve them (api/object-routes.ts). */
   readonly archiveUrls: { readonly prefix: string; readonly storage: ObjectStorage; readonly signer: LocalUrlSigner } | undefined;
-  /** Loaded once at start so a bad key fails the boot, not the first playback. */
-  readonly signingKey: SigningKey | undefined;
   close(): Promise<void>;
 }
 
@@ -32,16 +29,15 @@ export async function openStorages(config: AppConfig, logger: Logger): Promise<S
   const c = config.storage;
   const publish: ObjectStorage = c.publish.driver === 's3' ? await openS3(c.publish.s3) : new LocalDiskStorage({ root: config.publishDir });
   const signing = c.archive.driver === 'local' ? c.archive.urlSigning : undefined;
-  const signer = signing ? new LocalUrlSigner({ ...signing, now: () => new Date() }) : undefined;
+  const signer = signing ? new LocalUrlSigner(signing) : undefined;
   const archive: ObjectStorage | undefined = c.archive.driver === 's3' ? await openS3(c.archive.s3)
     : c.archive.driver === 'local' ? new LocalDiskStorage({ root: c.archive.dir, signer }) : undefined;
   const archiveUrls = signer && archive ? { prefix: LOCAL_ARCHIVE_URL_PATH, storage: archive, signer } : undefined;
   const s = c.stream;
   const stream = s ? new StreamClient({ accountId: s.accountId, apiToken: s.apiToken, apiBase: s.apiBase, logger }) : undefined;
-  const signingKey = s?.signingKeyId && s.signingKeyPem ? loadSigningKey(s.signingKeyId, s.signingKeyPem) : undefined;
   let closing: Promise<void> | undefined;
   return {
-    publish, archive, archiveUrls, stream, signingKey,
+    publish, archive, archiveUrls, stream,
     close: () => (closing ??= Promise.allSettled([publish.close(), archive?.close()]).then(() => undefined)),
   };
 }

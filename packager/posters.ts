@@ -1,8 +1,9 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { Logger } from '../core/logger.ts';
 import type { MediaInput } from '../media/allow-list.ts';
-import { runFfmpeg, type Logger } from '../transcoder/run-ffmpeg.ts';
+import { runFfmpeg } from '../transcoder/run-ffmpeg.ts';
 
 export interface PosterOptions {
   readonly ffmpegPath: string;

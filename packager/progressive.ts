@@ -1,7 +1,7 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger } from '../core/logger.ts';
 import { AUDIO_BITRATE, SEGMENT_SECONDS } from '../transcoder/command.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import { trackDefaults, type TrackDefaults } from './boxes.ts';
 import { codecOfInitFile } from './codecs.ts';
 import { renderMasterPlaylist, type MasterVariant } from './master.ts';

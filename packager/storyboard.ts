@@ -2,8 +2,9 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { PipelineError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { MediaInput } from '../media/allow-list.ts';
-import { runFfmpeg, type Logger } from '../transcoder/run-ffmpeg.ts';
+import { runFfmpeg } from '../transcoder/run-ffmpeg.ts';
 
 export interface StoryboardOptions {
   readonly ffmpegPath: string;

@@ -20,7 +20,7 @@ export interface Violation {
   readonly detail: string;
 }
 
-export interface ValidateOptions {
+export interface ValidatePackageOptions {
   /** Longest allowed EXT-X-TARGETDURATION in seconds; default 6 (Apple's recommendation, our transcoder's setting). */
   readonly targetDurationSec?: number;
   /** GOP length in seconds; every segment but the last must be a multiple. Default 2. */
@@ -61,7 +61,7 @@ export async function readPlaylist(root: string, rel: string, report: Report): P
 }
 
 /** Tags, durations vs target, GOP multiples and segment presence of one media playlist; measures its bitrates. */
-export async function checkMediaPlaylist(root: string, rel: string, kind: 'video' | 'audio', o: Required<ValidateOptions>, report: Report): Promise<CheckedMedia | undefined> {
+export async function checkMediaPlaylist(root: string, rel: string, kind: 'video' | 'audio', o: Required<ValidatePackageOptions>, report: Report): Promise<CheckedMedia | undefined> {
   const pl = await readPlaylist(root, rel, report);
   if (!pl) return undefined;
   for (const [key, tag] of TAGS) if (!pl[key]) report('PKG_MEDIA_TAG_MISSING', rel, `missing ${tag}`);

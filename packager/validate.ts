@@ -6,15 +6,15 @@ import { PREFERRED_START_BITRATE } from './master.ts';
 import { parseMasterPlaylist, type AttributeList, type ParsedMaster } from './master-parse.ts';
 import {
   checkAlignment, checkIFramePlaylist, checkMediaPlaylist,
-  type CheckedMedia, type Report, type ValidateOptions, type Violation,
+  type CheckedMedia, type Report, type ValidatePackageOptions, type Violation,
 } from './validate-media.ts';
 
-export { VIOLATION_CODES, type ValidateOptions, type Violation, type ViolationCode } from './validate-media.ts';
+export { VIOLATION_CODES, type ValidatePackageOptions, type Violation, type ViolationCode } from './validate-media.ts';
 
 const VARIANT_ATTRIBUTES = ['BANDWIDTH', 'AVERAGE-BANDWIDTH', 'CODECS', 'RESOLUTION', 'FRAME-RATE'] as const;
 const IFRAME_ATTRIBUTES = ['BANDWIDTH', 'CODECS', 'RESOLUTION', 'URI'] as const;
 
-function withDefaults(o: ValidateOptions): Required<ValidateOptions> {
+function withDefaults(o: ValidatePackageOptions): Required<ValidatePackageOptions> {
   return {
     targetDurationSec: o.targetDurationSec ?? SEGMENT_SECONDS,
     gopSec: o.gopSec ?? GOP_SECONDS,
@@ -64,7 +64,7 @@ async function checkCodecs(root: string, attrs: AttributeList, media: CheckedMed
  * a multiple of the GOP, declared bitrates within the tolerance of the measured ones, real CODECS, aligned rungs, the
  * ~2 Mb/s variant first and a consistent I-frame playlist per rung. Returns every violation; empty means valid.
  */
-export async function validatePackage(root: string, opts: ValidateOptions = {}): Promise<Violation[]> {
+export async function validatePackage(root: string, opts: ValidatePackageOptions = {}): Promise<Violation[]> {
   const o = withDefaults(opts);
   const violations: Violation[] = [];
   const report: Report = (code, file, detail) => violations.push({ code, file, detail });

@@ -4,7 +4,7 @@ import { archiveKeyFor, archiveMaster } from '../storage/archive/archive.ts';
 import { offloadToStream } from './stream-offload.ts';
 import type { StreamClient } from '../storage/stream/client.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import type { Logger } from '../core/logger.ts';
 
 export interface ArchiveStepDeps {
   readonly archive: ObjectStorage;

@@ -12,7 +12,7 @@ import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { probeSource, toSourceProbe } from '../transcoder/probe.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import type { Logger } from '../core/logger.ts';
 import { transcodeAndPackage } from './package-stage.ts';
 import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
 

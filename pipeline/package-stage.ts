@@ -13,7 +13,7 @@ import type { ObjectStorage } from '../storage/types.ts';
 import { plannedRenditions } from '../transcoder/command.ts';
 import { planLadder } from '../transcoder/ladder.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
+import type { Logger } from '../core/logger.ts';
 import { transcodeLadder } from '../transcoder/transcode.ts';
 
 export interface PackagedTranscodeOptions {

@@ -1,10 +1,11 @@
 import { access, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../core/logger.ts';
 import { isPipelineError, PipelineError, type ErrorCode } from '../core/errors.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import type { RawProbe } from '../media/ffprobe.ts';
 import { quarantineFile, scanFile, type ClamdOptions } from '../ingest/scan.ts';
+import { deleteTusUpload } from '../ingest/video-files.ts';
 import { stripVideoMetadata } from '../ingest/strip.ts';
 import { validateUpload } from '../ingest/validate.ts';
 
@@ -50,12 +51,6 @@ async function assertUnchanged(file: string, scanned: { key: string }): Promise<
   }
 }
 
-/** The tus file store keeps `<id>.json` beside each upload; both go once the upload has been dealt with. */
-async function discardUpload(sourcePath: string): Promise<void> {
-  await rm(sourcePath, { force: true });
-  await rm(`${sourcePath}.json`, { force: true });
-}
-
 /**
  * Everything between a finished upload and the transcoder: ClamAV scan (with sha256) → validation by content →
  * metadata-stripped master. Returns the master's path. Infected and invalid uploads end in `infected` / `rejected`
@@ -80,7 +75,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
   if (scan.verdict.infected) {
     const { signature } = scan.verdict;
     const quarantinePath = await quarantineFile(sourcePath, o.quarantineDir, `${videoId}-${path.basename(sourcePath)}`);
-    await rm(`${sourcePath}.json`, { force: true });
+    await deleteTusUpload(sourcePath);
     await o.videos.markInfected(videoId, { signature, sha256: scan.sha256, quarantinePath });
     o.logger.warn({ videoId, signature, quarantinePath }, 'infected upload quarantined');
     throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
@@ -103,13 +98,13 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
     await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
     // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
-    await discardUpload(sourcePath);
+    await deleteTusUpload(sourcePath);
     return { path: master.path, probe: master.probe };
   } catch (err) {
     if (isTerminalIngestError(err)) {
       await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
       // Not a video we will ever use, and it may carry location tags: do not keep it (it would never expire either).
-      await discardUpload(sourcePath);
+      await deleteTusUpload(sourcePath);
     }
     throw err;
   }

@@ -1,6 +1,6 @@
 import { describeError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { ArchiveRecords } from '../db/archive-records.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { releaseStagingCopy } from '../storage/archive/archive.ts';
 
@@ -10,7 +10,8 @@ export interface StagingCleanupOptions {
   readonly archive: ObjectStorage;
   /** Staging copies of archived masters older than this are deleted; default 30. */
   readonly retentionDays?: number;
-  readonly now: () => Date;
+  /** Clock in ms since the epoch; default Date.now. */
+  readonly now?: () => number;
   readonly logger: Logger;
   /** Rows per sweep; default 100. */
   readonly batch?: number;
@@ -27,7 +28,7 @@ export interface StagingCleanupResult {
  * archive (archived_at set) are candidates, and each archive copy is read back again right before the delete.
  */
 export async function cleanStagingCopies(o: StagingCleanupOptions): Promise<StagingCleanupResult> {
-  const cutoff = new Date(o.now().getTime() - (o.retentionDays ?? 30) * 24 * 3600 * 1000);
+  const cutoff = new Date((o.now ?? Date.now)() - (o.retentionDays ?? 30) * 24 * 3600 * 1000);
   const rows = await o.records.dueForStagingCleanup(cutoff, o.batch ?? 100);
   const deleted: string[] = [];
   const kept: string[] = [];

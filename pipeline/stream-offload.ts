@@ -1,6 +1,6 @@
 import { describeError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { ArchiveRecords } from '../db/archive-records.ts';
-import type { Logger } from '../transcoder/run-ffmpeg.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import type { StreamClient } from '../storage/stream/client.ts';
 import type { StreamVideo } from '../storage/stream/video.ts';
@@ -50,14 +50,15 @@ export interface RefreshStreamOptions {
   readonly client: StreamClient;
   readonly records: ArchiveRecords;
   readonly logger: Logger;
-  readonly now: () => Date;
+  /** Clock in ms since the epoch; default Date.now. */
+  readonly now?: () => number;
   /** Only videos not updated for this long are polled (webhooks usually arrive first); default 10 min. */
   readonly staleAfterMs?: number;
 }
 
 /** Poll fallback for lost webhooks: GET /stream/{uid} once for each video still processing at Stream. */
 export async function refreshPendingStream(o: RefreshStreamOptions): Promise<number> {
-  const rows = await o.records.pendingStream(new Date(o.now().getTime() - (o.staleAfterMs ?? 10 * 60_000)));
+  const rows = await o.records.pendingStream(new Date((o.now ?? Date.now)() - (o.staleAfterMs ?? 10 * 60_000)));
   let updated = 0;
   for (const r of rows) {
     try {

@@ -121,16 +121,17 @@ export class LocalDiskStorage implements ObjectStorage {
 
   /**
    * Deletes `.part` temp files older than `olderThanMs`: what a killed process leaves behind mid-put (never visible to
-   * readers, but it holds disk). Returns the number removed. Run from the worker's maintenance timer.
+   * readers, but it holds disk). Returns the number removed. Run from the worker's maintenance timer. `nowMs` (ms since
+   * the epoch, default the current time) lets tests age files without waiting.
    */
-  async sweepPartials(olderThanMs: number, now: Date): Promise<number> {
+  async sweepPartials(olderThanMs: number, nowMs: number = Date.now()): Promise<number> {
     const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
     let removed = 0;
     for (const e of entries) {
       if (!e.isFile() || !/\.[0-9a-f]{12}\.part$/.test(e.name)) continue;
       const p = path.join(e.parentPath, e.name);
       const st = await stat(p).catch(() => undefined);
-      if (st && now.getTime() - st.mtimeMs > olderThanMs) {
+      if (st && nowMs - st.mtimeMs > olderThanMs) {
         await rm(p, { force: true });
         removed++;
       }

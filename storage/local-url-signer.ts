@@ -7,7 +7,8 @@ export interface LocalUrlSignerOptions {
   readonly secret: string;
   /** Public URL under which the API serves this store's objects, e.g. `https://videos.example/objects/archive`. */
   readonly baseUrl: string;
-  readonly now: () => Date;
+  /** Clock in ms since the epoch; default Date.now. */
+  readonly now?: () => number;
 }
 
 const MAX_TTL_SEC = 7 * 24 * 3600;
@@ -18,9 +19,11 @@ const MAX_TTL_SEC = 7 * 24 * 3600;
  */
 export class LocalUrlSigner {
   private readonly base: string;
+  private readonly now: () => number;
 
   constructor(private readonly o: LocalUrlSignerOptions) {
     this.base = o.baseUrl.replace(/\/$/, '');
+    this.now = o.now ?? Date.now;
   }
 
   private mac(key: string, exp: number): string {
@@ -29,7 +32,7 @@ export class LocalUrlSigner {
 
   sign(key: string, expiresInSec = 3600): string {
     assertSafeKey(key);
-    const exp = Math.floor(this.o.now().getTime() / 1000) + Math.min(MAX_TTL_SEC, Math.max(1, Math.floor(expiresInSec)));
+    const exp = Math.floor(this.now() / 1000) + Math.min(MAX_TTL_SEC, Math.max(1, Math.floor(expiresInSec)));
     const path = key.split('/').map(encodeURIComponent).join('/');
     return `${this.base}/${path}?exp=${exp}&sig=${this.mac(key, exp)}`;
   }
@@ -43,6 +46,6 @@ export class LocalUrlSigner {
     if (!timingSafeEqual(Buffer.from(this.mac(key, e), 'hex'), Buffer.from(sig, 'hex'))) {
       throw new PipelineError('STORAGE_URL_INVALID', 'Signature does not match.', { key });
     }
-    if (e < this.o.now().getTime() / 1000) throw new PipelineError('STORAGE_URL_EXPIRED', `URL expired at ${e}.`, { key, exp: e });
+    if (e < this.now() / 1000) throw new PipelineError('STORAGE_URL_EXPIRED', `URL expired at ${e}.`, { key, exp: e });
   }
 }

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
 import { PipelineError, isPipelineError } from '../core/errors.ts';
 
 const META_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -23,34 +21,6 @@ export function toStorageError(err: unknown, key: string, signal: AbortSignal | 
     return new PipelineError('STORAGE_ABORTED', `Upload of ${key} was aborted.`, { key }, { cause: err });
   }
   return err;
-}
-
-/** Pass-through that hashes what flows by; read `digest()` after the stream ended. */
-export class HashingStream extends Transform {
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-
-  digest(): string {
-    return this.hash.digest('hex');
-  }
-}
-
-/** sha256 (hex) and length of a whole stream, read in constant memory. */
-export async function sha256Of(stream: Readable): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of stream) {
-    const b = chunk as Buffer;
-    hash.update(b);
-    size += b.length;
-  }
-  return { sha256: hash.digest('hex'), size };
 }
 
 /**

@@ -4,9 +4,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeError, isPipelineError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { FromThread, LogLevel, SerializedError, ThreadInit, ToThread } from './pool-protocol.ts';
 import { isToThread } from './pool-protocol.ts';
-import { runFfmpeg, type Logger } from './run-ffmpeg.ts';
+import { runFfmpeg } from './run-ffmpeg.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pool-thread.ts must run as a worker thread');

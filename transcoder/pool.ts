@@ -1,10 +1,10 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describeError, ERROR_DEFINITIONS, PipelineError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { FfmpegPlan } from './command.ts';
 import { deathSignalWrapper } from './death-signal.ts';
 import { isFromThread, type FromThread, type SerializedError, type ThreadInit } from './pool-protocol.ts';
-import type { Logger } from './run-ffmpeg.ts';
 
 export interface FfmpegPoolOptions {
   /** ffmpeg binary every thread runs. */

@@ -1,15 +1,10 @@
 import ffmpeg from 'fluent-ffmpeg';
 import { PipelineError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { inputArgs } from '../media/allow-list.ts';
 import type { FfmpegPlan } from './command.ts';
 
-/** Minimal logger shape (pino satisfies it); injected so the library knows nothing about the app. */
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
+// Still importable from here by the job-pipeline modules in ops/; everything else takes it from core/logger.ts.
 
 export interface RunFfmpegOptions {
   readonly ffmpegPath: string;

@@ -1,12 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger } from '../core/logger.ts';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
 import type { MediaInput } from '../media/allow-list.ts';
 import { buildLadderPlan, GOP_SECONDS, plannedRenditions, type FfmpegPlan, type PlannedRendition } from './command.ts';
 import { keyframesAligned, keyframeTimes } from './keyframes.ts';
 import { pictureFixes, planLadder, remuxBlocker, type PictureFixes } from './ladder.ts';
 import type { FfmpegPool } from './pool.ts';
-import { runFfmpeg, type Logger } from './run-ffmpeg.ts';
+import { runFfmpeg } from './run-ffmpeg.ts';
 
 export interface PlanTranscodeOptions {
   /** The source as the media layer vetted it (see media/allow-list.ts mediaInput). */

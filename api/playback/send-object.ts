@@ -2,18 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { PipelineError } from '../../core/errors.ts';
 import { cacheControlFor } from '../../storage/keys.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
-
-/**
- * One `bytes=a-b` / `bytes=a-` / `bytes=-n` range (RFC 9110 §14.1.2); I-frame playlists address sub-ranges of
- * segments with EXT-X-BYTERANGE, so players fetch them with Range. undefined = serve the whole object.
- */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
-  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  const start = m[1] === '' ? Math.max(0, size - Number(m[2])) : Number(m[1]);
-  const end = m[1] === '' || m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  return start > end || start >= size ? 'unsatisfiable' : { start, end };
-}
+import { parseRange } from '../byte-range.ts';
 
 /**
  * Streams a stored segment/init/image with its type and cache policy (the stored one unless `cacheControl` is given),
@@ -25,7 +14,10 @@ export async function sendObject(storage: ObjectStorage, reply: FastifyReply, ke
   if (!info) throw new PipelineError('API_NOT_FOUND', 'No such HLS object.', { key });
   reply.header('content-type', info.contentType).header('accept-ranges', 'bytes')
     .header('cache-control', cacheControl ?? info.cacheControl ?? cacheControlFor(key));
-  const range = parseRange(rangeHeader, info.size);
+  // I-frame playlists address sub-ranges of segments with EXT-X-BYTERANGE, so players fetch them with Range. A header
+  // that is not one byte range is ignored and the whole object sent, as RFC 9110 §14.2 allows.
+  const parsed = parseRange(rangeHeader, info.size);
+  const range = parsed === 'malformed' ? undefined : parsed;
   if (range === 'unsatisfiable') return reply.status(416).header('content-range', `bytes */${info.size}`).send();
   if (range) {
     reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)

@@ -24,15 +24,15 @@ export interface WebhookPublisherOptions {
   readonly attempts: number;
   /** First retry delay in ms; doubles per attempt (WEBHOOK_BACKOFF_MS). */
   readonly backoffMs: number;
-  /** Clock (tests); default () => new Date(). */
-  readonly now?: () => Date;
+  /** Clock in ms since the epoch (tests); default Date.now. */
+  readonly now?: () => number;
 }
 
 export function createWebhookPublisher(o: WebhookPublisherOptions): EventPublisher {
   return {
     async publish(type, data) {
       if (o.urls.length === 0) return;
-      const event: WebhookEvent = { id: randomUUID(), type, createdAt: (o.now?.() ?? new Date()).toISOString(), data };
+      const event: WebhookEvent = { id: randomUUID(), type, createdAt: new Date((o.now ?? Date.now)()).toISOString(), data };
       await o.queue.addBulk(o.urls.map((url, i) => ({
         name: type,
         data: { url, event },

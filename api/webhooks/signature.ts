@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timestampedHmac, timestampedHmacMatches } from '../../core/timestamped-hmac.ts';
 
 /**
  * Outgoing webhook signatures: HMAC-SHA256 over `${timestamp}.${body}`, sent as
@@ -8,8 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const SIGNATURE_HEADER = 'x-kidstream-signature';
 
 export function signWebhook(secret: string, timestamp: number, body: string): string {
-  const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-  return `t=${timestamp},v1=${mac}`;
+  return `t=${timestamp},v1=${timestampedHmac(secret, timestamp, body)}`;
 }
 
 export interface VerifyWebhookOptions {
@@ -31,6 +30,5 @@ export function verifyWebhook(o: VerifyWebhookOptions): boolean {
   const ts = Number(m[1]);
   const now = Math.floor((o.now ?? Date.now)() / 1000);
   if (Math.abs(now - ts) > (o.toleranceSec ?? 300)) return false;
-  const want = Buffer.from(signWebhook(o.secret, ts, o.body).slice(-64), 'hex');
-  return timingSafeEqual(want, Buffer.from(m[2]!, 'hex'));
+  return timestampedHmacMatches(o.secret, ts, o.body, m[2]!);
 }

@@ -130,7 +130,7 @@ describe('database backup and restore', () => {
 
   it('prunes all but the newest backups, manifest first, and leaves folders without a manifest alone', async () => {
     const prefix = 'backups/prune';
-    const at = (min: number) => () => new Date(Date.UTC(2026, 0, 1, 0, min));
+    const at = (min: number) => () => Date.UTC(2026, 0, 1, 0, min);
     for (const min of [1, 2, 3]) await backupDatabase({ databaseUrl: source.url, storage, logger, prefix, now: at(min) });
     await storage.put(`${prefix}/20250101T000000Z-inprogress/dump.pgc`, Readable.from([Buffer.from('partial')]));
     const ids = await listBackups(storage, prefix);

@@ -5,7 +5,6 @@ import path from 'node:path';
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRange } from '../../api/playback/send-object.ts';
 import { isPipelineError } from '../../core/errors.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { promisify } from 'node:util';
@@ -46,16 +45,6 @@ describe('packager units', () => {
 
   it('parses attribute lists with quoted commas', () => {
     expect(parseAttributes('BANDWIDTH=5,CODECS="avc1.64001e,mp4a.40.2",AUDIO="aud"')).toEqual({ BANDWIDTH: '5', CODECS: 'avc1.64001e,mp4a.40.2', AUDIO: 'aud' });
-  });
-
-  it('parses HTTP ranges like RFC 9110', () => {
-    expect(parseRange('bytes=0-9', 100)).toEqual({ start: 0, end: 9 });
-    expect(parseRange('bytes=90-', 100)).toEqual({ start: 90, end: 99 });
-    expect(parseRange('bytes=-10', 100)).toEqual({ start: 90, end: 99 });
-    expect(parseRange('bytes=5-500', 100)).toEqual({ start: 5, end: 99 });
-    expect(parseRange('bytes=100-', 100)).toBe('unsatisfiable');
-    expect(parseRange('items=0-1', 100)).toBeUndefined();
-    expect(parseRange(undefined, 100)).toBeUndefined();
   });
 
   it('stops reading boxes at a corrupt size instead of running past the buffer', () => {

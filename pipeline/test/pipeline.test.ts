@@ -1,7 +1,6 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ExifTool, type Tags } from 'exiftool-vendored';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VideoRow } from '../../db/videos.ts';
@@ -10,6 +9,7 @@ import { EICAR } from '../../test/helpers/clamd.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { bearer, tokenFor } from '../../test/helpers/auth.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
+import { readTags, type Tags } from '../../test/helpers/exiftool.ts';
 import { makeAudioOnly, makePhoneClip, makePng, makeTruncatedFaststart, makeTruncatedPlain } from '../../test/helpers/media-fixtures.ts';
 import { fileSha256 } from '../../test/helpers/tus-helpers.ts';
 
@@ -29,7 +29,6 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
   let t: TestApp;
   let tmp: string;
   let sql: postgres.Sql;
-  const exiftool = new ExifTool({ maxProcs: 1 });
 
   const row = async (id: string): Promise<VideoRow> => (await sql<VideoRow[]>`SELECT * FROM videos WHERE id = ${id}`)[0]!;
   const settle = (id: string): Promise<VideoRow> =>
@@ -45,15 +44,14 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
     sql = postgres(t.db.url, { max: 2, onnotice: () => {} });
   });
   afterAll(async () => {
-    await exiftool.end();
     await sql?.end();
     await t?.close();
     await rm(tmp, { recursive: true, force: true });
   });
 
   it('phone clip: stripped master and HLS carry no GPS/device/creation tags and stay portrait', async () => {
-    const clip = await makePhoneClip(exiftool, tmp);
-    const before = await exiftool.read(clip);
+    const clip = await makePhoneClip(tmp);
+    const before = await readTags(clip);
     expect(privateTags(before).length).toBeGreaterThan(3); // the fixture really carries them
     expect(before.Rotation).toBe(90);
     const id = await upload(clip, 'phone.mov');
@@ -63,7 +61,7 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
     expect(v.source_sha256).toBe(await fileSha256(clip));
     const master = path.join(t.config.mastersDir, v.stripped_master_key!);
     expect(v.stripped_sha256).toBe(await fileSha256(master));
-    const tags = await exiftool.read(master);
+    const tags = await readTags(master);
     expect(privateTags(tags)).toEqual([]);
     expect(tags.Rotation).toBe(90);
     // The raw upload (with its tags) is gone once the stripped master exists.
@@ -75,7 +73,7 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
     expect(hlsFiles.length).toBeGreaterThan(2);
     // The transcoder's muxer stamps its own Encoder tag (Lavf version); that says nothing about the uploader.
     for (const f of hlsFiles) {
-      const found = privateTags(await exiftool.read(f)).filter((k) => k !== 'Encoder');
+      const found = privateTags(await readTags(f)).filter((k) => k !== 'Encoder');
       expect({ f, found }).toEqual({ f, found: [] });
     }
   });

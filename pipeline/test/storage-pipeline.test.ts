@@ -7,7 +7,7 @@ import { ArchiveRecords } from '../../db/archive-records.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { VideoRepository } from '../../db/videos.ts';
 import { S3Storage } from '../../storage/s3.ts';
-import { startS3rver, type RunningS3rver } from '../../test/helpers/s3rver-server.ts';
+import { startS3rver, type RunningS3rver } from '../../bench/s3rver-server.ts';
 import { startStreamStub, type StreamStub } from '../../test/helpers/stream-stub.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { makeClip } from '../../test/helpers/media.ts';

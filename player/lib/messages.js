@@ -1,7 +1,11 @@
 // @ts-check
-// What each error code means for the person looking at the page. Codes come from core/errors.ts.
-/** @type {Readonly<Record<string, string>>} */
-const MESSAGES = {
+// What each error code means for the person looking at the page. Codes come from core/errors.ts;
+// test/web/messages.test.ts fails when a code that can reach a page has no entry here.
+const OUR_SIDE = 'Processing failed on our side. Please try again later.';
+const NOT_STORED = 'Saving the video failed on our side. Please try again later.';
+const NOT_PACKAGED = 'Preparing the video for playback failed on our side. Please try again later.';
+
+export const MESSAGES = Object.freeze({
   INGEST_TOO_LARGE: 'This file is too large to upload. Please trim it or export a smaller version.',
   INGEST_BAD_METADATA: 'Please give the video a title (up to 200 characters).',
   INGEST_QUOTA_OPEN_UPLOADS: 'You have too many uploads in progress. Finish or cancel one, then try again.',
@@ -9,10 +13,12 @@ const MESSAGES = {
   INGEST_TOKEN_MISSING: 'Your upload permission is missing. Reload the page and try again.',
   INGEST_TOKEN_INVALID: 'Your upload permission is not valid. Reload the page and try again.',
   INGEST_TOKEN_EXPIRED: 'Your upload permission expired. Press Upload again to get a new one.',
+  INGEST_CHECKSUM_UNSUPPORTED: 'Your browser sent the upload in a way this server does not support. Reload the page and try again.',
   INGEST_CHECKSUM_MISMATCH: 'Part of the file was damaged on the way; it is being sent again.',
   INGEST_CONCAT_INVALID: 'The upload could not be put together. Please start it again.',
   INGEST_EMPTY: 'The file is empty. Choose the video file itself.',
   INGEST_UNREADABLE: 'This file could not be read as a video. It may be damaged or in an unsupported format.',
+  INGEST_UNSUPPORTED_CONTAINER: 'This kind of file is not accepted. Upload the video file itself (such as MP4, MOV, MKV or WebM), not a playlist or link file.',
   INGEST_NOT_VIDEO: 'This file is not a video (it may be audio, an image or a document). Choose a video file.',
   INGEST_BAD_DIMENSIONS: 'The video has an unusual picture size we cannot process.',
   INGEST_BAD_DURATION: 'The video has no usable length. It may be incomplete.',
@@ -21,15 +27,38 @@ const MESSAGES = {
   INGEST_INFECTED: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
   INGEST_SCAN_UNAVAILABLE: 'The virus scanner is unavailable right now. Please try again later.',
   INGEST_SCAN_FAILED: 'The virus scan could not finish. Please try again later.',
+  INGEST_SOURCE_CHANGED: 'The uploaded file changed while it was being checked. If this keeps happening, upload it again.',
   INGEST_STRIP_FAILED: 'We could not prepare this file for processing. Please try another export of the video.',
   TRANSCODE_PROBE_FAILED: 'This file could not be read as a video.',
   TRANSCODE_NO_VIDEO: 'This file has no video picture. Choose a video file.',
-  TRANSCODE_FFMPEG_FAILED: 'Processing failed on our side. Please try again later.',
+  TRANSCODE_FFMPEG_FAILED: OUR_SIDE,
+  TRANSCODE_SOURCE_CORRUPT: 'The video stops part-way through (the file is damaged or incomplete). Export or upload the original again.',
+  TRANSCODE_CANCELLED: 'Processing of this video was cancelled.',
+  TRANSCODE_POOL_START_FAILED: OUR_SIDE,
+  TRANSCODE_POOL_CLOSED: 'The server is restarting; processing continues shortly.',
+  PACKAGE_BAD_RENDITION: NOT_PACKAGED,
+  PACKAGE_BAD_PLAYLIST: NOT_PACKAGED,
+  PACKAGE_ARTWORK_FAILED: NOT_PACKAGED,
+  STORAGE_BAD_KEY: NOT_STORED,
+  STORAGE_NOT_FOUND: 'This file is no longer available.',
+  STORAGE_BAD_METADATA: NOT_STORED,
+  STORAGE_ABORTED: NOT_STORED,
+  STORAGE_BACKEND_FAILED: NOT_STORED,
+  STORAGE_BUCKET_MISSING: NOT_STORED,
+  STORAGE_CHECKSUM_MISMATCH: NOT_STORED,
+  STORAGE_URL_INVALID: 'This download link is not valid.',
+  STORAGE_URL_EXPIRED: 'This download link has expired.',
+  STORAGE_RANGE_INVALID: 'Part of the file could not be fetched. Reload the page and try again.',
+  STORAGE_NOT_ARCHIVED: 'This video has no archive copy yet.',
   API_NOT_FOUND: 'This video does not exist (any more).',
+  API_BAD_REQUEST: 'The server did not understand the request. Reload the page and try again.',
   API_RATE_LIMITED: 'Too many requests. Please wait a moment.',
+  API_ARCHIVE_UNAVAILABLE: 'This server keeps no archive, so the video can only be deleted without an archive copy.',
+  API_INTERNAL: 'Something went wrong on our side. Please try again later.',
   AUTH_MISSING_TOKEN: 'Please sign in first.',
   AUTH_INVALID_TOKEN: 'Your sign-in has expired. Please sign in again.',
   AUTH_FORBIDDEN: 'Your account may not do this.',
+  AUTH_NOT_CONFIGURED: 'Sign-in is not set up on this server yet. Please tell the administrator.',
   MODERATION_NOT_READY: 'This video has not finished processing yet.',
   PLAYBACK_NOT_APPROVED: 'This video is waiting for review.',
   PLAYBACK_SIGNATURE_MISSING: 'This playback link is incomplete.',
@@ -42,7 +71,7 @@ const MESSAGES = {
   failed: 'Processing failed. Please try again later.',
   rejected: 'This video could not be accepted.',
   NETWORK: 'The server could not be reached. Check your connection and try again.',
-};
+});
 
 /**
  * A sentence for an error code, followed by the code itself so support can look it up.

@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isPipelineError, PipelineError } from '../../core/errors.ts';
-import type { Logger } from '../../transcoder/run-ffmpeg.ts';
-import { HashingStream, sha256Of } from '../stream-util.ts';
+import { HashingStream, sha256Of, sha256OfFile } from '../../core/hashing.ts';
+import type { Logger } from '../../core/logger.ts';
 import type { ObjectStorage } from '../types.ts';
 
 /** Object metadata name that carries the master's sha256 (lowercase: S3 lower-cases x-amz-meta-* names). */
@@ -69,7 +69,7 @@ async function uploadOnce(o: ArchiveMasterOptions, want: { sha256: string; size:
  * never touched: deleting the local copy is a separate decision (retention.ts) gated on this function's success.
  */
 export async function archiveMaster(o: ArchiveMasterOptions): Promise<ArchiveResult> {
-  const want = await sha256Of(createReadStream(o.localPath));
+  const want = await sha256OfFile(o.localPath);
   const base = { key: o.key, sha256: want.sha256, size: want.size };
   if (await verifyArchived(o.storage, o.key, want).catch(() => false)) return { ...base, attempts: 0 };
   const attempts = Math.max(1, o.attempts ?? 3);

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Upload } from 'tus-js-client';
 import { PipelineError } from '../../core/errors.ts';
-import type { Logger } from '../../transcoder/run-ffmpeg.ts';
+import type { Logger } from '../../core/logger.ts';
 import { EnvelopeSchema, parseStreamVideo, type StreamVideo } from './video.ts';
 
 export interface StreamClientOptions {

@@ -6,6 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patternChunks } from '../../bench/pattern.ts';
+import { startS3rver, type RunningS3rver } from '../../bench/s3rver-server.ts';
+import { sha256Of } from '../../core/hashing.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { migrate } from '../../db/migrate.ts';
 import { ArchiveRecords } from '../../db/archive-records.ts';
@@ -16,10 +19,8 @@ import { cleanStagingCopies } from '../../pipeline/retention.ts';
 import { restoreMaster } from '../../pipeline/restore.ts';
 import { LocalDiskStorage } from '../local-disk.ts';
 import { S3Storage } from '../s3.ts';
-import { sha256Of } from '../stream-util.ts';
 import type { ObjectStorage, PutOptions } from '../types.ts';
-import { expectCode, patternChunks } from './conformance.ts';
-import { startS3rver, type RunningS3rver } from '../../test/helpers/s3rver-server.ts';
+import { expectCode } from './conformance.ts';
 
 const logs: string[] = [];
 const logger = {
@@ -177,7 +178,7 @@ describe('archive of masters', () => {
     const due = await mk('due', old, true);
     const recent = await mk('recent', new Date(now.getTime() - 24 * 3600 * 1000), true);
     const lost = await mk('lost', old, false);
-    const r = await cleanStagingCopies({ records, archive: s3, now: () => now, logger });
+    const r = await cleanStagingCopies({ records, archive: s3, now: () => now.getTime(), logger });
     expect(r.deleted).toEqual([due.id]);
     expect(r.kept).toEqual([lost.id]);
     await expect(stat(due.file)).rejects.toThrow();

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError, type ErrorCode } from '../../core/errors.ts';
+import { patternChunks } from '../../bench/pattern.ts';
 import type { ObjectStorage } from '../types.ts';
 
 export interface ConformanceSubject {
   readonly storage: ObjectStorage;
   /** Whether presignGet returns a fetchable URL (S3, local disk with a signer) or undefined (local disk without). */
   readonly presigns: boolean;
-  /** Whether the URL server checks signatures (s3rver does not, see s3rver-server.ts). */
+  /** Whether the URL server checks signatures (s3rver does not, see bench/s3rver-server.ts). */
   readonly checksSignatures: boolean;
   /** Bytes that force a multipart upload on this backend (0 when it has no multipart). */
   readonly multipartBytes: number;
@@ -24,19 +25,6 @@ export async function readAll(s: Readable): Promise<Buffer> {
 export async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
   const err = await p.then(() => undefined, (e: unknown) => e);
   expect(isPipelineError(err) ? err.code : err).toBe(code);
-}
-
-/** Deterministic pseudo-random bytes generated lazily, so big test objects are never held in memory by the test. */
-export function* patternChunks(total: number, chunk = 64 * 1024): Generator<Buffer> {
-  let sent = 0;
-  let n = 0;
-  while (sent < total) {
-    const len = Math.min(chunk, total - sent);
-    const b = Buffer.alloc(len, n++ % 251);
-    if (len >= 4) b.writeUInt32BE(sent >>> 0, 0); // offsets make misplaced parts change the hash
-    sent += len;
-    yield b;
-  }
 }
 
 const text = (s: string): Readable => Readable.from([Buffer.from(s)]);

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Storage } from '../s3.ts';
-import { expectCode, patternChunks, registerStorageConformance } from './conformance.ts';
-import { startS3rver, type RunningS3rver } from '../../test/helpers/s3rver-server.ts';
+import { patternChunks } from '../../bench/pattern.ts';
+import { startS3rver, type RunningS3rver } from '../../bench/s3rver-server.ts';
+import { expectCode, registerStorageConformance } from './conformance.ts';
 
 const PART = 5 * 1024 * 1024;
 

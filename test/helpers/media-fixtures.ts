@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { ExifTool } from 'exiftool-vendored';
 import { makeClip } from './media.ts';
+import { writeTags } from './exiftool.ts';
 
 const run = promisify(execFile);
 
@@ -17,10 +17,10 @@ export const PHONE_TAG_ARGS = [
  * A landscape-coded clip shown portrait (display matrix 90°), with GPS, creation time and device tags in every
  * place a phone puts them. ffmpeg 5.1 cannot set a display matrix on output, so exiftool writes Rotation.
  */
-export async function makePhoneClip(exiftool: ExifTool, dir: string): Promise<string> {
+export async function makePhoneClip(dir: string): Promise<string> {
   const out = await makeClip({ out: path.join(dir, 'phone.mov'), durationSec: 2, width: 320, height: 180, extraArgs: [...PHONE_TAG_ARGS, '-f', 'mov'] });
-  await exiftool.write(out, {}, ['-Rotation=90', '-Keys:GPSCoordinates=48.2082, 16.3738, 180', '-Keys:Make=Apple',
-    '-Keys:CreationDate=2024:05:01 10:00:00+02:00', '-overwrite_original']);
+  await writeTags(out, ['-Rotation=90', '-Keys:GPSCoordinates=48.2082, 16.3738, 180', '-Keys:Make=Apple',
+    '-Keys:CreationDate=2024:05:01 10:00:00+02:00']);
   return out;
 }
 

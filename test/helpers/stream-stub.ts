@@ -1,6 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { signWebhook } from '../../storage/stream/webhook.ts';
+
+/**
+ * Cloudflare's side of a webhook signature (`sig1` = hex HMAC-SHA256 of `time.body`), written out here rather than
+ * taken from the code under test, so a wrong source string in the verifier fails the tests.
+ */
+export function streamSignature(secret: string, time: number, body: string): string {
+  return createHmac('sha256', secret).update(`${time}.${body}`).digest('hex');
+}
 
 /** One stub video; `script` is the sequence of states successive GETs reveal after the upload. */
 interface StubVideo {
@@ -178,7 +185,7 @@ export async function startStreamStub(): Promise<StreamStub> {
     sendWebhook: async (url, uid, secret, time) => {
       const body = JSON.stringify(st.videoJson(uid));
       const t = time ?? Math.floor(Date.now() / 1000);
-      return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-signature': `time=${t},sig1=${signWebhook(secret, t, body)}` }, body });
+      return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-signature': `time=${t},sig1=${streamSignature(secret, t, body)}` }, body });
     },
     close: () => (closing ??= app.close()),
   };

@@ -1,4 +1,4 @@
-// s3rver ships no types; this declares only the part the tests use (lib/s3rver.js).
+// s3rver ships no types; this declares only the part bench/s3rver-server.ts uses (lib/s3rver.js).
 declare module 's3rver' {
   import type { AddressInfo } from 'node:net';
   interface S3rverOptions {
