@@ -69,7 +69,7 @@ function boundaries(folder) {
     {
       target: folder,
       from: LAYERS.filter((l) => l !== folder).map((l) => `${l}/test`),
-      message: 'Tests use their own folder\'s test code and test/helpers/ only; move shared fixtures to test/helpers/.',
+      message: "Tests use their own folder's test code and test/helpers/ only; move shared fixtures to test/helpers/.",
     },
     {
       target: folder,

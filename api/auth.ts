@@ -56,7 +56,9 @@ function assertBoundedLifetime(p: JWTPayload, nowMs: number, maxSec: number): vo
   const lifetime = Math.max(exp - nowSec, p.iat === undefined ? 0 : exp - p.iat);
   if (lifetime > maxSec) {
     throw new PipelineError('AUTH_INVALID_TOKEN', `Token lives ${lifetime} s, longer than the ${maxSec} s allowed.`, {
-      reason: 'lifetime', lifetimeSec: lifetime, maxLifetimeSec: maxSec,
+      reason: 'lifetime',
+      lifetimeSec: lifetime,
+      maxLifetimeSec: maxSec,
     });
   }
 }
@@ -80,13 +82,21 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
       try {
         ({ payload } = await jwtVerify(token, key, {
           // Without exp a token never expires: one leaked link with ?access_token= would grant access for good.
-          algorithms, issuer: o.issuer, audience: o.audience, requiredClaims: ['exp'],
+          algorithms,
+          issuer: o.issuer,
+          audience: o.audience,
+          requiredClaims: ['exp'],
           currentDate: new Date(nowMs),
         }));
       } catch (err) {
         const reason = err instanceof joseErrors.JOSEError ? err.code : 'ERR_UNKNOWN';
         const claim = err instanceof joseErrors.JWTClaimValidationFailed ? err.claim : undefined;
-        throw new PipelineError('AUTH_INVALID_TOKEN', `Token rejected (${reason}${claim ? ` ${claim}` : ''}).`, { reason, claim }, { cause: err });
+        throw new PipelineError(
+          'AUTH_INVALID_TOKEN',
+          `Token rejected (${reason}${claim ? ` ${claim}` : ''}).`,
+          { reason, claim },
+          { cause: err },
+        );
       }
       assertBoundedLifetime(payload, nowMs, o.maxLifetimeSec ?? 86_400);
       const role = roleOf(payload);
@@ -108,7 +118,10 @@ export interface IssueTokenOptions {
 
 /** Signs an HS256 access token (dev tooling, tests and first-party token endpoints). */
 export function issueAccessToken(o: IssueTokenOptions): Promise<string> {
-  let jwt = new SignJWT({ role: o.role }).setProtectedHeader({ alg: 'HS256' }).setSubject(o.sub).setIssuedAt()
+  let jwt = new SignJWT({ role: o.role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(o.sub)
+    .setIssuedAt()
     .setExpirationTime(`${o.ttlSec ?? 900}s`);
   if (o.issuer) jwt = jwt.setIssuer(o.issuer);
   if (o.audience) jwt = jwt.setAudience(o.audience);

@@ -26,7 +26,9 @@ export function installErrorHandler(app: FastifyInstance): void {
     const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'unhandled error');
     const code = status >= 500 ? 'API_INTERNAL' : status === 429 ? 'API_RATE_LIMITED' : 'API_BAD_REQUEST';
-    return reply.status(status).send({ error: { code, message: status >= 500 ? 'Internal error; see server logs.' : err.message } } satisfies ErrorBody);
+    return reply
+      .status(status)
+      .send({ error: { code, message: status >= 500 ? 'Internal error; see server logs.' : err.message } } satisfies ErrorBody);
   });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ error: { code: 'API_NOT_FOUND', message: `No route ${req.method} ${req.url}.` } } satisfies ErrorBody);

@@ -27,11 +27,14 @@ function decodeName(raw: string): string {
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
-  const query = url.slice(q + 1).split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    const name = eq < 0 ? pair : pair.slice(0, eq);
-    return SECRET_PARAM.test(decodeName(name)) && eq >= 0 ? `${name}=${REDACTED}` : pair;
-  });
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return SECRET_PARAM.test(decodeName(name)) && eq >= 0 ? `${name}=${REDACTED}` : pair;
+    });
   return `${url.slice(0, q)}?${query.join('&')}`;
 }
 

@@ -37,7 +37,10 @@ async function authorise(req: Req, o: SignedObjectRoutesOptions): Promise<{ key:
 function headers(reply: FastifyReply, info: ObjectInfo, range: ByteRange | undefined): void {
   reply.header('accept-ranges', 'bytes').header('content-type', info.contentType).header('cache-control', 'private, no-store');
   if (range) {
-    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`).header('content-length', String(range.end - range.start + 1));
+    reply
+      .code(206)
+      .header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
+      .header('content-length', String(range.end - range.start + 1));
   } else {
     reply.header('content-length', String(info.size));
   }

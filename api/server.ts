@@ -104,7 +104,8 @@ async function registerPlatformPlugins(app: FastifyInstance, o: ApiOptions): Pro
   await app.register(swagger, {
     openapi: {
       info: {
-        title: 'kidstream API', version: '1.0.0',
+        title: 'kidstream API',
+        version: '1.0.0',
         description: 'Moderation, signed HLS playback and ops. Uploads use the tus 1.0 protocol at /uploads (not described here).',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
@@ -131,13 +132,17 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   await registerPlatformPlugins(app, o);
   // Auth runs before validation so `?access_token=` is read before a route's query schema strips unknown keys.
   app.addHook('onRequest', authenticate(o.verifier));
-  app.addHook('onSend', async (req, reply) => { reply.header('x-request-id', req.id); });
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
   app.addHook('onResponse', async (req, reply) => {
     o.metrics.httpResponses.inc({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
 
   // The tus endpoint speaks its own protocol and the pages are HTML: routes without a schema stay out of the document.
-  app.addHook('onRoute', (route) => { if (!route.schema) route.schema = { hide: true }; });
+  app.addHook('onRoute', (route) => {
+    if (!route.schema) route.schema = { hide: true };
+  });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
   registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics, cacheMs: o.readinessCacheMs });
   registerUploadRoutes(app, o.tus, o.uploadPath ?? '/uploads');

@@ -24,7 +24,9 @@ export async function registerStreamWebhook(app: FastifyInstance, o: StreamWebho
     scope.post(o.path ?? '/webhooks/stream', async (req) => {
       const header = req.headers['webhook-signature'];
       const video = verifyStreamWebhook({
-        header: Array.isArray(header) ? header[0] : header, rawBody: typeof req.body === 'string' ? req.body : '', secret: o.secret,
+        header: Array.isArray(header) ? header[0] : header,
+        rawBody: typeof req.body === 'string' ? req.body : '',
+        secret: o.secret,
         now: o.now,
       });
       const videoId = await o.onVideo(video);

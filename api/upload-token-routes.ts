@@ -16,16 +16,21 @@ const TokenOut = z.object({ token: z.string(), expiresAt: z.iso.datetime(), head
  * create uploads. The token carries the caller's id, which becomes the video's uploader.
  */
 export function registerUploadTokenRoutes(app: FastifyInstance, o: UploadTokenRoutesOptions): void {
-  app.withTypeProvider<ZodTypeProvider>().post('/api/upload-tokens', {
-    preHandler: requireRole('uploader'),
-    schema: {
-      tags: ['uploads'], summary: 'Issue a short-lived token that authorises creating tus uploads',
-      body: z.object({}).strict().nullish(),
-      response: { 201: TokenOut, ...errorResponses },
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/api/upload-tokens',
+    {
+      preHandler: requireRole('uploader'),
+      schema: {
+        tags: ['uploads'],
+        summary: 'Issue a short-lived token that authorises creating tus uploads',
+        body: z.object({}).strict().nullish(),
+        response: { 201: TokenOut, ...errorResponses },
+      },
     },
-  }, async (req, reply) => {
-    const issued = o.tokens.issue({ uploaderId: principalOf(req).id });
-    reply.header('cache-control', 'no-store');
-    return reply.status(201).send({ token: issued.token, expiresAt: issued.expiresAt.toISOString(), header: 'Upload-Token' as const });
-  });
+    async (req, reply) => {
+      const issued = o.tokens.issue({ uploaderId: principalOf(req).id });
+      reply.header('cache-control', 'no-store');
+      return reply.status(201).send({ token: issued.token, expiresAt: issued.expiresAt.toISOString(), header: 'Upload-Token' as const });
+    },
+  );
 }

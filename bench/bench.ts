@@ -16,8 +16,14 @@ import type { BenchConfig, Figure, Progress, Scenario } from './types.ts';
 export type CapacityOptions = Omit<CapacityInput, 'measuredXRealtime' | 'basis' | 'machineThreads' | 'machineCores'>;
 
 export const DEFAULT_CAPACITY: CapacityOptions = {
-  targetCores: 6, targetThreads: 12, smtYield: 0.25, perCoreSpeed: 1, utilisation: 0.8,
-  backlogHours: 100, clearWithinHours: 24, incomingHoursPerDay: 0,
+  targetCores: 6,
+  targetThreads: 12,
+  smtYield: 0.25,
+  perCoreSpeed: 1,
+  utilisation: 0.8,
+  backlogHours: 100,
+  clearWithinHours: 24,
+  incomingHoursPerDay: 0,
 };
 
 export interface RunBenchOptions {
@@ -44,9 +50,15 @@ export function consoleProgress(write: (line: string) => void = (l) => process.s
 }
 
 /** Best aggregate × realtime on the capacity source, normalised to 1080p30 by pixel rate when the source differs. */
-export function capacityBasis(figures: readonly Figure[], src: GeneratedSource, preset: string): { xrt: number; basis: string } | undefined {
+export function capacityBasis(
+  figures: readonly Figure[],
+  src: GeneratedSource,
+  preset: string,
+): { xrt: number; basis: string } | undefined {
   const scaling = figures.filter((f) => f.id.startsWith(`scaling.${src.id}.`) && f.unit === 'x realtime');
-  const single = figures.find((f) => f.id === `transcode.${src.id}.pipeline.xrt`) ?? figures.find((f) => f.id === `presets.${src.id}.${preset}.full.xrt`);
+  const single =
+    figures.find((f) => f.id === `transcode.${src.id}.pipeline.xrt`) ??
+    figures.find((f) => f.id === `presets.${src.id}.${preset}.full.xrt`);
   const best = [...scaling, ...(single ? [single] : [])].sort((a, b) => b.stat.median - a.stat.median)[0];
   if (!best) return undefined;
   const norm = (src.spec.width * src.spec.height * src.spec.fps) / (1920 * 1080 * 30);
@@ -55,7 +67,13 @@ export function capacityBasis(figures: readonly Figure[], src: GeneratedSource, 
   return { xrt: best.stat.median * norm, basis: `${src.id}, full ladder, ${preset}, ${how}${normNote}` };
 }
 
-function capacityFrom(figures: readonly Figure[], cfg: BenchConfig, srcs: ReadonlyMap<string, GeneratedSource>, m: MachineInfo, opts: CapacityOptions): CapacityEstimate | null {
+function capacityFrom(
+  figures: readonly Figure[],
+  cfg: BenchConfig,
+  srcs: ReadonlyMap<string, GeneratedSource>,
+  m: MachineInfo,
+  opts: CapacityOptions,
+): CapacityEstimate | null {
   const src = srcs.get(cfg.capacitySource);
   const b = src ? capacityBasis(figures, src, cfg.preset) : undefined;
   if (!b) return null;
@@ -71,7 +89,10 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   const scenarios = selectScenarios(o.scenarios ?? SCENARIOS, o.config.only);
   pipelineRunner(o.config.runner ?? 'pipeline'); // a typo fails now, not after the sources are generated
   const sources = await prepareSources({
-    specs: o.config.sources, dir: o.sourcesDir, ffmpegPath: ffmpeg.ffmpegPath, ffprobePath: ffmpeg.ffprobePath,
+    specs: o.config.sources,
+    dir: o.sourcesDir,
+    ffmpegPath: ffmpeg.ffmpegPath,
+    ffprobePath: ffmpeg.ffprobePath,
     onGenerate: (id) => progress.step('sources', `generating ${id}`),
   });
   await mkdir(o.tmpDir ?? os.tmpdir(), { recursive: true });
@@ -94,8 +115,12 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   }
   const capacity = capacityFrom(figures, o.config, sources, machine, o.capacity ?? DEFAULT_CAPACITY);
   if (o.config.mode === 'quick') notes.push('quick mode: tiny clips and few repeats; figures are for smoke-testing, not sizing.');
-  const srcList = await Promise.all([...sources.values()].map(async (s) => ({
-    id: s.id, ...s.spec, sizeBytes: (await stat(s.path)).size,
-  })));
+  const srcList = await Promise.all(
+    [...sources.values()].map(async (s) => ({
+      id: s.id,
+      ...s.spec,
+      sizeBytes: (await stat(s.path)).size,
+    })),
+  );
   return buildReport({ config: o.config, machine, startedAt, finishedAt: new Date(), figures, sources: srcList, capacity, notes });
 }

@@ -58,8 +58,19 @@ export function estimateCapacity(i: CapacityInput): CapacityEstimate {
   const hoursPerDayPerHost = targetXRealtime * 24 * i.utilisation;
   const requiredHoursPerDay = i.incomingHoursPerDay + (i.backlogHours * 24) / i.clearWithinHours;
   const hostsNeeded = Math.max(1, Math.ceil(requiredHoursPerDay / hoursPerDayPerHost));
-  const note = `ESTIMATE: measured ${i.measuredXRealtime.toFixed(2)}× realtime (${i.basis}) on ${i.machineCores}c/${i.machineThreads}t, `
-    + `scaled linearly to ${i.targetCores}c/${i.targetThreads}t (SMT sibling = ${i.smtYield} core, per-core speed ×${i.perCoreSpeed}). `
-    + 'x264 scales well but not perfectly with cores; run `npm run bench` on the target box to replace the estimate.';
-  return { input: i, machineCoreEquivalents, targetCoreEquivalents, scale, targetXRealtime, hoursPerDayPerHost, requiredHoursPerDay, hostsNeeded, note };
+  const note =
+    `ESTIMATE: measured ${i.measuredXRealtime.toFixed(2)}× realtime (${i.basis}) on ${i.machineCores}c/${i.machineThreads}t, ` +
+    `scaled linearly to ${i.targetCores}c/${i.targetThreads}t (SMT sibling = ${i.smtYield} core, per-core speed ×${i.perCoreSpeed}). ` +
+    'x264 scales well but not perfectly with cores; run `npm run bench` on the target box to replace the estimate.';
+  return {
+    input: i,
+    machineCoreEquivalents,
+    targetCoreEquivalents,
+    scale,
+    targetXRealtime,
+    hoursPerDayPerHost,
+    requiredHoursPerDay,
+    hostsNeeded,
+    note,
+  };
 }

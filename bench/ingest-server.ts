@@ -24,8 +24,13 @@ const tokens = new UploadTokens({ secret: randomBytes(32).toString('hex'), ttlSe
 function tusHandler(uploadDir: string): http.RequestListener {
   // The real ingest endpoint (tokens, checksum, concatenation); onFinished stands in for the DB + queue hook.
   const tus = new TusIngest({
-    uploadDir, path: '/uploads', maxSize: 64 * 1024 ** 3, tokens, expirationMs: 24 * 3600_000,
-    logger: pino({ level: 'silent' }), onFinished: async (u) => ({ videoId: u.id }),
+    uploadDir,
+    path: '/uploads',
+    maxSize: 64 * 1024 ** 3,
+    tokens,
+    expirationMs: 24 * 3600_000,
+    logger: pino({ level: 'silent' }),
+    onFinished: async (u) => ({ videoId: u.id }),
   });
   return (req, res) => {
     tus.handle(req, res).catch((err: unknown) => {

@@ -32,8 +32,15 @@ const silent: Logger = { info: () => {}, warn: () => {}, error: () => {}, debug:
 export const pipelineMethod: LadderMethod = async (j) => {
   const t0 = performance.now();
   await transcodeLadder({
-    ffmpegPath: j.ffmpegPath, ffprobePath: 'ffprobe', source: mediaInput(j.source.path, j.source.probe.container), probe: j.source.probe, outDir: j.outDir,
-    logger: silent, preset: j.preset, threads: j.threads, rungs: j.rungs,
+    ffmpegPath: j.ffmpegPath,
+    ffprobePath: 'ffprobe',
+    source: mediaInput(j.source.path, j.source.probe.container),
+    probe: j.source.probe,
+    outDir: j.outDir,
+    logger: silent,
+    preset: j.preset,
+    threads: j.threads,
+    rungs: j.rungs,
     // The hand-written references re-encode every rung; the quick path would make the comparison unequal.
     allowRemux: false,
   });
@@ -82,17 +89,54 @@ export function timeFfmpeg(ffmpegPath: string, args: readonly string[]): Promise
 
 /** HLS fMP4 muxer options, written by hand for the references (same segment length and layout as the pipeline). */
 function hls(dir: string): string[] {
-  return ['-f', 'hls', '-hls_time', '6', '-hls_playlist_type', 'vod', '-hls_segment_type', 'fmp4',
-    '-hls_fmp4_init_filename', 'init.mp4', '-hls_flags', 'independent_segments',
-    '-hls_segment_filename', path.join(dir, 'seg_%05d.m4s'), path.join(dir, 'index.m3u8')];
+  return [
+    '-f',
+    'hls',
+    '-hls_time',
+    '6',
+    '-hls_playlist_type',
+    'vod',
+    '-hls_segment_type',
+    'fmp4',
+    '-hls_fmp4_init_filename',
+    'init.mp4',
+    '-hls_flags',
+    'independent_segments',
+    '-hls_segment_filename',
+    path.join(dir, 'seg_%05d.m4s'),
+    path.join(dir, 'index.m3u8'),
+  ];
 }
 
 /** The same x264 rate control and 2 s closed GOPs the pipeline uses, so outputs are comparable. */
 function x264(r: LadderRung, preset: string, threads: number): string[] {
   const gop = String(Math.max(1, Math.round(r.fps * 2)));
-  return ['-c:v', 'libx264', '-preset', preset, '-threads', String(threads), '-profile:v', 'high', '-pix_fmt', 'yuv420p',
-    '-b:v', String(r.videoBitrate), '-maxrate', String(r.maxBitrate), '-bufsize', String(r.maxBitrate * 2),
-    '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-x264-params', 'open-gop=0'];
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    preset,
+    '-threads',
+    String(threads),
+    '-profile:v',
+    'high',
+    '-pix_fmt',
+    'yuv420p',
+    '-b:v',
+    String(r.videoBitrate),
+    '-maxrate',
+    String(r.maxBitrate),
+    '-bufsize',
+    String(r.maxBitrate * 2),
+    '-g',
+    gop,
+    '-keyint_min',
+    gop,
+    '-sc_threshold',
+    '0',
+    '-x264-params',
+    'open-gop=0',
+  ];
 }
 
 const AUDIO = ['-c:a', 'aac', '-b:a', '128000', '-ac', '2', '-ar', '48000'];
@@ -107,8 +151,10 @@ async function dirs(outDir: string, names: readonly string[]): Promise<string[]>
 export function handSingleArgs(j: LadderJob, outDirs: readonly string[], audioDir: string | undefined): string[] {
   const fps = j.rungs[0]?.fps ?? 30;
   const labels = j.rungs.map((_, i) => `[s${i}]`).join('');
-  const graph = [`[0:v:0]fps=${fps},format=yuv420p,split=${j.rungs.length}${labels}`,
-    ...j.rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1[o${i}]`)].join(';');
+  const graph = [
+    `[0:v:0]fps=${fps},format=yuv420p,split=${j.rungs.length}${labels}`,
+    ...j.rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height},setsar=1[o${i}]`),
+  ].join(';');
   const args = ['-hide_banner', '-nostdin', '-y', '-i', j.source.path, '-filter_complex', graph];
   j.rungs.forEach((r, i) => args.push('-map', `[o${i}]`, '-an', ...x264(r, j.preset, j.threads), ...hls(outDirs[i]!)));
   if (audioDir) args.push('-map', '0:a:0', '-vn', ...AUDIO, ...hls(audioDir));
@@ -123,8 +169,20 @@ export const handSingleMethod: LadderMethod = async (j) => {
 
 /** Reference (b): PeerTube-style VOD — one ffmpeg per rung (each decodes the source), run one after another. */
 export function perRungArgs(j: LadderJob, r: LadderRung, dir: string): string[] {
-  return ['-hide_banner', '-nostdin', '-y', '-i', j.source.path, '-map', '0:v:0', '-an',
-    '-vf', `fps=${r.fps},format=yuv420p,scale=${r.width}:${r.height},setsar=1`, ...x264(r, j.preset, j.threads), ...hls(dir)];
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-y',
+    '-i',
+    j.source.path,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-vf',
+    `fps=${r.fps},format=yuv420p,scale=${r.width}:${r.height},setsar=1`,
+    ...x264(r, j.preset, j.threads),
+    ...hls(dir),
+  ];
 }
 
 export const perRungMethod: LadderMethod = async (j) => {
@@ -132,7 +190,18 @@ export const perRungMethod: LadderMethod = async (j) => {
   let total = 0;
   for (const [i, r] of j.rungs.entries()) total += await timeFfmpeg(j.ffmpegPath, perRungArgs(j, r, out[i]!));
   if (j.source.probe.audio) {
-    total += await timeFfmpeg(j.ffmpegPath, ['-hide_banner', '-nostdin', '-y', '-i', j.source.path, '-map', '0:a:0', '-vn', ...AUDIO, ...hls(out.at(-1)!)]);
+    total += await timeFfmpeg(j.ffmpegPath, [
+      '-hide_banner',
+      '-nostdin',
+      '-y',
+      '-i',
+      j.source.path,
+      '-map',
+      '0:a:0',
+      '-vn',
+      ...AUDIO,
+      ...hls(out.at(-1)!),
+    ]);
   }
   return total;
 };

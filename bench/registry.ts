@@ -7,7 +7,13 @@ import type { Scenario } from './types.ts';
  * Every scenario `npm run bench` knows, in run order. To add one, wrap it as a Scenario and append it here; reports,
  * chart and table pick it up without further changes.
  */
-export const SCENARIOS: readonly Scenario[] = [transcodeCompare, transcodePresets, transcodeScaling, ingestScenario, timeToPlayableScenario];
+export const SCENARIOS: readonly Scenario[] = [
+  transcodeCompare,
+  transcodePresets,
+  transcodeScaling,
+  ingestScenario,
+  timeToPlayableScenario,
+];
 
 /** The registered scenarios `only` selects (all when absent); unknown ids are an error, not a silent no-op. */
 export function selectScenarios(all: readonly Scenario[], only: readonly string[] | undefined): Scenario[] {

@@ -8,7 +8,12 @@ import { panelsFromFigures, renderSvg } from './svg.ts';
 import type { BenchConfig, Figure } from './types.ts';
 
 const StatSchema = z.object({
-  min: z.number(), median: z.number(), max: z.number(), mean: z.number(), n: z.number().int().positive(), samples: z.array(z.number()),
+  min: z.number(),
+  median: z.number(),
+  max: z.number(),
+  mean: z.number(),
+  n: z.number().int().positive(),
+  samples: z.array(z.number()),
 });
 export const FigureSchema = z.object({
   id: z.string().min(1),
@@ -25,9 +30,18 @@ export const FigureSchema = z.object({
 
 const CapacitySchema = z.object({
   input: z.object({
-    measuredXRealtime: z.number(), basis: z.string(), machineThreads: z.number(), machineCores: z.number(),
-    targetCores: z.number(), targetThreads: z.number(), smtYield: z.number(), perCoreSpeed: z.number(), utilisation: z.number(),
-    backlogHours: z.number(), clearWithinHours: z.number(), incomingHoursPerDay: z.number(),
+    measuredXRealtime: z.number(),
+    basis: z.string(),
+    machineThreads: z.number(),
+    machineCores: z.number(),
+    targetCores: z.number(),
+    targetThreads: z.number(),
+    smtYield: z.number(),
+    perCoreSpeed: z.number(),
+    utilisation: z.number(),
+    backlogHours: z.number(),
+    clearWithinHours: z.number(),
+    incomingHoursPerDay: z.number(),
   }),
   machineCoreEquivalents: z.number(),
   targetCoreEquivalents: z.number(),
@@ -46,11 +60,27 @@ export const BenchReportSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string(),
   machine: z.object({
-    hostname: z.string(), cpuModel: z.string(), threads: z.number().int().positive(), cores: z.number().int().positive(),
-    memoryGiB: z.number(), os: z.string(), node: z.string(), ffmpeg: z.string(),
+    hostname: z.string(),
+    cpuModel: z.string(),
+    threads: z.number().int().positive(),
+    cores: z.number().int().positive(),
+    memoryGiB: z.number(),
+    os: z.string(),
+    node: z.string(),
+    ffmpeg: z.string(),
   }),
   config: z.record(z.string(), z.unknown()),
-  sources: z.array(z.object({ id: z.string(), width: z.number(), height: z.number(), fps: z.number(), durationSec: z.number(), content: z.string(), sizeBytes: z.number() })),
+  sources: z.array(
+    z.object({
+      id: z.string(),
+      width: z.number(),
+      height: z.number(),
+      fps: z.number(),
+      durationSec: z.number(),
+      content: z.string(),
+      sizeBytes: z.number(),
+    }),
+  ),
   figures: z.array(FigureSchema),
   capacity: CapacitySchema.nullable(),
   notes: z.array(z.string()),
@@ -58,8 +88,14 @@ export const BenchReportSchema = z.object({
 export type BenchReport = z.infer<typeof BenchReportSchema>;
 
 export function buildReport(o: {
-  config: BenchConfig; machine: MachineInfo; startedAt: Date; finishedAt: Date; figures: readonly Figure[];
-  sources: BenchReport['sources']; capacity: CapacityEstimate | null; notes: readonly string[];
+  config: BenchConfig;
+  machine: MachineInfo;
+  startedAt: Date;
+  finishedAt: Date;
+  figures: readonly Figure[];
+  sources: BenchReport['sources'];
+  capacity: CapacityEstimate | null;
+  notes: readonly string[];
 }): BenchReport {
   return BenchReportSchema.parse({
     schema: 'kidstream-bench/1',
@@ -78,12 +114,21 @@ export function buildReport(o: {
 /** Plain-text table of every figure; ratio rows show their target and whether the median meets it. */
 export function formatTable(figures: readonly Figure[]): string {
   const rows = figures.map((f) => [
-    f.group, f.label, fmt(f.stat.median), fmt(f.stat.min), fmt(f.stat.max), f.unit,
+    f.group,
+    f.label,
+    fmt(f.stat.median),
+    fmt(f.stat.min),
+    fmt(f.stat.max),
+    f.unit,
     f.target ? `${f.target.op} ${f.target.value} ${f.meetsTarget ? 'met' : 'MISSED'}` : '',
   ]);
   const head = ['group', 'figure', 'median', 'min', 'max', 'unit', 'target'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: readonly string[]): string =>
+    r
+      .map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -101,13 +146,18 @@ export function formatCapacity(c: CapacityEstimate): string {
 export async function writeReport(dir: string, r: BenchReport): Promise<{ json: string; svg: string }> {
   await mkdir(dir, { recursive: true });
   const stamp = r.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const svg = renderSvg(panelsFromFigures(r.figures), `kidstream bench (${r.mode}) — ${r.machine.cpuModel}, ${r.machine.cores}c/${r.machine.threads}t`,
-    `${r.machine.ffmpeg.split(' ').slice(0, 3).join(' ')} · ${r.startedAt} · bar = median, whisker = min–max over repeats, red dash = target, grey line = ratio 1`);
+  const svg = renderSvg(
+    panelsFromFigures(r.figures),
+    `kidstream bench (${r.mode}) — ${r.machine.cpuModel}, ${r.machine.cores}c/${r.machine.threads}t`,
+    `${r.machine.ffmpeg.split(' ').slice(0, 3).join(' ')} · ${r.startedAt} · bar = median, whisker = min–max over repeats, red dash = target, grey line = ratio 1`,
+  );
   const json = `${JSON.stringify(r, null, 2)}\n`;
   const paths = { json: path.join(dir, `${stamp}-${r.mode}.json`), svg: path.join(dir, `${stamp}-${r.mode}.svg`) };
   await Promise.all([
-    writeFile(paths.json, json), writeFile(paths.svg, svg),
-    writeFile(path.join(dir, 'latest.json'), json), writeFile(path.join(dir, 'latest.svg'), svg),
+    writeFile(paths.json, json),
+    writeFile(paths.svg, svg),
+    writeFile(path.join(dir, 'latest.json'), json),
+    writeFile(path.join(dir, 'latest.svg'), svg),
   ]);
   return paths;
 }

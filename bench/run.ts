@@ -36,8 +36,22 @@ async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: Object.fromEntries([
       ['quick', { type: 'boolean', default: false }],
-      ...['only', 'repeats', 'runner', 'preset', 'ingest-mib', 'out', 'target-cores', 'target-threads', 'smt-yield', 'per-core-speed',
-        'utilisation', 'backlog-hours', 'clear-within-hours', 'incoming-hours-per-day'].map((k) => [k, { type: 'string' }]),
+      ...[
+        'only',
+        'repeats',
+        'runner',
+        'preset',
+        'ingest-mib',
+        'out',
+        'target-cores',
+        'target-threads',
+        'smt-yield',
+        'per-core-speed',
+        'utilisation',
+        'backlog-hours',
+        'clear-within-hours',
+        'incoming-hours-per-day',
+      ].map((k) => [k, { type: 'string' }]),
     ]) as Record<string, { type: 'string' } | { type: 'boolean'; default: boolean }>,
   });
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
@@ -69,8 +83,9 @@ async function main(): Promise<void> {
       process.exit(130);
     });
   }
-  const report = await runBench({ config, capacity, sourcesDir: path.join(HERE, '.cache', 'sources'), tmpDir })
-    .finally(() => rmSync(tmpDir, { recursive: true, force: true }));
+  const report = await runBench({ config, capacity, sourcesDir: path.join(HERE, '.cache', 'sources'), tmpDir }).finally(() =>
+    rmSync(tmpDir, { recursive: true, force: true }),
+  );
   const out = await writeReport(str('out') ?? path.join(HERE, 'results'), report);
   console.log(`\n${formatTable(report.figures)}\n`);
   if (report.capacity) console.log(`${formatCapacity(report.capacity)}\n`);

@@ -20,7 +20,10 @@ export interface RunningS3rver {
 export async function startS3rver(buckets: readonly string[]): Promise<RunningS3rver> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ks-s3rver-'));
   const server = new S3rver({
-    address: '127.0.0.1', port: 0, silent: true, directory: dir,
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: dir,
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
   const addr = await server.run();

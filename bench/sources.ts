@@ -62,25 +62,64 @@ export function lavfiVideo(s: SourceSpec): string {
  */
 export function sourceArgs(s: SourceSpec, out: string): string[] {
   return [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-    '-f', 'lavfi', '-i', lavfiVideo(s),
-    '-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${s.durationSec}`,
-    '-map', '0:v', '-map', '1:a', '-t', String(s.durationSec),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '20', '-pix_fmt', 'yuv420p', '-g', String(s.fps * 2),
-    '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-movflags', '+faststart', out,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    lavfiVideo(s),
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${s.durationSec}`,
+    '-map',
+    '0:v',
+    '-map',
+    '1:a',
+    '-t',
+    String(s.durationSec),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '20',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    String(s.fps * 2),
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    '-ac',
+    '2',
+    '-movflags',
+    '+faststart',
+    out,
   ];
 }
 
 /** Generates (or reuses from `dir`) every source and probes it with the pipeline's own probe. */
 export async function prepareSources(o: {
-  specs: readonly SourceSpec[]; dir: string; ffmpegPath: string; ffprobePath: string; onGenerate?: (id: string) => void;
+  specs: readonly SourceSpec[];
+  dir: string;
+  ffmpegPath: string;
+  ffprobePath: string;
+  onGenerate?: (id: string) => void;
 }): Promise<Map<string, GeneratedSource>> {
   await mkdir(o.dir, { recursive: true });
   const out = new Map<string, GeneratedSource>();
   for (const spec of o.specs) {
     const id = sourceId(spec);
     const file = path.join(o.dir, `${id}.mp4`);
-    const exists = await access(file).then(() => true, () => false);
+    const exists = await access(file).then(
+      () => true,
+      () => false,
+    );
     if (!exists) {
       o.onGenerate?.(id);
       // Write-then-rename so an interrupted run never leaves a truncated source to be reused.

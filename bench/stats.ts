@@ -29,7 +29,13 @@ export function meets(value: number, t: Target): boolean {
 
 /** A ratio figure `numerator / denominator` (per repeat), optionally with a target. */
 export function ratioFigure(o: {
-  id: string; scenario: string; group: string; label: string; numerator: Figure; denominator: Figure; target?: Target;
+  id: string;
+  scenario: string;
+  group: string;
+  label: string;
+  numerator: Figure;
+  denominator: Figure;
+  target?: Target;
   params?: Record<string, string | number | boolean>;
 }): Figure {
   const stat = summarize(pairedRatios(o.numerator.stat.samples, o.denominator.stat.samples));

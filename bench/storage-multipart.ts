@@ -32,15 +32,27 @@ async function timed(s: ObjectStorage, key: string): Promise<{ sec: number; peak
 const server = await startS3rver(['bench']);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'ks-bench-'));
 try {
-  const s3 = await S3Storage.create({ endpoint: server.endpoint, bucket: 'bench', accessKey: server.accessKey, secretKey: server.secretKey, partSize });
+  const s3 = await S3Storage.create({
+    endpoint: server.endpoint,
+    bucket: 'bench',
+    accessKey: server.accessKey,
+    secretKey: server.secretKey,
+    partSize,
+  });
   const local = new LocalDiskStorage({ root: dir });
   const l = await timed(local, 'big.bin');
   const r = await timed(s3, 'big.bin');
-  console.log(JSON.stringify({
-    objectMiB: mib, partMiB: partSize / 1024 / 1024,
-    localMiBps: +(mib / l.sec).toFixed(1), s3rverMiBps: +(mib / r.sec).toFixed(1), s3OverLocalTimeRatio: +(r.sec / l.sec).toFixed(2),
-    s3PeakRssGrowthMiB: +r.peakRssMiB.toFixed(1), s3PeakRssGrowthInParts: +(r.peakRssMiB / (partSize / 1024 / 1024)).toFixed(2),
-  }));
+  console.log(
+    JSON.stringify({
+      objectMiB: mib,
+      partMiB: partSize / 1024 / 1024,
+      localMiBps: +(mib / l.sec).toFixed(1),
+      s3rverMiBps: +(mib / r.sec).toFixed(1),
+      s3OverLocalTimeRatio: +(r.sec / l.sec).toFixed(2),
+      s3PeakRssGrowthMiB: +r.peakRssMiB.toFixed(1),
+      s3PeakRssGrowthInParts: +(r.peakRssMiB / (partSize / 1024 / 1024)).toFixed(2),
+    }),
+  );
 } finally {
   await server.close();
   await rm(dir, { recursive: true, force: true });

@@ -58,7 +58,9 @@ function panelSvg(p: ChartPanel, y0: number): { svg: string; height: number } {
     );
     if (b.target) {
       const tx = x(b.target.value).toFixed(1);
-      out.push(`<line x1="${tx}" x2="${tx}" y1="${y - 2}" y2="${y + BAR_H + 2}" class="target"><title>${escapeXml(`target ${b.target.op} ${b.target.value}`)}</title></line>`);
+      out.push(
+        `<line x1="${tx}" x2="${tx}" y1="${y - 2}" y2="${y + BAR_H + 2}" class="target"><title>${escapeXml(`target ${b.target.op} ${b.target.value}`)}</title></line>`,
+      );
     }
   });
   const height = TITLE_H + p.bars.length * (BAR_H + GAP) + 12;
@@ -81,8 +83,8 @@ export function renderSvg(panels: readonly ChartPanel[], heading: string, subhea
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" font-family="sans-serif">`,
-    '<style>.title{font-size:14px;font-weight:bold}.label,.value{font-size:12px}.whisker{stroke:#222;stroke-width:1.2}'
-      + '.target{stroke:#d00;stroke-width:2;stroke-dasharray:3 2}.sub{font-size:12px;fill:#555}.parity{stroke:#888;stroke-width:1}</style>',
+    '<style>.title{font-size:14px;font-weight:bold}.label,.value{font-size:12px}.whisker{stroke:#222;stroke-width:1.2}' +
+      '.target{stroke:#d00;stroke-width:2;stroke-dasharray:3 2}.sub{font-size:12px;fill:#555}.parity{stroke:#888;stroke-width:1}</style>',
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="24" font-size="18" font-weight="bold">${escapeXml(heading)}</text>`,
     `<text x="10" y="44" class="sub">${escapeXml(subheading)}</text>`,

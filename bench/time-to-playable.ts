@@ -48,10 +48,33 @@ export interface TimeToPlayableResult {
 /** A test-pattern source with motion and a tone, encoded fast so generation does not dominate the bench. */
 async function makeSource(o: TimeToPlayableOptions, file: string): Promise<void> {
   const fps = o.fps ?? 30;
-  await run(o.ffmpegPath ?? 'ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${fps}:duration=${o.sourceSeconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.sourceSeconds}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', file]);
+  await run(o.ffmpegPath ?? 'ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${o.width}x${o.height}:rate=${fps}:duration=${o.sourceSeconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${o.sourceSeconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '18',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    file,
+  ]);
 }
 
 export async function benchTimeToPlayable(o: TimeToPlayableOptions): Promise<TimeToPlayableResult> {
@@ -64,17 +87,31 @@ export async function benchTimeToPlayable(o: TimeToPlayableOptions): Promise<Tim
     let playableAt: number | undefined;
     const probe = await probeSource(source, { ffprobePath: o.ffprobePath ?? 'ffprobe' });
     const res = await transcodeAndPackage({
-      ffmpegPath: o.ffmpegPath ?? 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(source, probe.container), probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage,
-      prefix: 'hls/bench', logger: pino({ level: 'warn' }), threads: o.threads ?? 0, preset: o.preset, skipArtwork: true,
-      onPlayable: () => { playableAt = performance.now(); },
+      ffmpegPath: o.ffmpegPath ?? 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      source: mediaInput(source, probe.container),
+      probe,
+      workDir: await mkdtemp(path.join(tmp, 'work-')),
+      storage,
+      prefix: 'hls/bench',
+      logger: pino({ level: 'warn' }),
+      threads: o.threads ?? 0,
+      preset: o.preset,
+      skipArtwork: true,
+      onPlayable: () => {
+        playableAt = performance.now();
+      },
     });
     const end = performance.now();
     if (playableAt === undefined) throw new Error('package never became playable');
     const timeToPlayableSec = (playableAt - t0) / 1000;
     const fullTranscodeSec = (end - t0) / 1000;
     return {
-      timeToPlayableSec, fullTranscodeSec, ratio: timeToPlayableSec / fullTranscodeSec,
-      rungs: res.pkg.renditions.filter((r) => r.kind === 'video').length, sourceSeconds: o.sourceSeconds,
+      timeToPlayableSec,
+      fullTranscodeSec,
+      ratio: timeToPlayableSec / fullTranscodeSec,
+      rungs: res.pkg.renditions.filter((r) => r.kind === 'video').length,
+      sourceSeconds: o.sourceSeconds,
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -83,10 +120,13 @@ export async function benchTimeToPlayable(o: TimeToPlayableOptions): Promise<Tim
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [secs, w, h] = process.argv.slice(2).map(Number);
-  benchTimeToPlayable({ sourceSeconds: secs || 60, width: w || 1920, height: h || 1080 }).then((r) => {
-    process.stdout.write(`${JSON.stringify({ bench: 'time-to-playable', ...r, target: 0.25, pass: r.ratio <= 0.25 }, null, 2)}\n`);
-  }, (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  });
+  benchTimeToPlayable({ sourceSeconds: secs || 60, width: w || 1920, height: h || 1080 }).then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify({ bench: 'time-to-playable', ...r, target: 0.25, pass: r.ratio <= 0.25 }, null, 2)}\n`);
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -29,18 +29,28 @@ export const ERROR_DEFINITIONS = {
   STORAGE_URL_EXPIRED: { status: 403, hint: 'The presigned URL has expired; request a new one.' },
   STORAGE_RANGE_INVALID: { status: 416, hint: 'Send a single Range "bytes=start-end" inside the object size.' },
   STORAGE_NOT_ARCHIVED: { status: 409, hint: 'The video has no verified archive copy; archive it before restoring or cleaning.' },
-  STREAM_API_ERROR: { status: 502, hint: 'Cloudflare Stream rejected the call; check STREAM_ACCOUNT_ID / STREAM_API_TOKEN and the listed errors.' },
-  STREAM_RATE_LIMITED: { status: 503, hint: 'Cloudflare Stream kept answering 429 after the retries; lower the offload rate and retry later.' },
+  STREAM_API_ERROR: {
+    status: 502,
+    hint: 'Cloudflare Stream rejected the call; check STREAM_ACCOUNT_ID / STREAM_API_TOKEN and the listed errors.',
+  },
+  STREAM_RATE_LIMITED: {
+    status: 503,
+    hint: 'Cloudflare Stream kept answering 429 after the retries; lower the offload rate and retry later.',
+  },
   STREAM_VIDEO_FAILED: { status: 422, hint: 'Stream could not encode the video (see errorReasonCode); the self-hosted HLS stays in use.' },
   STREAM_TIMEOUT: { status: 504, hint: 'Stream did not finish in time; the webhook will still update the video when it does.' },
-  STREAM_WEBHOOK_INVALID: { status: 401, hint: 'The Webhook-Signature does not match STREAM_WEBHOOK_SECRET; re-fetch the secret via PUT /stream/webhook.' },
+  STREAM_WEBHOOK_INVALID: {
+    status: 401,
+    hint: 'The Webhook-Signature does not match STREAM_WEBHOOK_SECRET; re-fetch the secret via PUT /stream/webhook.',
+  },
   STREAM_WEBHOOK_STALE: { status: 401, hint: 'The webhook time is too far from our clock (replay protection); check NTP on both sides.' },
   INGEST_TOO_LARGE: { status: 413, hint: 'Upload a smaller file or raise MAX_UPLOAD_BYTES.' },
   INGEST_BAD_METADATA: { status: 400, hint: 'Send tus Upload-Metadata with a valid title (1-200 chars).' },
   INGEST_QUOTA_OPEN_UPLOADS: {
     status: 429,
-    hint: 'Finish or delete (tus DELETE) one of your unfinished uploads, or wait until it expires (UPLOAD_EXPIRY_HOURS), then retry; '
-      + 'operators can raise UPLOAD_MAX_OPEN_PER_USER / UPLOAD_MAX_OPEN_PARTIALS_PER_USER.',
+    hint:
+      'Finish or delete (tus DELETE) one of your unfinished uploads, or wait until it expires (UPLOAD_EXPIRY_HOURS), then retry; ' +
+      'operators can raise UPLOAD_MAX_OPEN_PER_USER / UPLOAD_MAX_OPEN_PARTIALS_PER_USER.',
   },
   INGEST_QUOTA_BYTES: {
     status: 413,
@@ -134,7 +144,10 @@ export const ERROR_DEFINITIONS = {
     status: 500,
     hint: 'BACKUP_ENCRYPTION_KEY is not the key this backup was made with (compare the manifest keyId); use the old key.',
   },
-  OPS_RESTORE_FAILED: { status: 500, hint: 'pg_restore failed; see the stderr tail. The target database was left unchanged (single transaction).' },
+  OPS_RESTORE_FAILED: {
+    status: 500,
+    hint: 'pg_restore failed; see the stderr tail. The target database was left unchanged (single transaction).',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;

@@ -49,23 +49,35 @@ export function createMetrics(o: MetricsOptions = {}): PipelineMetrics {
   // prom-client collects both gauges concurrently per scrape; they share the one in-flight read of the counts.
   let inflight: Promise<Array<[string, Record<string, number>]>> | undefined;
   const snapshot = (): Promise<Array<[string, Record<string, number>]>> => {
-    inflight ??= Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as [string, Record<string, number>]))
-      .finally(() => { inflight = undefined; });
+    inflight ??= Promise.all(
+      queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as [string, Record<string, number>]),
+    ).finally(() => {
+      inflight = undefined;
+    });
     return inflight;
   };
   new Gauge<'queue' | 'state'>({
-    name: `${p}queue_jobs`, help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers,
+    name: `${p}queue_jobs`,
+    help: 'Jobs per queue and state',
+    labelNames: ['queue', 'state'],
+    registers,
     async collect() {
       this.reset();
       for (const [queue, counts] of await snapshot()) for (const state of JOB_STATES) this.set({ queue, state }, counts[state] ?? 0);
     },
   });
   new Gauge<'queue'>({
-    name: `${p}queue_depth`, help: 'Jobs waiting to run (waiting + delayed + prioritized + paused)', labelNames: ['queue'], registers,
+    name: `${p}queue_depth`,
+    help: 'Jobs waiting to run (waiting + delayed + prioritized + paused)',
+    labelNames: ['queue'],
+    registers,
     async collect() {
       this.reset();
       for (const [queue, counts] of await snapshot()) {
-        this.set({ queue }, JOB_STATES.filter((st) => BACKLOG_STATES.has(st)).reduce((n, st) => n + (counts[st] ?? 0), 0));
+        this.set(
+          { queue },
+          JOB_STATES.filter((st) => BACKLOG_STATES.has(st)).reduce((n, st) => n + (counts[st] ?? 0), 0),
+        );
       }
     },
   });
@@ -74,18 +86,29 @@ export function createMetrics(o: MetricsOptions = {}): PipelineMetrics {
     uploadBytes: new Counter({ name: `${p}upload_bytes_total`, help: 'Bytes of finished uploads', registers }),
     scanResults: new Counter({ name: `${p}scan_results_total`, help: 'Virus scan results', labelNames: ['result'], registers }),
     transcodeSeconds: new Histogram({
-      name: `${p}transcode_seconds`, help: 'Wall-clock seconds per transcode job', labelNames: ['outcome'], registers,
+      name: `${p}transcode_seconds`,
+      help: 'Wall-clock seconds per transcode job',
+      labelNames: ['outcome'],
+      registers,
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600],
     }),
     transcodeRealtimeFactor: new Histogram({
-      name: `${p}transcode_realtime_factor`, help: 'Media seconds transcoded per wall-clock second', registers,
+      name: `${p}transcode_realtime_factor`,
+      help: 'Media seconds transcoded per wall-clock second',
+      registers,
       buckets: [0.25, 0.5, 1, 2, 4, 8, 16, 32],
     }),
     webhookDeliveries: new Counter({
-      name: `${p}webhook_deliveries_total`, help: 'Webhook delivery attempts', labelNames: ['event', 'outcome'], registers,
+      name: `${p}webhook_deliveries_total`,
+      help: 'Webhook delivery attempts',
+      labelNames: ['event', 'outcome'],
+      registers,
     }),
     httpResponses: new Counter({
-      name: `${p}http_responses_total`, help: 'HTTP responses', labelNames: ['method', 'route', 'status'], registers,
+      name: `${p}http_responses_total`,
+      help: 'HTTP responses',
+      labelNames: ['method', 'route', 'status'],
+      registers,
     }),
     trackQueues(qs) {
       queues.push(...qs);

@@ -2,7 +2,6 @@ import { PipelineError } from '../core/errors.ts';
 import type { QuotaCloseReason, QuotaReservation, UploadQuota } from '../core/upload-quota.ts';
 import type { Sql } from './client.ts';
 
-
 export interface UploadQuotaLedgerOptions {
   readonly sql: Sql;
   /** Unfinished whole uploads one uploader may have at once (UPLOAD_MAX_OPEN_PER_USER); default 5; 0 = no limit. */
@@ -70,18 +69,22 @@ export class UploadQuotaLedger implements UploadQuota {
   }
 
   #check(r: QuotaReservation, use: { open: number; bytes: number }): void {
-    const maxOpen = r.kind === 'partial' ? this.#o.maxOpenPartials ?? 32 : this.#o.maxOpenUploads ?? 5;
+    const maxOpen = r.kind === 'partial' ? (this.#o.maxOpenPartials ?? 32) : (this.#o.maxOpenUploads ?? 5);
     if (maxOpen > 0 && use.open >= maxOpen) {
       const what = r.kind === 'partial' ? 'partial uploads (parallel-upload streams)' : 'unfinished uploads';
       throw new PipelineError('INGEST_QUOTA_OPEN_UPLOADS', `You already have ${use.open} ${what}; the limit is ${maxOpen}.`, {
-        kind: r.kind, open: use.open, max: maxOpen,
+        kind: r.kind,
+        open: use.open,
+        max: maxOpen,
       });
     }
     const maxBytes = this.#o.maxBytesPerDay ?? 5 * 1024 ** 3;
     if (maxBytes > 0 && use.bytes + r.bytes > maxBytes) {
-      throw new PipelineError('INGEST_QUOTA_BYTES',
+      throw new PipelineError(
+        'INGEST_QUOTA_BYTES',
         `${r.bytes} more bytes would make ${use.bytes + r.bytes} in 24 h; the limit is ${maxBytes} (${Math.max(0, maxBytes - use.bytes)} left).`,
-        { usedBytes: use.bytes, requestedBytes: r.bytes, maxBytesPerDay: maxBytes });
+        { usedBytes: use.bytes, requestedBytes: r.bytes, maxBytesPerDay: maxBytes },
+      );
     }
   }
 }

@@ -74,8 +74,12 @@ export class VideoAdminRepository {
    * Records a moderation decision and its audit row in one transaction. Returns undefined when the video is missing,
    * or the row unchanged with `notReady` when it has not finished processing.
    */
-  async moderate(id: string, decision: 'approved' | 'rejected', notes: string | null, actor: Actor):
-    Promise<{ video: VideoRow; notReady: boolean } | undefined> {
+  async moderate(
+    id: string,
+    decision: 'approved' | 'rejected',
+    notes: string | null,
+    actor: Actor,
+  ): Promise<{ video: VideoRow; notReady: boolean } | undefined> {
     if (!isUuid(id)) return undefined;
     return this.sql.begin(async (tx) => {
       const [cur] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${id} FOR UPDATE`;
@@ -103,8 +107,15 @@ export class VideoAdminRepository {
     return this.sql<AuditRow[]>`SELECT * FROM moderation_audit WHERE video_id = ${videoId} ORDER BY id`;
   }
 
-  private async audit(tx: TransactionSql, videoId: string, action: AuditRow['action'], actor: Actor, notes: string | null,
-    from: string | null, to: string | null): Promise<void> {
+  private async audit(
+    tx: TransactionSql,
+    videoId: string,
+    action: AuditRow['action'],
+    actor: Actor,
+    notes: string | null,
+    from: string | null,
+    to: string | null,
+  ): Promise<void> {
     await tx`INSERT INTO moderation_audit (video_id, action, actor, actor_role, notes, from_status, to_status, request_id)
       VALUES (${videoId}, ${action}, ${actor.id}, ${actor.role}, ${notes}, ${from}, ${to}, ${actor.requestId ?? null})`;
   }

@@ -33,7 +33,7 @@ const TERMINAL: ReadonlySet<VideoStatus> = new Set<VideoStatus>(['rejected', 'in
  * files are never mistaken for orphans. Safe to run from several workers at once (every step is rm -f).
  */
 export async function sweepOrphanMasters(o: MasterSweepOptions): Promise<MasterSweepResult> {
-  const ids = [...new Set([...await o.files.masterVideoIds(), ...await o.files.workVideoIds()])];
+  const ids = [...new Set([...(await o.files.masterVideoIds()), ...(await o.files.workVideoIds())])];
   const removed: string[] = [];
   let kept = 0;
   const batch = o.batch ?? 500;

@@ -69,7 +69,9 @@ export class SafeFileStore extends FileStore {
     if (digest.length !== expected.digest.length || !timingSafeEqual(digest, expected.digest)) {
       await truncate(this.pathOf(id), offset);
       throw new PipelineError('INGEST_CHECKSUM_MISMATCH', `${expected.algorithm} of the chunk at offset ${offset} differs.`, {
-        id, offset, algorithm: expected.algorithm,
+        id,
+        offset,
+        algorithm: expected.algorithm,
       });
     }
     return end;

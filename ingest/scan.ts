@@ -29,7 +29,9 @@ export interface ScanResult {
 function connect(o: ClamdOptions): Promise<net.Socket> {
   const where = o.socket ?? `${o.host ?? '127.0.0.1'}:${o.port ?? 3310}`;
   return new Promise((resolve, reject) => {
-    const s = o.socket ? net.createConnection({ path: o.socket }) : net.createConnection({ host: o.host ?? '127.0.0.1', port: o.port ?? 3310 });
+    const s = o.socket
+      ? net.createConnection({ path: o.socket })
+      : net.createConnection({ host: o.host ?? '127.0.0.1', port: o.port ?? 3310 });
     const onError = (err: Error): void => {
       s.destroy();
       reject(new PipelineError('INGEST_SCAN_UNAVAILABLE', `Cannot connect to clamd at ${where}.`, { where }, { cause: err }));
@@ -99,16 +101,31 @@ export async function scanFile(file: string, o: ClamdOptions): Promise<ScanResul
   try {
     const reply = readReply(s);
     s.write('zINSTREAM\0');
-    const sent = await pipeline(createReadStream(file), framer((c) => { hash.update(c); bytes += c.length; }), s, { end: false })
-      .then(() => undefined, (err: unknown) => err);
+    const sent = await pipeline(
+      createReadStream(file),
+      framer((c) => {
+        hash.update(c);
+        bytes += c.length;
+      }),
+      s,
+      { end: false },
+    ).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     const { text, error } = await reply;
     const found = /^stream: (.+) FOUND$/.exec(text);
     if (found && found[1]) return { verdict: { infected: true, signature: found[1] }, sha256: hash.digest('hex'), bytes };
     if (text === 'stream: OK' && sent === undefined) return { verdict: { infected: false }, sha256: hash.digest('hex'), bytes };
     if (text.endsWith('ERROR')) throw new PipelineError('INGEST_SCAN_FAILED', `clamd: ${text}`, { reply: text });
-    throw new PipelineError('INGEST_SCAN_UNAVAILABLE', `clamd connection ended without a verdict ("${text}").`, { reply: text }, {
-      cause: sent ?? error,
-    });
+    throw new PipelineError(
+      'INGEST_SCAN_UNAVAILABLE',
+      `clamd connection ended without a verdict ("${text}").`,
+      { reply: text },
+      {
+        cause: sent ?? error,
+      },
+    );
   } finally {
     s.destroy();
   }

@@ -56,17 +56,38 @@ function videoArgs(plan: UserDataPlan, preset: string): string[] {
  */
 function remuxArgs(o: StripVideoOptions, plan: UserDataPlan, out: string, format: 'mp4' | 'matroska'): string[] {
   return [
-    '-hide_banner', '-nostdin', '-v', 'error', '-y', ...inputArgs(o.input), '-i', o.input.path,
-    '-map', '0:v:0', '-map', '0:a:0?', ...videoArgs(plan, o.preset ?? 'veryfast'), '-c:a', 'copy',
-    '-map_metadata', '-1', '-map_chapters', '-1', '-fflags', '+bitexact',
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    ...inputArgs(o.input),
+    '-i',
+    o.input.path,
+    '-map',
+    '0:v:0',
+    '-map',
+    '0:a:0?',
+    ...videoArgs(plan, o.preset ?? 'veryfast'),
+    '-c:a',
+    'copy',
+    '-map_metadata',
+    '-1',
+    '-map_chapters',
+    '-1',
+    '-fflags',
+    '+bitexact',
     ...(format === 'mp4' ? ['-movflags', '+faststart'] : []),
-    '-f', format, out,
+    '-f',
+    format,
+    out,
   ];
 }
 
 async function remux(o: StripVideoOptions, plan: UserDataPlan, format: 'mp4' | 'matroska', tmp: string): Promise<string> {
   const { stderr } = await execFileAsync(o.ffmpegPath, remuxArgs(o, plan, tmp, format), {
-    timeout: o.timeoutMs ?? 600_000, maxBuffer: 8 * 1024 * 1024,
+    timeout: o.timeoutMs ?? 600_000,
+    maxBuffer: 8 * 1024 * 1024,
   });
   return stderr;
 }
@@ -74,13 +95,16 @@ async function remux(o: StripVideoOptions, plan: UserDataPlan, format: 'mp4' | '
 /** MP4 first (what every player and the archive expect); Matroska holds codecs MP4 cannot (e.g. PCM variants). */
 async function writeMaster(o: StripVideoOptions, plan: UserDataPlan): Promise<{ out: MediaInput; stderr: string }> {
   const failures: string[] = [];
-  for (const [format, ext] of [['mp4', '.mp4'], ['matroska', '.mkv']] as const) {
+  for (const [format, ext] of [
+    ['mp4', '.mp4'],
+    ['matroska', '.mkv'],
+  ] as const) {
     const tmp = `${o.outBase}.tmp${ext}`;
     try {
       const stderr = await remux(o, plan, format, tmp);
       const out: MediaInput = { path: o.outBase + ext, demuxer: format === 'mp4' ? 'mov' : 'matroska' };
       // The config record is fixed on the temp file, so a crash never leaves a master with user data under its name.
-      if (await scrubConfigRecord({ ...out, path: tmp }, plan.kind === 'copy' ? o.videoCodec : 'h264', o) === 'unfixable') {
+      if ((await scrubConfigRecord({ ...out, path: tmp }, plan.kind === 'copy' ? o.videoCodec : 'h264', o)) === 'unfixable') {
         await rm(tmp, { force: true });
         return writeMaster(o, { kind: 'reencode' });
       }
@@ -107,9 +131,17 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
   if (/partial file/i.test(stderr) || short) {
     await rm(out.path, { force: true });
     throw new PipelineError('INGEST_TRUNCATED', `Media data ends early (${duration} of ${o.declaredDurationSec} s).`, {
-      durationSec: duration, declaredDurationSec: o.declaredDurationSec,
+      durationSec: duration,
+      declaredDurationSec: o.declaredDurationSec,
     });
   }
   const st = await stat(out.path);
-  return { path: out.path, input: out, probe, sha256: (await sha256OfFile(out.path)).sha256, sizeBytes: st.size, reencoded: plan.kind === 'reencode' };
+  return {
+    path: out.path,
+    input: out,
+    probe,
+    sha256: (await sha256OfFile(out.path)).sha256,
+    sizeBytes: st.size,
+    reencoded: plan.kind === 'reencode',
+  };
 }

@@ -181,7 +181,10 @@ export class TusIngest {
   async #undoFailedReservation(req: Request, res: Response): Promise<void> {
     const id = this.#reserved.get(req);
     if (id === undefined || res.status < 400) return;
-    const exists = await this.store.getUpload(id).then(() => true, () => false);
+    const exists = await this.store.getUpload(id).then(
+      () => true,
+      () => false,
+    );
     if (!exists) await this.#releaseQuietly([id], 'failed');
   }
 
@@ -237,7 +240,8 @@ export class TusIngest {
     const declared = req.headers.get('upload-length');
     if (declared !== null && Number(declared) > this.#o.maxSize) {
       throw new PipelineError('INGEST_TOO_LARGE', `Upload-Length ${declared} exceeds ${this.#o.maxSize} bytes.`, {
-        uploadLength: Number(declared), maxSize: this.#o.maxSize,
+        uploadLength: Number(declared),
+        maxSize: this.#o.maxSize,
       });
     }
   }
@@ -252,7 +256,10 @@ export class TusIngest {
   #baseHeaders(_req: Request): Headers {
     const headers = new Headers({ 'Tus-Resumable': '1.0.0' });
     headers.set('Access-Control-Allow-Origin', '*');
-    headers.set('Access-Control-Expose-Headers', `Location, Upload-Offset, Upload-Length, Upload-Concat, Tus-Resumable, ${VIDEO_ID_HEADER}`);
+    headers.set(
+      'Access-Control-Expose-Headers',
+      `Location, Upload-Offset, Upload-Length, Upload-Concat, Tus-Resumable, ${VIDEO_ID_HEADER}`,
+    );
     return headers;
   }
 }

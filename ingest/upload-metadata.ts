@@ -16,11 +16,17 @@ export function sanitizeFilename(name: string | undefined | null): string | null
 /** Keys the server sets itself; a client that sends them is refused rather than trusted. */
 export const SERVER_METADATA_KEYS = ['uploader'] as const;
 
-const Text = (max: number) => z.string().max(max).refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'control characters');
+const Text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'control characters');
 
 /** tus Upload-Metadata of a video upload. `filetype` is accepted but never trusted: content decides. */
 const VideoMetadataSchema = z.object({
-  title: Text(200).transform((s) => s.trim()).pipe(z.string().min(1)),
+  title: Text(200)
+    .transform((s) => s.trim())
+    .pipe(z.string().min(1)),
   description: Text(5000).optional(),
   filename: z.string().max(1024).optional(),
   filetype: z.string().max(255).optional(),

@@ -61,7 +61,10 @@ export class UploadTokens {
   issue(opts: { uploaderId?: string } = {}): IssuedUploadToken {
     const iat = Math.floor(this.#now() / 1000);
     const claims: UploadTokenClaims = {
-      v: 1, jti: randomBytes(12).toString('base64url'), iat, exp: iat + this.#ttlSec,
+      v: 1,
+      jti: randomBytes(12).toString('base64url'),
+      iat,
+      exp: iat + this.#ttlSec,
       ...(opts.uploaderId ? { sub: opts.uploaderId } : {}),
     };
     const body = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');

@@ -43,7 +43,10 @@ export async function validateUpload(file: string, o: ValidateUploadOptions): Pr
   const w = v.width ?? 0;
   const h = v.height ?? 0;
   if (w < minSide || h < minSide || w > maxSide || h > maxSide) {
-    throw new PipelineError('INGEST_BAD_DIMENSIONS', `Video is ${w}x${h}; allowed ${minSide}-${maxSide} per side.`, { width: w, height: h });
+    throw new PipelineError('INGEST_BAD_DIMENSIONS', `Video is ${w}x${h}; allowed ${minSide}-${maxSide} per side.`, {
+      width: w,
+      height: h,
+    });
   }
   const durationSec = Number(p.format?.duration ?? v.duration ?? NaN);
   if (!Number.isFinite(durationSec) || durationSec <= 0) {
@@ -51,12 +54,17 @@ export async function validateUpload(file: string, o: ValidateUploadOptions): Pr
   }
   if (durationSec > o.maxDurationSec) {
     throw new PipelineError('INGEST_TOO_LONG', `Video is ${Math.round(durationSec)} s; the limit is ${o.maxDurationSec} s.`, {
-      durationSec, maxDurationSec: o.maxDurationSec,
+      durationSec,
+      maxDurationSec: o.maxDurationSec,
     });
   }
   return {
-    input, container, durationSec, width: w, height: h, videoCodec: v.codec_name ?? 'unknown',
+    input,
+    container,
+    durationSec,
+    width: w,
+    height: h,
+    videoCodec: v.codec_name ?? 'unknown',
     hasAudio: p.streams.some((s) => s.codec_type === 'audio'),
   };
 }
-

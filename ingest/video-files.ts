@@ -26,10 +26,13 @@ export const restoredUploadName = (videoId: string): string => `restored-${video
 
 /** Removes a file or directory tree; true when something was there. A symlink is removed, never followed. */
 async function removePath(p: string): Promise<boolean> {
-  const existed = await lstat(p).then(() => true, (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return false;
-    throw err;
-  });
+  const existed = await lstat(p).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    },
+  );
   if (existed) await rm(p, { recursive: true, force: true });
   return existed;
 }
@@ -55,7 +58,7 @@ export class VideoFiles {
 
   /** Every local file of the video: staged upload, restored master, master dir, work dirs. */
   async removeVideo(videoId: string, sourceKey: string | null): Promise<{ uploads: number; master: boolean; workDirs: number }> {
-    const uploads = (sourceKey ? await this.deleteUpload(sourceKey) : 0) + await this.removeRestored(videoId);
+    const uploads = (sourceKey ? await this.deleteUpload(sourceKey) : 0) + (await this.removeRestored(videoId));
     return { uploads, master: await this.removeMaster(videoId), workDirs: await this.removeWorkDirs(videoId) };
   }
 
@@ -86,7 +89,10 @@ export class VideoFiles {
 
   /** Video ids that have at least one job work dir. */
   async workVideoIds(): Promise<string[]> {
-    const ids = (await this.names(this.workDir)).filter((n) => n[36] === '-').map((n) => n.slice(0, 36)).filter((id) => UUID.test(id));
+    const ids = (await this.names(this.workDir))
+      .filter((n) => n[36] === '-')
+      .map((n) => n.slice(0, 36))
+      .filter((id) => UUID.test(id));
     return [...new Set(ids)];
   }
 

@@ -40,7 +40,9 @@ export function isImageDemuxer(name: string): boolean {
 export function mediaInput(path: string, formatName: string): MediaInput {
   const demuxer = formatName.split(',')[0] ?? '';
   if (!isAllowedDemuxer(demuxer)) {
-    throw new PipelineError('INGEST_UNSUPPORTED_CONTAINER', `Container "${formatName || 'unknown'}" is not accepted.`, { container: formatName });
+    throw new PipelineError('INGEST_UNSUPPORTED_CONTAINER', `Container "${formatName || 'unknown'}" is not accepted.`, {
+      container: formatName,
+    });
   }
   return { path, demuxer };
 }
@@ -52,9 +54,12 @@ export function mediaInput(path: string, formatName: string): MediaInput {
  */
 export function inputArgs(input: Pick<MediaInput, 'demuxer'>): string[] {
   return [
-    '-protocol_whitelist', PROTOCOL_WHITELIST,
-    '-format_whitelist', ALLOWED_DEMUXERS.join(','),
-    '-f', input.demuxer,
+    '-protocol_whitelist',
+    PROTOCOL_WHITELIST,
+    '-format_whitelist',
+    ALLOWED_DEMUXERS.join(','),
+    '-f',
+    input.demuxer,
     ...(input.demuxer === 'mov' ? ['-enable_drefs', '0', '-use_absolute_path', '0'] : []),
   ];
 }

@@ -42,12 +42,15 @@ export interface FfprobeOptions {
   readonly failureCode?: ErrorCode;
 }
 
-interface ExecFailure { readonly stderr?: unknown }
+interface ExecFailure {
+  readonly stderr?: unknown;
+}
 const stderrOf = (err: unknown): string => String((err as ExecFailure).stderr ?? '');
 
 async function exec(o: FfprobeOptions, args: string[], maxBuffer: number): Promise<string> {
   const { stdout } = await execFileAsync(o.ffprobePath, ['-hide_banner', '-v', 'error', ...args], {
-    timeout: o.timeoutMs ?? 30_000, maxBuffer,
+    timeout: o.timeoutMs ?? 30_000,
+    maxBuffer,
   });
   return stdout;
 }
@@ -61,7 +64,12 @@ export async function runFfprobe(input: MediaInput, args: readonly string[], o: 
     return await exec(o, [...args, ...inputArgs(input), '-i', input.path], o.maxBuffer ?? 64 * 1024 * 1024);
   } catch (err) {
     const code = o.failureCode ?? 'INGEST_UNREADABLE';
-    throw new PipelineError(code, 'ffprobe could not read the file.', { file: input.path, stderr: stderrOf(err).slice(-2000) }, { cause: err });
+    throw new PipelineError(
+      code,
+      'ffprobe could not read the file.',
+      { file: input.path, stderr: stderrOf(err).slice(-2000) },
+      { cause: err },
+    );
   }
 }
 
@@ -104,7 +112,12 @@ export async function probeFile(file: string, o: FfprobeOptions): Promise<{ inpu
       throw new PipelineError('INGEST_NOT_VIDEO', `A still image (${refused}) is not a video.`, { container: refused });
     }
     if (refused) throw new PipelineError('INGEST_UNSUPPORTED_CONTAINER', `Container "${refused}" is not accepted.`, { container: refused });
-    throw new PipelineError(o.failureCode ?? 'INGEST_UNREADABLE', 'ffprobe could not read the upload.', { stderr: stderr.slice(-2000) }, { cause: err });
+    throw new PipelineError(
+      o.failureCode ?? 'INGEST_UNREADABLE',
+      'ffprobe could not read the upload.',
+      { stderr: stderr.slice(-2000) },
+      { cause: err },
+    );
   }
   const probe = parse(stdout, o);
   return { input: mediaInput(file, probe.format?.format_name ?? ''), probe };

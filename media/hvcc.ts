@@ -34,11 +34,17 @@ export function seiHasUserData(nal: Buffer): boolean {
   // Stop at rbsp_trailing_bits (0x80, possibly followed by zero bytes).
   while (i < rbsp.length && !(rbsp[i] === 0x80 && rbsp.subarray(i + 1).every((b) => b === 0))) {
     let type = 0;
-    while (rbsp[i] === 0xff) { type += 255; i++; }
+    while (rbsp[i] === 0xff) {
+      type += 255;
+      i++;
+    }
     if (i >= rbsp.length) return true;
     type += rbsp[i++]!;
     let size = 0;
-    while (rbsp[i] === 0xff) { size += 255; i++; }
+    while (rbsp[i] === 0xff) {
+      size += 255;
+      i++;
+    }
     if (i >= rbsp.length) return true;
     size += rbsp[i++]!;
     if (USER_DATA_TYPES.has(type)) return true;
@@ -55,7 +61,10 @@ function fillerMessage(s: number): number[] {
   const size: number[] = [];
   for (let left = s; ; left -= 255) {
     if (left >= 255) size.push(0xff);
-    else { size.push(left); break; }
+    else {
+      size.push(left);
+      break;
+    }
   }
   return [5, ...size, ...new Array<number>(s).fill(FILL)];
 }

@@ -24,9 +24,7 @@ const FILTERS: Readonly<Record<string, string | null>> = {
   vp9: null,
 };
 
-export type UserDataPlan =
-  | { readonly kind: 'copy'; readonly bsf: string | null }
-  | { readonly kind: 'reencode' };
+export type UserDataPlan = { readonly kind: 'copy'; readonly bsf: string | null } | { readonly kind: 'reencode' };
 
 /** How the master's video stream loses its in-band user data: a filtered stream copy, or a re-encode. */
 export function userDataPlan(codec: string): UserDataPlan {

@@ -33,8 +33,12 @@ function createTus(s: SharedResources, cleanups: Cleanups): { tus: TusIngest; up
   const uploadTokens = new UploadTokens({ secret: config.uploadTokenSecret, ttlSec: config.uploadTokenTtlSec });
   const finish = createUploadFinisher({ videos: s.videos, queue: s.queue });
   const tus = new TusIngest({
-    uploadDir: config.uploadDir, path: '/uploads', maxSize: config.maxUploadBytes, tokens: uploadTokens,
-    expirationMs: config.uploadExpiryMs, logger,
+    uploadDir: config.uploadDir,
+    path: '/uploads',
+    maxSize: config.maxUploadBytes,
+    tokens: uploadTokens,
+    expirationMs: config.uploadExpiryMs,
+    logger,
     quota: new UploadQuotaLedger({ sql: s.sql, ...config.uploadQuota, expiryMs: config.uploadExpiryMs }),
     onFinished: async (u) => {
       const res = await finish(u);
@@ -57,30 +61,56 @@ function createTus(s: SharedResources, cleanups: Cleanups): { tus: TusIngest; up
 }
 
 /** The API process role: tus ingest, the fastify app and its readiness checks. Returns the listening app. */
-export async function startApiRole(s: SharedResources, cleanups: Cleanups, o: ApiRoleOptions): Promise<{ api: FastifyInstance; url: string }> {
+export async function startApiRole(
+  s: SharedResources,
+  cleanups: Cleanups,
+  o: ApiRoleOptions,
+): Promise<{ api: FastifyInstance; url: string }> {
   const { config, logger, storages } = s;
   const { tus, uploadTokens } = createTus(s, cleanups);
   const readiness = createReadinessChecks({
-    sql: s.sql, redisUrl: config.redisUrl, clamd: o.withWorker ? config.clamd : undefined, ffmpegPath: s.bin.ffmpegPath, storage: storages.publish,
+    sql: s.sql,
+    redisUrl: config.redisUrl,
+    clamd: o.withWorker ? config.clamd : undefined,
+    ffmpegPath: s.bin.ffmpegPath,
+    storage: storages.publish,
   });
   cleanups.push(() => readiness.close());
   if (!config.playback.signingKey) logger.warn('PLAYBACK_SIGNING_KEY unset: using a random key; playback URLs die with this process');
   const sc = config.storage;
   const api = await buildApi({
-    logger, videos: s.videos, admin: new VideoAdminRepository(s.sql), storage: storages.publish, tus, uploadTokens, playerDir: PLAYER_DIR,
-    metrics: s.metrics, events: s.events, verifier: createTokenVerifier(config.jwt),
+    logger,
+    videos: s.videos,
+    admin: new VideoAdminRepository(s.sql),
+    storage: storages.publish,
+    tus,
+    uploadTokens,
+    playerDir: PLAYER_DIR,
+    metrics: s.metrics,
+    events: s.events,
+    verifier: createTokenVerifier(config.jwt),
     signer: new PlaybackSigner({
-      key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: config.playback.ttlSec,
-      previewTtlSec: config.playback.previewTtlSec, now: o.now,
+      key: config.playback.signingKey ?? randomBytes(32).toString('hex'),
+      ttlSec: config.playback.ttlSec,
+      previewTtlSec: config.playback.previewTtlSec,
+      now: o.now,
     }),
-    playbackAccessCacheMs: config.playback.accessCacheMs, now: o.now,
-    readiness: readiness.checks, readinessCacheMs: config.readinessCacheMs, corsOrigins: config.corsOrigins, rateLimit: config.rateLimit,
-    trustProxy: config.trustProxy, files: videoFilesOf(config),
+    playbackAccessCacheMs: config.playback.accessCacheMs,
+    now: o.now,
+    readiness: readiness.checks,
+    readinessCacheMs: config.readinessCacheMs,
+    corsOrigins: config.corsOrigins,
+    rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy,
+    files: videoFilesOf(config),
     // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
-    cancelJob: async (id) => { await s.cancel(id); },
+    cancelJob: async (id) => {
+      await s.cancel(id);
+    },
     archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,
     streamWebhook: sc.stream?.webhookSecret
-      ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(s.records, v) } : undefined,
+      ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(s.records, v) }
+      : undefined,
     signedObjects: storages.archiveUrls ? [storages.archiveUrls] : [],
   });
   cleanups.push(() => api.close());

@@ -37,7 +37,11 @@ async function main(): Promise<void> {
   try {
     if (positionals[0] === 'backup') {
       const m = await backupDatabase({
-        databaseUrl: config.databaseUrl, storage, logger, encryptionKey: config.backupEncryptionKey, pgDumpPath: config.pgDumpPath,
+        databaseUrl: config.databaseUrl,
+        storage,
+        logger,
+        encryptionKey: config.backupEncryptionKey,
+        pgDumpPath: config.pgDumpPath,
       });
       console.log(JSON.stringify(m, null, 2));
       if (values.keep) {
@@ -51,8 +55,13 @@ async function main(): Promise<void> {
       }
     } else if (positionals[0] === 'restore-db' && values.id && values.target) {
       const m = await restoreDatabase({
-        storage, id: values.id, targetUrl: values.target, logger, encryptionKey: config.backupEncryptionKey,
-        workDir: config.workDir, pgRestorePath: config.pgRestorePath,
+        storage,
+        id: values.id,
+        targetUrl: values.target,
+        logger,
+        encryptionKey: config.backupEncryptionKey,
+        workDir: config.workDir,
+        pgRestorePath: config.pgRestorePath,
       });
       console.log(`restored backup ${m.id} (${m.database}, ${m.createdAt}), sha256 ${m.sha256} verified`);
     } else {

@@ -7,9 +7,7 @@ import { describeError, PipelineError } from '../core/errors.ts';
 import { HashingStream } from '../core/hashing.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import {
-  databaseNameOf, encryptStream, keyIdOf, ManifestSchema, spawnTool, type BackupManifest,
-} from './backup-format.ts';
+import { databaseNameOf, encryptStream, keyIdOf, ManifestSchema, spawnTool, type BackupManifest } from './backup-format.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -35,7 +33,10 @@ export interface BackupOptions {
 
 /** `20260123T091500Z-ab12cd`: sorts by time, unique across hosts. */
 function backupId(nowMs: number): string {
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -72,15 +73,19 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupManifest> 
     dump.done,
     pipeline([dump.stdout, ...stages, body]),
     // A store that refuses the object must also stop the producer: otherwise pg_dump blocks on a full pipe forever.
-    o.storage.put(dumpKey, body, { contentType: 'application/octet-stream', metadata: { 'backup-id': id } })
-      .catch((err: unknown) => { body.destroy(err instanceof Error ? err : new Error(String(err))); throw err; }),
+    o.storage.put(dumpKey, body, { contentType: 'application/octet-stream', metadata: { 'backup-id': id } }).catch((err: unknown) => {
+      body.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }),
   ]);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
     // pg_dump failing midway leaves a prefix of a dump: never keep it where a restore could find it.
     await o.storage.delete(dumpKey).catch((e: unknown) => o.logger.error({ err: describeError(e) }, 'could not delete partial dump'));
     const err: unknown = failure.reason;
-    throw err instanceof PipelineError ? err : new PipelineError('OPS_BACKUP_FAILED', 'Streaming the dump failed.', { dumpKey }, { cause: err });
+    throw err instanceof PipelineError
+      ? err
+      : new PipelineError('OPS_BACKUP_FAILED', 'Streaming the dump failed.', { dumpKey }, { cause: err });
   }
   const manifest: BackupManifest = ManifestSchema.parse({
     format: 'kidstream-db-backup/1',

@@ -8,107 +8,138 @@ import { StorageEnvShape, storageConfigFrom, storageEnvIssues, type StorageConfi
  * The only place that reads the environment. Everything else receives typed values from here.
  * Defaults run the whole pipeline on one machine.
  */
-const EnvSchema = z.object({
-  HOST: z.string().default('0.0.0.0'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  /** Root for uploads, work dirs and the published HLS tree. */
-  DATA_DIR: z.string().default('./data'),
-  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  /** Prefix for BullMQ keys, so several deployments (or test runs) can share one Redis. */
-  QUEUE_PREFIX: z.string().min(1).default('kidstream'),
-  FFMPEG_PATH: z.string().optional(),
-  FFPROBE_PATH: z.string().optional(),
-  /** Concurrent transcode jobs per worker process. */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
-  /** ffmpeg -threads per job; 0 lets ffmpeg pick from the core count. */
-  FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
-  /** libx264 preset for every rung (slower = smaller files, more CPU). */
-  X264_PRESET: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
-  /** ffmpeg pool threads (concurrent ffmpeg children) per worker process; 0 = os.availableParallelism(). */
-  TRANSCODE_POOL_SIZE: z.coerce.number().int().min(0).max(256).default(0),
-  /** Grace between SIGTERM and SIGKILL when a transcode is cancelled or the worker shuts down. */
-  TRANSCODE_KILL_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
-  /** Attempts per transcode job (crashes, lost workers); bad input is never retried. */
-  TRANSCODE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
-  /** First retry delay; doubles per attempt. */
-  TRANSCODE_BACKOFF_MS: z.coerce.number().int().min(0).default(5000),
-  /** BullMQ lockDuration: a job not renewed for this long counts as stalled (its worker died) and is re-queued. */
-  JOB_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
-  /** How often each worker checks for stalled jobs. */
-  JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
-  /** Stalls a job may survive before it fails. */
-  JOB_MAX_STALLED: z.coerce.number().int().min(0).max(20).default(2),
-  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(500 * 1024 * 1024),
-  /** 64 hex chars (32 bytes): AES-256-GCM key for database backups; unset = backups are checksummed, not encrypted. */
-  // '' counts as unset: compose passes `${BACKUP_ENCRYPTION_KEY:-}` through as an empty string.
-  BACKUP_ENCRYPTION_KEY: z.union([z.literal(''), z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)')]).optional(),
-  /** pg_dump / pg_restore binaries; their major version must be ≥ the server's (15). */
-  PG_DUMP_PATH: z.string().default('pg_dump'),
-  PG_RESTORE_PATH: z.string().default('pg_restore'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** clamd over a unix socket; wins over CLAMD_HOST/CLAMD_PORT. Default Debian's clamav-daemon socket unless those are set. */
-  CLAMD_SOCKET: z.string().min(1).optional(),
-  CLAMD_HOST: z.string().min(1).optional(),
-  CLAMD_PORT: z.coerce.number().int().min(1).max(65535).optional(),
-  /** Gives up on one clamd connection after this long without progress. */
-  CLAMD_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
-  /** Where infected uploads are moved; default DATA_DIR/quarantine. */
-  QUARANTINE_DIR: z.string().min(1).optional(),
-  /** Longest accepted video; longer ones are rejected with INGEST_TOO_LONG. */
-  MAX_DURATION_SEC: z.coerce.number().positive().default(3600),
-  /** HMAC key for upload tokens. Unset: random per process (fine for one API process; set it when running several). */
-  UPLOAD_TOKEN_SECRET: z.string().min(32).optional(),
-  /** Lifetime of an upload token: it only has to outlive the creation request. */
-  UPLOAD_TOKEN_TTL_SEC: z.coerce.number().int().positive().default(900),
-  /** Unfinished uploads are deleted this long after creation (tus expiration extension). */
-  UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
-  /** How often the API sweeps expired unfinished uploads; 0 disables the sweep. */
-  UPLOAD_CLEANUP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
-  /** Unfinished uploads one uploader may have open at once (0 = no limit). */
-  UPLOAD_MAX_OPEN_PER_USER: z.coerce.number().int().min(0).default(5),
-  /** Partial uploads (parallel-upload streams) one uploader may hold until they are concatenated (0 = no limit). */
-  UPLOAD_MAX_OPEN_PARTIALS_PER_USER: z.coerce.number().int().min(0).default(32),
-  /** Declared upload bytes one uploader may create per rolling 24 h (0 = no limit). */
-  UPLOAD_MAX_BYTES_PER_DAY: z.coerce.number().int().min(0).default(5 * 1024 ** 3),
-  /** HS256 key for access tokens (>= 32 chars); or JWT_PUBLIC_KEY (PEM, RS256/ES256) when tokens come from an IdP. */
-  JWT_SECRET: z.string().min(32).optional(),
-  JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY').optional(),
-  JWT_ISSUER: z.string().min(1).optional(),
-  JWT_AUDIENCE: z.string().min(1).optional(),
-  /** Longest accepted access-token lifetime (exp − iat); tokens without exp are always refused. */
-  JWT_MAX_LIFETIME_SEC: z.coerce.number().int().min(60).default(86_400),
-  /** HMAC key for playback URLs; unset → a random per-process key (signed URLs then die with the process). */
-  PLAYBACK_SIGNING_KEY: z.string().min(32).optional(),
-  PLAYBACK_URL_TTL_SEC: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(4 * 3600),
-  /** Lifetime of owner and moderator preview URLs: a preview link someone forwarded dies this soon. */
-  PLAYBACK_PREVIEW_TTL_SEC: z.coerce.number().int().min(10).max(24 * 3600).default(600),
-  /**
-   * How long an API process reuses a video's access state for /hls requests. Capped at 5 s because README promises
-   * that revoked links stop within 5 s on every process.
-   */
-  PLAYBACK_ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(5000).default(2000),
-  /** How often worker processes remove masters (and work dirs) of deleted or terminally rejected videos; 0 = off. */
-  MASTER_SWEEP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
-  /** Comma-separated origins allowed to embed the player (CORS on playback routes). */
-  CORS_ORIGINS: z.string().default(''),
-  RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
-  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
-  /** How long /readyz reuses one result (its checks spawn ffmpeg and open connections); one run at a time. */
-  READINESS_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
-  /** Behind a reverse proxy: take the client IP (rate limits, logs) from X-Forwarded-For. */
-  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
-  /** Comma-separated webhook receiver URLs; WEBHOOK_SECRET signs every delivery. */
-  WEBHOOK_URLS: z.string().default(''),
-  WEBHOOK_SECRET: z.string().min(16).optional(),
-  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
-  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(5000),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
-  ...StorageEnvShape,
-}).refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
-  .refine((e) => e.WEBHOOK_URLS.trim() === '' || e.WEBHOOK_SECRET, { message: 'WEBHOOK_SECRET is required with WEBHOOK_URLS', path: ['WEBHOOK_SECRET'] });
+const EnvSchema = z
+  .object({
+    HOST: z.string().default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** Root for uploads, work dirs and the published HLS tree. */
+    DATA_DIR: z.string().default('./data'),
+    DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    /** Prefix for BullMQ keys, so several deployments (or test runs) can share one Redis. */
+    QUEUE_PREFIX: z.string().min(1).default('kidstream'),
+    FFMPEG_PATH: z.string().optional(),
+    FFPROBE_PATH: z.string().optional(),
+    /** Concurrent transcode jobs per worker process. */
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+    /** ffmpeg -threads per job; 0 lets ffmpeg pick from the core count. */
+    FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+    /** libx264 preset for every rung (slower = smaller files, more CPU). */
+    X264_PRESET: z
+      .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'])
+      .default('veryfast'),
+    /** ffmpeg pool threads (concurrent ffmpeg children) per worker process; 0 = os.availableParallelism(). */
+    TRANSCODE_POOL_SIZE: z.coerce.number().int().min(0).max(256).default(0),
+    /** Grace between SIGTERM and SIGKILL when a transcode is cancelled or the worker shuts down. */
+    TRANSCODE_KILL_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+    /** Attempts per transcode job (crashes, lost workers); bad input is never retried. */
+    TRANSCODE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+    /** First retry delay; doubles per attempt. */
+    TRANSCODE_BACKOFF_MS: z.coerce.number().int().min(0).default(5000),
+    /** BullMQ lockDuration: a job not renewed for this long counts as stalled (its worker died) and is re-queued. */
+    JOB_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
+    /** How often each worker checks for stalled jobs. */
+    JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+    /** Stalls a job may survive before it fails. */
+    JOB_MAX_STALLED: z.coerce.number().int().min(0).max(20).default(2),
+    MAX_UPLOAD_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(500 * 1024 * 1024),
+    /** 64 hex chars (32 bytes): AES-256-GCM key for database backups; unset = backups are checksummed, not encrypted. */
+    // '' counts as unset: compose passes `${BACKUP_ENCRYPTION_KEY:-}` through as an empty string.
+    BACKUP_ENCRYPTION_KEY: z
+      .union([z.literal(''), z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)')])
+      .optional(),
+    /** pg_dump / pg_restore binaries; their major version must be ≥ the server's (15). */
+    PG_DUMP_PATH: z.string().default('pg_dump'),
+    PG_RESTORE_PATH: z.string().default('pg_restore'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** clamd over a unix socket; wins over CLAMD_HOST/CLAMD_PORT. Default Debian's clamav-daemon socket unless those are set. */
+    CLAMD_SOCKET: z.string().min(1).optional(),
+    CLAMD_HOST: z.string().min(1).optional(),
+    CLAMD_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    /** Gives up on one clamd connection after this long without progress. */
+    CLAMD_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+    /** Where infected uploads are moved; default DATA_DIR/quarantine. */
+    QUARANTINE_DIR: z.string().min(1).optional(),
+    /** Longest accepted video; longer ones are rejected with INGEST_TOO_LONG. */
+    MAX_DURATION_SEC: z.coerce.number().positive().default(3600),
+    /** HMAC key for upload tokens. Unset: random per process (fine for one API process; set it when running several). */
+    UPLOAD_TOKEN_SECRET: z.string().min(32).optional(),
+    /** Lifetime of an upload token: it only has to outlive the creation request. */
+    UPLOAD_TOKEN_TTL_SEC: z.coerce.number().int().positive().default(900),
+    /** Unfinished uploads are deleted this long after creation (tus expiration extension). */
+    UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+    /** How often the API sweeps expired unfinished uploads; 0 disables the sweep. */
+    UPLOAD_CLEANUP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
+    /** Unfinished uploads one uploader may have open at once (0 = no limit). */
+    UPLOAD_MAX_OPEN_PER_USER: z.coerce.number().int().min(0).default(5),
+    /** Partial uploads (parallel-upload streams) one uploader may hold until they are concatenated (0 = no limit). */
+    UPLOAD_MAX_OPEN_PARTIALS_PER_USER: z.coerce.number().int().min(0).default(32),
+    /** Declared upload bytes one uploader may create per rolling 24 h (0 = no limit). */
+    UPLOAD_MAX_BYTES_PER_DAY: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(5 * 1024 ** 3),
+    /** HS256 key for access tokens (>= 32 chars); or JWT_PUBLIC_KEY (PEM, RS256/ES256) when tokens come from an IdP. */
+    JWT_SECRET: z.string().min(32).optional(),
+    JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY').optional(),
+    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    /** Longest accepted access-token lifetime (exp − iat); tokens without exp are always refused. */
+    JWT_MAX_LIFETIME_SEC: z.coerce.number().int().min(60).default(86_400),
+    /** HMAC key for playback URLs; unset → a random per-process key (signed URLs then die with the process). */
+    PLAYBACK_SIGNING_KEY: z.string().min(32).optional(),
+    PLAYBACK_URL_TTL_SEC: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600)
+      .default(4 * 3600),
+    /** Lifetime of owner and moderator preview URLs: a preview link someone forwarded dies this soon. */
+    PLAYBACK_PREVIEW_TTL_SEC: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(24 * 3600)
+      .default(600),
+    /**
+     * How long an API process reuses a video's access state for /hls requests. Capped at 5 s because README promises
+     * that revoked links stop within 5 s on every process.
+     */
+    PLAYBACK_ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(5000).default(2000),
+    /** How often worker processes remove masters (and work dirs) of deleted or terminally rejected videos; 0 = off. */
+    MASTER_SWEEP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
+    /** Comma-separated origins allowed to embed the player (CORS on playback routes). */
+    CORS_ORIGINS: z.string().default(''),
+    RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(300),
+    RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+    /** How long /readyz reuses one result (its checks spawn ffmpeg and open connections); one run at a time. */
+    READINESS_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+    /** Behind a reverse proxy: take the client IP (rate limits, logs) from X-Forwarded-For. */
+    TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+    /** Comma-separated webhook receiver URLs; WEBHOOK_SECRET signs every delivery. */
+    WEBHOOK_URLS: z.string().default(''),
+    WEBHOOK_SECRET: z.string().min(16).optional(),
+    WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+    WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(5000),
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    ...StorageEnvShape,
+  })
+  .refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
+  .refine((e) => e.WEBHOOK_URLS.trim() === '' || e.WEBHOOK_SECRET, {
+    message: 'WEBHOOK_SECRET is required with WEBHOOK_URLS',
+    path: ['WEBHOOK_SECRET'],
+  });
 
-const csv = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+const csv = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
 
 /** LocalSocket of Debian's clamav-daemon (/etc/clamav/clamd.conf); it listens on no TCP port by default. */
 export const DEBIAN_CLAMD_SOCKET = '/run/clamav/clamd.ctl';
@@ -243,11 +274,18 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       maxOpenPartials: e.UPLOAD_MAX_OPEN_PARTIALS_PER_USER,
       maxBytesPerDay: e.UPLOAD_MAX_BYTES_PER_DAY,
     },
-    jwt: { secret: e.JWT_SECRET, publicKeyPem: e.JWT_PUBLIC_KEY, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE,
-      maxLifetimeSec: e.JWT_MAX_LIFETIME_SEC },
+    jwt: {
+      secret: e.JWT_SECRET,
+      publicKeyPem: e.JWT_PUBLIC_KEY,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      maxLifetimeSec: e.JWT_MAX_LIFETIME_SEC,
+    },
     playback: {
-      signingKey: e.PLAYBACK_SIGNING_KEY, ttlSec: e.PLAYBACK_URL_TTL_SEC,
-      previewTtlSec: e.PLAYBACK_PREVIEW_TTL_SEC, accessCacheMs: e.PLAYBACK_ACCESS_CACHE_MS,
+      signingKey: e.PLAYBACK_SIGNING_KEY,
+      ttlSec: e.PLAYBACK_URL_TTL_SEC,
+      previewTtlSec: e.PLAYBACK_PREVIEW_TTL_SEC,
+      accessCacheMs: e.PLAYBACK_ACCESS_CACHE_MS,
     },
     masterSweepIntervalMs: e.MASTER_SWEEP_INTERVAL_SEC * 1000,
     corsOrigins: csv(e.CORS_ORIGINS),
@@ -255,8 +293,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     trustProxy: e.TRUST_PROXY === 'true',
     readinessCacheMs: e.READINESS_CACHE_MS,
     webhooks: {
-      urls: csv(e.WEBHOOK_URLS), secret: e.WEBHOOK_SECRET, attempts: e.WEBHOOK_ATTEMPTS,
-      backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      urls: csv(e.WEBHOOK_URLS),
+      secret: e.WEBHOOK_SECRET,
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     },
     storage: storageConfigFrom(e, dataDir),
   };

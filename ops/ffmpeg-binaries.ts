@@ -66,9 +66,7 @@ async function firstWorking(candidates: ReadonlyArray<string | undefined>): Prom
  * An explicitly configured path that does not run is an error, not a silent fallback.
  */
 export async function resolveFfmpeg(opts: ResolveFfmpegOptions = {}): Promise<FfmpegBinaries> {
-  const ffmpeg = opts.ffmpegPath
-    ? await firstWorking([opts.ffmpegPath])
-    : await firstWorking([ffmpegStaticPath(), 'ffmpeg']);
+  const ffmpeg = opts.ffmpegPath ? await firstWorking([opts.ffmpegPath]) : await firstWorking([ffmpegStaticPath(), 'ffmpeg']);
   const ffprobe = await firstWorking([opts.ffprobePath ?? 'ffprobe']);
   if (!ffmpeg || !ffprobe) {
     const missing = !ffmpeg ? `ffmpeg (${opts.ffmpegPath ?? 'ffmpeg-static, PATH'})` : `ffprobe (${opts.ffprobePath ?? 'PATH'})`;

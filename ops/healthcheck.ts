@@ -34,7 +34,10 @@ async function main(): Promise<void> {
   else await checkApi(config);
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(`unhealthy: ${describeError(err)}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`unhealthy: ${describeError(err)}`);
+    process.exit(1);
+  },
+);

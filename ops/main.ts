@@ -7,14 +7,18 @@ import { createLogger } from './logger.ts';
 /** Service entry point: `--role api|worker|all` (default all). SIGTERM/SIGINT close gracefully. */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
-  const roles: ProcessRole[] = values.role === 'all' ? ['api', 'worker'] : values.role === 'api' || values.role === 'worker' ? [values.role] : [];
+  const roles: ProcessRole[] =
+    values.role === 'all' ? ['api', 'worker'] : values.role === 'api' || values.role === 'worker' ? [values.role] : [];
   if (roles.length === 0) throw new Error(`--role must be api, worker or all, not ${values.role}`);
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { role: values.role } });
   const app = await startApp({ config, roles, logger });
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
-    app.close().then(() => process.exit(0), () => process.exit(1));
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

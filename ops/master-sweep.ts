@@ -17,7 +17,12 @@ export const videoFilesOf = (c: AppConfig): VideoFiles =>
   new VideoFiles({ uploadDir: c.uploadDir, mastersDir: c.mastersDir, workDir: c.workDir });
 
 /** Sweep dependencies: the row lookup, the local layout and the published HLS of deleted videos. */
-export function masterSweepDeps(o: { config: AppConfig; videos: VideoRepository; storage: ObjectStorage; logger: Logger }): MasterSweepOptions {
+export function masterSweepDeps(o: {
+  config: AppConfig;
+  videos: VideoRepository;
+  storage: ObjectStorage;
+  logger: Logger;
+}): MasterSweepOptions {
   return {
     files: videoFilesOf(o.config),
     statusesOf: (ids) => o.videos.statusesOf(ids),
@@ -40,9 +45,13 @@ export function startMasterSweepTimer(o: MasterSweepOptions & { readonly everyMs
     if (running) return;
     running = true;
     sweepOrphanMasters(o)
-      .then((r) => { if (r.removed.length) o.logger.info({ removed: r.removed.length, kept: r.kept }, 'orphan master sweep'); })
+      .then((r) => {
+        if (r.removed.length) o.logger.info({ removed: r.removed.length, kept: r.kept }, 'orphan master sweep');
+      })
       .catch((err: unknown) => o.logger.error({ err: describeError(err) }, 'orphan master sweep failed'))
-      .finally(() => { running = false; });
+      .finally(() => {
+        running = false;
+      });
   }, o.everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -26,13 +26,21 @@ export interface ReadinessOptions {
 export function createReadinessChecks(o: ReadinessOptions): { checks: ReadinessCheck[]; close(): Promise<void> } {
   const timeoutMs = o.timeoutMs ?? 2000;
   const redis = new Redis(o.redisUrl, {
-    lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: timeoutMs,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
   redis.on('error', () => undefined); // reported by the check itself; ioredis would otherwise log unhandled errors
   const clamd = o.clamd;
   const checks: ReadinessCheck[] = [
-    { name: 'postgres', run: async () => { await o.sql`SELECT 1`; } },
+    {
+      name: 'postgres',
+      run: async () => {
+        await o.sql`SELECT 1`;
+      },
+    },
     {
       name: 'redis',
       run: async () => {
@@ -42,9 +50,24 @@ export function createReadinessChecks(o: ReadinessOptions): { checks: ReadinessC
       },
     },
     { name: 'clamd', run: clamd ? () => pingClamd({ ...clamd, timeoutMs }) : 'skipped' },
-    { name: 'ffmpeg', run: async () => { await run(o.ffmpegPath, ['-hide_banner', '-version'], { timeout: timeoutMs }); } },
+    {
+      name: 'ffmpeg',
+      run: async () => {
+        await run(o.ffmpegPath, ['-hide_banner', '-version'], { timeout: timeoutMs });
+      },
+    },
     // A head() of a missing key proves the store answers (and, for S3, that credentials work) without writing.
-    { name: 'storage', run: async () => { await o.storage.head('readyz/probe'); } },
+    {
+      name: 'storage',
+      run: async () => {
+        await o.storage.head('readyz/probe');
+      },
+    },
   ];
-  return { checks, close: async () => { redis.disconnect(); } };
+  return {
+    checks,
+    close: async () => {
+      redis.disconnect();
+    },
+  };
 }

@@ -19,7 +19,10 @@ async function readAll(s: NodeJS.ReadableStream): Promise<string> {
 /** Complete backups (those with a manifest), oldest first. */
 export async function listBackups(storage: ObjectStorage, prefix = DEFAULT_BACKUP_PREFIX): Promise<string[]> {
   const keys = await storage.list(`${prefix}/`);
-  return keys.filter((k) => k.endsWith(`/${MANIFEST_NAME}`)).map((k) => k.slice(prefix.length + 1, -(MANIFEST_NAME.length + 1))).sort();
+  return keys
+    .filter((k) => k.endsWith(`/${MANIFEST_NAME}`))
+    .map((k) => k.slice(prefix.length + 1, -(MANIFEST_NAME.length + 1)))
+    .sort();
 }
 
 /**
@@ -67,7 +70,8 @@ function keyFor(m: BackupManifest, key: Buffer | undefined): Buffer | undefined 
   if (!key) throw new PipelineError('OPS_BACKUP_KEY_MISSING', `Backup ${m.id} is encrypted.`, { keyId: m.encryption.keyId });
   if (keyIdOf(key) !== m.encryption.keyId) {
     throw new PipelineError('OPS_BACKUP_KEY_MISMATCH', `Backup ${m.id} needs key ${m.encryption.keyId}.`, {
-      keyId: m.encryption.keyId, given: keyIdOf(key),
+      keyId: m.encryption.keyId,
+      given: keyIdOf(key),
     });
   }
   return key;
@@ -97,7 +101,10 @@ export async function restoreDatabase(o: RestoreOptions): Promise<BackupManifest
     const plainSum = plain.digest();
     if (storedSum !== m.storedSha256 || plainSum !== m.sha256 || plain.bytes !== m.sizeBytes) {
       throw new PipelineError('OPS_BACKUP_CHECKSUM_MISMATCH', `Backup ${m.id} does not match its manifest.`, {
-        expected: m.sha256, actual: plainSum, expectedStored: m.storedSha256, actualStored: storedSum,
+        expected: m.sha256,
+        actual: plainSum,
+        expectedStored: m.storedSha256,
+        actualStored: storedSum,
       });
     }
     // --no-owner/--no-acl: the target may belong to another role (scratch DB, new host); --exit-on-error +

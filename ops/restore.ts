@@ -22,14 +22,24 @@ export async function runRestore(o: { config: AppConfig; videoId: string; logger
     await sql.end({ timeout: 5 });
     throw err;
   });
-  const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, { connection: redisConnection(o.config.redisUrl), prefix: o.config.queuePrefix });
+  const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, {
+    connection: redisConnection(o.config.redisUrl),
+    prefix: o.config.queuePrefix,
+  });
   try {
     if (!storages.archive) throw new PipelineError('STORAGE_NOT_ARCHIVED', 'ARCHIVE_DRIVER is none: there is no archive to restore from.');
     return await restoreMaster({
-      records: new ArchiveRecords(sql), archive: storages.archive, videoId: o.videoId, destDir: o.config.uploadDir,
+      records: new ArchiveRecords(sql),
+      archive: storages.archive,
+      videoId: o.videoId,
+      destDir: o.config.uploadDir,
       enqueue: async (data) => {
         // A fresh job id: the original job (id = video id) may still be kept as completed or failed.
-        const job = await queue.add(QUEUE_NAMES.transcode, data, { jobId: `${data.videoId}-restore-${Date.now()}`, attempts: 3, backoff: { type: 'exponential', delay: 5000 } });
+        const job = await queue.add(QUEUE_NAMES.transcode, data, {
+          jobId: `${data.videoId}-restore-${Date.now()}`,
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 5000 },
+        });
         return job.id ?? '';
       },
     });

@@ -57,7 +57,12 @@ export async function runRetentionOnce(config: AppConfig, logger: Logger): Promi
     try {
       if (!storages.archive) return { deleted: 0, kept: 0 };
       const records = new ArchiveRecords(sql);
-      const r = await cleanStagingCopies({ records, archive: storages.archive, retentionDays: config.storage.stagingRetentionDays, logger });
+      const r = await cleanStagingCopies({
+        records,
+        archive: storages.archive,
+        retentionDays: config.storage.stagingRetentionDays,
+        logger,
+      });
       if (storages.stream) await refreshPendingStream({ client: storages.stream, records, logger });
       return { deleted: r.deleted.length, kept: r.kept.length };
     } finally {

@@ -56,7 +56,17 @@ export async function openShared(config: AppConfig, logger: Logger, cleanups: Cl
   metrics.trackQueues([queue, webhookQueue]);
   const wh = config.webhooks;
   return {
-    config, logger, bin, sql, videos, records: new ArchiveRecords(sql), storages, connection, queueOpts, queue, metrics,
+    config,
+    logger,
+    bin,
+    sql,
+    videos,
+    records: new ArchiveRecords(sql),
+    storages,
+    connection,
+    queueOpts,
+    queue,
+    metrics,
     events: createWebhookPublisher({ queue: webhookQueue, urls: wh.urls, attempts: wh.attempts, backoffMs: wh.backoffMs }),
     cancel: (videoId) => cancelTranscode({ queue, redisUrl: config.redisUrl, prefix: config.queuePrefix, videos }, videoId),
   };

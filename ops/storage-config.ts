@@ -5,7 +5,11 @@ import { z } from 'zod';
  * Storage, archive and Stream variables. Kept beside config.ts, which merges this schema into its own and is
  * still the only module that reads process.env.
  */
-const bool = (def: boolean) => z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
 
 export const StorageEnvShape = {
   /** Where published HLS goes: local disk under DATA_DIR/published, or an S3-compatible bucket. */
@@ -71,7 +75,11 @@ export interface StorageConfig {
   readonly publish: { readonly driver: 'local' } | { readonly driver: 's3'; readonly s3: S3Settings };
   readonly archive:
     | { readonly driver: 'none' }
-    | { readonly driver: 'local'; readonly dir: string; readonly urlSigning: { readonly baseUrl: string; readonly secret: string } | undefined }
+    | {
+        readonly driver: 'local';
+        readonly dir: string;
+        readonly urlSigning: { readonly baseUrl: string; readonly secret: string } | undefined;
+      }
     | { readonly driver: 's3'; readonly s3: S3Settings };
   readonly archiveAttempts: number;
   readonly stagingRetentionDays: number;
@@ -82,37 +90,55 @@ export interface StorageConfig {
 
 /** Cross-field rules: a chosen driver needs its settings. Returns `VAR: message` issues. */
 export function storageEnvIssues(e: StorageEnv): string[] {
-  const need = (cond: boolean, vars: Array<keyof StorageEnv>): string[] => (cond ? vars.filter((v) => !e[v]).map((v) => `${v}: required`) : []);
+  const need = (cond: boolean, vars: Array<keyof StorageEnv>): string[] =>
+    cond ? vars.filter((v) => !e[v]).map((v) => `${v}: required`) : [];
   return [
     ...need(e.STORAGE_DRIVER === 's3', ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY', 'S3_SECRET_KEY']),
     ...need(e.ARCHIVE_DRIVER === 's3', ['ARCHIVE_S3_ENDPOINT', 'ARCHIVE_S3_BUCKET', 'ARCHIVE_S3_ACCESS_KEY', 'ARCHIVE_S3_SECRET_KEY']),
     ...need(e.STREAM_ENABLED, ['STREAM_ACCOUNT_ID', 'STREAM_API_TOKEN']),
-    ...(e.STREAM_ENABLED && e.ARCHIVE_DRIVER === 'none' ? ['STREAM_ENABLED: needs ARCHIVE_DRIVER (offload starts from the archived master)'] : []),
+    ...(e.STREAM_ENABLED && e.ARCHIVE_DRIVER === 'none'
+      ? ['STREAM_ENABLED: needs ARCHIVE_DRIVER (offload starts from the archived master)']
+      : []),
   ];
 }
 
 export function storageConfigFrom(e: StorageEnv, dataDir: string): StorageConfig {
   const partSize = e.S3_PART_SIZE_MB * 1024 * 1024;
   const s3 = (p: 'S3' | 'ARCHIVE_S3'): S3Settings => ({
-    endpoint: e[`${p}_ENDPOINT`] ?? '', region: e[`${p}_REGION`], bucket: e[`${p}_BUCKET`] ?? '', accessKey: e[`${p}_ACCESS_KEY`] ?? '',
-    secretKey: e[`${p}_SECRET_KEY`] ?? '', pathStyle: e[`${p}_PATH_STYLE`], partSize,
+    endpoint: e[`${p}_ENDPOINT`] ?? '',
+    region: e[`${p}_REGION`],
+    bucket: e[`${p}_BUCKET`] ?? '',
+    accessKey: e[`${p}_ACCESS_KEY`] ?? '',
+    secretKey: e[`${p}_SECRET_KEY`] ?? '',
+    pathStyle: e[`${p}_PATH_STYLE`],
+    partSize,
   });
   return {
     publish: e.STORAGE_DRIVER === 's3' ? { driver: 's3', s3: s3('S3') } : { driver: 'local' },
-    archive: e.ARCHIVE_DRIVER === 's3' ? { driver: 's3', s3: s3('ARCHIVE_S3') }
-      : e.ARCHIVE_DRIVER === 'local' ? {
-        driver: 'local', dir: path.resolve(e.ARCHIVE_DIR ?? path.join(dataDir, 'archive')),
-        urlSigning: e.PUBLIC_BASE_URL && e.LOCAL_URL_SECRET
-          ? { baseUrl: `${e.PUBLIC_BASE_URL.replace(/\/$/, '')}${LOCAL_ARCHIVE_URL_PATH}`, secret: e.LOCAL_URL_SECRET } : undefined,
-      }
-        : { driver: 'none' },
+    archive:
+      e.ARCHIVE_DRIVER === 's3'
+        ? { driver: 's3', s3: s3('ARCHIVE_S3') }
+        : e.ARCHIVE_DRIVER === 'local'
+          ? {
+              driver: 'local',
+              dir: path.resolve(e.ARCHIVE_DIR ?? path.join(dataDir, 'archive')),
+              urlSigning:
+                e.PUBLIC_BASE_URL && e.LOCAL_URL_SECRET
+                  ? { baseUrl: `${e.PUBLIC_BASE_URL.replace(/\/$/, '')}${LOCAL_ARCHIVE_URL_PATH}`, secret: e.LOCAL_URL_SECRET }
+                  : undefined,
+            }
+          : { driver: 'none' },
     archiveAttempts: e.ARCHIVE_ATTEMPTS,
     stagingRetentionDays: e.STAGING_RETENTION_DAYS,
     stagingSweepHours: e.STAGING_SWEEP_HOURS,
-    stream: e.STREAM_ENABLED ? {
-      accountId: e.STREAM_ACCOUNT_ID ?? '', apiToken: e.STREAM_API_TOKEN ?? '', apiBase: e.STREAM_API_BASE,
-      webhookSecret: e.STREAM_WEBHOOK_SECRET,
-      requireSignedURLs: e.STREAM_REQUIRE_SIGNED_URLS,
-    } : undefined,
+    stream: e.STREAM_ENABLED
+      ? {
+          accountId: e.STREAM_ACCOUNT_ID ?? '',
+          apiToken: e.STREAM_API_TOKEN ?? '',
+          apiBase: e.STREAM_API_BASE,
+          webhookSecret: e.STREAM_WEBHOOK_SECRET,
+          requireSignedURLs: e.STREAM_REQUIRE_SIGNED_URLS,
+        }
+      : undefined,
   };
 }

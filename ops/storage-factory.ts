@@ -19,10 +19,16 @@ export interface Storages {
   close(): Promise<void>;
 }
 
-const openS3 = (s: S3Settings): Promise<S3Storage> => S3Storage.create({
-  endpoint: s.endpoint, region: s.region, bucket: s.bucket, accessKey: s.accessKey, secretKey: s.secretKey,
-  pathStyle: s.pathStyle, partSize: s.partSize,
-});
+const openS3 = (s: S3Settings): Promise<S3Storage> =>
+  S3Storage.create({
+    endpoint: s.endpoint,
+    region: s.region,
+    bucket: s.bucket,
+    accessKey: s.accessKey,
+    secretKey: s.secretKey,
+    pathStyle: s.pathStyle,
+    partSize: s.partSize,
+  });
 
 /** Builds the configured storage backends; S3 buckets are checked to exist (STORAGE_BUCKET_MISSING otherwise). */
 export async function openStorages(config: AppConfig, logger: Logger): Promise<Storages> {
@@ -30,14 +36,21 @@ export async function openStorages(config: AppConfig, logger: Logger): Promise<S
   const publish: ObjectStorage = c.publish.driver === 's3' ? await openS3(c.publish.s3) : new LocalDiskStorage({ root: config.publishDir });
   const signing = c.archive.driver === 'local' ? c.archive.urlSigning : undefined;
   const signer = signing ? new LocalUrlSigner(signing) : undefined;
-  const archive: ObjectStorage | undefined = c.archive.driver === 's3' ? await openS3(c.archive.s3)
-    : c.archive.driver === 'local' ? new LocalDiskStorage({ root: c.archive.dir, signer }) : undefined;
+  const archive: ObjectStorage | undefined =
+    c.archive.driver === 's3'
+      ? await openS3(c.archive.s3)
+      : c.archive.driver === 'local'
+        ? new LocalDiskStorage({ root: c.archive.dir, signer })
+        : undefined;
   const archiveUrls = signer && archive ? { prefix: LOCAL_ARCHIVE_URL_PATH, storage: archive, signer } : undefined;
   const s = c.stream;
   const stream = s ? new StreamClient({ accountId: s.accountId, apiToken: s.apiToken, apiBase: s.apiBase, logger }) : undefined;
   let closing: Promise<void> | undefined;
   return {
-    publish, archive, archiveUrls, stream,
+    publish,
+    archive,
+    archiveUrls,
+    stream,
     close: () => (closing ??= Promise.allSettled([publish.close(), archive?.close()]).then(() => undefined)),
   };
 }

@@ -10,7 +10,9 @@ import { loadConfig } from './config.ts';
  * Deployments whose tokens come from an identity provider (JWT_PUBLIC_KEY) mint them there instead.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sub: { type: 'string' }, role: { type: 'string', default: 'uploader' }, ttl: { type: 'string', default: '3600' } } });
+  const { values } = parseArgs({
+    options: { sub: { type: 'string' }, role: { type: 'string', default: 'uploader' }, ttl: { type: 'string', default: '3600' } },
+  });
   const config = loadConfig(process.env);
   if (!config.jwt.secret) throw new Error('JWT_SECRET is not set; this helper signs HS256 tokens only.');
   if (!values.sub) throw new Error('--sub <user id> is required');
@@ -21,8 +23,12 @@ async function main(): Promise<void> {
     throw new Error(`--ttl must be a whole number of seconds from 1 to ${config.jwt.maxLifetimeSec} (JWT_MAX_LIFETIME_SEC)`);
   }
   const token = await issueAccessToken({
-    secret: config.jwt.secret, sub: values.sub, role: values.role as Role, ttlSec,
-    issuer: config.jwt.issuer, audience: config.jwt.audience,
+    secret: config.jwt.secret,
+    sub: values.sub,
+    role: values.role as Role,
+    ttlSec,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
   });
   process.stdout.write(`${token}\n`);
 }

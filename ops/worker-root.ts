@@ -15,27 +15,58 @@ import type { SharedResources } from './shared-root.ts';
 export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): Promise<void> {
   const { config, logger, storages, videos } = s;
   const pool = await FfmpegPool.create({
-    ffmpegPath: s.bin.ffmpegPath, setprivPath: s.bin.setprivPath, logger, size: config.transcodePoolSize || undefined,
+    ffmpegPath: s.bin.ffmpegPath,
+    setprivPath: s.bin.setprivPath,
+    logger,
+    size: config.transcodePoolSize || undefined,
     killTimeoutMs: config.transcodeKillTimeoutMs,
   });
   cleanups.push(() => pool.close());
   logger.info({ threads: pool.size, concurrency: config.workerConcurrency }, 'ffmpeg pool started');
   const sc = config.storage;
-  const archive = storages.archive ? {
-    archive: storages.archive, records: s.records, attempts: sc.archiveAttempts, now: () => new Date(),
-    stream: storages.stream && sc.stream ? { client: storages.stream, requireSignedURLs: sc.stream.requireSignedURLs } : undefined,
-  } : undefined;
+  const archive = storages.archive
+    ? {
+        archive: storages.archive,
+        records: s.records,
+        attempts: sc.archiveAttempts,
+        now: () => new Date(),
+        stream: storages.stream && sc.stream ? { client: storages.stream, requireSignedURLs: sc.stream.requireSignedURLs } : undefined,
+      }
+    : undefined;
   const worker = await startTranscodeWorker({
-    ...s.queueOpts, redisUrl: config.redisUrl, concurrency: config.workerConcurrency, videos, logger,
-    lockDurationMs: config.jobLockMs, stalledIntervalMs: config.jobStalledIntervalMs, maxStalledCount: config.jobMaxStalled,
-    metrics: s.metrics, events: s.events,
+    ...s.queueOpts,
+    redisUrl: config.redisUrl,
+    concurrency: config.workerConcurrency,
+    videos,
+    logger,
+    lockDurationMs: config.jobLockMs,
+    stalledIntervalMs: config.jobStalledIntervalMs,
+    maxStalledCount: config.jobMaxStalled,
+    metrics: s.metrics,
+    events: s.events,
     process: (job, signal, cancelRequested) => {
       const jobLogger = logger.child({ job: job.id });
       return processTranscodeJob(job, {
-        videos, storage: storages.publish, ffmpegPath: s.bin.ffmpegPath, ffprobePath: s.bin.ffprobePath, workDir: config.workDir,
-        logger: jobLogger, ffmpegThreads: config.ffmpegThreads, preset: config.x264Preset, pool, signal, cancelRequested,
-        metrics: s.metrics, events: s.events, archive: archive && { ...archive, logger: jobLogger },
-        ingest: { clamd: config.clamd, quarantineDir: config.quarantineDir, mastersDir: config.mastersDir, maxDurationSec: config.maxDurationSec },
+        videos,
+        storage: storages.publish,
+        ffmpegPath: s.bin.ffmpegPath,
+        ffprobePath: s.bin.ffprobePath,
+        workDir: config.workDir,
+        logger: jobLogger,
+        ffmpegThreads: config.ffmpegThreads,
+        preset: config.x264Preset,
+        pool,
+        signal,
+        cancelRequested,
+        metrics: s.metrics,
+        events: s.events,
+        archive: archive && { ...archive, logger: jobLogger },
+        ingest: {
+          clamd: config.clamd,
+          quarantineDir: config.quarantineDir,
+          mastersDir: config.mastersDir,
+          maxDurationSec: config.maxDurationSec,
+        },
       });
     },
   });
@@ -44,21 +75,35 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): P
   const wh = config.webhooks;
   if (wh.urls.length && wh.secret) {
     const deliver = createWebhookProcessor({ sql: s.sql, secret: wh.secret, timeoutMs: wh.timeoutMs, metrics: s.metrics });
-    const whWorker = new Worker<WebhookJobData>(QUEUE_NAMES.webhook, deliver, { connection: s.connection, prefix: config.queuePrefix, concurrency: 4 });
-    whWorker.on('failed', (job, err) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'webhook delivery failed'));
+    const whWorker = new Worker<WebhookJobData>(QUEUE_NAMES.webhook, deliver, {
+      connection: s.connection,
+      prefix: config.queuePrefix,
+      concurrency: 4,
+    });
+    whWorker.on('failed', (job, err) =>
+      logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'webhook delivery failed'),
+    );
     whWorker.on('error', (err) => logger.error({ err: err.message }, 'webhook worker error'));
     cleanups.push(() => whWorker.close());
   }
   if (storages.archive && sc.stagingSweepHours > 0) {
     const timer = startRetentionTimer({
-      records: s.records, archive: storages.archive, retentionDays: sc.stagingRetentionDays, everyMs: sc.stagingSweepHours * 3600_000, logger,
+      records: s.records,
+      archive: storages.archive,
+      retentionDays: sc.stagingRetentionDays,
+      everyMs: sc.stagingSweepHours * 3600_000,
+      logger,
       stream: storages.stream,
       localStores: [storages.publish, storages.archive].filter((x): x is LocalDiskStorage => x instanceof LocalDiskStorage),
     });
     cleanups.push(async () => timer.stop());
   }
   if (config.masterSweepIntervalMs > 0) {
-    const timer = startMasterSweepTimer({ ...masterSweepDeps({ config, videos, storage: storages.publish, logger }), everyMs: config.masterSweepIntervalMs, logger });
+    const timer = startMasterSweepTimer({
+      ...masterSweepDeps({ config, videos, storage: storages.publish, logger }),
+      everyMs: config.masterSweepIntervalMs,
+      logger,
+    });
     cleanups.push(async () => timer.stop());
   }
 }

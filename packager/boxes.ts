@@ -90,17 +90,31 @@ export interface Fragment {
 /** sample_flags bit 16 is sample_is_non_sync_sample (§8.8.3.1). */
 const isSync = (flags: number): boolean => (flags & 0x10000) === 0;
 
-interface Tfhd { base: number; duration: number; size: number; flags: number }
+interface Tfhd {
+  base: number;
+  duration: number;
+  size: number;
+  flags: number;
+}
 
 function readTfhd(buf: Buffer, box: Box, moofOffset: number, d: TrackDefaults): Tfhd {
   const flags = buf.readUInt32BE(box.body) & 0xffffff;
   let p = box.body + 8; // version/flags + track_ID
   let base = moofOffset; // default-base-is-moof (0x020000) and the CMAF default are both "the moof"
-  if (flags & 0x1) { base = Number(buf.readBigUInt64BE(p)); p += 8; }
+  if (flags & 0x1) {
+    base = Number(buf.readBigUInt64BE(p));
+    p += 8;
+  }
   if (flags & 0x2) p += 4; // sample_description_index
   const out: Tfhd = { base, duration: d.duration, size: d.size, flags: d.flags };
-  if (flags & 0x8) { out.duration = buf.readUInt32BE(p); p += 4; }
-  if (flags & 0x10) { out.size = buf.readUInt32BE(p); p += 4; }
+  if (flags & 0x8) {
+    out.duration = buf.readUInt32BE(p);
+    p += 4;
+  }
+  if (flags & 0x10) {
+    out.size = buf.readUInt32BE(p);
+    p += 4;
+  }
   if (flags & 0x20) out.flags = buf.readUInt32BE(p);
   return out;
 }
@@ -115,17 +129,32 @@ function readTrun(buf: Buffer, box: Box, t: Tfhd): Sample[] {
   const count = buf.readUInt32BE(box.body + 4);
   let p = box.body + 8;
   let dataOffset = t.base;
-  if (flags & 0x1) { dataOffset = t.base + buf.readInt32BE(p); p += 4; }
+  if (flags & 0x1) {
+    dataOffset = t.base + buf.readInt32BE(p);
+    p += 4;
+  }
   let firstFlags: number | undefined;
-  if (flags & 0x4) { firstFlags = buf.readUInt32BE(p); p += 4; }
+  if (flags & 0x4) {
+    firstFlags = buf.readUInt32BE(p);
+    p += 4;
+  }
   const samples: Sample[] = [];
   for (let i = 0; i < count; i++) {
     let duration = t.duration;
     let size = t.size;
     let sflags = i === 0 && firstFlags !== undefined ? firstFlags : t.flags;
-    if (flags & 0x100) { duration = buf.readUInt32BE(p); p += 4; }
-    if (flags & 0x200) { size = buf.readUInt32BE(p); p += 4; }
-    if (flags & 0x400) { sflags = buf.readUInt32BE(p); p += 4; }
+    if (flags & 0x100) {
+      duration = buf.readUInt32BE(p);
+      p += 4;
+    }
+    if (flags & 0x200) {
+      size = buf.readUInt32BE(p);
+      p += 4;
+    }
+    if (flags & 0x400) {
+      sflags = buf.readUInt32BE(p);
+      p += 4;
+    }
     if (flags & 0x800) p += 4; // composition time offset: not needed for byte ranges
     samples.push({ offset: dataOffset, size, duration, sync: isSync(sflags) });
     dataOffset += size;
@@ -144,7 +173,14 @@ export function readFragments(segment: Buffer, defaults: TrackDefaults): Fragmen
     if (!tfhdBox) continue;
     const tfhd = readTfhd(segment, tfhdBox, moof.offset, defaults);
     const samples = kids.filter((b) => b.type === 'trun').flatMap((b) => readTrun(segment, b, tfhd));
-    out.push({ moofOffset: moof.offset, decodeTime: readTfdt(segment, kids.find((b) => b.type === 'tfdt')), samples });
+    out.push({
+      moofOffset: moof.offset,
+      decodeTime: readTfdt(
+        segment,
+        kids.find((b) => b.type === 'tfdt'),
+      ),
+      samples,
+    });
   }
   return out;
 }

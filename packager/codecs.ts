@@ -21,7 +21,10 @@ function readDescriptor(buf: Buffer, pos: number): { tag: number; body: number; 
   for (let n = 0; n < 4 && i < buf.length; n++, i++) {
     const b = buf[i]!;
     size = (size << 7) | (b & 0x7f);
-    if ((b & 0x80) === 0) { i++; break; }
+    if ((b & 0x80) === 0) {
+      i++;
+      break;
+    }
   }
   return { tag, body: i, end: i + size };
 }
@@ -49,6 +52,7 @@ export function aacCodecFromInit(init: Buffer): string | undefined {
 export async function codecOfInitFile(file: string, kind: 'video' | 'audio'): Promise<string> {
   const buf = await readFile(file);
   const codec = kind === 'video' ? avcCodecFromInit(buf) : aacCodecFromInit(buf);
-  if (!codec) throw new PipelineError('PACKAGE_BAD_RENDITION', `Cannot read the ${kind} codec configuration of an init segment.`, { file, kind });
+  if (!codec)
+    throw new PipelineError('PACKAGE_BAD_RENDITION', `Cannot read the ${kind} codec configuration of an init segment.`, { file, kind });
   return codec;
 }

@@ -28,8 +28,12 @@ export function parseAttributes(text: string): AttributeList {
 }
 
 export function parseMasterPlaylist(text: string): ParsedMaster {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-  if (lines[0] !== '#EXTM3U') throw new PipelineError('PACKAGE_BAD_PLAYLIST', 'Not an HLS playlist: missing #EXTM3U.', { firstLine: lines[0] ?? '' });
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  if (lines[0] !== '#EXTM3U')
+    throw new PipelineError('PACKAGE_BAD_PLAYLIST', 'Not an HLS playlist: missing #EXTM3U.', { firstLine: lines[0] ?? '' });
   let version: number | undefined;
   let independentSegments = false;
   const media: AttributeList[] = [];

@@ -32,8 +32,12 @@ function parseByteRange(value: string, previousEnd: number | undefined): ByteRan
 }
 
 export function parseMediaPlaylist(text: string): MediaPlaylist {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-  if (lines[0] !== '#EXTM3U') throw new PipelineError('PACKAGE_BAD_PLAYLIST', 'Not an HLS playlist: missing #EXTM3U.', { firstLine: lines[0] ?? '' });
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  if (lines[0] !== '#EXTM3U')
+    throw new PipelineError('PACKAGE_BAD_PLAYLIST', 'Not an HLS playlist: missing #EXTM3U.', { firstLine: lines[0] ?? '' });
   let version: number | undefined;
   let targetDuration = 0;
   let mediaSequence = 0;

@@ -54,7 +54,10 @@ async function rewriteAsVod(root: string, r: RenditionInput): Promise<string> {
   const rel = `${r.dir}/${PLAYLIST_NAME}`;
   const pl = parseMediaPlaylist(await readFile(path.join(root, rel), 'utf8'));
   if (!pl.mapUri) throw new PipelineError('PACKAGE_BAD_RENDITION', 'Rendition playlist has no EXT-X-MAP: not fMP4.', { file: rel });
-  await writeFileAtomic(path.join(root, rel), renderMediaPlaylist({ mapUri: pl.mapUri, segments: pl.segments, type: 'VOD', endList: true }));
+  await writeFileAtomic(
+    path.join(root, rel),
+    renderMediaPlaylist({ mapUri: pl.mapUri, segments: pl.segments, type: 'VOD', endList: true }),
+  );
   return rel;
 }
 

@@ -67,8 +67,12 @@ async function extractCandidates(o: PosterOptions, tmp: string): Promise<Array<{
       ffmpegPath: o.ffmpegPath,
       logger: o.logger,
       // -ss before -i seeks to the preceding keyframe and decodes up to the exact time: cheap even for long sources.
-      plan: { input: o.source, inputOptions: ['-hide_banner', '-nostdin', '-ss', timeSec.toFixed(3)], complexFilter: undefined,
-        outputs: [{ path: file, options: ['-frames:v', '1', '-vf', `scale='min(${MAX_WIDTH},iw)':-2`, '-y'] }] },
+      plan: {
+        input: o.source,
+        inputOptions: ['-hide_banner', '-nostdin', '-ss', timeSec.toFixed(3)],
+        complexFilter: undefined,
+        outputs: [{ path: file, options: ['-frames:v', '1', '-vf', `scale='min(${MAX_WIDTH},iw)':-2`, '-y'] }],
+      },
     });
     out.push({ file, timeSec });
   }
@@ -93,8 +97,9 @@ export async function makePosters(o: PosterOptions): Promise<PosterResult> {
       const resized = sharp(best.file).resize({ width: w });
       for (const format of ['jpeg', 'webp'] as const) {
         const file = `poster/poster-${w}.${format === 'jpeg' ? 'jpg' : 'webp'}`;
-        const info = await (format === 'jpeg' ? resized.clone().jpeg({ quality: 82, mozjpeg: true }) : resized.clone().webp({ quality: 80 }))
-          .toFile(path.join(o.outDir, file));
+        const info = await (
+          format === 'jpeg' ? resized.clone().jpeg({ quality: 82, mozjpeg: true }) : resized.clone().webp({ quality: 80 })
+        ).toFile(path.join(o.outDir, file));
         images.push({ file, width: info.width, height: info.height, format });
       }
     }

@@ -71,11 +71,16 @@ export class ProgressivePackager {
       // A slow poll (big segments, slow storage) must not queue up more polls behind it.
       if (busy) return;
       busy = true;
-      this.running = this.running.then(() => this.poll()).finally(() => { busy = false; }).catch((err: unknown) => {
-        // A failed poll is retried on the next tick; finish() reports the error if it persists.
-        this.lastError = err;
-        this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'progressive publish failed');
-      });
+      this.running = this.running
+        .then(() => this.poll())
+        .finally(() => {
+          busy = false;
+        })
+        .catch((err: unknown) => {
+          // A failed poll is retried on the next tick; finish() reports the error if it persists.
+          this.lastError = err;
+          this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'progressive publish failed');
+        });
     };
     this.timer = setInterval(tick, this.o.pollIntervalMs ?? 250);
     this.timer.unref();
@@ -122,7 +127,13 @@ export class ProgressivePackager {
       s.published.push(seg);
     }
     // Segments first, playlist after: the playlist never names a segment the sink does not hold whole.
-    const playlist = renderMediaPlaylist({ mapUri: s.mapUri, segments: s.published, type: 'EVENT', endList: false, targetDuration: SEGMENT_SECONDS });
+    const playlist = renderMediaPlaylist({
+      mapUri: s.mapUri,
+      segments: s.published,
+      type: 'EVENT',
+      endList: false,
+      targetDuration: SEGMENT_SECONDS,
+    });
     await this.o.sink.putText(`${s.input.dir}/${PLAYLIST_NAME}`, playlist);
     return true;
   }
@@ -136,7 +147,9 @@ export class ProgressivePackager {
   /** A master from the planned ladder: nominal peak/average bitrates until the final one is measured. */
   private async eventMaster(): Promise<string> {
     const audio = this.states.find((s) => s.input.kind === 'audio');
-    const audioCodec = audio ? await codecOfInitFile(path.join(this.o.workDir, audio.input.dir, audio.mapUri ?? 'init.mp4'), 'audio') : undefined;
+    const audioCodec = audio
+      ? await codecOfInitFile(path.join(this.o.workDir, audio.input.dir, audio.mapUri ?? 'init.mp4'), 'audio')
+      : undefined;
     const variants: MasterVariant[] = [];
     for (const s of this.states) {
       const rung = s.input.rung;

@@ -20,7 +20,10 @@ export function splitAtKeyframes(segment: Buffer, defaults: TrackDefaults): Buff
   let f = 0;
   for (const box of top) {
     if (box.type === 'sidx' || box.type === 'mdat') continue;
-    if (box.type !== 'moof') { out.push(segment.subarray(box.offset, box.offset + box.size)); continue; }
+    if (box.type !== 'moof') {
+      out.push(segment.subarray(box.offset, box.offset + box.size));
+      continue;
+    }
     const frag = fragments[f++];
     const split = frag ? splitFragment(segment, box, frag.decodeTime, frag.samples) : undefined;
     if (!split) return undefined;
@@ -43,7 +46,11 @@ const u32 = (...values: number[]): Buffer => {
   return b;
 };
 
-interface TrunLayout { flags: number; firstFlags: Buffer | undefined; entries: Buffer[] }
+interface TrunLayout {
+  flags: number;
+  firstFlags: Buffer | undefined;
+  entries: Buffer[];
+}
 
 /** The raw per-sample records of a trun, so they can be regrouped byte for byte. */
 function readTrunLayout(buf: Buffer, trun: Box): TrunLayout | undefined {
@@ -80,13 +87,23 @@ function splitFragment(buf: Buffer, moof: Box, decodeTime: number, samples: read
     const end = starts[k + 1] ?? samples.length;
     const group = samples.slice(start, end);
     const data = Buffer.concat(group.map((s) => buf.subarray(s.offset, s.offset + s.size)));
-    const trunHead = (dataOffset: number): Buffer => Buffer.concat([
-      u32(((version << 24) | layout.flags) >>> 0, group.length, dataOffset), ...(layout.firstFlags ? [layout.firstFlags] : []),
-    ]);
-    const build = (dataOffset: number): Buffer => box('moof',
-      // Sequence numbers must keep increasing across the segment's (and the rendition's) fragments (§8.8.5).
-      box('mfhd', u32(0, seq * 1000 + k)),
-      box('traf', tfhdBytes, box('tfdt', Buffer.from([1, 0, 0, 0]), u64(time)), box('trun', trunHead(dataOffset), ...layout.entries.slice(start, end))));
+    const trunHead = (dataOffset: number): Buffer =>
+      Buffer.concat([
+        u32(((version << 24) | layout.flags) >>> 0, group.length, dataOffset),
+        ...(layout.firstFlags ? [layout.firstFlags] : []),
+      ]);
+    const build = (dataOffset: number): Buffer =>
+      box(
+        'moof',
+        // Sequence numbers must keep increasing across the segment's (and the rendition's) fragments (§8.8.5).
+        box('mfhd', u32(0, seq * 1000 + k)),
+        box(
+          'traf',
+          tfhdBytes,
+          box('tfdt', Buffer.from([1, 0, 0, 0]), u64(time)),
+          box('trun', trunHead(dataOffset), ...layout.entries.slice(start, end)),
+        ),
+      );
     const size = build(0).length;
     // default-base-is-moof: the data offset counts from this moof's first byte to the first sample in the mdat.
     out.push(build(size + 8), box('mdat', data));

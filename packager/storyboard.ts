@@ -43,7 +43,12 @@ export function vttTime(sec: number): string {
   return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${s.toFixed(3).padStart(6, '0')}`;
 }
 
-export interface Tile { readonly x: number; readonly y: number; readonly w: number; readonly h: number }
+export interface Tile {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
 
 /** A WebVTT track whose cues point into the sprite with media fragments (`sprite.jpg#xywh=x,y,w,h`). */
 export function renderStoryboardVtt(sprite: string, tiles: readonly Tile[], intervalSec: number, durationSec: number): string {
@@ -68,17 +73,30 @@ export async function makeStoryboard(o: StoryboardOptions): Promise<StoryboardRe
       ffmpegPath: o.ffmpegPath,
       logger: o.logger,
       // fps=1/interval emits the frame nearest to each multiple of the interval; scale keeps the aspect, even height.
-      plan: { input: o.source, inputOptions: ['-hide_banner', '-nostdin'], complexFilter: undefined,
-        outputs: [{ path: path.join(tmp, 'tile_%05d.png'), options: ['-an', '-vf', `fps=1/${intervalSec},scale=${tileWidth}:-2`, '-y'] }] },
+      plan: {
+        input: o.source,
+        inputOptions: ['-hide_banner', '-nostdin'],
+        complexFilter: undefined,
+        outputs: [{ path: path.join(tmp, 'tile_%05d.png'), options: ['-an', '-vf', `fps=1/${intervalSec},scale=${tileWidth}:-2`, '-y'] }],
+      },
     });
     const expected = Math.max(1, Math.ceil(o.durationSec / intervalSec));
-    const frames = (await readdir(tmp)).filter((f) => f.endsWith('.png')).sort().slice(0, expected);
-    if (frames.length === 0) throw new PipelineError('PACKAGE_ARTWORK_FAILED', 'ffmpeg extracted no storyboard frames.', { source: o.source.path });
+    const frames = (await readdir(tmp))
+      .filter((f) => f.endsWith('.png'))
+      .sort()
+      .slice(0, expected);
+    if (frames.length === 0)
+      throw new PipelineError('PACKAGE_ARTWORK_FAILED', 'ffmpeg extracted no storyboard frames.', { source: o.source.path });
     const first = await sharp(path.join(tmp, frames[0]!)).metadata();
     const tileHeight = first.height ?? Math.round((tileWidth * 9) / 16);
     const columns = Math.min(o.columns ?? 10, frames.length);
     const rows = Math.ceil(frames.length / columns);
-    const tiles: Tile[] = frames.map((_, i) => ({ x: (i % columns) * tileWidth, y: Math.floor(i / columns) * tileHeight, w: tileWidth, h: tileHeight }));
+    const tiles: Tile[] = frames.map((_, i) => ({
+      x: (i % columns) * tileWidth,
+      y: Math.floor(i / columns) * tileHeight,
+      w: tileWidth,
+      h: tileHeight,
+    }));
     const spriteWidth = columns * tileWidth;
     const spriteHeight = rows * tileHeight;
     const spriteFile = 'storyboard/sprite.jpg';

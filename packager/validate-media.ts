@@ -5,11 +5,26 @@ import { parseMediaPlaylist, type MediaPlaylist } from './media-playlist.ts';
 
 /** Stable codes of package rule violations; ops tooling and tests match on these, never on the detail text. */
 export const VIOLATION_CODES = [
-  'PKG_MASTER_UNREADABLE', 'PKG_MASTER_TAG_MISSING', 'PKG_VARIANT_ATTRIBUTE_MISSING', 'PKG_AUDIO_GROUP_MISSING',
-  'PKG_VARIANT_ORDER', 'PKG_PLAYLIST_UNREADABLE', 'PKG_MEDIA_TAG_MISSING', 'PKG_NOT_VOD',
-  'PKG_SEGMENT_EXCEEDS_TARGET', 'PKG_TARGET_DURATION_TOO_LONG', 'PKG_SEGMENT_NOT_GOP_MULTIPLE', 'PKG_SEGMENT_MISSING',
-  'PKG_BANDWIDTH_MISMATCH', 'PKG_AVERAGE_BANDWIDTH_MISMATCH', 'PKG_CODECS_MISMATCH', 'PKG_RUNGS_MISALIGNED',
-  'PKG_IFRAME_PLAYLIST_MISSING', 'PKG_IFRAME_RANGE_INVALID', 'PKG_IFRAME_DURATION_MISMATCH', 'PKG_IFRAME_BANDWIDTH_MISMATCH',
+  'PKG_MASTER_UNREADABLE',
+  'PKG_MASTER_TAG_MISSING',
+  'PKG_VARIANT_ATTRIBUTE_MISSING',
+  'PKG_AUDIO_GROUP_MISSING',
+  'PKG_VARIANT_ORDER',
+  'PKG_PLAYLIST_UNREADABLE',
+  'PKG_MEDIA_TAG_MISSING',
+  'PKG_NOT_VOD',
+  'PKG_SEGMENT_EXCEEDS_TARGET',
+  'PKG_TARGET_DURATION_TOO_LONG',
+  'PKG_SEGMENT_NOT_GOP_MULTIPLE',
+  'PKG_SEGMENT_MISSING',
+  'PKG_BANDWIDTH_MISMATCH',
+  'PKG_AVERAGE_BANDWIDTH_MISMATCH',
+  'PKG_CODECS_MISMATCH',
+  'PKG_RUNGS_MISALIGNED',
+  'PKG_IFRAME_PLAYLIST_MISSING',
+  'PKG_IFRAME_RANGE_INVALID',
+  'PKG_IFRAME_DURATION_MISMATCH',
+  'PKG_IFRAME_BANDWIDTH_MISMATCH',
 ] as const;
 export type ViolationCode = (typeof VIOLATION_CODES)[number];
 
@@ -47,8 +62,11 @@ export interface CheckedMedia {
 }
 
 const TAGS: ReadonlyArray<[keyof MediaPlaylist, string]> = [
-  ['version', 'EXT-X-VERSION'], ['targetDuration', 'EXT-X-TARGETDURATION'], ['mapUri', 'EXT-X-MAP'],
-  ['independentSegments', 'EXT-X-INDEPENDENT-SEGMENTS'], ['endList', 'EXT-X-ENDLIST'],
+  ['version', 'EXT-X-VERSION'],
+  ['targetDuration', 'EXT-X-TARGETDURATION'],
+  ['mapUri', 'EXT-X-MAP'],
+  ['independentSegments', 'EXT-X-INDEPENDENT-SEGMENTS'],
+  ['endList', 'EXT-X-ENDLIST'],
 ];
 
 export async function readPlaylist(root: string, rel: string, report: Report): Promise<MediaPlaylist | undefined> {
@@ -61,12 +79,19 @@ export async function readPlaylist(root: string, rel: string, report: Report): P
 }
 
 /** Tags, durations vs target, GOP multiples and segment presence of one media playlist; measures its bitrates. */
-export async function checkMediaPlaylist(root: string, rel: string, kind: 'video' | 'audio', o: Required<ValidatePackageOptions>, report: Report): Promise<CheckedMedia | undefined> {
+export async function checkMediaPlaylist(
+  root: string,
+  rel: string,
+  kind: 'video' | 'audio',
+  o: Required<ValidatePackageOptions>,
+  report: Report,
+): Promise<CheckedMedia | undefined> {
   const pl = await readPlaylist(root, rel, report);
   if (!pl) return undefined;
   for (const [key, tag] of TAGS) if (!pl[key]) report('PKG_MEDIA_TAG_MISSING', rel, `missing ${tag}`);
   if (pl.playlistType !== 'VOD') report('PKG_NOT_VOD', rel, `EXT-X-PLAYLIST-TYPE is ${pl.playlistType ?? 'absent'}, want VOD`);
-  if (pl.targetDuration > o.targetDurationSec) report('PKG_TARGET_DURATION_TOO_LONG', rel, `target ${pl.targetDuration} s > ${o.targetDurationSec} s`);
+  if (pl.targetDuration > o.targetDurationSec)
+    report('PKG_TARGET_DURATION_TOO_LONG', rel, `target ${pl.targetDuration} s > ${o.targetDurationSec} s`);
   const dir = path.dirname(rel);
   const sizes: Array<number | undefined> = [];
   let bits = 0;
@@ -74,18 +99,27 @@ export async function checkMediaPlaylist(root: string, rel: string, kind: 'video
   let duration = 0;
   for (const [i, seg] of pl.segments.entries()) {
     // §4.3.3.1: each EXTINF rounded to the nearest integer must not exceed the target duration.
-    if (Math.round(seg.duration) > pl.targetDuration) report('PKG_SEGMENT_EXCEEDS_TARGET', rel, `${seg.uri} lasts ${seg.duration} s > target ${pl.targetDuration} s`);
+    if (Math.round(seg.duration) > pl.targetDuration)
+      report('PKG_SEGMENT_EXCEEDS_TARGET', rel, `${seg.uri} lasts ${seg.duration} s > target ${pl.targetDuration} s`);
     const last = i === pl.segments.length - 1;
     const gops = seg.duration / o.gopSec;
-    if (kind === 'video' && !last && Math.abs(gops - Math.round(gops)) > 0.01) report('PKG_SEGMENT_NOT_GOP_MULTIPLE', rel, `${seg.uri} lasts ${seg.duration} s, not a multiple of ${o.gopSec} s`);
-    const size = await stat(path.join(root, dir, seg.uri)).then((s) => s.size, () => undefined);
+    if (kind === 'video' && !last && Math.abs(gops - Math.round(gops)) > 0.01)
+      report('PKG_SEGMENT_NOT_GOP_MULTIPLE', rel, `${seg.uri} lasts ${seg.duration} s, not a multiple of ${o.gopSec} s`);
+    const size = await stat(path.join(root, dir, seg.uri)).then(
+      (s) => s.size,
+      () => undefined,
+    );
     sizes.push(size);
-    if (size === undefined) { report('PKG_SEGMENT_MISSING', rel, `${seg.uri} does not exist`); continue; }
+    if (size === undefined) {
+      report('PKG_SEGMENT_MISSING', rel, `${seg.uri} does not exist`);
+      continue;
+    }
     bits += size * 8;
     duration += seg.duration;
     peak = Math.max(peak, (size * 8) / Math.max(seg.duration, 1));
   }
-  if (pl.mapUri && !(await stat(path.join(root, dir, pl.mapUri)).catch(() => undefined))) report('PKG_SEGMENT_MISSING', rel, `init ${pl.mapUri} does not exist`);
+  if (pl.mapUri && !(await stat(path.join(root, dir, pl.mapUri)).catch(() => undefined)))
+    report('PKG_SEGMENT_MISSING', rel, `init ${pl.mapUri} does not exist`);
   const listedSec = pl.segments.reduce((t, x) => t + x.duration, 0);
   return { rel, playlist: pl, peak, average: duration > 0 ? bits / duration : 0, durationSec: duration, listedSec, sizes };
 }
@@ -107,15 +141,26 @@ export function checkAlignment(rungs: readonly CheckedMedia[], report: Report): 
 }
 
 /** Every entry of an I-frame playlist must start at a moof whose first sample is a sync sample, and cover it. */
-export async function checkIFramePlaylist(root: string, rel: string, rendition: CheckedMedia, report: Report): Promise<{ peak: number; average: number } | undefined> {
+export async function checkIFramePlaylist(
+  root: string,
+  rel: string,
+  rendition: CheckedMedia,
+  report: Report,
+): Promise<{ peak: number; average: number } | undefined> {
   const pl = await readPlaylist(root, rel, report);
   if (!pl) return undefined;
   if (!pl.iFramesOnly) report('PKG_MEDIA_TAG_MISSING', rel, 'missing EXT-X-I-FRAMES-ONLY');
   if (!pl.endList) report('PKG_MEDIA_TAG_MISSING', rel, 'missing EXT-X-ENDLIST');
-  if (!pl.mapUri) { report('PKG_MEDIA_TAG_MISSING', rel, 'missing EXT-X-MAP'); return undefined; }
+  if (!pl.mapUri) {
+    report('PKG_MEDIA_TAG_MISSING', rel, 'missing EXT-X-MAP');
+    return undefined;
+  }
   const dir = path.join(root, path.dirname(rel));
   const init = await readFile(path.join(dir, pl.mapUri)).catch(() => undefined);
-  if (!init || !mediaTimescale(init)) { report('PKG_SEGMENT_MISSING', rel, `init ${pl.mapUri} unreadable`); return undefined; }
+  if (!init || !mediaTimescale(init)) {
+    report('PKG_SEGMENT_MISSING', rel, `init ${pl.mapUri} unreadable`);
+    return undefined;
+  }
   const defaults = trackDefaults(init);
   const cache = new Map<string, Buffer | undefined>();
   let peak = 0;
@@ -124,14 +169,25 @@ export async function checkIFramePlaylist(root: string, rel: string, rendition: 
   let complete = true;
   const listed = pl.segments.reduce((t, x) => t + x.duration, 0);
   for (const e of pl.segments) {
-    if (!e.byteRange) { report('PKG_IFRAME_RANGE_INVALID', rel, `${e.uri} has no EXT-X-BYTERANGE`); complete = false; continue; }
+    if (!e.byteRange) {
+      report('PKG_IFRAME_RANGE_INVALID', rel, `${e.uri} has no EXT-X-BYTERANGE`);
+      complete = false;
+      continue;
+    }
     if (!cache.has(e.uri)) cache.set(e.uri, await readFile(path.join(dir, e.uri)).catch(() => undefined));
     const buf = cache.get(e.uri);
     const { offset, length } = e.byteRange;
     const where = `${e.uri} ${length}@${offset}`;
     // A missing segment is already reported by the media playlist check; its bitrates cannot be measured either.
-    if (!buf) { complete = false; continue; }
-    if (offset + length > buf.length) { report('PKG_IFRAME_RANGE_INVALID', rel, `${where} lies outside the segment`); complete = false; continue; }
+    if (!buf) {
+      complete = false;
+      continue;
+    }
+    if (offset + length > buf.length) {
+      report('PKG_IFRAME_RANGE_INVALID', rel, `${where} lies outside the segment`);
+      complete = false;
+      continue;
+    }
     const box = readBoxes(buf, offset).at(0);
     const frag = box?.type === 'moof' ? readFragments(buf, defaults).find((f) => f.moofOffset === offset) : undefined;
     const first = frag?.samples[0];

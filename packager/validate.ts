@@ -5,8 +5,13 @@ import { codecOfInitFile } from './codecs.ts';
 import { PREFERRED_START_BITRATE } from './master.ts';
 import { parseMasterPlaylist, type AttributeList, type ParsedMaster } from './master-parse.ts';
 import {
-  checkAlignment, checkIFramePlaylist, checkMediaPlaylist,
-  type CheckedMedia, type Report, type ValidatePackageOptions, type Violation,
+  checkAlignment,
+  checkIFramePlaylist,
+  checkMediaPlaylist,
+  type CheckedMedia,
+  type Report,
+  type ValidatePackageOptions,
+  type Violation,
 } from './validate-media.ts';
 
 export { VIOLATION_CODES, type ValidatePackageOptions, type Violation, type ViolationCode } from './validate-media.ts';
@@ -38,11 +43,18 @@ function checkMasterTags(m: ParsedMaster, file: string, report: Report): void {
   // Apple authoring spec §1.19: the first variant is where playback starts; it should be the ~2 Mb/s one.
   const bws = m.variants.map((v) => Number(v.attrs['BANDWIDTH'] ?? 0));
   const dist = (b: number): number => Math.abs(b - PREFERRED_START_BITRATE);
-  if (bws.length > 1 && bws.some((b) => dist(b) < dist(bws[0]!))) report('PKG_VARIANT_ORDER', file, 'first variant is not the one closest to 2 Mb/s');
+  if (bws.length > 1 && bws.some((b) => dist(b) < dist(bws[0]!)))
+    report('PKG_VARIANT_ORDER', file, 'first variant is not the one closest to 2 Mb/s');
 }
 
-function compareBitrate(code: 'PKG_BANDWIDTH_MISMATCH' | 'PKG_AVERAGE_BANDWIDTH_MISMATCH' | 'PKG_IFRAME_BANDWIDTH_MISMATCH',
-  declared: string | undefined, measured: number, tol: number, file: string, report: Report): void {
+function compareBitrate(
+  code: 'PKG_BANDWIDTH_MISMATCH' | 'PKG_AVERAGE_BANDWIDTH_MISMATCH' | 'PKG_IFRAME_BANDWIDTH_MISMATCH',
+  declared: string | undefined,
+  measured: number,
+  tol: number,
+  file: string,
+  report: Report,
+): void {
   if (declared === undefined || measured <= 0) return;
   const d = Number(declared);
   if (!(Math.abs(d - measured) <= measured * tol)) report(code, file, `declared ${d} b/s, measured ${Math.round(measured)} b/s`);
@@ -54,7 +66,8 @@ async function checkCodecs(root: string, attrs: AttributeList, media: CheckedMed
     if (!m.playlist.mapUri) continue;
     const init = path.join(root, path.dirname(m.rel), m.playlist.mapUri);
     const actual = await codecOfInitFile(init, i === 0 ? 'video' : 'audio').catch(() => undefined);
-    if (actual && !declared.includes(actual)) report('PKG_CODECS_MISMATCH', file, `CODECS="${attrs['CODECS'] ?? ''}" lacks ${actual} of ${m.rel}`);
+    if (actual && !declared.includes(actual))
+      report('PKG_CODECS_MISMATCH', file, `CODECS="${attrs['CODECS'] ?? ''}" lacks ${actual} of ${m.rel}`);
   }
 }
 
@@ -88,13 +101,25 @@ export async function validatePackage(root: string, opts: ValidatePackageOptions
     rungs.push(checked);
     const audio = v.attrs['AUDIO'] ? audios.get(v.attrs['AUDIO']) : undefined;
     compareBitrate('PKG_BANDWIDTH_MISMATCH', v.attrs['BANDWIDTH'], checked.peak + (audio?.peak ?? 0), o.bitrateTolerance, v.uri, report);
-    compareBitrate('PKG_AVERAGE_BANDWIDTH_MISMATCH', v.attrs['AVERAGE-BANDWIDTH'], checked.average + (audio?.average ?? 0), o.bitrateTolerance, v.uri, report);
+    compareBitrate(
+      'PKG_AVERAGE_BANDWIDTH_MISMATCH',
+      v.attrs['AVERAGE-BANDWIDTH'],
+      checked.average + (audio?.average ?? 0),
+      o.bitrateTolerance,
+      v.uri,
+      report,
+    );
     await checkCodecs(root, v.attrs, audio ? [checked, audio] : [checked], v.uri, report);
     const iframe = master.iFrameVariants.find((f) => f['URI'] && path.dirname(f['URI']) === path.dirname(v.uri));
-    if (!iframe) { report('PKG_IFRAME_PLAYLIST_MISSING', o.masterName, `no EXT-X-I-FRAME-STREAM-INF for ${v.uri}`); continue; }
-    for (const a of IFRAME_ATTRIBUTES) if (!iframe[a]) report('PKG_VARIANT_ATTRIBUTE_MISSING', o.masterName, `I-frame stream for ${v.uri}: missing ${a}`);
+    if (!iframe) {
+      report('PKG_IFRAME_PLAYLIST_MISSING', o.masterName, `no EXT-X-I-FRAME-STREAM-INF for ${v.uri}`);
+      continue;
+    }
+    for (const a of IFRAME_ATTRIBUTES)
+      if (!iframe[a]) report('PKG_VARIANT_ATTRIBUTE_MISSING', o.masterName, `I-frame stream for ${v.uri}: missing ${a}`);
     const measured = await checkIFramePlaylist(root, iframe['URI']!, checked, report);
-    if (measured) compareBitrate('PKG_IFRAME_BANDWIDTH_MISMATCH', iframe['BANDWIDTH'], measured.peak, o.bitrateTolerance, iframe['URI']!, report);
+    if (measured)
+      compareBitrate('PKG_IFRAME_BANDWIDTH_MISMATCH', iframe['BANDWIDTH'], measured.peak, o.bitrateTolerance, iframe['URI']!, report);
   }
   checkAlignment(rungs, report);
   return violations;

@@ -31,8 +31,14 @@ export async function archiveAndOffload(d: ArchiveStepDeps, v: { videoId: string
   if (existing?.stream_uid) return; // a retried or restored job must not upload a second copy to Stream
   try {
     const o = await offloadToStream({
-      client: d.stream.client, records: d.records, videoId: v.videoId, name: v.title, archive: d.archive, archiveKey: key,
-      localPath: v.localPath, requireSignedURLs: d.stream.requireSignedURLs,
+      client: d.stream.client,
+      records: d.records,
+      videoId: v.videoId,
+      name: v.title,
+      archive: d.archive,
+      archiveKey: key,
+      localPath: v.localPath,
+      requireSignedURLs: d.stream.requireSignedURLs,
     });
     d.logger.info({ videoId: v.videoId, uid: o.uid, via: o.via }, 'offloaded to Cloudflare Stream');
   } catch (err) {

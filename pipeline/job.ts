@@ -47,8 +47,10 @@ export const hlsPrefix = (videoId: string): string => `hls/${videoId}`;
 
 /** Errors caused by the upload itself: retrying cannot help, the video is rejected with the code. */
 function isInputError(err: unknown): err is PipelineError {
-  return isPipelineError(err) && (err.code === 'TRANSCODE_PROBE_FAILED' || err.code === 'TRANSCODE_NO_VIDEO'
-    || err.code === 'TRANSCODE_SOURCE_CORRUPT');
+  return (
+    isPipelineError(err) &&
+    (err.code === 'TRANSCODE_PROBE_FAILED' || err.code === 'TRANSCODE_NO_VIDEO' || err.code === 'TRANSCODE_SOURCE_CORRUPT')
+  );
 }
 
 /** Input errors reject the video, a cancel fails it; neither is retried. Anything else is rethrown for a retry. */
@@ -67,7 +69,9 @@ async function failFinally(err: unknown, videoId: string, d: PipelineDeps): Prom
 /** Work dirs of earlier attempts at this video (a worker SIGKILLed mid-transcode leaves its dir behind). */
 async function removeStaleWorkDirs(workDir: string, videoId: string): Promise<void> {
   const names = await readdir(workDir).catch(() => []);
-  await Promise.all(names.filter((n) => n.startsWith(workDirPrefix(videoId))).map((n) => rm(path.join(workDir, n), { recursive: true, force: true })));
+  await Promise.all(
+    names.filter((n) => n.startsWith(workDirPrefix(videoId))).map((n) => rm(path.join(workDir, n), { recursive: true, force: true })),
+  );
 }
 
 /**
@@ -82,7 +86,11 @@ async function clearPrefix(storage: ObjectStorage, prefix: string): Promise<void
 }
 
 /** Progress writes to Postgres at most every `ms`, the last one always. */
-function throttled(fn: (p: number) => Promise<void>, ms: number, logger: Logger): { report: (p: number) => void; flush: () => Promise<void> } {
+function throttled(
+  fn: (p: number) => Promise<void>,
+  ms: number,
+  logger: Logger,
+): { report: (p: number) => void; flush: () => Promise<void> } {
   let last = 0;
   // Writes are chained, so they land in order and flush() can wait for the last one before the row turns ready.
   let chain: Promise<void> = Promise.resolve();
@@ -100,7 +108,11 @@ function throttled(fn: (p: number) => Promise<void>, ms: number, logger: Logger)
 async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<PreparedMaster> {
   try {
     return await prepareMaster(job.data.videoId, job.data.sourcePath, {
-      ...d.ingest, videos: d.videos, ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, logger: d.logger,
+      ...d.ingest,
+      videos: d.videos,
+      ffmpegPath: d.ffmpegPath,
+      ffprobePath: d.ffprobePath,
+      logger: d.logger,
     });
   } catch (err) {
     // Retrying cannot change an infected or invalid verdict.
@@ -120,8 +132,11 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   const sourcePath = prepared.path;
   await d.videos.markProcessing(videoId, 'probe');
   // The strip's probe of the master it wrote is passed forward; only a retry that reuses an earlier master probes it.
-  const probe = await (prepared.probe ? Promise.resolve().then(() => toSourceProbe(prepared.probe!, sourcePath))
-    : probeSource(sourcePath, { ffprobePath: d.ffprobePath })).catch((err: unknown) => failFinally(err, videoId, d));
+  const probe = await (
+    prepared.probe
+      ? Promise.resolve().then(() => toSourceProbe(prepared.probe!, sourcePath))
+      : probeSource(sourcePath, { ffprobePath: d.ffprobePath })
+  ).catch((err: unknown) => failFinally(err, videoId, d));
   const source = mediaInput(sourcePath, probe.container);
   if (d.archive) {
     // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back.
@@ -135,17 +150,32 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   const work = await mkdtemp(path.join(d.workDir, workDirPrefix(videoId)));
   try {
     // job.updateProgress also tells other processes (QueueEvents, the API) how far the job is.
-    const progress = throttled(async (p) => {
-      await job.updateProgress(Math.round(p));
-      await d.videos.setProgress(videoId, 'transcode', p);
-    }, 1000, d.logger);
+    const progress = throttled(
+      async (p) => {
+        await job.updateProgress(Math.round(p));
+        await d.videos.setProgress(videoId, 'transcode', p);
+      },
+      1000,
+      d.logger,
+    );
     const prefix = hlsPrefix(videoId);
     const masterKey = `${prefix}/${MASTER_NAME}`;
     await clearPrefix(d.storage, prefix);
     // Progressive publishing: the row turns previewable as soon as every rung's first segment is public.
     const { pkg, artwork } = await transcodeAndPackage({
-      ffmpegPath: d.ffmpegPath, ffprobePath: d.ffprobePath, source, probe, workDir: work, storage: d.storage, prefix,
-      logger: d.logger, threads: d.ffmpegThreads, preset: d.preset, onProgress: progress.report, pool: d.pool, signal: d.signal,
+      ffmpegPath: d.ffmpegPath,
+      ffprobePath: d.ffprobePath,
+      source,
+      probe,
+      workDir: work,
+      storage: d.storage,
+      prefix,
+      logger: d.logger,
+      threads: d.ffmpegThreads,
+      preset: d.preset,
+      onProgress: progress.report,
+      pool: d.pool,
+      signal: d.signal,
       // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
       // the next attempt must not take the same path.
       allowRemux: job.attemptsMade === 0,
@@ -158,15 +188,24 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
       hlsPrefix: prefix,
       masterKey,
       renditions: pkg.renditions.map((r) => ({
-        name: r.name, kind: r.kind, width: r.width, height: r.height, fps: r.fps, codecs: r.codecs,
-        bandwidth: r.bandwidth, average_bandwidth: r.averageBandwidth, playlist_key: `${prefix}/${r.playlist}`, size_bytes: r.sizeBytes,
+        name: r.name,
+        kind: r.kind,
+        width: r.width,
+        height: r.height,
+        fps: r.fps,
+        codecs: r.codecs,
+        bandwidth: r.bandwidth,
+        average_bandwidth: r.averageBandwidth,
+        playlist_key: `${prefix}/${r.playlist}`,
+        size_bytes: r.sizeBytes,
       })),
     });
     const wallSec = (performance.now() - started) / 1000;
     d.metrics?.transcodeSeconds.observe({ outcome: 'ready' }, wallSec);
     if (wallSec > 0) d.metrics?.transcodeRealtimeFactor.observe(probe.durationSec / wallSec);
     // A lost event must not fail a finished transcode (the video is ready either way); the error is logged.
-    await d.events?.publish('video.ready', { videoId, masterKey, durationSec: probe.durationSec })
+    await d.events
+      ?.publish('video.ready', { videoId, masterKey, durationSec: probe.durationSec })
       .catch((err: unknown) => d.logger.error({ err: describeError(err), videoId }, 'could not queue video.ready'));
     return { masterKey };
   } finally {

@@ -73,7 +73,12 @@ async function makeArtwork(o: PackagedTranscodeOptions, sink: PackageSink): Prom
     for (const rel of [...posters.images.map((i) => i.file), board.spriteFile, board.vttFile]) {
       await sink.putFile(rel, path.join(o.workDir, rel));
     }
-    const rows = posters.images.map((i): PosterRow => ({ key: `${o.prefix}/${i.file}`, width: i.width, height: i.height, format: i.format }));
+    const rows = posters.images.map((i): PosterRow => ({
+      key: `${o.prefix}/${i.file}`,
+      width: i.width,
+      height: i.height,
+      format: i.format,
+    }));
     const main = rows.find((r) => r.format === 'jpeg' && r.width === 640) ?? rows.find((r) => r.format === 'jpeg') ?? null;
     return { posterKey: main?.key ?? null, storyboardKey: `${o.prefix}/${board.vttFile}`, posters: rows };
   } catch (err) {
@@ -91,15 +96,29 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
   const renditions = plannedRenditions(rungs, o.probe.audio !== null);
   const sink = storageSink(o.storage, o.prefix);
   const packager = new ProgressivePackager({
-    workDir: o.workDir, renditions, sink, logger: o.logger,
-    pollIntervalMs: o.pollIntervalMs, onPlayable: o.onPlayable,
+    workDir: o.workDir,
+    renditions,
+    sink,
+    logger: o.logger,
+    pollIntervalMs: o.pollIntervalMs,
+    onPlayable: o.onPlayable,
   });
   packager.start();
   try {
     await transcodeLadder({
-      ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath, source: o.source, probe: o.probe, outDir: o.workDir,
-      logger: o.logger, threads: o.threads, preset: o.preset, onProgress: o.onProgress, rungs, signal: o.signal,
-      pool: o.pool, allowRemux: o.allowRemux,
+      ffmpegPath: o.ffmpegPath,
+      ffprobePath: o.ffprobePath,
+      source: o.source,
+      probe: o.probe,
+      outDir: o.workDir,
+      logger: o.logger,
+      threads: o.threads,
+      preset: o.preset,
+      onProgress: o.onProgress,
+      rungs,
+      signal: o.signal,
+      pool: o.pool,
+      allowRemux: o.allowRemux,
     });
   } finally {
     await packager.stop();

@@ -25,15 +25,26 @@ export interface PrepareMasterOptions {
 
 /** Outcomes decided by the upload itself: recorded on the video, never retried. */
 const TERMINAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'INGEST_INFECTED', 'INGEST_EMPTY', 'INGEST_UNREADABLE', 'INGEST_NOT_VIDEO', 'INGEST_BAD_DIMENSIONS',
-  'INGEST_BAD_DURATION', 'INGEST_TOO_LONG', 'INGEST_TRUNCATED', 'INGEST_UNSUPPORTED_CONTAINER',
+  'INGEST_INFECTED',
+  'INGEST_EMPTY',
+  'INGEST_UNREADABLE',
+  'INGEST_NOT_VIDEO',
+  'INGEST_BAD_DIMENSIONS',
+  'INGEST_BAD_DURATION',
+  'INGEST_TOO_LONG',
+  'INGEST_TRUNCATED',
+  'INGEST_UNSUPPORTED_CONTAINER',
 ]);
 
 export function isTerminalIngestError(err: unknown): err is PipelineError {
   return isPipelineError(err) && TERMINAL_CODES.has(err.code);
 }
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** What identifies the bytes of a file on disk without reading them again. */
 async function fingerprint(file: string): Promise<{ key: string; size: number }> {
@@ -81,15 +92,20 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
   }
   // clamd saw every byte of the file as it was when the scan started, and nothing else.
-  if (scan.bytes !== before.size) throw new PipelineError('INGEST_SOURCE_CHANGED', 'The scan read a different length.', { bytes: scan.bytes });
+  if (scan.bytes !== before.size)
+    throw new PipelineError('INGEST_SOURCE_CHANGED', 'The scan read a different length.', { bytes: scan.bytes });
   await o.videos.recordCleanScan(videoId, scan.sha256);
   try {
     await o.videos.markProcessing(videoId, 'validate');
     const source = await validateUpload(sourcePath, { ffprobePath: o.ffprobePath, maxDurationSec: o.maxDurationSec });
     await o.videos.markProcessing(videoId, 'strip');
     const master = await stripVideoMetadata({
-      ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath, input: source.input, videoCodec: source.videoCodec,
-      outBase: path.join(o.mastersDir, videoId, 'master'), declaredDurationSec: source.durationSec,
+      ffmpegPath: o.ffmpegPath,
+      ffprobePath: o.ffprobePath,
+      input: source.input,
+      videoCodec: source.videoCodec,
+      outBase: path.join(o.mastersDir, videoId, 'master'),
+      declaredDurationSec: source.durationSec,
     });
     await assertUnchanged(sourcePath, before).catch(async (err: unknown) => {
       await rm(master.path, { force: true });

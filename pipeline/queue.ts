@@ -69,7 +69,8 @@ export interface TranscodeWorker {
 function recordFinalFailure(o: TranscodeWorkerOptions, job: Job<TranscodeJobData> | undefined, err: Error): void {
   o.logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'transcode job failed');
   if (!job) return;
-  if (job.processedOn && job.finishedOn) o.metrics?.transcodeSeconds.observe({ outcome: 'failed' }, (job.finishedOn - job.processedOn) / 1000);
+  if (job.processedOn && job.finishedOn)
+    o.metrics?.transcodeSeconds.observe({ outcome: 'failed' }, (job.finishedOn - job.processedOn) / 1000);
   const raw = (err as { code?: unknown }).code;
   // The pipeline throws UnrecoverableError(<code>) for verdicts it already recorded (rejected, infected, cancelled).
   const code = typeof raw === 'string' ? raw : err.name === 'UnrecoverableError' ? err.message : 'TRANSCODE_FFMPEG_FAILED';
@@ -97,8 +98,12 @@ export async function startTranscodeWorker(o: TranscodeWorkerOptions): Promise<T
     QUEUE_NAMES.transcode,
     async (job, _token, signal) => o.process(job, signal ?? new AbortController().signal, cancelled(job.data.videoId)),
     {
-      connection: o.connection, prefix: o.prefix, concurrency: o.concurrency,
-      lockDuration: o.lockDurationMs, stalledInterval: o.stalledIntervalMs, maxStalledCount: o.maxStalledCount,
+      connection: o.connection,
+      prefix: o.prefix,
+      concurrency: o.concurrency,
+      lockDuration: o.lockDurationMs,
+      stalledInterval: o.stalledIntervalMs,
+      maxStalledCount: o.maxStalledCount,
     },
   );
   worker.on('failed', (job, err) => recordFinalFailure(o, job, err));
@@ -145,7 +150,10 @@ export async function cancelTranscode(d: CancelDeps, videoId: string): Promise<C
     await redis.set(cancelMarkerKey(d.prefix, videoId), '1', 'EX', CANCEL_MARKER_TTL_SEC);
     if (state !== 'active') {
       // remove() refuses a job that just became active (it is locked): then it is signalled like any active job.
-      const removed = await job.remove().then(() => true, () => false);
+      const removed = await job.remove().then(
+        () => true,
+        () => false,
+      );
       if (removed) {
         await d.videos.markFailed(videoId, 'failed', 'TRANSCODE_CANCELLED', 'Cancelled before the transcode started.');
         return 'removed';

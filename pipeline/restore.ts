@@ -42,7 +42,9 @@ export async function restoreMaster(o: RestoreMasterOptions): Promise<RestoreRes
     const got = hasher.digest();
     if (got !== row.master_sha256) {
       throw new PipelineError('STORAGE_CHECKSUM_MISMATCH', `Archived ${row.archive_key} does not match its recorded sha256.`, {
-        key: row.archive_key, got, want: row.master_sha256,
+        key: row.archive_key,
+        got,
+        want: row.master_sha256,
       });
     }
     await rename(tmp, dest);

@@ -35,7 +35,13 @@ export async function cleanStagingCopies(o: StagingCleanupOptions): Promise<Stag
   for (const r of rows) {
     if (!r.archive_key || !r.master_sha256 || r.master_size_bytes === null || !r.staging_path) continue;
     try {
-      await releaseStagingCopy({ storage: o.archive, key: r.archive_key, sha256: r.master_sha256, size: r.master_size_bytes, localPath: r.staging_path });
+      await releaseStagingCopy({
+        storage: o.archive,
+        key: r.archive_key,
+        sha256: r.master_sha256,
+        size: r.master_size_bytes,
+        localPath: r.staging_path,
+      });
       await o.records.markStagingDeleted(r.id);
       deleted.push(r.id);
     } catch (err) {

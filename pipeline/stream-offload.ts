@@ -42,7 +42,11 @@ export async function offloadToStream(o: OffloadOptions): Promise<{ uid: string;
 /** Stores a poll result or verified webhook; returns the video id, undefined for a uid we never offloaded. */
 export function applyStreamVideo(records: ArchiveRecords, v: StreamVideo): Promise<string | undefined> {
   return records.updateStream(v.uid, {
-    state: v.state, errorCode: v.errorReasonCode, hlsUrl: v.hlsUrl, dashUrl: v.dashUrl, thumbnailUrl: v.thumbnailUrl,
+    state: v.state,
+    errorCode: v.errorReasonCode,
+    hlsUrl: v.hlsUrl,
+    dashUrl: v.dashUrl,
+    thumbnailUrl: v.thumbnailUrl,
   });
 }
 

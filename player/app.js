@@ -14,7 +14,9 @@
  */
 const $ = (id) => /** @type {PageElements[K]} */ (document.getElementById(id));
 const statusEl = $('status');
-const setStatus = (/** @type {string} */ text) => { statusEl.textContent = text; };
+const setStatus = (/** @type {string} */ text) => {
+  statusEl.textContent = text;
+};
 const params = new URLSearchParams(location.search);
 const accessToken = params.get('access_token');
 /** @type {Record<string, string>} */
@@ -42,7 +44,9 @@ function play(playbackUrl) {
   if (window.Hls && Hls.isSupported()) {
     // startPosition 0: a moderator previewing a growing EVENT playlist starts at the beginning, not the live edge.
     const hls = new Hls({ startPosition: 0 });
-    hls.on(Hls.Events.ERROR, (_e, data) => { if (data.fatal) setStatus(`Playback error: ${data.details}`); });
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      if (data.fatal) setStatus(`Playback error: ${data.details}`);
+    });
     hls.loadSource(playbackUrl);
     hls.attachMedia(video);
     window.__hls = hls;
@@ -64,7 +68,10 @@ async function waitUntilReady(id) {
     const v = await getJson(`/api/videos/${encodeURIComponent(id)}`);
     if (v.playback?.posterUrl) $('video').poster = v.playback.posterUrl;
     // A previewable video plays its growing EVENT playlist; hls.js keeps reloading it until ENDLIST appears.
-    if (!playing && v.previewable && v.playback) { play(v.playback.url); playing = true; }
+    if (!playing && v.previewable && v.playback) {
+      play(v.playback.url);
+      playing = true;
+    }
     if (v.status === 'ready' && v.playback) {
       setStatus(v.playback.scope === 'preview' ? 'Ready (preview, awaiting approval).' : 'Ready.');
       return;
@@ -98,7 +105,10 @@ $('upload-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const file = $('file').files?.[0];
   if (!file) return;
-  fetchUploadToken().then((token) => startUpload(file, token), (err) => setStatus(`Upload failed: ${err.message}`));
+  fetchUploadToken().then(
+    (token) => startUpload(file, token),
+    (err) => setStatus(`Upload failed: ${err.message}`),
+  );
 });
 
 /**

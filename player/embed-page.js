@@ -24,10 +24,22 @@ const status = /** @type {HTMLElement} */ (root.querySelector('[data-role="statu
 async function start() {
   // With a signed URL, the embedding site passes the rest of the API's playback object along (all signed too).
   if (src) return player.load({ url: src, posterUrl: params.get('poster'), storyboardUrl: params.get('storyboard') });
-  if (!videoId) { status.textContent = 'No video given.'; return; }
+  if (!videoId) {
+    status.textContent = 'No video given.';
+    return;
+  }
   player.load(await fetchPlayback());
 }
 
-start().then(() => {
-  if (params.get('autoplay') === '1') { player.video.muted = true; player.play(); }
-}, (err) => { status.textContent = messageFor(err.code ?? 'NETWORK'); root.dataset.error = err.code ?? 'NETWORK'; });
+start().then(
+  () => {
+    if (params.get('autoplay') === '1') {
+      player.video.muted = true;
+      player.play();
+    }
+  },
+  (err) => {
+    status.textContent = messageFor(err.code ?? 'NETWORK');
+    root.dataset.error = err.code ?? 'NETWORK';
+  },
+);

@@ -24,5 +24,6 @@
   function scan() {
     /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-kidstream-video]')).forEach(mount);
   }
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', scan); else scan();
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', scan);
+  else scan();
 })();

@@ -31,8 +31,12 @@ let selected = null;
 let previewing = null;
 const player = createPlayer($('preview'), { refresh: () => detail(/** @type {string} */ (previewing), true).then((d) => d.playback) });
 
-const setStatus = (/** @type {string} */ t) => { $('status').textContent = t; };
-const showError = (/** @type {string | null} */ code) => { $('error').textContent = code ? messageFor(code) : ''; };
+const setStatus = (/** @type {string} */ t) => {
+  $('status').textContent = t;
+};
+const showError = (/** @type {string | null} */ code) => {
+  $('error').textContent = code ? messageFor(code) : '';
+};
 
 /**
  * @param {string} id
@@ -68,7 +72,12 @@ function renderItem(item) {
   text.append(title, meta);
   li.append(img, text);
   li.addEventListener('click', () => select(item.id));
-  detail(item.id).then((d) => { if (d.playback?.posterUrl) img.src = d.playback.posterUrl; }, () => undefined);
+  detail(item.id).then(
+    (d) => {
+      if (d.playback?.posterUrl) img.src = d.playback.posterUrl;
+    },
+    () => undefined,
+  );
   return li;
 }
 
@@ -104,7 +113,11 @@ async function poll() {
     // The selected video may have finished transcoding since it was selected: its decisions open without a reselect.
     if (selected) enableDecisions(items.get(selected));
     if (!selected && items.size) select(/** @type {string} */ ([...items.keys()][0]), { focus: false });
-    if (!items.size) { $('review').hidden = true; previewing = null; player.destroy(); }
+    if (!items.size) {
+      $('review').hidden = true;
+      previewing = null;
+      player.destroy();
+    }
     setStatus(`${items.size} video${items.size === 1 ? '' : 's'} waiting.`);
   } catch (err) {
     showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
@@ -178,7 +191,11 @@ async function decide(decision) {
   previewing = null;
   player.destroy();
   setStatus(`${decision === 'approve' ? 'Approved' : 'Rejected'} “${title}”.`);
-  if (next) select(next); else { selected = null; $('review').hidden = true; }
+  if (next) select(next);
+  else {
+    selected = null;
+    $('review').hidden = true;
+  }
 }
 
 /** @param {number} delta */
@@ -192,22 +209,34 @@ function move(delta) {
 document.addEventListener('keydown', (e) => {
   const { tagName } = /** @type {Element} */ (e.target);
   if (tagName === 'TEXTAREA') {
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); decide('reject'); }
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      decide('reject');
+    }
     if (e.key === 'Escape') document.getElementById(`item-${selected}`)?.focus();
     return;
   }
   if (e.ctrlKey || e.metaKey || e.altKey || ['INPUT', 'SELECT'].includes(tagName)) return;
   /** @type {Record<string, () => unknown>} */
   const actions = {
-    j: () => move(1), k: () => move(-1), a: () => decide('approve'), r: () => $('notes').focus(),
+    j: () => move(1),
+    k: () => move(-1),
+    a: () => decide('approve'),
+    r: () => $('notes').focus(),
     p: () => (player.video.paused ? player.play() : player.video.pause()),
   };
   const act = actions[e.key];
-  if ((e.key === 'a') && $('approve').disabled) return;
-  if (act) { e.preventDefault(); act(); }
+  if (e.key === 'a' && $('approve').disabled) return;
+  if (act) {
+    e.preventDefault();
+    act();
+  }
 });
 $('approve').addEventListener('click', () => decide('approve'));
 $('reject').addEventListener('click', () => decide('reject'));
 
 if (!token) showError('AUTH_MISSING_TOKEN');
-else { poll(); setInterval(poll, POLL_MS); }
+else {
+  poll();
+  setInterval(poll, POLL_MS);
+}

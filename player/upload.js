@@ -21,20 +21,27 @@ import { api, claimsOf, takeAccessToken } from './lib/session.js';
  */
 const $ = (id) => /** @type {K extends keyof PageElements ? PageElements[K] : HTMLElement} */ (document.getElementById(id));
 const token = takeAccessToken();
-const user = token ? claimsOf(token).sub ?? 'anon' : 'anon';
+const user = token ? (claimsOf(token).sub ?? 'anon') : 'anon';
 const form = $('upload-form');
 const ENDPOINT = '/uploads';
 const POLL_MS = 1500;
 /** @type {Readonly<Record<string, string>>} */
 const STAGES = {
-  scan: 'Checking for viruses', validate: 'Checking the file', strip: 'Removing hidden metadata (location, device)',
-  probe: 'Analysing the video', transcode: 'Converting for every screen size', package: 'Packaging', done: 'Finishing',
+  scan: 'Checking for viruses',
+  validate: 'Checking the file',
+  strip: 'Removing hidden metadata (location, device)',
+  probe: 'Analysing the video',
+  transcode: 'Converting for every screen size',
+  package: 'Packaging',
+  done: 'Finishing',
 };
 /** @type {Upload | null} */
 let upload = null;
 const meter = createRateMeter();
 
-const setStatus = (/** @type {string} */ t) => { $('status').textContent = t; };
+const setStatus = (/** @type {string} */ t) => {
+  $('status').textContent = t;
+};
 /** @param {string | null} code */
 function showError(code) {
   $('error').textContent = code ? messageFor(code) : '';
@@ -125,7 +132,10 @@ function startUpload(file, uploadToken) {
     onError: async (err) => {
       const code = await codeOfTusError(err);
       setUploading(false);
-      if (code === 'NETWORK' && !navigator.onLine) { setStatus('Offline — the upload continues when the connection is back.'); return; }
+      if (code === 'NETWORK' && !navigator.onLine) {
+        setStatus('Offline — the upload continues when the connection is back.');
+        return;
+      }
       showError(code);
       setStatus('Upload stopped.');
     },
@@ -155,9 +165,20 @@ form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   showError(null);
   const file = $('file').files?.[0];
-  if (!file) { setStatus('Choose a video file first.'); $('file').focus(); return; }
-  if (!$('title').value.trim()) { showError('INGEST_BAD_METADATA'); $('title').focus(); return; }
-  if (!token) { showError('AUTH_MISSING_TOKEN'); return; }
+  if (!file) {
+    setStatus('Choose a video file first.');
+    $('file').focus();
+    return;
+  }
+  if (!$('title').value.trim()) {
+    showError('INGEST_BAD_METADATA');
+    $('title').focus();
+    return;
+  }
+  if (!token) {
+    showError('AUTH_MISSING_TOKEN');
+    return;
+  }
   setStatus('Starting…');
   try {
     // Only creating an upload needs this short-lived token; resuming one uses the upload URL alone.
@@ -172,7 +193,10 @@ form.addEventListener('submit', async (ev) => {
 $('pause').addEventListener('click', () => {
   if (!upload) return;
   if ($('pause').textContent === 'Pause') {
-    upload.abort().then(() => { setUploading(false); setStatus('Paused. Press Resume to continue.'); });
+    upload.abort().then(() => {
+      setUploading(false);
+      setStatus('Paused. Press Resume to continue.');
+    });
   } else {
     meter.reset();
     setUploading(true);
@@ -181,18 +205,28 @@ $('pause').addEventListener('click', () => {
 });
 
 window.addEventListener('online', () => {
-  if (upload && $('pause').textContent === 'Resume') { meter.reset(); setUploading(true); upload.start(); }
+  if (upload && $('pause').textContent === 'Resume') {
+    meter.reset();
+    setUploading(true);
+    upload.start();
+  }
 });
 window.addEventListener('offline', () => setStatus('Offline — the upload continues when the connection is back.'));
 
 // Drag and drop onto the file picker's label; the input stays the single source of the chosen file.
 const drop = $('drop');
-drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {
   e.preventDefault();
   drop.classList.remove('over');
-  if (e.dataTransfer?.files.length) { $('file').files = e.dataTransfer.files; onFileChosen(); }
+  if (e.dataTransfer?.files.length) {
+    $('file').files = e.dataTransfer.files;
+    onFileChosen();
+  }
 });
 $('file').addEventListener('change', onFileChosen);
 function onFileChosen() {
@@ -207,7 +241,8 @@ function describe(v) {
   if (v.status === 'uploaded') return 'Uploaded. Waiting for processing to start…';
   if (v.status === 'processing') return `${STAGES[v.stage ?? ''] ?? 'Processing'}… ${Math.round(v.progress)}%`;
   if (v.moderation.status === 'approved') return 'Published. Everyone can watch it now.';
-  if (v.moderation.status === 'rejected') return `A moderator did not accept this video${v.moderation.notes ? `: ${v.moderation.notes}` : '.'}`;
+  if (v.moderation.status === 'rejected')
+    return `A moderator did not accept this video${v.moderation.notes ? `: ${v.moderation.notes}` : '.'}`;
   return 'Ready. A moderator will review it before others can watch.';
 }
 
@@ -228,7 +263,10 @@ async function follow(id) {
       v = await api(`/api/videos/${encodeURIComponent(id)}`, { token });
     } catch (err) {
       const { code } = /** @type {{ code?: string }} */ (err);
-      if (code === 'AUTH_INVALID_TOKEN' || code === 'API_NOT_FOUND') { showError(code); return; }
+      if (code === 'AUTH_INVALID_TOKEN' || code === 'API_NOT_FOUND') {
+        showError(code);
+        return;
+      }
       await new Promise((r) => setTimeout(r, POLL_MS * 2));
       continue;
     }
@@ -241,7 +279,10 @@ async function follow(id) {
     }
     setStatus(describe(v));
     if (v.status === 'ready') {
-      if (v.playback) { $('watch-link').href = `/embed/${id}`; $('links').hidden = false; }
+      if (v.playback) {
+        $('watch-link').href = `/embed/${id}`;
+        $('links').hidden = false;
+      }
       return;
     }
     await new Promise((r) => setTimeout(r, POLL_MS));

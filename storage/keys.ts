@@ -3,8 +3,13 @@ import { PipelineError } from '../core/errors.ts';
 /** Rejects keys that could escape a root or address something ambiguous; returns the normalised key. */
 export function assertSafeKey(key: string): string {
   const parts = key.split('/');
-  const bad = key.length === 0 || key.length > 1024 || key.startsWith('/') || key.includes('\\') || key.includes('\0')
-    || parts.some((p) => p === '' || p === '.' || p === '..');
+  const bad =
+    key.length === 0 ||
+    key.length > 1024 ||
+    key.startsWith('/') ||
+    key.includes('\\') ||
+    key.includes('\0') ||
+    parts.some((p) => p === '' || p === '.' || p === '..');
   if (bad) throw new PipelineError('STORAGE_BAD_KEY', `Refusing storage key ${JSON.stringify(key)}.`, { key });
   return key;
 }

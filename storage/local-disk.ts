@@ -77,7 +77,10 @@ export class LocalDiskStorage implements ObjectStorage {
       throw err;
     });
     if (!st?.isFile()) return undefined;
-    const meta = await readFile(p + META_SUFFIX, 'utf8').then((t) => JSON.parse(t) as SideMeta, () => ({}) as SideMeta);
+    const meta = await readFile(p + META_SUFFIX, 'utf8').then(
+      (t) => JSON.parse(t) as SideMeta,
+      () => ({}) as SideMeta,
+    );
     return {
       key,
       size: st.size,
@@ -104,7 +107,8 @@ export class LocalDiskStorage implements ObjectStorage {
       for (const e of entries) {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) await walk(full);
-        else if (!e.name.endsWith(META_SUFFIX) && !e.name.endsWith('.part')) out.push(path.relative(this.root, full).split(path.sep).join('/'));
+        else if (!e.name.endsWith(META_SUFFIX) && !e.name.endsWith('.part'))
+          out.push(path.relative(this.root, full).split(path.sep).join('/'));
       }
     };
     // Only walk the directory the prefix names, not the whole store.

@@ -24,7 +24,14 @@ export interface S3StorageOptions {
 }
 
 const MIN_PART = 5 * 1024 * 1024;
-const STANDARD_HEADERS = new Set(['content-type', 'cache-control', 'content-encoding', 'content-disposition', 'content-language', 'expires']);
+const STANDARD_HEADERS = new Set([
+  'content-type',
+  'cache-control',
+  'content-encoding',
+  'content-disposition',
+  'content-language',
+  'expires',
+]);
 const MAX_PRESIGN_SEC = 7 * 24 * 3600;
 
 function s3Code(err: unknown): string | undefined {
@@ -35,7 +42,12 @@ function s3Code(err: unknown): string | undefined {
 const isNotFound = (err: unknown): boolean => ['NoSuchKey', 'NotFound', 'NoSuchObject'].includes(s3Code(err) ?? '');
 
 function backendError(op: string, key: string, err: unknown): PipelineError {
-  return new PipelineError('STORAGE_BACKEND_FAILED', `S3 ${op} ${key} failed (${s3Code(err) ?? 'network'}).`, { key, op, s3Code: s3Code(err) }, { cause: err });
+  return new PipelineError(
+    'STORAGE_BACKEND_FAILED',
+    `S3 ${op} ${key} failed (${s3Code(err) ?? 'network'}).`,
+    { key, op, s3Code: s3Code(err) },
+    { cause: err },
+  );
 }
 
 /**
@@ -73,7 +85,8 @@ export class S3Storage implements ObjectStorage {
     const exists = await s.client.bucketExists(o.bucket).catch((err: unknown) => {
       throw backendError('HEAD bucket', o.bucket, err);
     });
-    if (!exists) throw new PipelineError('STORAGE_BUCKET_MISSING', `Bucket ${o.bucket} does not exist at ${o.endpoint}.`, { bucket: o.bucket });
+    if (!exists)
+      throw new PipelineError('STORAGE_BUCKET_MISSING', `Bucket ${o.bucket} does not exist at ${o.endpoint}.`, { bucket: o.bucket });
     return s;
   }
 
@@ -108,7 +121,13 @@ export class S3Storage implements ObjectStorage {
     }
   }
 
-  private async multipart(key: string, headers: Record<string, string>, head: Buffer[], rest: AsyncGenerator<Buffer>, signal?: AbortSignal): Promise<void> {
+  private async multipart(
+    key: string,
+    headers: Record<string, string>,
+    head: Buffer[],
+    rest: AsyncGenerator<Buffer>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const uploadId = await this.client.initiateNewMultipartUpload(this.bucket, key, headers);
     const etags: Array<{ part: number; etag: string }> = [];
     try {

@@ -46,11 +46,14 @@ describe('walking skeleton: upload → HLS → play', () => {
     const clip = await makeClip({ out: path.join(tmp, 'clip.mp4'), durationSec: 4, width: 640, height: 360 });
     const up = await tusUpload(`${t.url}/uploads`, clip, { filename: 'clip.mp4', title: 'Skeleton clip' });
     videoId = up.videoId;
-    const video = await waitFor(async () => {
-      const v = (await (await fetchOk(`${t.url}/api/videos/${videoId}`, bearer(modToken))).json()) as VideoJson;
-      if (v.status === 'failed' || v.status === 'rejected') throw new Error(`video ${v.status}: ${JSON.stringify(v)}`);
-      return v.status === 'ready' ? v : undefined;
-    }, { timeoutMs: 90_000, what: 'video ready' });
+    const video = await waitFor(
+      async () => {
+        const v = (await (await fetchOk(`${t.url}/api/videos/${videoId}`, bearer(modToken))).json()) as VideoJson;
+        if (v.status === 'failed' || v.status === 'rejected') throw new Error(`video ${v.status}: ${JSON.stringify(v)}`);
+        return v.status === 'ready' ? v : undefined;
+      },
+      { timeoutMs: 90_000, what: 'video ready' },
+    );
     const videoRungs = video.renditions.filter((r) => r.kind === 'video');
     expect(videoRungs.map((r) => `${r.width}x${r.height}`).sort()).toEqual(['416x234', '640x360']);
     expect(video.renditions.some((r) => r.kind === 'audio')).toBe(true);
@@ -106,10 +109,14 @@ describe('walking skeleton: upload → HLS → play', () => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${t.url}/?v=${videoId}&access_token=${encodeURIComponent(modToken)}`);
-      await page.waitForFunction(() => {
-        const v = document.querySelector('video');
-        return v !== null && v.currentTime > 1;
-      }, undefined, { timeout: 60_000 });
+      await page.waitForFunction(
+        () => {
+          const v = document.querySelector('video');
+          return v !== null && v.currentTime > 1;
+        },
+        undefined,
+        { timeout: 60_000 },
+      );
       const usedHlsJs = await page.evaluate(() => Boolean((window as unknown as { __hls?: unknown }).__hls));
       expect(usedHlsJs).toBe(true);
       expect(errors).toEqual([]);
@@ -131,7 +138,9 @@ describe('walking skeleton: upload → HLS → play', () => {
       await page.fill('#title', 'From the page');
       await page.setInputFiles('#file', clip);
       await page.click('#start');
-      await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Ready') === true, undefined, { timeout: 90_000 });
+      await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Ready') === true, undefined, {
+        timeout: 90_000,
+      });
       const id = await page.evaluate(() => document.body.dataset['videoId']);
       const res = await fetch(`${t.url}/api/videos/${id}`, { headers: bearer(upToken) });
       expect(res.status).toBe(200);

@@ -20,7 +20,24 @@ interface VideoJson {
 
 const TERMINAL = new Set(['ready', 'rejected', 'failed', 'infected']);
 /** Source settings whose IDRs sit every 2 s, so the worker stream-copies the top rung (quick path). */
-const ALIGNED_GOP = ['-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '600k', '-maxrate', '800k', '-bufsize', '800k', '-ac', '2', '-bf', '3'];
+const ALIGNED_GOP = [
+  '-g',
+  '60',
+  '-keyint_min',
+  '60',
+  '-sc_threshold',
+  '0',
+  '-b:v',
+  '600k',
+  '-maxrate',
+  '800k',
+  '-bufsize',
+  '800k',
+  '-ac',
+  '2',
+  '-bf',
+  '3',
+];
 
 describe('hostile uploads against the running service', () => {
   let t: TestApp;
@@ -35,10 +52,14 @@ describe('hostile uploads against the running service', () => {
     const res = await fetch(`${t.url}/api/videos/${id}`, { headers: mod });
     return (await res.json()) as VideoJson;
   }
-  const settled = (id: string): Promise<VideoJson> => waitFor(async () => {
-    const v = await video(id);
-    return TERMINAL.has(v.status) ? v : undefined;
-  }, { timeoutMs: 120_000, what: `video ${id} to settle` });
+  const settled = (id: string): Promise<VideoJson> =>
+    waitFor(
+      async () => {
+        const v = await video(id);
+        return TERMINAL.has(v.status) ? v : undefined;
+      },
+      { timeoutMs: 120_000, what: `video ${id} to settle` },
+    );
 
   /** What must hold after any refused upload: nothing published, no master, no work dir, no upload file left. */
   async function assertNothingKept(id: string): Promise<void> {
@@ -52,7 +73,10 @@ describe('hostile uploads against the running service', () => {
     t = await startTestApp({ env: { ARCHIVE_DRIVER: 'local', MAX_UPLOAD_BYTES: String(2 * 1024 * 1024) } });
     mod = bearer(await tokenFor('mod-1', 'moderator', { ttlSec: 3600 }));
     hits = [];
-    web = createServer((req, res) => { hits.push(req.url ?? ''); res.end('x'); });
+    web = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end('x');
+    });
     await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
     origin = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
     // Family A's video, pending moderation: what the attacker is after.
@@ -69,13 +93,13 @@ describe('hostile uploads against the running service', () => {
   });
 
   const cases: Array<[string, () => string, string]> = [
-    ['an HLS playlist naming another family\'s master', () => hostile.hlsFile(victimMaster), 'INGEST_UNSUPPORTED_CONTAINER'],
+    ["an HLS playlist naming another family's master", () => hostile.hlsFile(victimMaster), 'INGEST_UNSUPPORTED_CONTAINER'],
     ['an HLS playlist naming a URL (SSRF)', () => hostile.hlsUrl(`${origin}/segment.ts`), 'INGEST_UNSUPPORTED_CONTAINER'],
     ['nested HLS playlists', () => hostile.hlsNested(`${origin}/inner.m3u8`), 'INGEST_UNSUPPORTED_CONTAINER'],
     ['an HLS playlist with a data: segment and a remote key', () => hostile.hlsData(`${origin}/key.bin`), 'INGEST_UNSUPPORTED_CONTAINER'],
     ['a DASH manifest', () => hostile.dash(`${origin}/`), 'INGEST_UNSUPPORTED_CONTAINER'],
     ['an SDP session description', () => hostile.sdp(5004), 'INGEST_UNSUPPORTED_CONTAINER'],
-    ['an ffconcat script naming another family\'s master', () => hostile.ffconcat(victimMaster), 'INGEST_UNSUPPORTED_CONTAINER'],
+    ["an ffconcat script naming another family's master", () => hostile.ffconcat(victimMaster), 'INGEST_UNSUPPORTED_CONTAINER'],
   ];
   it.each(cases)('%s is rejected with a stable code; nothing is read, fetched or published', async (_name, text, code) => {
     const file = await writeHostile(tmp, `h-${Math.random().toString(36).slice(2)}.mp4`, text());
@@ -87,13 +111,17 @@ describe('hostile uploads against the running service', () => {
     expect(hits).toEqual([]);
   });
 
-  it('an ffconcat script naming the uploader\'s own unfinished upload cannot skip the scan or the size limit', async () => {
+  it("an ffconcat script naming the uploader's own unfinished upload cannot skip the scan or the size limit", async () => {
     // 1.5 MB of an announced 2 MB upload: never finished, so never scanned; the script would splice it in.
     const token = await fetchUploadToken(t.url, 'family-b');
     const create = await fetch(`${t.url}/uploads`, {
       method: 'POST',
-      headers: { 'tus-resumable': '1.0.0', 'upload-length': String(2 * 1024 * 1024), 'upload-token': token,
-        'upload-metadata': `title ${Buffer.from('half').toString('base64')}` },
+      headers: {
+        'tus-resumable': '1.0.0',
+        'upload-length': String(2 * 1024 * 1024),
+        'upload-token': token,
+        'upload-metadata': `title ${Buffer.from('half').toString('base64')}`,
+      },
     });
     expect(create.status).toBe(201);
     const location = create.headers.get('location')!;
@@ -117,8 +145,29 @@ describe('hostile uploads against the running service', () => {
   it('a still image is not a video', async () => {
     const png = await writeHostile(tmp, 'tiny.png', '');
     const { execFile } = await import('node:child_process');
-    await new Promise<void>((res, rej) => execFile('ffmpeg', ['-hide_banner', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x64',
-      '-frames:v', '1', '-f', 'image2', '-c:v', 'png', png], (e) => (e ? rej(e) : res())));
+    await new Promise<void>((res, rej) =>
+      execFile(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-v',
+          'error',
+          '-y',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=64x64',
+          '-frames:v',
+          '1',
+          '-f',
+          'image2',
+          '-c:v',
+          'png',
+          png,
+        ],
+        (e) => (e ? rej(e) : res()),
+      ),
+    );
     const up = await tusUpload(`${t.url}/uploads`, png, { title: 'Image', filename: 'clip.mp4' }, { uploaderId: 'family-b' });
     const v = await settled(up.videoId);
     expect(v.error?.code).toBe('INGEST_NOT_VIDEO');
@@ -140,7 +189,9 @@ describe('hostile uploads against the running service', () => {
 
   it('the bytes the scan saw are the bytes that were processed', async () => {
     const clip = await makeClip({ out: path.join(tmp, 'scanned.mp4'), durationSec: 2, width: 160, height: 90 });
-    const sha = createHash('sha256').update(await readFile(clip)).digest('hex');
+    const sha = createHash('sha256')
+      .update(await readFile(clip))
+      .digest('hex');
     const up = await tusUpload(`${t.url}/uploads`, clip, { title: 'Scanned' }, { uploaderId: 'family-b' });
     expect((await settled(up.videoId)).status).toBe('ready');
     const sql = (await import('postgres')).default(t.db.url, { max: 1 });
@@ -167,8 +218,19 @@ describe('hostile uploads against the running service', () => {
     // The quick path was taken: the top rung is the master's stream copied (no x264 settings SEI, which the strip
     // removed), while the encoded rung carries the encoder's own.
     const pub = path.join(t.dataDir, 'published', 'hls', up.videoId);
-    const seg = async (dir: string): Promise<Buffer> => readFile(path.join(pub, dir, 'init.mp4')).then(async (init) =>
-      Buffer.concat([init, await readFile(path.join(pub, dir, (await readdir(path.join(pub, dir))).find((n) => n.endsWith('.m4s'))!))]));
+    const seg = async (dir: string): Promise<Buffer> =>
+      readFile(path.join(pub, dir, 'init.mp4')).then(async (init) =>
+        Buffer.concat([
+          init,
+          await readFile(
+            path.join(
+              pub,
+              dir,
+              (await readdir(path.join(pub, dir))).find((n) => n.endsWith('.m4s'))!,
+            ),
+          ),
+        ]),
+      );
     expect(occurrences(await seg('v1'), 'x264 - core')).toBe(0);
     expect(occurrences(await seg('v0'), 'x264 - core')).toBeGreaterThan(0);
   });

@@ -54,18 +54,28 @@ export interface PlannedRendition {
 
 function hlsOptions(dir: string): string[] {
   return [
-    '-f', 'hls',
-    '-hls_time', String(SEGMENT_SECONDS),
+    '-f',
+    'hls',
+    '-hls_time',
+    String(SEGMENT_SECONDS),
     // EVENT: ffmpeg rewrites the playlist after every segment via a temp file + rename, so the packager can publish
     // while the transcode runs; the packager writes the final VOD playlists itself.
-    '-hls_playlist_type', 'event',
-    '-hls_segment_type', 'fmp4',
-    '-hls_fmp4_init_filename', 'init.mp4',
+    '-hls_playlist_type',
+    'event',
+    '-hls_segment_type',
+    'fmp4',
+    '-hls_fmp4_init_filename',
+    'init.mp4',
     // temp_file: segments are written as .tmp and renamed when complete; a listed segment is always whole.
-    '-hls_flags', 'independent_segments+temp_file',
-    '-hls_segment_filename', path.join(dir, 'seg_%05d.m4s'),
+    '-hls_flags',
+    'independent_segments+temp_file',
+    '-hls_segment_filename',
+    path.join(dir, 'seg_%05d.m4s'),
     // No global/stream metadata or chapters reach the output: uploads may carry GPS, device and creation tags.
-    '-map_metadata', '-1', '-map_chapters', '-1',
+    '-map_metadata',
+    '-1',
+    '-map_chapters',
+    '-1',
   ];
 }
 
@@ -93,13 +103,34 @@ export function sharedVideoFilters(fixes: PictureFixes): string {
 function encoderOptions(rung: LadderRung, o: LadderCommandOptions, fixes: PictureFixes): string[] {
   const gop = Math.max(1, Math.round(fixes.fps * GOP_SECONDS));
   return [
-    '-c:v', 'libx264', '-threads', String(o.threads ?? 0), '-preset', o.preset ?? 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+    '-c:v',
+    'libx264',
+    '-threads',
+    String(o.threads ?? 0),
+    '-preset',
+    o.preset ?? 'veryfast',
+    '-profile:v',
+    'high',
+    '-pix_fmt',
+    'yuv420p',
     // maxrate/bufsize cap the peak (see ladder.ts PEAK_FACTOR); bufsize in seconds of maxrate.
-    '-b:v', String(rung.videoBitrate), '-maxrate', String(rung.maxBitrate), '-bufsize', String(Math.round(rung.maxBitrate * BUFSIZE_SECONDS)),
+    '-b:v',
+    String(rung.videoBitrate),
+    '-maxrate',
+    String(rung.maxBitrate),
+    '-bufsize',
+    String(Math.round(rung.maxBitrate * BUFSIZE_SECONDS)),
     // IDR every GOP_SECONDS, none in between from scene cuts, closed GOPs: every rung's keyframes sit on the same frames.
-    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-    '-force_key_frames', `expr:gte(t,n_forced*${GOP_SECONDS})`,
-    '-x264-params', 'open-gop=0',
+    '-g',
+    String(gop),
+    '-keyint_min',
+    String(gop),
+    '-sc_threshold',
+    '0',
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${GOP_SECONDS})`,
+    '-x264-params',
+    'open-gop=0',
     ...(fixes.toneMap ? ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'] : []),
   ];
 }

@@ -13,7 +13,10 @@ export interface KeyframeOptions {
  */
 export async function keyframeTimes(input: MediaInput, o: KeyframeOptions): Promise<number[]> {
   const stdout = await runFfprobe(input, ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0'], {
-    ffprobePath: o.ffprobePath, timeoutMs: o.timeoutMs ?? 60_000, maxBuffer: 256 * 1024 * 1024, failureCode: 'TRANSCODE_PROBE_FAILED',
+    ffprobePath: o.ffprobePath,
+    timeoutMs: o.timeoutMs ?? 60_000,
+    maxBuffer: 256 * 1024 * 1024,
+    failureCode: 'TRANSCODE_PROBE_FAILED',
   });
   const all: number[] = [];
   const keys: number[] = [];

@@ -21,8 +21,7 @@ export interface PoolTask {
 }
 
 export type ToThread =
-  | { readonly type: 'run'; readonly taskId: number; readonly task: PoolTask }
-  | { readonly type: 'cancel'; readonly taskId: number };
+  { readonly type: 'run'; readonly taskId: number; readonly task: PoolTask } | { readonly type: 'cancel'; readonly taskId: number };
 
 /** A PipelineError flattened for postMessage; the pool rebuilds a PipelineError from it. */
 export interface SerializedError {

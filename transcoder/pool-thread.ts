@@ -19,8 +19,10 @@ const init = data as ThreadInit;
 const send = (m: FromThread): void => port.postMessage(m);
 
 /** Logs travel to the main thread's pino logger, so a thread needs no logger of its own. */
-const log = (level: LogLevel) => (obj: object, msg?: string): void =>
-  send({ type: 'log', level, obj: { ...(obj as Record<string, unknown>) }, msg: msg ?? '' });
+const log =
+  (level: LogLevel) =>
+  (obj: object, msg?: string): void =>
+    send({ type: 'log', level, obj: { ...(obj as Record<string, unknown>) }, msg: msg ?? '' });
 const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
 const running = new Map<number, AbortController>();

@@ -123,12 +123,16 @@ export class FfmpegPool {
     return new Promise<void>((resolve, reject) => {
       const pending: Pending = { plan, opts, resolve, reject };
       // Cancelled while still waiting for a thread: leave the queue at once (assign() handles the running case).
-      opts.signal?.addEventListener('abort', () => {
-        const i = this.queue.indexOf(pending);
-        if (i < 0) return;
-        this.queue.splice(i, 1);
-        reject(new PipelineError('TRANSCODE_CANCELLED', 'Cancelled while waiting for a pool thread.'));
-      }, { once: true });
+      opts.signal?.addEventListener(
+        'abort',
+        () => {
+          const i = this.queue.indexOf(pending);
+          if (i < 0) return;
+          this.queue.splice(i, 1);
+          reject(new PipelineError('TRANSCODE_CANCELLED', 'Cancelled while waiting for a pool thread.'));
+        },
+        { once: true },
+      );
       this.queue.push(pending);
       this.pump();
     });
@@ -143,7 +147,10 @@ export class FfmpegPool {
       }
       if (this.slots.length + this.starting < this.size) {
         // A dead or never-started thread is replaced by a fresh one, never restarted in place.
-        this.startThread().then(() => this.pump(), (err: unknown) => this.onStartFailed(err));
+        this.startThread().then(
+          () => this.pump(),
+          (err: unknown) => this.onStartFailed(err),
+        );
       }
       return;
     }
@@ -162,7 +169,9 @@ export class FfmpegPool {
     const onAbort = (): void => slot.worker.postMessage({ type: 'cancel', taskId });
     p.opts.signal?.addEventListener('abort', onAbort, { once: true });
     let markSettled = (): void => undefined;
-    const settled = new Promise<void>((r) => { markSettled = r; });
+    const settled = new Promise<void>((r) => {
+      markSettled = r;
+    });
     const finish = (): void => {
       p.opts.signal?.removeEventListener('abort', onAbort);
       markSettled();
@@ -250,13 +259,17 @@ export class FfmpegPool {
       };
       const timer = setTimeout(() => fail(`no ready handshake within ${timeoutMs} ms`), timeoutMs);
       worker.on('error', onError).on('exit', onExit).on('message', onReady);
-    }).finally(() => { this.starting--; });
+    }).finally(() => {
+      this.starting--;
+    });
   }
 
   /** A thread that passed its handshake joins the pool. */
   private adopt(worker: Worker): void {
     const slot: Slot = { worker, current: undefined };
-    worker.on('message', (msg: unknown) => { if (isFromThread(msg)) this.onMessage(slot, msg); });
+    worker.on('message', (msg: unknown) => {
+      if (isFromThread(msg)) this.onMessage(slot, msg);
+    });
     worker.on('error', (err) => this.onThreadDeath(slot, `error: ${err.message}`));
     worker.on('exit', (code) => this.onThreadDeath(slot, `exit ${code}`));
     this.slots.push(slot);

@@ -13,7 +13,7 @@ export function parseRate(rate: string | undefined): number {
 function rotationOf(s: RawStream): number {
   const fromSide = s.side_data_list?.find((d) => typeof d['rotation'] === 'number')?.['rotation'];
   const raw = typeof fromSide === 'number' ? fromSide : Number(s.tags?.['rotate'] ?? 0);
-  return (((Math.round(raw) % 360) + 360) % 360);
+  return ((Math.round(raw) % 360) + 360) % 360;
 }
 
 /**
@@ -62,12 +62,14 @@ export function toSourceProbe(raw: RawProbe, file: string): SourceProbe {
       profile: v.profile ?? 'unknown',
       variableFrameRate: isVariableRate(v.r_frame_rate, v.avg_frame_rate),
     },
-    audio: a ? {
-      codec: a.codec_name ?? 'unknown',
-      channels: a.channels ?? 0,
-      sampleRate: Number(a.sample_rate ?? 0),
-      bitRate: a.bit_rate ? Number(a.bit_rate) : null,
-      profile: a.profile ?? 'unknown',
-    } : null,
+    audio: a
+      ? {
+          codec: a.codec_name ?? 'unknown',
+          channels: a.channels ?? 0,
+          sampleRate: Number(a.sample_rate ?? 0),
+          bitRate: a.bit_rate ? Number(a.bit_rate) : null,
+          profile: a.profile ?? 'unknown',
+        }
+      : null,
   };
 }

@@ -27,10 +27,14 @@ const STDERR_TAIL_LINES = 40;
 const PROGRESS_TIME = /\btime=(\d+:\d{2}:\d{2}(?:\.\d+)?)/;
 
 /** Decoder and demuxer complaints that, with -xerror, end the run: the source itself is damaged. */
-const CORRUPT_SOURCE = /error while decoding|corrupt input packet|invalid data found when processing input|invalid nal unit|is not allocated|missing picture in access unit|concealing|stream ends prematurely|partial file/i;
+const CORRUPT_SOURCE =
+  /error while decoding|corrupt input packet|invalid data found when processing input|invalid nal unit|is not allocated|missing picture in access unit|concealing|stream ends prematurely|partial file/i;
 
 /** Turns a failed run into the right code: cancelled on request, damaged input, or our side (retryable). */
-export function classifyFailure(stderrTail: string, aborted: boolean): 'TRANSCODE_CANCELLED' | 'TRANSCODE_SOURCE_CORRUPT' | 'TRANSCODE_FFMPEG_FAILED' {
+export function classifyFailure(
+  stderrTail: string,
+  aborted: boolean,
+): 'TRANSCODE_CANCELLED' | 'TRANSCODE_SOURCE_CORRUPT' | 'TRANSCODE_FFMPEG_FAILED' {
   if (aborted) return 'TRANSCODE_CANCELLED';
   return CORRUPT_SOURCE.test(stderrTail) ? 'TRANSCODE_SOURCE_CORRUPT' : 'TRANSCODE_FFMPEG_FAILED';
 }
@@ -48,7 +52,9 @@ export function timemarkToSeconds(mark: string): number {
  */
 export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const cmd = ffmpeg({ logger: undefined }).setFfmpegPath(o.ffmpegPath).input(o.plan.input.path)
+    const cmd = ffmpeg({ logger: undefined })
+      .setFfmpegPath(o.ffmpegPath)
+      .input(o.plan.input.path)
       .inputOptions([...inputArgs(o.plan.input), ...o.plan.inputOptions]);
     if (o.plan.complexFilter) cmd.complexFilter(o.plan.complexFilter);
     for (const out of o.plan.outputs) cmd.output(out.path).outputOptions([...out.options]);
@@ -99,11 +105,18 @@ export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
       const stderrTail = tail.join('\n');
       o.logger.error({ cmd: commandLine, stderrTail, err: err.message }, 'ffmpeg failed');
       const code = classifyFailure(stderrTail, aborted);
-      reject(new PipelineError(code, aborted ? 'ffmpeg was cancelled.' : `ffmpeg failed: ${err.message}`, {
-        commandLine,
-        stderrTail,
-        aborted,
-      }, { cause: err }));
+      reject(
+        new PipelineError(
+          code,
+          aborted ? 'ffmpeg was cancelled.' : `ffmpeg failed: ${err.message}`,
+          {
+            commandLine,
+            stderrTail,
+            aborted,
+          },
+          { cause: err },
+        ),
+      );
     });
 
     if (o.signal?.aborted) {

@@ -56,10 +56,23 @@ export async function planTranscode(o: PlanTranscodeOptions): Promise<TranscodeP
   const hasAudio = o.probe.audio !== null;
   const remuxBlockedBy = await quickPathBlocker(o, rungs, fixes.fps);
   const plan = buildLadderPlan({
-    input: o.source, outDir: o.outDir, rungs, hasAudio, fixes, copyTopRung: remuxBlockedBy === undefined,
-    preset: o.preset, threads: o.threads,
+    input: o.source,
+    outDir: o.outDir,
+    rungs,
+    hasAudio,
+    fixes,
+    copyTopRung: remuxBlockedBy === undefined,
+    preset: o.preset,
+    threads: o.threads,
   });
-  return { plan, rungs, renditions: plannedRenditions(rungs, hasAudio), fixes, remuxedTopRung: remuxBlockedBy === undefined, remuxBlockedBy };
+  return {
+    plan,
+    rungs,
+    renditions: plannedRenditions(rungs, hasAudio),
+    fixes,
+    remuxedTopRung: remuxBlockedBy === undefined,
+    remuxBlockedBy,
+  };
 }
 
 export interface TranscodeLadderOptions extends PlanTranscodeOptions {
@@ -85,7 +98,10 @@ export interface TranscodeResult extends TranscodePlan {
 export async function transcodeLadder(o: TranscodeLadderOptions): Promise<TranscodeResult> {
   const t = await planTranscode(o);
   await Promise.all(t.renditions.map((r) => mkdir(path.join(o.outDir, r.dir), { recursive: true })));
-  o.logger.info({ rungs: t.rungs.map((r) => r.name), fixes: t.fixes, remux: t.remuxedTopRung, remuxBlockedBy: t.remuxBlockedBy }, 'transcode planned');
+  o.logger.info(
+    { rungs: t.rungs.map((r) => r.name), fixes: t.fixes, remux: t.remuxedTopRung, remuxBlockedBy: t.remuxBlockedBy },
+    'transcode planned',
+  );
   const run = { durationSec: o.probe.durationSec, onProgress: o.onProgress, signal: o.signal, onSpawn: o.onSpawn };
   if (o.pool) await o.pool.run(t.plan, run);
   else await runFfmpeg({ ffmpegPath: o.ffmpegPath, plan: t.plan, logger: o.logger, ...run });

@@ -79,7 +79,9 @@ export class AccessStateCache {
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     // A failed read is not cached: the next request tries Postgres again.
-    state.catch(() => { if (this.entries.get(videoId) === entry) this.entries.delete(videoId); });
+    state.catch(() => {
+      if (this.entries.get(videoId) === entry) this.entries.delete(videoId);
+    });
     return state;
   }
 }

@@ -10,8 +10,11 @@ import type { PlaybackGrant, VerifiedSignature } from './signing.ts';
 export type AccessFacts = Readonly<AccessStateRow>;
 
 export const factsOf = (v: VideoRow): AccessFacts => ({
-  status: v.status, moderation_status: v.moderation_status, uploader_id: v.uploader_id,
-  previewable: v.previewable_at !== null, access_epoch: v.access_epoch,
+  status: v.status,
+  moderation_status: v.moderation_status,
+  uploader_id: v.uploader_id,
+  previewable: v.previewable_at !== null,
+  access_epoch: v.access_epoch,
 });
 
 /** Approved and fully transcoded: plays for everyone. */
@@ -29,7 +32,8 @@ export function decideGrant(s: AccessFacts | undefined, p: Principal | undefined
   if (!s || !isWatchable(s)) return 'API_NOT_FOUND';
   if (isPublic(s)) return { audience: 'public' };
   if (p && isStaff(p)) return { audience: 'moderator', principalId: p.id };
-  if (p && s.uploader_id === p.id) return s.moderation_status === 'rejected' ? 'PLAYBACK_REJECTED' : { audience: 'owner', principalId: p.id };
+  if (p && s.uploader_id === p.id)
+    return s.moderation_status === 'rejected' ? 'PLAYBACK_REJECTED' : { audience: 'owner', principalId: p.id };
   return 'PLAYBACK_NOT_APPROVED';
 }
 

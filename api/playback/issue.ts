@@ -42,7 +42,12 @@ export function issuePlayback(o: PlaybackIssuerOptions, v: VideoRow, p: Principa
 }
 
 /** Playback for `p`, or the error that says why not (GET /api/playback/:id). */
-export function requirePlayback(o: PlaybackIssuerOptions, v: VideoRow | undefined, p: Principal | undefined, id: string): NonNullable<PlaybackOut> {
+export function requirePlayback(
+  o: PlaybackIssuerOptions,
+  v: VideoRow | undefined,
+  p: Principal | undefined,
+  id: string,
+): NonNullable<PlaybackOut> {
   const grant = decideGrant(v && factsOf(v), p);
   if (typeof grant === 'string') throw new PipelineError(grant, `Video ${id} cannot be played by this caller.`, { id });
   const out = v && issueGrant(o, v, grant);

@@ -24,13 +24,16 @@ function withSig(uri: string, sig: string): string {
 }
 
 export function signPlaylist(text: string, sig: string): string {
-  return text.split(/\r?\n/).map((line) => {
-    const t = line.trim();
-    if (t === '') return line;
-    if (!t.startsWith('#')) return withSig(t, sig);
-    if (!t.startsWith('#EXT')) return line; // a comment
-    return line.replace(/URI="([^"]*)"/g, (_m, uri: string) => `URI="${withSig(uri, sig)}"`);
-  }).join('\n');
+  return text
+    .split(/\r?\n/)
+    .map((line) => {
+      const t = line.trim();
+      if (t === '') return line;
+      if (!t.startsWith('#')) return withSig(t, sig);
+      if (!t.startsWith('#EXT')) return line; // a comment
+      return line.replace(/URI="([^"]*)"/g, (_m, uri: string) => `URI="${withSig(uri, sig)}"`);
+    })
+    .join('\n');
 }
 
 /**
@@ -39,9 +42,18 @@ export function signPlaylist(text: string, sig: string): string {
  */
 export function signVtt(text: string, sig: string): string {
   let inCue = false;
-  return text.split(/\r?\n/).map((line) => {
-    if (line.includes('-->')) { inCue = true; return line; }
-    if (line.trim() === '') { inCue = false; return line; }
-    return inCue ? withSig(line.trim(), sig) : line;
-  }).join('\n');
+  return text
+    .split(/\r?\n/)
+    .map((line) => {
+      if (line.includes('-->')) {
+        inCue = true;
+        return line;
+      }
+      if (line.trim() === '') {
+        inCue = false;
+        return line;
+      }
+      return inCue ? withSig(line.trim(), sig) : line;
+    })
+    .join('\n');
 }

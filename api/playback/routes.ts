@@ -45,46 +45,60 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
   const origins = o.corsOrigins ?? [];
   await app.register(cors, { origin: origins.length ? [...origins] : false, methods: ['GET', 'HEAD'], maxAge: 600 });
   // Embedding pages on other origins fetch these with CORS; helmet's same-origin CORP would block no-cors loads (posters).
-  app.addHook('onSend', async (_req, reply) => { reply.header('cross-origin-resource-policy', 'cross-origin'); });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cross-origin-resource-policy', 'cross-origin');
+  });
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/api/playback/:id', {
-    schema: {
-      tags: ['playback'],
-      summary: 'Signed playback URL: approved videos for everyone; short-lived previews for owners (until rejected) and moderators',
-      params: z.object({ id: z.uuid() }), response: { 200: Playback.unwrap(), ...errorResponses },
+  r.get(
+    '/api/playback/:id',
+    {
+      schema: {
+        tags: ['playback'],
+        summary: 'Signed playback URL: approved videos for everyone; short-lived previews for owners (until rejected) and moderators',
+        params: z.object({ id: z.uuid() }),
+        response: { 200: Playback.unwrap(), ...errorResponses },
+      },
     },
-  }, async (req) => requirePlayback(o, await o.videos.get(req.params.id), req.principal, req.params.id));
+    async (req) => requirePlayback(o, await o.videos.get(req.params.id), req.principal, req.params.id),
+  );
 
-  r.get('/hls/:id/*', {
-    schema: {
-      tags: ['playback'], summary: 'HLS playlists (rewritten so every URI carries the signature) and media; needs ?sig=',
-      params: z.object({ id: z.string(), '*': z.string() }),
-      querystring: z.object({ sig: z.string().max(200).optional() }),
+  r.get(
+    '/hls/:id/*',
+    {
+      schema: {
+        tags: ['playback'],
+        summary: 'HLS playlists (rewritten so every URI carries the signature) and media; needs ?sig=',
+        params: z.object({ id: z.string(), '*': z.string() }),
+        querystring: z.object({ sig: z.string().max(200).optional() }),
+      },
+      config: { rateLimit: false },
     },
-    config: { rateLimit: false },
-  }, async (req, reply) => {
-    const { id } = req.params;
-    const rest = req.params['*'];
-    assertPackagePath(id, rest);
-    const sig = req.query.sig;
-    const verified = o.signer.verify(id, sig);
-    // Every file, not just playlists: a player that already holds a playlist fetches segments, posters and
-    // storyboards with the signature, and those must stop too when access is revoked.
-    await assertAccess(o, id, verified);
-    if (rest.endsWith('.vtt')) return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store')
-      .send(signVtt(await readText(o.storage, `hls/${id}/${rest}`), sig!));
-    if (!rest.endsWith('.m3u8')) {
-      // A shared cache (CDN, proxy) must not keep serving a file after its URL was revoked; the viewer's own browser
-      // may keep what it already has, at most until the signature expires. A new epoch means a new URL, hence immutable.
-      const cacheControl = `private, max-age=${o.signer.secondsLeft(verified)}, immutable`;
-      return sendObject(o.storage, reply, `hls/${id}/${rest}`, req.headers.range, cacheControl);
-    }
-    const text = await readText(o.storage, `hls/${id}/${rest}`);
-    // The rewritten text embeds a viewer's signature: never share it through a cache.
-    return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store')
-      .send(signPlaylist(text, sig!));
-  });
+    async (req, reply) => {
+      const { id } = req.params;
+      const rest = req.params['*'];
+      assertPackagePath(id, rest);
+      const sig = req.query.sig;
+      const verified = o.signer.verify(id, sig);
+      // Every file, not just playlists: a player that already holds a playlist fetches segments, posters and
+      // storyboards with the signature, and those must stop too when access is revoked.
+      await assertAccess(o, id, verified);
+      if (rest.endsWith('.vtt'))
+        return reply
+          .header('content-type', contentTypeFor(rest))
+          .header('cache-control', 'private, no-store')
+          .send(signVtt(await readText(o.storage, `hls/${id}/${rest}`), sig!));
+      if (!rest.endsWith('.m3u8')) {
+        // A shared cache (CDN, proxy) must not keep serving a file after its URL was revoked; the viewer's own browser
+        // may keep what it already has, at most until the signature expires. A new epoch means a new URL, hence immutable.
+        const cacheControl = `private, max-age=${o.signer.secondsLeft(verified)}, immutable`;
+        return sendObject(o.storage, reply, `hls/${id}/${rest}`, req.headers.range, cacheControl);
+      }
+      const text = await readText(o.storage, `hls/${id}/${rest}`);
+      // The rewritten text embeds a viewer's signature: never share it through a cache.
+      return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store').send(signPlaylist(text, sig!));
+    },
+  );
 }
 
 /**

@@ -14,9 +14,7 @@ export type PlaybackAudience = 'public' | 'owner' | 'moderator';
 export type PlaybackScope = 'public' | 'preview';
 
 /** Who a URL is issued to. Previews name their principal so every request can re-check that principal's right. */
-export type PlaybackGrant =
-  | { readonly audience: 'public' }
-  | { readonly audience: 'owner' | 'moderator'; readonly principalId: string };
+export type PlaybackGrant = { readonly audience: 'public' } | { readonly audience: 'owner' | 'moderator'; readonly principalId: string };
 
 const CODES: Readonly<Record<PlaybackAudience, string>> = { public: 'p', owner: 'o', moderator: 'm' };
 const AUDIENCES: Readonly<Record<string, PlaybackAudience>> = { p: 'public', o: 'owner', m: 'moderator' };

@@ -18,28 +18,41 @@ export interface HealthRoutesOptions {
 /** /healthz: the process answers (liveness). /readyz: every dependency answers (readiness, 503 otherwise). /metrics. */
 export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOptions): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  r.get('/healthz', {
-    schema: { tags: ['ops'], summary: 'Liveness', response: { 200: z.object({ ok: z.literal(true) }) } },
-    config: { rateLimit: false },
-  }, async () => ({ ok: true as const }));
+  r.get(
+    '/healthz',
+    {
+      schema: { tags: ['ops'], summary: 'Liveness', response: { 200: z.object({ ok: z.literal(true) }) } },
+      config: { rateLimit: false },
+    },
+    async () => ({ ok: true as const }),
+  );
 
   const probe = new ReadinessProbe({ checks: o.checks, timeoutMs: o.timeoutMs, cacheMs: o.cacheMs, logger: app.log });
-  r.get('/readyz', {
-    schema: {
-      tags: ['ops'], summary: 'Readiness of Postgres, Redis, clamd, ffmpeg and storage (result reused for a few seconds)',
-      response: { 200: ReadinessReport, 503: ReadinessReport },
+  r.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness of Postgres, Redis, clamd, ffmpeg and storage (result reused for a few seconds)',
+        response: { 200: ReadinessReport, 503: ReadinessReport },
+      },
+      config: { rateLimit: false },
     },
-    config: { rateLimit: false },
-  }, async (_req, reply) => {
-    const report = await probe.report();
-    return reply.status(report.status === 'ok' ? 200 : 503).send(report);
-  });
+    async (_req, reply) => {
+      const report = await probe.report();
+      return reply.status(report.status === 'ok' ? 200 : 503).send(report);
+    },
+  );
 
-  r.get('/metrics', {
-    schema: { tags: ['ops'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
-    config: { rateLimit: false },
-  }, async (_req, reply) => {
-    const body = await o.metrics.registry.metrics();
-    return reply.header('content-type', o.metrics.registry.contentType).send(body);
-  });
+  r.get(
+    '/metrics',
+    {
+      schema: { tags: ['ops'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
+      config: { rateLimit: false },
+    },
+    async (_req, reply) => {
+      const body = await o.metrics.registry.metrics();
+      return reply.header('content-type', o.metrics.registry.contentType).send(body);
+    },
+  );
 }

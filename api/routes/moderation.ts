@@ -27,9 +27,15 @@ export interface ModerationRoutesOptions {
 
 const IdParams = z.object({ id: z.uuid() });
 const AuditEntry = z.object({
-  id: z.number(), action: z.enum(['approved', 'rejected', 'edited', 'deleted']), actor: z.string(), actorRole: z.string(),
-  notes: z.string().nullable(), fromStatus: z.string().nullable(), toStatus: z.string().nullable(),
-  requestId: z.string().nullable(), at: z.iso.datetime(),
+  id: z.number(),
+  action: z.enum(['approved', 'rejected', 'edited', 'deleted']),
+  actor: z.string(),
+  actorRole: z.string(),
+  notes: z.string().nullable(),
+  fromStatus: z.string().nullable(),
+  toStatus: z.string().nullable(),
+  requestId: z.string().nullable(),
+  at: z.iso.datetime(),
 });
 
 /** The decision is committed before the event goes out; a lost event is logged, it never undoes the decision. */
@@ -46,54 +52,87 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
   const r = app.withTypeProvider<ZodTypeProvider>();
   const staff = requireRole('moderator');
 
-  r.get('/api/moderation/queue', {
-    preHandler: staff,
-    schema: {
-      tags: ['moderation'], summary: 'Videos to review (pending; ready, or previewable while transcoding), oldest first',
-      querystring: PageQuery, response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
-    },
-  }, async (req) => {
-    const { limit, cursor } = req.query;
-    const rows = await o.admin.list({ reviewable: true, moderation: 'pending', oldestFirst: true, limit: limit + 1, after: decodeCursor(cursor) });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return { items: page.map(videoSummary), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
-  });
-
-  for (const decision of ['approve', 'reject'] as const) {
-    r.post(`/api/moderation/videos/:id/${decision}`, {
+  r.get(
+    '/api/moderation/queue',
+    {
       preHandler: staff,
       schema: {
-        tags: ['moderation'], summary: `${decision === 'approve' ? 'Approve' : 'Reject'} a ready video (audited)`,
-        params: IdParams,
-        body: z.object({
-          notes: decision === 'reject' ? z.string().trim().min(1).max(2000) : z.string().trim().max(2000).optional(),
-        }),
-        response: { 200: VideoDetail, ...errorResponses, 409: ErrorOut },
+        tags: ['moderation'],
+        summary: 'Videos to review (pending; ready, or previewable while transcoding), oldest first',
+        querystring: PageQuery,
+        response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
       },
-    }, async (req) => {
-      const status = decision === 'approve' ? 'approved' : 'rejected';
-      const p = principalOf(req);
-      const res = await o.admin.moderate(req.params.id, status, req.body.notes || null, actorOf(p, req.id));
-      if (!res) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
-      if (res.notReady) throw new PipelineError('MODERATION_NOT_READY', `Video is ${res.video.status}.`, { status: res.video.status });
-      o.access.invalidate(res.video.id);
-      await publishDecision(o.events, req.log, status === 'approved' ? 'video.approved' : 'video.rejected', res.video);
-      const v = res.video;
-      return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
-    });
+    },
+    async (req) => {
+      const { limit, cursor } = req.query;
+      const rows = await o.admin.list({
+        reviewable: true,
+        moderation: 'pending',
+        oldestFirst: true,
+        limit: limit + 1,
+        after: decodeCursor(cursor),
+      });
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return { items: page.map(videoSummary), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    },
+  );
+
+  for (const decision of ['approve', 'reject'] as const) {
+    r.post(
+      `/api/moderation/videos/:id/${decision}`,
+      {
+        preHandler: staff,
+        schema: {
+          tags: ['moderation'],
+          summary: `${decision === 'approve' ? 'Approve' : 'Reject'} a ready video (audited)`,
+          params: IdParams,
+          body: z.object({
+            notes: decision === 'reject' ? z.string().trim().min(1).max(2000) : z.string().trim().max(2000).optional(),
+          }),
+          response: { 200: VideoDetail, ...errorResponses, 409: ErrorOut },
+        },
+      },
+      async (req) => {
+        const status = decision === 'approve' ? 'approved' : 'rejected';
+        const p = principalOf(req);
+        const res = await o.admin.moderate(req.params.id, status, req.body.notes || null, actorOf(p, req.id));
+        if (!res) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
+        if (res.notReady) throw new PipelineError('MODERATION_NOT_READY', `Video is ${res.video.status}.`, { status: res.video.status });
+        o.access.invalidate(res.video.id);
+        await publishDecision(o.events, req.log, status === 'approved' ? 'video.approved' : 'video.rejected', res.video);
+        const v = res.video;
+        return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
+      },
+    );
   }
 
-  r.get('/api/moderation/videos/:id/audit', {
-    preHandler: staff,
-    schema: { tags: ['moderation'], summary: 'Append-only audit log of a video', params: IdParams, response: { 200: z.object({ items: z.array(AuditEntry) }), ...errorResponses } },
-  }, async (req) => {
-    const rows = await o.admin.auditLog(req.params.id);
-    return {
-      items: rows.map((a) => ({
-        id: Number(a.id), action: a.action, actor: a.actor, actorRole: a.actor_role, notes: a.notes, fromStatus: a.from_status,
-        toStatus: a.to_status, requestId: a.request_id, at: a.created_at.toISOString(),
-      })),
-    };
-  });
+  r.get(
+    '/api/moderation/videos/:id/audit',
+    {
+      preHandler: staff,
+      schema: {
+        tags: ['moderation'],
+        summary: 'Append-only audit log of a video',
+        params: IdParams,
+        response: { 200: z.object({ items: z.array(AuditEntry) }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const rows = await o.admin.auditLog(req.params.id);
+      return {
+        items: rows.map((a) => ({
+          id: Number(a.id),
+          action: a.action,
+          actor: a.actor,
+          actorRole: a.actor_role,
+          notes: a.notes,
+          fromStatus: a.from_status,
+          toStatus: a.to_status,
+          requestId: a.request_id,
+          at: a.created_at.toISOString(),
+        })),
+      };
+    },
+  );
 }

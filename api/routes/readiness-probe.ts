@@ -40,7 +40,9 @@ async function runCheck(c: ReadinessCheck, timeoutMs: number): Promise<z.infer<t
   try {
     await Promise.race([
       c.run(),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
     ]);
     return { status: 'ok', ms: Math.round(performance.now() - started) };
   } catch (err) {
@@ -72,7 +74,9 @@ export class ReadinessProbe {
   report(): Promise<ReadinessReport> {
     const last = this.#last;
     if (last && this.#now() - last.at < (this.#o.cacheMs ?? 5000)) return Promise.resolve(last.report);
-    this.#inFlight ??= this.#run().finally(() => { this.#inFlight = undefined; });
+    this.#inFlight ??= this.#run().finally(() => {
+      this.#inFlight = undefined;
+    });
     return this.#inFlight;
   }
 
@@ -83,7 +87,9 @@ export class ReadinessProbe {
     if (failed.length) this.#o.logger?.warn({ failed: Object.fromEntries(failed) }, 'readiness check failed');
     const at = this.#now();
     const report: ReadinessReport = {
-      status: failed.length ? 'fail' : 'ok', checkedAt: new Date(at).toISOString(), checks: Object.fromEntries(results),
+      status: failed.length ? 'fail' : 'ok',
+      checkedAt: new Date(at).toISOString(),
+      checks: Object.fromEntries(results),
     };
     this.#last = { report, at };
     return report;

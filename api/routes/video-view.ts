@@ -13,15 +13,18 @@ export const Moderation = z.object({
   by: z.string().nullable(),
   at: isoDate.nullable(),
 });
-export const Playback = z.object({
-  url: z.string().describe('Signed master playlist URL (relative to the API origin)'),
-  posterUrl: z.string().nullable(),
-  storyboardUrl: z.string().nullable().describe('Signed WebVTT of storyboard thumbnails (#xywh= into a signed sprite)'),
-  expiresAt: isoDate,
-  scope: z.enum(['public', 'preview']).describe('preview = not approved; only owners and moderators get it'),
-  audience: z.enum(['public', 'owner', 'moderator'])
-    .describe('Whom the signature was issued to; previews are short-lived and re-checked against that caller\'s right'),
-}).nullable();
+export const Playback = z
+  .object({
+    url: z.string().describe('Signed master playlist URL (relative to the API origin)'),
+    posterUrl: z.string().nullable(),
+    storyboardUrl: z.string().nullable().describe('Signed WebVTT of storyboard thumbnails (#xywh= into a signed sprite)'),
+    expiresAt: isoDate,
+    scope: z.enum(['public', 'preview']).describe('preview = not approved; only owners and moderators get it'),
+    audience: z
+      .enum(['public', 'owner', 'moderator'])
+      .describe("Whom the signature was issued to; previews are short-lived and re-checked against that caller's right"),
+  })
+  .nullable();
 
 export const VideoSummary = z.object({
   id: z.uuid(),
@@ -40,10 +43,18 @@ export const VideoSummary = z.object({
 export const VideoDetail = VideoSummary.extend({
   description: z.string(),
   sourceSizeBytes: z.number().nullable(),
-  renditions: z.array(z.object({
-    name: z.string(), kind: z.enum(['video', 'audio']), width: z.number().nullable(), height: z.number().nullable(),
-    fps: z.number().nullable(), codecs: z.string(), bandwidth: z.number(), averageBandwidth: z.number(),
-  })),
+  renditions: z.array(
+    z.object({
+      name: z.string(),
+      kind: z.enum(['video', 'audio']),
+      width: z.number().nullable(),
+      height: z.number().nullable(),
+      fps: z.number().nullable(),
+      codecs: z.string(),
+      bandwidth: z.number(),
+      averageBandwidth: z.number(),
+    }),
+  ),
   playback: Playback,
   previewable: z.boolean().describe('Playable now: ready, or still transcoding with the first segments published'),
   previewableAt: isoDate.nullable(),
@@ -75,8 +86,14 @@ export function videoDetail(v: VideoRow, renditions: RenditionRow[], playback: P
     description: v.description,
     sourceSizeBytes: v.source_size_bytes,
     renditions: renditions.map((r) => ({
-      name: r.name, kind: r.kind, width: r.width, height: r.height, fps: r.fps, codecs: r.codecs,
-      bandwidth: r.bandwidth, averageBandwidth: r.average_bandwidth,
+      name: r.name,
+      kind: r.kind,
+      width: r.width,
+      height: r.height,
+      fps: r.fps,
+      codecs: r.codecs,
+      bandwidth: r.bandwidth,
+      averageBandwidth: r.average_bandwidth,
     })),
     playback,
     previewable: v.status === 'ready' || (v.status === 'processing' && v.previewable_at !== null),

@@ -63,85 +63,119 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
   const r = app.withTypeProvider<ZodTypeProvider>();
   const anyUser = requireRole('uploader', 'moderator');
 
-  r.get('/api/videos', {
-    preHandler: anyUser,
-    schema: {
-      tags: ['videos'], summary: 'List videos (uploaders: only their own), newest first',
-      querystring: PageQuery.extend({
-        status: z.enum(VIDEO_STATUSES).optional(),
-        moderation: z.enum(MODERATION_STATUSES).optional(),
-        uploader: z.string().min(1).optional().describe('Staff only: filter by uploader id'),
-      }),
-      response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
-    },
-  }, async (req) => {
-    const p = principalOf(req);
-    const q = req.query;
-    const rows = await o.admin.list({
-      uploaderId: isStaff(p) ? q.uploader : p.id,
-      status: q.status, moderation: q.moderation, limit: q.limit + 1, after: decodeCursor(q.cursor),
-    });
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    return { items: page.map(videoSummary), nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
-  });
-
-  r.get('/api/videos/:id', {
-    preHandler: anyUser,
-    schema: {
-      tags: ['videos'], summary: 'Status, stage, progress, renditions, errors and (when ready) a signed playback URL',
-      params: IdParams, response: { 200: VideoDetail, ...errorResponses },
-    },
-  }, async (req) => {
-    const p = principalOf(req);
-    const v = await visibleVideo(o.videos, p, req.params.id);
-    return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
-  });
-
-  r.patch('/api/videos/:id', {
-    preHandler: anyUser,
-    schema: {
-      tags: ['videos'], summary: 'Edit title and description', params: IdParams,
-      body: z.object({ title: z.string().trim().min(1).max(200).optional(), description: z.string().max(5000).optional() })
-        .refine((b) => b.title !== undefined || b.description !== undefined, 'send title and/or description'),
-      response: { 200: VideoDetail, ...errorResponses },
-    },
-  }, async (req) => {
-    const p = principalOf(req);
-    await visibleVideo(o.videos, p, req.params.id);
-    const v = await o.admin.updateMeta(req.params.id, req.body, actorOf(p, req.id));
-    if (!v) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
-    return videoDetail(v, await o.videos.renditions(v.id), null);
-  });
-
-  r.delete('/api/videos/:id', {
-    preHandler: requireRole('uploader'),
-    schema: {
-      tags: ['videos'],
-      summary: 'Delete a video: HLS objects, staged upload, master, work dirs and (only with archive=true) the archive copy',
-      params: IdParams,
-      querystring: z.object({ archive: z.enum(['true', 'false']).default('false').describe('Also delete the archived master') }),
-      response: {
-        200: z.object({
-          deleted: z.literal(true), hlsObjects: z.number(), archiveDeleted: z.boolean(),
-          masterDeleted: z.boolean(), workDirsDeleted: z.number(),
+  r.get(
+    '/api/videos',
+    {
+      preHandler: anyUser,
+      schema: {
+        tags: ['videos'],
+        summary: 'List videos (uploaders: only their own), newest first',
+        querystring: PageQuery.extend({
+          status: z.enum(VIDEO_STATUSES).optional(),
+          moderation: z.enum(MODERATION_STATUSES).optional(),
+          uploader: z.string().min(1).optional().describe('Staff only: filter by uploader id'),
         }),
-        ...errorResponses, 409: ErrorOut,
+        response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
       },
     },
-  }, async (req) => {
-    const res = await deleteVideo(o, principalOf(req), req.params.id, req.query.archive === 'true', req.id);
-    req.log.info({ videoId: req.params.id, ...res }, 'video deleted');
-    return { deleted: true as const, ...res };
-  });
+    async (req) => {
+      const p = principalOf(req);
+      const q = req.query;
+      const rows = await o.admin.list({
+        uploaderId: isStaff(p) ? q.uploader : p.id,
+        status: q.status,
+        moderation: q.moderation,
+        limit: q.limit + 1,
+        after: decodeCursor(q.cursor),
+      });
+      const page = rows.slice(0, q.limit);
+      const last = page[page.length - 1];
+      return { items: page.map(videoSummary), nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+    },
+  );
+
+  r.get(
+    '/api/videos/:id',
+    {
+      preHandler: anyUser,
+      schema: {
+        tags: ['videos'],
+        summary: 'Status, stage, progress, renditions, errors and (when ready) a signed playback URL',
+        params: IdParams,
+        response: { 200: VideoDetail, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const v = await visibleVideo(o.videos, p, req.params.id);
+      return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
+    },
+  );
+
+  r.patch(
+    '/api/videos/:id',
+    {
+      preHandler: anyUser,
+      schema: {
+        tags: ['videos'],
+        summary: 'Edit title and description',
+        params: IdParams,
+        body: z
+          .object({ title: z.string().trim().min(1).max(200).optional(), description: z.string().max(5000).optional() })
+          .refine((b) => b.title !== undefined || b.description !== undefined, 'send title and/or description'),
+        response: { 200: VideoDetail, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      await visibleVideo(o.videos, p, req.params.id);
+      const v = await o.admin.updateMeta(req.params.id, req.body, actorOf(p, req.id));
+      if (!v) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
+      return videoDetail(v, await o.videos.renditions(v.id), null);
+    },
+  );
+
+  r.delete(
+    '/api/videos/:id',
+    {
+      preHandler: requireRole('uploader'),
+      schema: {
+        tags: ['videos'],
+        summary: 'Delete a video: HLS objects, staged upload, master, work dirs and (only with archive=true) the archive copy',
+        params: IdParams,
+        querystring: z.object({ archive: z.enum(['true', 'false']).default('false').describe('Also delete the archived master') }),
+        response: {
+          200: z.object({
+            deleted: z.literal(true),
+            hlsObjects: z.number(),
+            archiveDeleted: z.boolean(),
+            masterDeleted: z.boolean(),
+            workDirsDeleted: z.number(),
+          }),
+          ...errorResponses,
+          409: ErrorOut,
+        },
+      },
+    },
+    async (req) => {
+      const res = await deleteVideo(o, principalOf(req), req.params.id, req.query.archive === 'true', req.id);
+      req.log.info({ videoId: req.params.id, ...res }, 'video deleted');
+      return { deleted: true as const, ...res };
+    },
+  );
 }
 
 /**
  * Objects first, the row last: a failed cleanup leaves the row, so the same DELETE can simply be retried.
  * The archive copy goes only when asked, and asking without an archive store is refused before anything is removed.
  */
-async function deleteVideo(o: VideoRoutesOptions, p: Principal, id: string, withArchive: boolean, requestId: string):
-  Promise<{ hlsObjects: number; archiveDeleted: boolean; masterDeleted: boolean; workDirsDeleted: number }> {
+async function deleteVideo(
+  o: VideoRoutesOptions,
+  p: Principal,
+  id: string,
+  withArchive: boolean,
+  requestId: string,
+): Promise<{ hlsObjects: number; archiveDeleted: boolean; masterDeleted: boolean; workDirsDeleted: number }> {
   const v = await visibleVideo(o.videos, p, id);
   if (withArchive && !o.archive) throw new PipelineError('API_ARCHIVE_UNAVAILABLE', 'No archive store configured.');
   await o.cancelJob?.(v.id);
@@ -152,5 +186,10 @@ async function deleteVideo(o: VideoRoutesOptions, p: Principal, id: string, with
   if (withArchive) await o.archive?.delete(v.id);
   await o.admin.delete(v.id, actorOf(p, requestId));
   o.access.invalidate(v.id);
-  return { hlsObjects: keys.length, archiveDeleted: withArchive, masterDeleted: local?.master ?? false, workDirsDeleted: local?.workDirs ?? 0 };
+  return {
+    hlsObjects: keys.length,
+    archiveDeleted: withArchive,
+    masterDeleted: local?.master ?? false,
+    workDirsDeleted: local?.workDirs ?? 0,
+  };
 }

@@ -49,11 +49,14 @@ describe('embedding the player on another origin (CORS allow-list)', () => {
     const clip = await makeClip({ out: path.join(tmp, 'e.mp4'), durationSec: 3, width: 320, height: 180 });
     videoId = (await tusUpload(`${t.url}/uploads`, clip, { filename: 'e.mp4', title: 'embed' })).videoId;
     const mod = await tokenFor('mod', 'moderator');
-    await waitFor(async () => {
-      const v = await call<{ status: string }>(t.url, 'GET', `/api/videos/${videoId}`, { token: mod });
-      if (v.body.status === 'failed' || v.body.status === 'rejected') throw new Error(`video ${v.body.status}`);
-      return v.body.status === 'ready' ? true : undefined;
-    }, { timeoutMs: 90_000, what: 'video ready' });
+    await waitFor(
+      async () => {
+        const v = await call<{ status: string }>(t.url, 'GET', `/api/videos/${videoId}`, { token: mod });
+        if (v.body.status === 'failed' || v.body.status === 'rejected') throw new Error(`video ${v.body.status}`);
+        return v.body.status === 'ready' ? true : undefined;
+      },
+      { timeoutMs: 90_000, what: 'video ready' },
+    );
     await call(t.url, 'POST', `/api/moderation/videos/${videoId}/approve`, { token: mod, body: {} });
   });
   afterAll(async () => {
@@ -67,10 +70,14 @@ describe('embedding the player on another origin (CORS allow-list)', () => {
     try {
       const page = await browser.newPage();
       await page.goto(`http://localhost:${sitePort}/`);
-      await page.waitForFunction(() => {
-        const v = document.querySelector('video');
-        return (v !== null && v.currentTime > 1) || (window as unknown as { __fatal?: string }).__fatal !== undefined;
-      }, undefined, { timeout: 60_000 });
+      await page.waitForFunction(
+        () => {
+          const v = document.querySelector('video');
+          return (v !== null && v.currentTime > 1) || (window as unknown as { __fatal?: string }).__fatal !== undefined;
+        },
+        undefined,
+        { timeout: 60_000 },
+      );
       expect(await page.evaluate(() => (window as unknown as { __fatal?: string }).__fatal)).toBeUndefined();
 
       const other = await browser.newPage();

@@ -54,16 +54,17 @@ describe('request logs never contain tokens or signatures', () => {
   });
 
   /** Lines whose request URL is logged (fastify's "incoming request"). */
-  const loggedUrls = (): string[] => sink.lines
-    .map((l) => JSON.parse(l) as { req?: { url?: string } })
-    .flatMap((l) => (typeof l.req?.url === 'string' ? [l.req.url] : []));
+  const loggedUrls = (): string[] =>
+    sink.lines.map((l) => JSON.parse(l) as { req?: { url?: string } }).flatMap((l) => (typeof l.req?.url === 'string' ? [l.req.url] : []));
 
   /** Waits until the app logged the completion of a marker request sent after everything else. */
   async function drain(): Promise<void> {
     const id = `drain-${Math.random().toString(36).slice(2)}`;
     await fetch(`${t.url}/healthz`, { headers: { 'x-request-id': id } });
     await waitFor(async () => (sink.lines.some((l) => l.includes(id) && l.includes('request completed')) ? true : undefined), {
-      timeoutMs: 10_000, intervalMs: 20, what: 'the marker request in the log',
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      what: 'the marker request in the log',
     });
   }
 
@@ -74,7 +75,11 @@ describe('request logs never contain tokens or signatures', () => {
     expect((await fetch(`${t.url}/api/videos?access%5Ftoken=${encodedName}`)).status).toBe(200);
     const viaHeader = secret(await tokenFor('carol', 'uploader'));
     const res = await fetch(`${t.url}/api/videos`, {
-      headers: { authorization: `Bearer ${viaHeader}`, cookie: `session=${secret('cookie-secret-123456')}`, 'x-api-key': secret('api-key-secret-654321') },
+      headers: {
+        authorization: `Bearer ${viaHeader}`,
+        cookie: `session=${secret('cookie-secret-123456')}`,
+        'x-api-key': secret('api-key-secret-654321'),
+      },
     });
     expect(res.status).toBe(200);
     // A rejected token is a secret too (it may be a real one, just expired).
@@ -98,7 +103,9 @@ describe('request logs never contain tokens or signatures', () => {
       expect((await fetch(`${t.url}/hls/${id}/${rel}?sig=${encodeURIComponent(sig)}`)).status).toBe(200);
     }
     await drain();
-    expect(loggedUrls()).toEqual(expect.arrayContaining([`/hls/${id}/master.m3u8?sig=${REDACTED}`, `/hls/${id}/v0/seg_000.m4s?sig=${REDACTED}`]));
+    expect(loggedUrls()).toEqual(
+      expect.arrayContaining([`/hls/${id}/master.m3u8?sig=${REDACTED}`, `/hls/${id}/v0/seg_000.m4s?sig=${REDACTED}`]),
+    );
   });
 
   it('never logs the Upload-Token of tus requests', async () => {
@@ -108,7 +115,10 @@ describe('request logs never contain tokens or signatures', () => {
     const up = await tusUpload(`${t.url}/uploads`, file, { title: 'logged', filename: 'clip.bin' }, { token, chunkSize: 1000 });
     expect(up.videoId).toBeTruthy();
     // A refused creation (bad metadata) takes the error path.
-    const bad = await fetch(`${t.url}/uploads`, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '5', 'Upload-Token': token } });
+    const bad = await fetch(`${t.url}/uploads`, {
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '5', 'Upload-Token': token },
+    });
     expect(bad.status).toBe(400);
     await drain();
     expect(loggedUrls().filter((u) => u.startsWith('/uploads')).length).toBeGreaterThanOrEqual(4);
@@ -143,14 +153,24 @@ describe('request logs never contain tokens or signatures', () => {
 describe('redaction rules', () => {
   it('redacts credential-like query values, keeping names, order and other parameters', () => {
     expect(redactUrl('/a/b')).toBe('/a/b');
-    expect(redactUrl('/a?x=1&Access_Token=abc&sig=1.p.zz&exp=9&X-Amz-Signature=f&api_key=k&author=me'))
-      .toBe(`/a?x=1&Access_Token=${REDACTED}&sig=${REDACTED}&exp=9&X-Amz-Signature=${REDACTED}&api_key=${REDACTED}&author=me`);
+    expect(redactUrl('/a?x=1&Access_Token=abc&sig=1.p.zz&exp=9&X-Amz-Signature=f&api_key=k&author=me')).toBe(
+      `/a?x=1&Access_Token=${REDACTED}&sig=${REDACTED}&exp=9&X-Amz-Signature=${REDACTED}&api_key=${REDACTED}&author=me`,
+    );
     expect(redactUrl('/a?id%5Ftoken=abc&bad=%E0%A4%A')).toBe(`/a?id%5Ftoken=${REDACTED}&bad=%E0%A4%A`);
   });
 
   it('censors credential headers when a handler logs a headers object', () => {
     const lines: string[] = [];
-    const logger = withLogRedaction(pino(new Writable({ write(c: Buffer, _e, cb) { lines.push(c.toString()); cb(); } })));
+    const logger = withLogRedaction(
+      pino(
+        new Writable({
+          write(c: Buffer, _e, cb) {
+            lines.push(c.toString());
+            cb();
+          },
+        }),
+      ),
+    );
     logger.info({ headers: { authorization: 'Bearer h1', 'upload-token': 'h2', accept: 'json' } }, 'headers');
     logger.info({ req: { headers: { cookie: 'h3' } }, url: '/x?token=h4' }, 'nested');
     const text = lines.join('');

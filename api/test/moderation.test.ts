@@ -14,14 +14,28 @@ interface Detail {
   moderation: { status: string; notes: string | null; by: string | null; at: string | null };
   playback: { url: string; scope: string; posterUrl: string | null } | null;
 }
-interface Audit { items: Array<{ action: string; actor: string; actorRole: string; notes: string | null; fromStatus: string; toStatus: string; requestId: string }> }
+interface Audit {
+  items: Array<{
+    action: string;
+    actor: string;
+    actorRole: string;
+    notes: string | null;
+    fromStatus: string;
+    toStatus: string;
+    requestId: string;
+  }>;
+}
 
 describe('moderation flow and deletion', () => {
   let t: TestApp;
   let sql: postgres.Sql;
   let storage: LocalDiskStorage;
-  let alice: string; let mod: string; let admin: string;
-  let v1: string; let v2: string; let busy: string;
+  let alice: string;
+  let mod: string;
+  let admin: string;
+  let v1: string;
+  let v2: string;
+  let busy: string;
 
   beforeAll(async () => {
     t = await startTestApp({ roles: ['api'] });
@@ -67,7 +81,11 @@ describe('moderation flow and deletion', () => {
   });
 
   it('approves with notes, records moderated_by/at and an audit row, and opens playback', async () => {
-    const r = await call<Detail>(t.url, 'POST', `/api/moderation/videos/${v1}/approve`, { token: mod, body: { notes: 'fine' }, headers: { 'x-request-id': 'req-approve-1' } });
+    const r = await call<Detail>(t.url, 'POST', `/api/moderation/videos/${v1}/approve`, {
+      token: mod,
+      body: { notes: 'fine' },
+      headers: { 'x-request-id': 'req-approve-1' },
+    });
     expect(r.status).toBe(200);
     expect(r.body.moderation).toMatchObject({ status: 'approved', notes: 'fine', by: 'mod-7' });
     expect(Date.parse(r.body.moderation.at!)).toBeGreaterThan(Date.now() - 60_000);
@@ -92,7 +110,10 @@ describe('moderation flow and deletion', () => {
   it('refuses to moderate videos that are not ready (409) or do not exist (404)', async () => {
     const r = await call(t.url, 'POST', `/api/moderation/videos/${busy}/approve`, { token: mod, body: {} });
     expect([r.status, codeOf(r)]).toEqual([409, 'MODERATION_NOT_READY']);
-    const missing = await call(t.url, 'POST', '/api/moderation/videos/00000000-0000-4000-8000-000000000000/approve', { token: mod, body: {} });
+    const missing = await call(t.url, 'POST', '/api/moderation/videos/00000000-0000-4000-8000-000000000000/approve', {
+      token: mod,
+      body: {},
+    });
     expect(codeOf(missing)).toBe('API_NOT_FOUND');
   });
 

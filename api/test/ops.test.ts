@@ -85,7 +85,11 @@ describe('observability: metrics, health, readiness', () => {
     const r = await call<{ status: string; checks: Record<string, { status: string }> }>(t.url, 'GET', '/readyz');
     expect(r.status).toBe(200);
     expect(Object.fromEntries(Object.entries(r.body.checks).map(([k, v]) => [k, v.status]))).toEqual({
-      postgres: 'ok', redis: 'ok', clamd: 'skipped', ffmpeg: 'ok', storage: 'ok',
+      postgres: 'ok',
+      redis: 'ok',
+      clamd: 'skipped',
+      ffmpeg: 'ok',
+      storage: 'ok',
     });
   });
 });
@@ -96,14 +100,29 @@ describe('clamd readiness against a real clamd', () => {
     const sock = path.join(dir, 'clamd.sock');
     // The EICAR md5 signature: clamd needs at least one signature to start, and freshclam has no network here.
     await writeFile(path.join(dir, 'test.hdb'), '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n');
-    await writeFile(path.join(dir, 'clamd.conf'), [`LocalSocket ${sock}`, `DatabaseDirectory ${dir}`, 'Foreground yes',
-      `LogFile ${path.join(dir, 'clamd.log')}`, `PidFile ${path.join(dir, 'clamd.pid')}`, ''].join('\n'));
+    await writeFile(
+      path.join(dir, 'clamd.conf'),
+      [
+        `LocalSocket ${sock}`,
+        `DatabaseDirectory ${dir}`,
+        'Foreground yes',
+        `LogFile ${path.join(dir, 'clamd.log')}`,
+        `PidFile ${path.join(dir, 'clamd.pid')}`,
+        '',
+      ].join('\n'),
+    );
     const clamd = spawn('clamd', ['-c', path.join(dir, 'clamd.conf')], { stdio: 'ignore' });
     const sql = createDb({ url: 'postgres://127.0.0.1:1/none', max: 1 });
     try {
       for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
-      const { checks, close } = createReadinessChecks({ sql, redisUrl: 'redis://127.0.0.1:1', clamd: { socket: sock }, ffmpegPath: 'ffmpeg',
-        storage: new LocalDiskStorage({ root: dir }), timeoutMs: 2000 });
+      const { checks, close } = createReadinessChecks({
+        sql,
+        redisUrl: 'redis://127.0.0.1:1',
+        clamd: { socket: sock },
+        ffmpegPath: 'ffmpeg',
+        storage: new LocalDiskStorage({ root: dir }),
+        timeoutMs: 2000,
+      });
       const check = checks.find((c) => c.name === 'clamd')!;
       expect(check.run).not.toBe('skipped');
       await expect((check.run as () => Promise<void>)()).resolves.toBeUndefined();
@@ -129,25 +148,51 @@ describe('API built directly: readiness failures, request ids, logs, rate limits
   beforeAll(async () => {
     t = await startTestApp({ roles: ['api'] });
     sql = createDb({ url: t.db.url, max: 2 });
-    const sink = new Writable({ write(chunk: Buffer, _e, cb) { logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        cb();
+      },
+    });
     const logger = pino({ level: 'info' }, sink);
     const storage = new LocalDiskStorage({ root: t.config.publishDir });
     const readiness = createReadinessChecks({
-      sql, redisUrl: `redis://127.0.0.1:${await closedPort()}`, clamd: { host: '127.0.0.1', port: await closedPort() },
-      ffmpegPath: 'ffmpeg', storage, timeoutMs: 1000,
+      sql,
+      redisUrl: `redis://127.0.0.1:${await closedPort()}`,
+      clamd: { host: '127.0.0.1', port: await closedPort() },
+      ffmpegPath: 'ffmpeg',
+      storage,
+      timeoutMs: 1000,
     });
     closeChecks = readiness.close;
     const videos = new VideoRepository(sql);
     const uploadTokens = new UploadTokens({ secret: 'x'.repeat(32), ttlSec: 60 });
     api = await buildApi({
-      logger, videos, admin: new VideoAdminRepository(sql), storage, playerDir: path.join(tmp0(), 'none'), uploadTokens,
+      logger,
+      videos,
+      admin: new VideoAdminRepository(sql),
+      storage,
+      playerDir: path.join(tmp0(), 'none'),
+      uploadTokens,
       tus: new TusIngest({
-        uploadDir: t.config.uploadDir, path: '/uploads', maxSize: 1e6, tokens: uploadTokens, expirationMs: 3600_000,
-        logger, onFinished: async () => ({ videoId: 'x' }),
+        uploadDir: t.config.uploadDir,
+        path: '/uploads',
+        maxSize: 1e6,
+        tokens: uploadTokens,
+        expirationMs: 3600_000,
+        logger,
+        onFinished: async () => ({ videoId: 'x' }),
       }),
-      verifier: createTokenVerifier({ secret: TEST_JWT_SECRET }), signer: new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 60 }),
-      metrics: createMetrics({ processMetrics: false }), readiness: readiness.checks, rateLimit: { max: 4, windowMs: 60_000 },
-      archive: { delete: async (id) => { archived.push(id); } },
+      verifier: createTokenVerifier({ secret: TEST_JWT_SECRET }),
+      signer: new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 60 }),
+      metrics: createMetrics({ processMetrics: false }),
+      readiness: readiness.checks,
+      rateLimit: { max: 4, windowMs: 60_000 },
+      archive: {
+        delete: async (id) => {
+          archived.push(id);
+        },
+      },
     });
     base = await api.listen({ host: '127.0.0.1', port: 0 });
   });

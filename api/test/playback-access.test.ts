@@ -9,7 +9,14 @@ import { tokenFor } from '../../test/helpers/auth.ts';
 import { call, codeOf } from './http.ts';
 import { seedVideo } from '../../test/helpers/seed.ts';
 
-interface Pb { url: string; posterUrl: string | null; storyboardUrl: string | null; expiresAt: string; scope: string; audience: string }
+interface Pb {
+  url: string;
+  posterUrl: string | null;
+  storyboardUrl: string | null;
+  expiresAt: string;
+  scope: string;
+  audience: string;
+}
 
 /** Every kind of file a player fetches: master, variant, init, segment, poster, storyboard VTT. */
 const FILES = ['master.m3u8', 'v0/index.m3u8', 'v0/init.mp4', 'v0/seg_000.m4s', 'poster.jpg', 'storyboard.vtt'];
@@ -20,20 +27,32 @@ describe('moderation-bound playback access', () => {
   let t: TestApp;
   let sql: postgres.Sql;
   let storage: LocalDiskStorage;
-  let alice: string; let bob: string; let mod: string;
+  let alice: string;
+  let bob: string;
+  let mod: string;
   // The server's clock for signatures and the access cache; tests move it instead of waiting.
   let offset = 0;
 
   /** A ready video owned by alice, with a storyboard VTT next to the seeded package. */
   async function seed(o: { approved?: boolean } = {}): Promise<string> {
     const id = await seedVideo(sql, storage, { uploaderId: 'alice' });
-    await storage.put(`hls/${id}/storyboard.vtt`, Readable.from([Buffer.from('WEBVTT\n\n00:00.000 --> 00:02.000\nposter.jpg#xywh=0,0,16,9\n')]));
-    await new VideoRepository(sql).setArtwork(id, { posterKey: `hls/${id}/poster.jpg`, storyboardKey: `hls/${id}/storyboard.vtt`, posters: [] });
+    await storage.put(
+      `hls/${id}/storyboard.vtt`,
+      Readable.from([Buffer.from('WEBVTT\n\n00:00.000 --> 00:02.000\nposter.jpg#xywh=0,0,16,9\n')]),
+    );
+    await new VideoRepository(sql).setArtwork(id, {
+      posterKey: `hls/${id}/poster.jpg`,
+      storyboardKey: `hls/${id}/storyboard.vtt`,
+      posters: [],
+    });
     if (o.approved) await decide(id, 'approve');
     return id;
   }
   async function decide(id: string, d: 'approve' | 'reject'): Promise<void> {
-    const r = await call(t.url, 'POST', `/api/moderation/videos/${id}/${d}`, { token: mod, body: d === 'reject' ? { notes: 'not for kids' } : {} });
+    const r = await call(t.url, 'POST', `/api/moderation/videos/${id}/${d}`, {
+      token: mod,
+      body: d === 'reject' ? { notes: 'not for kids' } : {},
+    });
     expect(r.status).toBe(200);
   }
   async function playback(id: string, token?: string): Promise<Pb> {
@@ -128,7 +147,9 @@ describe('moderation-bound playback access', () => {
     // The worker re-processes the video (ready → processing → ready) without going through this API process.
     await sql`UPDATE videos SET status = 'processing' WHERE id = ${v}`;
     offset += CACHE_MS;
-    expect(await fetchAll(v, pub2, ['v0/seg_000.m4s', 'poster.jpg'])).toEqual(all(['v0/seg_000.m4s', 'poster.jpg'], 403, 'PLAYBACK_NOT_APPROVED'));
+    expect(await fetchAll(v, pub2, ['v0/seg_000.m4s', 'poster.jpg'])).toEqual(
+      all(['v0/seg_000.m4s', 'poster.jpg'], 403, 'PLAYBACK_NOT_APPROVED'),
+    );
     await sql`UPDATE videos SET status = 'ready' WHERE id = ${v}`;
     offset += CACHE_MS;
     for (const old of [pub, pub2]) expect(await fetchAll(v, old)).toEqual(all(FILES, 403, 'PLAYBACK_REVOKED'));
@@ -140,7 +161,8 @@ describe('moderation-bound playback access', () => {
     const [ownerNow, modNow] = [sigOf(await playback(u, alice)), sigOf(await playback(u, mod))];
     await sql`UPDATE videos SET status = 'failed' WHERE id = ${u}`;
     offset += CACHE_MS;
-    for (const s of [ownerNow, modNow]) expect(await fetchAll(u, s, ['v0/seg_000.m4s'])).toEqual(all(['v0/seg_000.m4s'], 404, 'API_NOT_FOUND'));
+    for (const s of [ownerNow, modNow])
+      expect(await fetchAll(u, s, ['v0/seg_000.m4s'])).toEqual(all(['v0/seg_000.m4s'], 404, 'API_NOT_FOUND'));
   });
 
   it('a deletion stops segments at once on this process, and a row deleted elsewhere within the bound', async () => {
@@ -153,10 +175,13 @@ describe('moderation-bound playback access', () => {
     const wSig = sigOf(await playback(w));
     expect(await fetchAll(w, wSig, ['v0/seg_000.m4s'])).toEqual(all(['v0/seg_000.m4s'], 200));
     await sql`DELETE FROM videos WHERE id = ${w}`; // its files are still on disk: the row alone decides
-    await waitFor(async () => {
-      const r = await call(t.url, 'GET', `/hls/${w}/v0/seg_000.m4s?sig=${encodeURIComponent(wSig)}`);
-      return r.status === 404 ? true : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 100, what: 'segment of a deleted row refused' });
+    await waitFor(
+      async () => {
+        const r = await call(t.url, 'GET', `/hls/${w}/v0/seg_000.m4s?sig=${encodeURIComponent(wSig)}`);
+        return r.status === 404 ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'segment of a deleted row refused' },
+    );
   });
 
   it('expires previews after PLAYBACK_PREVIEW_TTL_SEC (600 s) while public links last PLAYBACK_URL_TTL_SEC', async () => {
@@ -206,7 +231,9 @@ describe('access state cache', () => {
     const repo = new VideoRepository(sql);
     const c = { loads: 0, now: 1_000_000, fail: false };
     const cache = new AccessStateCache({
-      ...o, reloadFloorMs: 100, now: () => c.now,
+      ...o,
+      reloadFloorMs: 100,
+      now: () => c.now,
       load: async (vid) => {
         c.loads++;
         if (c.fail) throw new Error('postgres down');

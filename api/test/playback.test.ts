@@ -15,10 +15,16 @@ function rawGet(base: string, rawPath: string): Promise<{ status: number; code: 
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, path: rawPath, method: 'GET' }, (res) => {
       let text = '';
-      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       res.on('end', () => {
         let code: string | undefined;
-        try { code = (JSON.parse(text) as { error?: { code?: string } }).error?.code; } catch { code = undefined; }
+        try {
+          code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+        } catch {
+          code = undefined;
+        }
         resolve({ status: res.statusCode ?? 0, code });
       });
     });
@@ -30,7 +36,8 @@ function rawGet(base: string, rawPath: string): Promise<{ status: number; code: 
 describe('signed HLS playback', () => {
   let t: TestApp;
   let sql: postgres.Sql;
-  let a: string; let b: string;
+  let a: string;
+  let b: string;
   let signer: PlaybackSigner;
 
   beforeAll(async () => {
@@ -116,7 +123,9 @@ describe('signed HLS playback', () => {
 
   it('allows CORS for listed embedding origins only, on player routes only', async () => {
     const { sig } = signer.sign(a, { audience: 'public' }, 0);
-    const ok = await fetch(`${t.url}/hls/${a}/master.m3u8?sig=${encodeURIComponent(sig)}`, { headers: { origin: 'https://embed.example' } });
+    const ok = await fetch(`${t.url}/hls/${a}/master.m3u8?sig=${encodeURIComponent(sig)}`, {
+      headers: { origin: 'https://embed.example' },
+    });
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://embed.example');
     expect(ok.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
     const evil = await fetch(`${t.url}/api/playback/${a}`, { headers: { origin: 'https://evil.example' } });
@@ -140,13 +149,28 @@ describe('signed HLS playback', () => {
 
 describe('playlist rewriter', () => {
   it('signs relative URIs only, replaces a stored sig, keeps comments and absolute URIs', () => {
-    const out = signPlaylist([
-      '#EXTM3U', '# a comment URI="x.m3u8"', '#EXT-X-KEY:METHOD=AES-128,URI="key.bin"',
-      'https://cdn.example/seg.m4s', '/abs/seg.m4s', '../up/seg.m4s', 'seg.m4s?sig=old&x=1', '',
-    ].join('\r\n'), 'S');
+    const out = signPlaylist(
+      [
+        '#EXTM3U',
+        '# a comment URI="x.m3u8"',
+        '#EXT-X-KEY:METHOD=AES-128,URI="key.bin"',
+        'https://cdn.example/seg.m4s',
+        '/abs/seg.m4s',
+        '../up/seg.m4s',
+        'seg.m4s?sig=old&x=1',
+        '',
+      ].join('\r\n'),
+      'S',
+    );
     expect(out.split('\n')).toEqual([
-      '#EXTM3U', '# a comment URI="x.m3u8"', '#EXT-X-KEY:METHOD=AES-128,URI="key.bin?sig=S"',
-      'https://cdn.example/seg.m4s', '/abs/seg.m4s', '../up/seg.m4s', 'seg.m4s?x=1&sig=S', '',
+      '#EXTM3U',
+      '# a comment URI="x.m3u8"',
+      '#EXT-X-KEY:METHOD=AES-128,URI="key.bin?sig=S"',
+      'https://cdn.example/seg.m4s',
+      '/abs/seg.m4s',
+      '../up/seg.m4s',
+      'seg.m4s?x=1&sig=S',
+      '',
     ]);
   });
 });

@@ -37,7 +37,10 @@ class FakeClamd {
   }
 }
 
-interface Answer { readonly status: number; readonly body: ReadinessReport }
+interface Answer {
+  readonly status: number;
+  readonly body: ReadinessReport;
+}
 
 describe('/readyz on a running app: one probe per cache window, shared by concurrent requests', () => {
   let t: TestApp;
@@ -48,10 +51,14 @@ describe('/readyz on a running app: one probe per cache window, shared by concur
   };
   const burst = (n: number): Promise<Answer[]> => Promise.all(Array.from({ length: n }, readyz));
   /** Polls until the app ran its checks again (a new checkedAt), i.e. the cache window has passed. */
-  const nextRun = (after: string): Promise<Answer> => waitFor(async () => {
-    const a = await readyz();
-    return a.body.checkedAt !== after ? a : undefined;
-  }, { timeoutMs: 20_000, intervalMs: 100, what: 'a fresh readiness run' });
+  const nextRun = (after: string): Promise<Answer> =>
+    waitFor(
+      async () => {
+        const a = await readyz();
+        return a.body.checkedAt !== after ? a : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: 'a fresh readiness run' },
+    );
 
   beforeAll(async () => {
     clamd = await FakeClamd.start();
@@ -89,10 +96,13 @@ describe('/readyz on a running app: one probe per cache window, shared by concur
   it('a failing dependency gives 503 naming the failed check, and is not re-probed per request either', async () => {
     clamd.healthy = false;
     const before = clamd.connections;
-    const failed = await waitFor(async () => {
-      const a = await readyz();
-      return a.status === 503 ? a : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 100, what: '503 from /readyz' });
+    const failed = await waitFor(
+      async () => {
+        const a = await readyz();
+        return a.status === 503 ? a : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: '503 from /readyz' },
+    );
     expect(failed.body.status).toBe('fail');
     expect(failed.body.checks['clamd']).toMatchObject({ status: 'fail', error: expect.stringContaining('LOADING') });
     expect(failed.body.checks['postgres']!.status).toBe('ok');
@@ -102,10 +112,13 @@ describe('/readyz on a running app: one probe per cache window, shared by concur
     expect(sameRun.every((a) => a.status === 503)).toBe(true);
     expect(clamd.connections).toBeLessThanOrEqual(before + 2);
     clamd.healthy = true;
-    const recovered = await waitFor(async () => {
-      const a = await readyz();
-      return a.status === 200 ? a : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 100, what: '200 from /readyz again' });
+    const recovered = await waitFor(
+      async () => {
+        const a = await readyz();
+        return a.status === 200 ? a : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: '200 from /readyz again' },
+    );
     expect(recovered.body.checks['clamd']!.status).toBe('ok');
   });
 });
@@ -122,7 +135,9 @@ describe('ReadinessProbe', () => {
         name: 'gated',
         run: () => {
           runs += 1;
-          return new Promise<void>((resolve, reject) => { release = (err) => (err ? reject(err) : resolve()); });
+          return new Promise<void>((resolve, reject) => {
+            release = (err) => (err ? reject(err) : resolve());
+          });
         },
       },
     };
@@ -148,7 +163,17 @@ describe('ReadinessProbe', () => {
     let now = 1_000_000;
     let runs = 0;
     const probe = new ReadinessProbe({
-      checks: [{ name: 'count', run: async () => { runs += 1; } }, { name: 'off', run: 'skipped' }], cacheMs: 5000, now: () => now,
+      checks: [
+        {
+          name: 'count',
+          run: async () => {
+            runs += 1;
+          },
+        },
+        { name: 'off', run: 'skipped' },
+      ],
+      cacheMs: 5000,
+      now: () => now,
     });
     const first = await probe.report();
     now += 4999;

@@ -8,12 +8,18 @@ import { TEST_JWT_SECRET, tokenFor } from '../../test/helpers/auth.ts';
 import { call, codeOf } from './http.ts';
 import { seedVideo } from '../../test/helpers/seed.ts';
 
-interface Page { items: Array<{ id: string; uploaderId: string | null }>; nextCursor: string | null }
+interface Page {
+  items: Array<{ id: string; uploaderId: string | null }>;
+  nextCursor: string | null;
+}
 
 describe('API role boundaries', () => {
   let t: TestApp;
   let sql: postgres.Sql;
-  let alice: string; let bob: string; let mod: string; let admin: string;
+  let alice: string;
+  let bob: string;
+  let mod: string;
+  let admin: string;
   const aliceVideos: string[] = [];
   let bobVideo: string;
 
@@ -23,8 +29,12 @@ describe('API role boundaries', () => {
     const storage = new LocalDiskStorage({ root: t.config.publishDir });
     for (let i = 0; i < 3; i++) aliceVideos.push(await seedVideo(sql, storage, { uploaderId: 'alice', title: `a${i}` }));
     bobVideo = await seedVideo(sql, storage, { uploaderId: 'bob', status: 'processing' });
-    [alice, bob, mod, admin] = await Promise.all([tokenFor('alice', 'user'), tokenFor('bob', 'uploader'),
-      tokenFor('mod', 'moderator'), tokenFor('root', 'admin')]);
+    [alice, bob, mod, admin] = await Promise.all([
+      tokenFor('alice', 'user'),
+      tokenFor('bob', 'uploader'),
+      tokenFor('mod', 'moderator'),
+      tokenFor('root', 'admin'),
+    ]);
   });
   afterAll(async () => {
     await sql?.end();
@@ -35,10 +45,16 @@ describe('API role boundaries', () => {
     expect(codeOf(await call(t.url, 'GET', '/api/videos'))).toBe('AUTH_MISSING_TOKEN');
     expect((await call(t.url, 'GET', '/api/moderation/queue')).status).toBe(401);
     const wrongKey = await tokenFor('alice', 'uploader', { secret: 'another-secret-another-secret-123456' });
-    const expired = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('root')
-      .setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(createSecretKey(Buffer.from(TEST_JWT_SECRET)));
-    const noRole = await new SignJWT({ role: 'superuser' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x')
-      .setExpirationTime('5m').sign(createSecretKey(Buffer.from(TEST_JWT_SECRET)));
+    const expired = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('root')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(createSecretKey(Buffer.from(TEST_JWT_SECRET)));
+    const noRole = await new SignJWT({ role: 'superuser' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setExpirationTime('5m')
+      .sign(createSecretKey(Buffer.from(TEST_JWT_SECRET)));
     for (const token of [wrongKey, expired, noRole, 'not.a.jwt']) {
       const r = await call(t.url, 'GET', '/api/videos', { token });
       expect(r.status).toBe(401);
@@ -96,14 +112,21 @@ describe('API role boundaries', () => {
 
   it('lets owners and staff edit title/description, validates input, and audits the edit', async () => {
     const id = aliceVideos[0]!;
-    const r = await call<{ title: string; description: string }>(t.url, 'PATCH', `/api/videos/${id}`, { token: alice, body: { title: 'Beach day', description: 'Sand' } });
+    const r = await call<{ title: string; description: string }>(t.url, 'PATCH', `/api/videos/${id}`, {
+      token: alice,
+      body: { title: 'Beach day', description: 'Sand' },
+    });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ title: 'Beach day', description: 'Sand' });
     expect(codeOf(await call(t.url, 'PATCH', `/api/videos/${id}`, { token: bob, body: { title: 'mine now' } }))).toBe('API_NOT_FOUND');
     expect(codeOf(await call(t.url, 'PATCH', `/api/videos/${id}`, { token: alice, body: {} }))).toBe('API_BAD_REQUEST');
-    expect(codeOf(await call(t.url, 'PATCH', `/api/videos/${id}`, { token: alice, body: { title: 'x'.repeat(201) } }))).toBe('API_BAD_REQUEST');
+    expect(codeOf(await call(t.url, 'PATCH', `/api/videos/${id}`, { token: alice, body: { title: 'x'.repeat(201) } }))).toBe(
+      'API_BAD_REQUEST',
+    );
     expect(codeOf(await call(t.url, 'GET', '/api/videos/not-a-uuid', { token: alice }))).toBe('API_BAD_REQUEST');
-    const audit = await call<{ items: Array<{ action: string; actor: string }> }>(t.url, 'GET', `/api/moderation/videos/${id}/audit`, { token: mod });
+    const audit = await call<{ items: Array<{ action: string; actor: string }> }>(t.url, 'GET', `/api/moderation/videos/${id}/audit`, {
+      token: mod,
+    });
     expect(audit.body.items.map((a) => [a.action, a.actor])).toEqual([['edited', 'alice']]);
   });
 
@@ -113,10 +136,21 @@ describe('API role boundaries', () => {
   });
 
   it('publishes an OpenAPI document generated from the route schemas', async () => {
-    const r = await call<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { securitySchemes: Record<string, unknown> } }>(t.url, 'GET', '/openapi.json');
+    const r = await call<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { securitySchemes: Record<string, unknown> };
+    }>(t.url, 'GET', '/openapi.json');
     expect(r.status).toBe(200);
     expect(r.body.openapi).toMatch(/^3\./);
-    for (const p of ['/api/videos', '/api/videos/{id}', '/api/moderation/queue', '/api/moderation/videos/{id}/approve', '/api/playback/{id}', '/readyz']) {
+    for (const p of [
+      '/api/videos',
+      '/api/videos/{id}',
+      '/api/moderation/queue',
+      '/api/moderation/videos/{id}/approve',
+      '/api/playback/{id}',
+      '/readyz',
+    ]) {
       expect(Object.keys(r.body.paths)).toContain(p);
     }
     expect(Object.keys(r.body.paths['/api/videos/{id}']!)).toEqual(expect.arrayContaining(['get', 'patch', 'delete']));

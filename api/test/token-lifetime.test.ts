@@ -48,7 +48,10 @@ describe('access tokens must expire, and not too far ahead', () => {
     expect(await status(await jwt().setExpirationTime(tenYears).sign(key))).toEqual([401, 'AUTH_INVALID_TOKEN']);
     expect(await status(await jwt().setIssuedAt().setExpirationTime('3h').sign(key))).toEqual([401, 'AUTH_INVALID_TOKEN']);
     // An iat set in the future must not make a far-off exp look short.
-    const futureIat = await jwt().setIssuedAt(tenYears - 600).setExpirationTime(tenYears).sign(key);
+    const futureIat = await jwt()
+      .setIssuedAt(tenYears - 600)
+      .setExpirationTime(tenYears)
+      .sign(key);
     expect(await status(futureIat)).toEqual([401, 'AUTH_INVALID_TOKEN']);
     // Also through ?access_token= (pages opened from a link).
     const r = await call(t.url, 'GET', `/api/videos?access_token=${await jwt().setExpirationTime(tenYears).sign(key)}`);
@@ -58,10 +61,12 @@ describe('access tokens must expire, and not too far ahead', () => {
   it('says why in the error context (reason)', async () => {
     const v = createTokenVerifier({ secret: TEST_JWT_SECRET, maxLifetimeSec: 7200 });
     await expect(v.verify(await jwt().sign(key))).rejects.toMatchObject({
-      code: 'AUTH_INVALID_TOKEN', context: { reason: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'exp' },
+      code: 'AUTH_INVALID_TOKEN',
+      context: { reason: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'exp' },
     });
     await expect(v.verify(await jwt().setIssuedAt().setExpirationTime('1d').sign(key))).rejects.toMatchObject({
-      code: 'AUTH_INVALID_TOKEN', context: { reason: 'lifetime', maxLifetimeSec: 7200 },
+      code: 'AUTH_INVALID_TOKEN',
+      context: { reason: 'lifetime', maxLifetimeSec: 7200 },
     });
   });
 
@@ -69,8 +74,9 @@ describe('access tokens must expire, and not too far ahead', () => {
     const env = { ...process.env, JWT_SECRET: TEST_JWT_SECRET, JWT_MAX_LIFETIME_SEC: '7200' };
     const { stdout } = await run('npm', ['run', '--silent', 'token', '--', '--sub', 'alice', '--role', 'uploader'], { cwd: ROOT, env });
     expect(await status(stdout.trim())).toEqual([200, undefined]);
-    const tooLong = await run('npm', ['run', '--silent', 'token', '--', '--sub', 'alice', '--ttl', '7201'], { cwd: ROOT, env })
-      .catch((err: unknown) => err as { code: number; stderr: string });
+    const tooLong = await run('npm', ['run', '--silent', 'token', '--', '--sub', 'alice', '--ttl', '7201'], { cwd: ROOT, env }).catch(
+      (err: unknown) => err as { code: number; stderr: string },
+    );
     expect(tooLong).toMatchObject({ code: 1 });
     expect((tooLong as { stderr: string }).stderr).toContain('JWT_MAX_LIFETIME_SEC');
   });

@@ -14,8 +14,17 @@ import { call } from './http.ts';
 
 const SECRET = 'webhook-test-secret-0123456789';
 
-interface Received { headers: Record<string, string | string[] | undefined>; body: string; verified: boolean; status: number }
-interface EventBody { id: string; type: string; data: { videoId: string; code?: string; notes?: string } }
+interface Received {
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  verified: boolean;
+  status: number;
+}
+interface EventBody {
+  id: string;
+  type: string;
+  data: { videoId: string; code?: string; notes?: string };
+}
 
 describe('outgoing webhooks', () => {
   let t: TestApp;
@@ -29,19 +38,28 @@ describe('outgoing webhooks', () => {
   beforeAll(async () => {
     receiver = createServer((req, res) => {
       let body = '';
-      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       req.on('end', () => {
         const id = (JSON.parse(body) as EventBody).id;
         const status = seenEvents.has(id) ? 204 : 500;
         seenEvents.add(id);
-        received.push({ headers: req.headers, body, status, verified: verifyWebhook({ secret: SECRET, header: req.headers[SIGNATURE_HEADER] as string, body }) });
+        received.push({
+          headers: req.headers,
+          body,
+          status,
+          verified: verifyWebhook({ secret: SECRET, header: req.headers[SIGNATURE_HEADER] as string, body }),
+        });
         res.statusCode = status;
         res.end();
       });
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const port = (receiver.address() as AddressInfo).port;
-    t = await startTestApp({ env: { WEBHOOK_URLS: `http://127.0.0.1:${port}/hook`, WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_MS: '50', WEBHOOK_ATTEMPTS: '3' } });
+    t = await startTestApp({
+      env: { WEBHOOK_URLS: `http://127.0.0.1:${port}/hook`, WEBHOOK_SECRET: SECRET, WEBHOOK_BACKOFF_MS: '50', WEBHOOK_ATTEMPTS: '3' },
+    });
     sql = postgres(t.db.url, { max: 2, onnotice: () => {} });
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-wh-'));
   });
@@ -52,11 +70,19 @@ describe('outgoing webhooks', () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  const delivered = (type: string, videoId: string) => waitFor(async () => {
-    const ok = received.find((r) => r.status === 204 && (JSON.parse(r.body) as EventBody).type === type
-      && (JSON.parse(r.body) as EventBody).data.videoId === videoId);
-    return ok ? (JSON.parse(ok.body) as EventBody) : undefined;
-  }, { timeoutMs: 60_000, what: `${type} delivered` });
+  const delivered = (type: string, videoId: string) =>
+    waitFor(
+      async () => {
+        const ok = received.find(
+          (r) =>
+            r.status === 204 &&
+            (JSON.parse(r.body) as EventBody).type === type &&
+            (JSON.parse(r.body) as EventBody).data.videoId === videoId,
+        );
+        return ok ? (JSON.parse(ok.body) as EventBody) : undefined;
+      },
+      { timeoutMs: 60_000, what: `${type} delivered` },
+    );
 
   it('sends video.ready from the pipeline and video.approved from moderation, signed, retried after a 500', async () => {
     const clip = await makeClip({ out: path.join(tmp, 'c.mp4'), durationSec: 2, width: 320, height: 180 });
@@ -74,7 +100,10 @@ describe('outgoing webhooks', () => {
     expect(attempts[0]!.headers[SIGNATURE_HEADER]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
     const log = await sql<Array<{ attempt: number; ok: boolean; status_code: number }>>`
       SELECT attempt, ok, status_code FROM webhook_deliveries WHERE event_id = ${approved.id} ORDER BY id`;
-    expect(log.map((l) => [l.attempt, l.ok, l.status_code])).toEqual([[1, false, 500], [2, true, 204]]);
+    expect(log.map((l) => [l.attempt, l.ok, l.status_code])).toEqual([
+      [1, false, 500],
+      [2, true, 204],
+    ]);
   });
 
   it('sends video.failed with the error code when the upload is not a video', async () => {

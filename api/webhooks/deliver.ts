@@ -61,8 +61,14 @@ export function createWebhookProcessor(o: WebhookDeliveryOptions): (job: Job<Web
       error = describeError(err).slice(0, 500);
     }
     const row: DeliveryRow = {
-      event_id: event.id, event_type: event.type, url, attempt: job.attemptsMade + 1, status_code: status,
-      ok: error === null, error, duration_ms: Math.round(performance.now() - started),
+      event_id: event.id,
+      event_type: event.type,
+      url,
+      attempt: job.attemptsMade + 1,
+      status_code: status,
+      ok: error === null,
+      error,
+      duration_ms: Math.round(performance.now() - started),
     };
     await o.sql`INSERT INTO webhook_deliveries ${o.sql(row)}`;
     o.metrics?.webhookDeliveries.inc({ event: event.type, outcome: row.ok ? 'ok' : 'failed' });

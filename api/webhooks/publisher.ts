@@ -33,17 +33,19 @@ export function createWebhookPublisher(o: WebhookPublisherOptions): EventPublish
     async publish(type, data) {
       if (o.urls.length === 0) return;
       const event: WebhookEvent = { id: randomUUID(), type, createdAt: new Date((o.now ?? Date.now)()).toISOString(), data };
-      await o.queue.addBulk(o.urls.map((url, i) => ({
-        name: type,
-        data: { url, event },
-        opts: {
-          jobId: `${event.id}-${i}`,
-          attempts: o.attempts,
-          backoff: { type: 'exponential', delay: o.backoffMs },
-          removeOnComplete: { age: 24 * 3600 },
-          removeOnFail: { age: 7 * 24 * 3600 },
-        },
-      })));
+      await o.queue.addBulk(
+        o.urls.map((url, i) => ({
+          name: type,
+          data: { url, event },
+          opts: {
+            jobId: `${event.id}-${i}`,
+            attempts: o.attempts,
+            backoff: { type: 'exponential', delay: o.backoffMs },
+            removeOnComplete: { age: 24 * 3600 },
+            removeOnFail: { age: 7 * 24 * 3600 },
+          },
+        })),
+      );
     },
   };
 }

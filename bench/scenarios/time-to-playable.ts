@@ -18,15 +18,36 @@ export const timeToPlayableScenario: Scenario = {
       const r = await benchTimeToPlayable({ ...spec, preset: ctx.config.preset, tmpRoot: ctx.workDir, ffmpegPath: ctx.ffmpeg.ffmpegPath });
       ttp.push(r.timeToPlayableSec);
       whole.push(r.fullTranscodeSec);
-      ctx.progress.step(this.id, `${spec.height}p ${spec.sourceSeconds}s rep ${i}/${ctx.config.repeats}`, `${fmt(r.timeToPlayableSec)} s of ${fmt(r.fullTranscodeSec)} s`);
+      ctx.progress.step(
+        this.id,
+        `${spec.height}p ${spec.sourceSeconds}s rep ${i}/${ctx.config.repeats}`,
+        `${fmt(r.timeToPlayableSec)} s of ${fmt(r.fullTranscodeSec)} s`,
+      );
     }
     const params = { ...spec, preset: ctx.config.preset };
     const group = 'time to playable (s)';
     const playable: Figure = { id: 'ttp.playable', scenario: this.id, group, label: 'playable', unit: 's', stat: summarize(ttp), params };
-    const transcode: Figure = { id: 'ttp.full', scenario: this.id, group, label: 'full transcode', unit: 's', stat: summarize(whole), params };
-    return [playable, transcode, ratioFigure({
-      id: 'ttp.ratio', scenario: this.id, group: 'time to playable ÷ full transcode', label: `${spec.height}p ${spec.sourceSeconds}s`,
-      numerator: playable, denominator: transcode, target: { op: '<=', value: 0.25 },
-    })];
+    const transcode: Figure = {
+      id: 'ttp.full',
+      scenario: this.id,
+      group,
+      label: 'full transcode',
+      unit: 's',
+      stat: summarize(whole),
+      params,
+    };
+    return [
+      playable,
+      transcode,
+      ratioFigure({
+        id: 'ttp.ratio',
+        scenario: this.id,
+        group: 'time to playable ÷ full transcode',
+        label: `${spec.height}p ${spec.sourceSeconds}s`,
+        numerator: playable,
+        denominator: transcode,
+        target: { op: '<=', value: 0.25 },
+      }),
+    ];
   },
 };

@@ -19,21 +19,41 @@ async function inTemp<T>(ctx: ScenarioContext, fn: (dir: string) => Promise<T>):
   }
 }
 
-function job(ctx: ScenarioContext, src: GeneratedSource, outDir: string, o: { preset?: string; threads?: number; rungs?: readonly LadderRung[] } = {}): LadderJob {
+function job(
+  ctx: ScenarioContext,
+  src: GeneratedSource,
+  outDir: string,
+  o: { preset?: string; threads?: number; rungs?: readonly LadderRung[] } = {},
+): LadderJob {
   return {
-    ffmpegPath: ctx.ffmpeg.ffmpegPath, ffprobePath: ctx.ffmpeg.ffprobePath, source: src, outDir,
-    rungs: o.rungs ?? planLadder(src.probe), preset: o.preset ?? ctx.config.preset, threads: o.threads ?? 0,
+    ffmpegPath: ctx.ffmpeg.ffmpegPath,
+    ffprobePath: ctx.ffmpeg.ffprobePath,
+    source: src,
+    outDir,
+    rungs: o.rungs ?? planLadder(src.probe),
+    preset: o.preset ?? ctx.config.preset,
+    threads: o.threads ?? 0,
   };
 }
 
 const framesOf = (s: GeneratedSource): number => s.spec.durationSec * s.spec.fps;
 
 /** wall seconds → the three figures every transcode reports: wall time, fps and × realtime. */
-function speedFigures(base: Omit<Figure, 'stat' | 'unit' | 'id' | 'group'> & { id: string; group: string }, src: GeneratedSource, walls: number[]): Figure[] {
+function speedFigures(
+  base: Omit<Figure, 'stat' | 'unit' | 'id' | 'group'> & { id: string; group: string },
+  src: GeneratedSource,
+  walls: number[],
+): Figure[] {
   return [
     { ...base, id: `${base.id}.wall`, group: `${base.group} — wall time`, unit: 's', stat: summarize(walls) },
     { ...base, id: `${base.id}.fps`, group: `${base.group} — fps`, unit: 'fps', stat: summarize(walls.map((w) => framesOf(src) / w)) },
-    { ...base, id: `${base.id}.xrt`, group: `${base.group} — × realtime`, unit: 'x realtime', stat: summarize(walls.map((w) => src.spec.durationSec / w)) },
+    {
+      ...base,
+      id: `${base.id}.xrt`,
+      group: `${base.group} — × realtime`,
+      unit: 'x realtime',
+      stat: summarize(walls.map((w) => src.spec.durationSec / w)),
+    },
   ];
 }
 
@@ -47,7 +67,11 @@ export const transcodeCompare: Scenario = {
     const ids = ctx.config.compareSources ?? [...ctx.sources.keys()];
     const figures: Figure[] = [];
     await warmPipeline(ctx.ffmpeg.ffmpegPath);
-    const methods: ReadonlyArray<[string, LadderMethod]> = [['pipeline', pipelineRunner(ctx.config.runner ?? 'pipeline')], ['hand-single', handSingleMethod], ['per-rung', perRungMethod]];
+    const methods: ReadonlyArray<[string, LadderMethod]> = [
+      ['pipeline', pipelineRunner(ctx.config.runner ?? 'pipeline')],
+      ['hand-single', handSingleMethod],
+      ['per-rung', perRungMethod],
+    ];
     for (const id of ids) {
       const src = ctx.sources.get(id);
       if (!src) throw new Error(`compareSources names unknown source ${id}`);
@@ -64,16 +88,36 @@ export const transcodeCompare: Scenario = {
       const params = { source: id, rungs: rungNames(rungs), preset: ctx.config.preset };
       const byMethod = new Map<string, Figure[]>();
       for (const [name] of methods) {
-        const f = speedFigures({ id: `transcode.${id}.${name}`, scenario: this.id, group: `Ladder ${id}`, label: name, params: { ...params, method: name } }, src, walls.get(name)!);
+        const f = speedFigures(
+          { id: `transcode.${id}.${name}`, scenario: this.id, group: `Ladder ${id}`, label: name, params: { ...params, method: name } },
+          src,
+          walls.get(name)!,
+        );
         byMethod.set(name, f);
         figures.push(...f);
       }
       const wall = (m: string): Figure => byMethod.get(m)![0]!;
       figures.push(
-        ratioFigure({ id: `transcode.${id}.pipeline-vs-hand`, scenario: this.id, group: 'Ratios vs reference', label: `${id}: pipeline / hand-single wall`,
-          numerator: wall('pipeline'), denominator: wall('hand-single'), target: { op: '<=', value: 1.05 }, params }),
-        ratioFigure({ id: `transcode.${id}.per-rung-speedup`, scenario: this.id, group: 'Ratios vs reference', label: `${id}: per-rung / pipeline wall (speed-up)`,
-          numerator: wall('per-rung'), denominator: wall('pipeline'), target: { op: '>=', value: 1.3 }, params }),
+        ratioFigure({
+          id: `transcode.${id}.pipeline-vs-hand`,
+          scenario: this.id,
+          group: 'Ratios vs reference',
+          label: `${id}: pipeline / hand-single wall`,
+          numerator: wall('pipeline'),
+          denominator: wall('hand-single'),
+          target: { op: '<=', value: 1.05 },
+          params,
+        }),
+        ratioFigure({
+          id: `transcode.${id}.per-rung-speedup`,
+          scenario: this.id,
+          group: 'Ratios vs reference',
+          label: `${id}: per-rung / pipeline wall (speed-up)`,
+          numerator: wall('per-rung'),
+          denominator: wall('pipeline'),
+          target: { op: '>=', value: 1.3 },
+          params,
+        }),
       );
     }
     return figures;
@@ -106,14 +150,31 @@ export const transcodePresets: Scenario = {
         ctx.progress.step(this.id, `${src.id} ${c.preset} ${c.set} rep ${r}/${ctx.config.repeats}`, `${fmt(src.spec.durationSec / w)}× rt`);
       }
     }
-    const figures = cells.flatMap((c, i) => speedFigures({
-      id: `presets.${src.id}.${c.preset}.${c.set}`, scenario: this.id, group: `Presets ${src.id}`, label: `${c.preset} ${c.set}`,
-      params: { source: src.id, preset: c.preset, rungSet: c.set, rungs: rungNames(c.rungs) },
-    }, src, walls[i]!));
+    const figures = cells.flatMap((c, i) =>
+      speedFigures(
+        {
+          id: `presets.${src.id}.${c.preset}.${c.set}`,
+          scenario: this.id,
+          group: `Presets ${src.id}`,
+          label: `${c.preset} ${c.set}`,
+          params: { source: src.id, preset: c.preset, rungSet: c.set, rungs: rungNames(c.rungs) },
+        },
+        src,
+        walls[i]!,
+      ),
+    );
     const ref = figures.find((f) => f.id.endsWith('.wall'))!;
     for (const f of figures.filter((x) => x.id.endsWith('.wall') && x !== ref)) {
-      figures.push(ratioFigure({ id: `${f.id.replace(/\.wall$/, '')}.speedup`, scenario: this.id, group: 'Ratios vs reference',
-        label: `${src.id}: ${f.label} speed-up vs ${ref.label}`, numerator: ref, denominator: f }));
+      figures.push(
+        ratioFigure({
+          id: `${f.id.replace(/\.wall$/, '')}.speedup`,
+          scenario: this.id,
+          group: 'Ratios vs reference',
+          label: `${src.id}: ${f.label} speed-up vs ${ref.label}`,
+          numerator: ref,
+          denominator: f,
+        }),
+      );
     }
     return figures;
   },
@@ -139,17 +200,34 @@ export const transcodeScaling: Scenario = {
         const t0 = performance.now();
         await Promise.all(Array.from({ length: n }, () => inTemp(ctx, (dir) => run(job(ctx, src, dir, { threads })))));
         walls.push((performance.now() - t0) / 1000);
-        ctx.progress.step(this.id, `${src.id} jobs=${n} threads/job=${threads || 'auto'} rep ${r}/${ctx.config.repeats}`, `${fmt((n * src.spec.durationSec) / walls.at(-1)!)}× rt total`);
+        ctx.progress.step(
+          this.id,
+          `${src.id} jobs=${n} threads/job=${threads || 'auto'} rep ${r}/${ctx.config.repeats}`,
+          `${fmt((n * src.spec.durationSec) / walls.at(-1)!)}× rt total`,
+        );
       }
       figures.push({
-        id: `scaling.${src.id}.jobs${n}.xrt`, scenario: this.id, group: `Scaling ${src.id} — aggregate × realtime`, label: `${n} job${n > 1 ? 's' : ''}`,
-        unit: 'x realtime', stat: summarize(walls.map((w) => (n * src.spec.durationSec) / w)), params: { source: src.id, jobs: n, threadsPerJob: threads },
+        id: `scaling.${src.id}.jobs${n}.xrt`,
+        scenario: this.id,
+        group: `Scaling ${src.id} — aggregate × realtime`,
+        label: `${n} job${n > 1 ? 's' : ''}`,
+        unit: 'x realtime',
+        stat: summarize(walls.map((w) => (n * src.spec.durationSec) / w)),
+        params: { source: src.id, jobs: n, threadsPerJob: threads },
       });
     }
     const base = figures[0]!;
     for (const f of figures.slice(1)) {
-      figures.push(ratioFigure({ id: f.id.replace(/\.xrt$/, '.gain'), scenario: this.id, group: 'Ratios vs reference',
-        label: `${src.id}: throughput ${f.label} / ${base.label}`, numerator: f, denominator: base }));
+      figures.push(
+        ratioFigure({
+          id: f.id.replace(/\.xrt$/, '.gain'),
+          scenario: this.id,
+          group: 'Ratios vs reference',
+          label: `${src.id}: throughput ${f.label} / ${base.label}`,
+          numerator: f,
+          denominator: base,
+        }),
+      );
     }
     return figures;
   },

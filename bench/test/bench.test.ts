@@ -14,7 +14,14 @@ import { escapeXml, panelsFromFigures, renderSvg } from '../svg.ts';
 import type { BenchConfig, Figure, Scenario } from '../types.ts';
 
 const fig = (id: string, samples: number[], extra: Partial<Figure> = {}): Figure => ({
-  id, scenario: 't', group: 'G <1>', label: `L ${id}`, unit: 's', stat: summarize(samples), params: {}, ...extra,
+  id,
+  scenario: 't',
+  group: 'G <1>',
+  label: `L ${id}`,
+  unit: 's',
+  stat: summarize(samples),
+  params: {},
+  ...extra,
 });
 
 describe('stats', () => {
@@ -27,7 +34,15 @@ describe('stats', () => {
   it('pairs ratios per repeat and evaluates targets', () => {
     expect(pairedRatios([2, 4], [1, 2])).toEqual([2, 2]);
     expect(() => pairedRatios([1], [1, 2])).toThrow(RangeError);
-    const r = ratioFigure({ id: 'r', scenario: 't', group: 'g', label: 'l', numerator: fig('a', [1.02, 1.04]), denominator: fig('b', [1, 1]), target: { op: '<=', value: 1.05 } });
+    const r = ratioFigure({
+      id: 'r',
+      scenario: 't',
+      group: 'g',
+      label: 'l',
+      numerator: fig('a', [1.02, 1.04]),
+      denominator: fig('b', [1, 1]),
+      target: { op: '<=', value: 1.05 },
+    });
     expect(r).toMatchObject({ unit: 'ratio', reference: 'b', meetsTarget: true });
     expect(r.stat.median).toBeCloseTo(1.03, 6);
     expect(meets(1.2, { op: '>=', value: 1.3 })).toBe(false);
@@ -38,7 +53,11 @@ describe('capacity', () => {
   it('scales measured × realtime by core equivalents and sizes hosts for a backlog', () => {
     expect(coreEquivalents(6, 12, 0.25)).toBe(7.5);
     const c = estimateCapacity({
-      ...DEFAULT_CAPACITY, measuredXRealtime: 1, basis: 'b', machineThreads: 2, machineCores: 2,
+      ...DEFAULT_CAPACITY,
+      measuredXRealtime: 1,
+      basis: 'b',
+      machineThreads: 2,
+      machineCores: 2,
     });
     expect(c.scale).toBe(3.75);
     expect(c.hoursPerDayPerHost).toBeCloseTo(72, 6); // 3.75 × 24 h × 0.8
@@ -51,7 +70,9 @@ describe('capacity', () => {
   });
 
   it('counts physical cores from /proc/cpuinfo and falls back to threads', () => {
-    const smt = ['0:0', '0:1', '0:0', '0:1'].map((pc) => `physical id\t: ${pc.split(':')[0]}\ncore id\t\t: ${pc.split(':')[1]}`).join('\n\n');
+    const smt = ['0:0', '0:1', '0:0', '0:1']
+      .map((pc) => `physical id\t: ${pc.split(':')[0]}\ncore id\t\t: ${pc.split(':')[1]}`)
+      .join('\n\n');
     expect(physicalCores(smt, 4)).toBe(2);
     expect(physicalCores('', 8)).toBe(8);
   });
@@ -59,7 +80,11 @@ describe('capacity', () => {
 
 describe('svg and table', () => {
   it('renders one panel per group with escaped labels, whiskers and target marks', () => {
-    const figures = [fig('a', [1, 2, 3]), fig('b', [2, 2, 2], { target: { op: '<=', value: 1.05 }, meetsTarget: false }), fig('c', [5], { group: 'Other' })];
+    const figures = [
+      fig('a', [1, 2, 3]),
+      fig('b', [2, 2, 2], { target: { op: '<=', value: 1.05 }, meetsTarget: false }),
+      fig('c', [5], { group: 'Other' }),
+    ];
     const panels = panelsFromFigures(figures);
     expect(panels.map((p) => p.bars.length)).toEqual([2, 1]);
     const withRatio = panelsFromFigures([fig('a', [1]), fig('r', [1], { unit: 'ratio', group: 'Ratios' })]);
@@ -92,7 +117,12 @@ describe('sources and reference commands', () => {
 
   it('writes the hand-written ladder as one decode with N+1 outputs, per-rung as one rung each', () => {
     const rung = (name: string, h: number) => ({ name, width: (h * 16) / 9, height: h, fps: 30, videoBitrate: 1e6, maxBitrate: 1.5e6 });
-    const j = { source: { path: '/in.mp4' }, rungs: [rung('360p', 360), rung('720p', 720)], preset: 'veryfast', threads: 0 } as unknown as LadderJob;
+    const j = {
+      source: { path: '/in.mp4' },
+      rungs: [rung('360p', 360), rung('720p', 720)],
+      preset: 'veryfast',
+      threads: 0,
+    } as unknown as LadderJob;
     const args = handSingleArgs(j, ['/o/v0', '/o/v1'], '/o/audio');
     expect(args.filter((a) => a === '-i')).toHaveLength(1);
     expect(args.filter((a) => a.endsWith('index.m3u8'))).toEqual(['/o/v0/index.m3u8', '/o/v1/index.m3u8', '/o/audio/index.m3u8']);
@@ -120,15 +150,25 @@ describe('runBench (tiny config, structure only — never speed)', () => {
   it('runs every registered scenario plus a plugged-in one and writes a valid JSON report and SVG', async () => {
     const spec = { content: 'grain' as const, width: 640, height: 360, fps: 15, durationSec: 1 };
     const config: BenchConfig = {
-      mode: 'custom', repeats: 2, sources: [spec], presets: ['ultrafast', 'superfast'], capacitySource: sourceId(spec),
-      scalingJobs: [1, 2], scalingThreads: 'auto', preset: 'ultrafast', ingest: { bytes: 3 * 1024 * 1024, chunkBytes: 1024 * 1024 },
+      mode: 'custom',
+      repeats: 2,
+      sources: [spec],
+      presets: ['ultrafast', 'superfast'],
+      capacitySource: sourceId(spec),
+      scalingJobs: [1, 2],
+      scalingThreads: 'auto',
+      preset: 'ultrafast',
+      ingest: { bytes: 3 * 1024 * 1024, chunkBytes: 1024 * 1024 },
     };
     const plugged: Scenario = { id: 'time-to-playable', title: 'plug-in', run: async () => [fig('ttp.x', [1, 2])] };
     const broken: Scenario = { id: 'broken', title: 'fails', run: async () => Promise.reject(new Error('boom')) };
     const lines: string[] = [];
     const tmp = path.join(dir, 'tmp');
     const report = await runBench({
-      config, sourcesDir: path.join(dir, 'sources'), tmpDir: tmp, scenarios: [...SCENARIOS, plugged, broken],
+      config,
+      sourcesDir: path.join(dir, 'sources'),
+      tmpDir: tmp,
+      scenarios: [...SCENARIOS, plugged, broken],
       progress: { step: (s, what, v) => lines.push(`${s} ${what} ${v ?? ''}`) },
     });
     expect(BenchReportSchema.safeParse(report).success).toBe(true);
@@ -136,7 +176,8 @@ describe('runBench (tiny config, structure only — never speed)', () => {
     expect(report.machine.ffmpeg).toMatch(/^ffmpeg version/);
     const ids = report.figures.map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const prefix of ['transcode.', 'presets.', 'scaling.', 'ingest.', 'ttp.']) expect(ids.some((i) => i.startsWith(prefix))).toBe(true);
+    for (const prefix of ['transcode.', 'presets.', 'scaling.', 'ingest.', 'ttp.'])
+      expect(ids.some((i) => i.startsWith(prefix))).toBe(true);
     for (const f of report.figures) {
       expect(f.stat.n).toBe(2);
       expect(f.stat.min).toBeLessThanOrEqual(f.stat.median);
@@ -144,7 +185,12 @@ describe('runBench (tiny config, structure only — never speed)', () => {
       if (f.reference) expect(ids).toContain(f.reference);
     }
     const withTargets = report.figures.filter((f) => f.target);
-    expect(withTargets.map((f) => f.id).sort()).toEqual(['ingest.tus-rss-flatness', `transcode.${sourceId(spec)}.per-rung-speedup`, `transcode.${sourceId(spec)}.pipeline-vs-hand`, 'ttp.ratio']);
+    expect(withTargets.map((f) => f.id).sort()).toEqual([
+      'ingest.tus-rss-flatness',
+      `transcode.${sourceId(spec)}.per-rung-speedup`,
+      `transcode.${sourceId(spec)}.pipeline-vs-hand`,
+      'ttp.ratio',
+    ]);
     expect(typeof withTargets[0]!.meetsTarget).toBe('boolean');
     expect(report.notes.some((n) => n.startsWith('scenario broken failed'))).toBe(true);
     expect(report.capacity?.hostsNeeded).toBeGreaterThanOrEqual(1);
@@ -155,6 +201,8 @@ describe('runBench (tiny config, structure only — never speed)', () => {
     const parsed = BenchReportSchema.parse(JSON.parse(await readFile(out.json, 'utf8')));
     expect(parsed.figures).toHaveLength(report.figures.length);
     expect(await readFile(out.svg, 'utf8')).toContain('Ingest throughput');
-    expect((await readdir(path.join(dir, 'results'))).sort()).toEqual(['latest.json', 'latest.svg', path.basename(out.json), path.basename(out.svg)].sort());
+    expect((await readdir(path.join(dir, 'results'))).sort()).toEqual(
+      ['latest.json', 'latest.svg', path.basename(out.json), path.basename(out.svg)].sort(),
+    );
   });
 });

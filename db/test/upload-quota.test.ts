@@ -28,7 +28,11 @@ describe('UploadQuotaLedger (PostgreSQL, injected clock)', () => {
     const uploadId = `u${++seq}`;
     return l.reserve({ uploadId, uploader, kind, bytes }).then(() => uploadId);
   };
-  const codeOf = (p: Promise<unknown>): Promise<string | undefined> => p.then(() => undefined, (e: { code?: string }) => e.code);
+  const codeOf = (p: Promise<unknown>): Promise<string | undefined> =>
+    p.then(
+      () => undefined,
+      (e: { code?: string }) => e.code,
+    );
 
   it('lets exactly maxOpenUploads of many concurrent creations through (advisory lock per uploader)', async () => {
     const l = ledger({ maxOpenUploads: 3 });

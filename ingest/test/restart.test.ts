@@ -21,10 +21,15 @@ interface ServerProc {
 }
 
 function startServer(env: Record<string, string>): Promise<ServerProc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
-  child.stderr?.on('data', (c: Buffer) => { err += c.toString(); });
+  child.stderr?.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
@@ -48,10 +53,16 @@ describe('server SIGKILLed mid-upload', () => {
     db = await createTestDatabase();
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'ks-restart-'));
     env = {
-      HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: `ksr${randomBytes(4).toString('hex')}`, LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: `ksr${randomBytes(4).toString('hex')}`,
+      LOG_LEVEL: 'warn',
       UPLOAD_TOKEN_SECRET: randomBytes(32).toString('hex'),
-      JWT_SECRET: TEST_JWT_SECRET, PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
+      JWT_SECRET: TEST_JWT_SECRET,
+      PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
     };
   });
   afterAll(async () => {
@@ -77,7 +88,11 @@ describe('server SIGKILLed mid-upload', () => {
     const killed = exited(first.child);
     const uploadUrl = await new Promise<string>((resolve, reject) => {
       const up = new tus.Upload(data, {
-        endpoint, headers, metadata: meta, chunkSize: 512 * 1024, retryDelays: [],
+        endpoint,
+        headers,
+        metadata: meta,
+        chunkSize: 512 * 1024,
+        retryDelays: [],
         onProgress: (sent) => {
           if (sent >= cut && first.child.signalCode === null) first.child.kill('SIGKILL');
         },
@@ -105,4 +120,3 @@ describe('server SIGKILLed mid-upload', () => {
     await exited(second.child);
   });
 });
-

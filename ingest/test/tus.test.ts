@@ -16,7 +16,10 @@ describe('tus ingest endpoint', () => {
   let endpoint: string;
   let token: string;
   const tusHeaders = (extra: Record<string, string> = {}) => ({ 'Tus-Resumable': '1.0.0', 'Upload-Token': token, ...extra });
-  const meta = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
+  const meta = (m: Record<string, string>) =>
+    Object.entries(m)
+      .map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`)
+      .join(',');
 
   beforeAll(async () => {
     t = await startTestApp({ roles: ['api'], env: { UPLOAD_TOKEN_SECRET: SECRET, MAX_UPLOAD_BYTES: String(MAX) } });
@@ -31,7 +34,15 @@ describe('tus ingest endpoint', () => {
     const res = await fetch(endpoint, { method: 'OPTIONS' });
     expect(res.status).toBe(204);
     const ext = (res.headers.get('tus-extension') ?? '').split(',');
-    for (const e of ['creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'expiration', 'checksum', 'concatenation']) {
+    for (const e of [
+      'creation',
+      'creation-with-upload',
+      'creation-defer-length',
+      'termination',
+      'expiration',
+      'checksum',
+      'concatenation',
+    ]) {
       expect(ext).toContain(e);
     }
     expect(res.headers.get('tus-checksum-algorithm')).toBe('sha1,sha256');
@@ -39,7 +50,11 @@ describe('tus ingest endpoint', () => {
   });
 
   it('requires a valid, unexpired upload token to create an upload', async () => {
-    const post = (h: Record<string, string>) => fetch(endpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '10', 'Upload-Metadata': meta(META), ...h } });
+    const post = (h: Record<string, string>) =>
+      fetch(endpoint, {
+        method: 'POST',
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '10', 'Upload-Metadata': meta(META), ...h },
+      });
     let res = await post({});
     expect(res.status).toBe(401);
     expect(await codeOf(res)).toBe('INGEST_TOKEN_MISSING');
@@ -56,16 +71,25 @@ describe('tus ingest endpoint', () => {
   });
 
   it('rejects an oversize upload at creation with 413, before any byte is sent', async () => {
-    const res = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': String(MAX + 1), 'Upload-Metadata': meta(META) }) });
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: tusHeaders({ 'Upload-Length': String(MAX + 1), 'Upload-Metadata': meta(META) }),
+    });
     expect([res.status, await codeOf(res)]).toEqual([413, 'INGEST_TOO_LARGE']);
-    const exact = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': String(MAX), 'Upload-Metadata': meta(META) }) });
+    const exact = await fetch(endpoint, {
+      method: 'POST',
+      headers: tusHeaders({ 'Upload-Length': String(MAX), 'Upload-Metadata': meta(META) }),
+    });
     expect(exact.status).toBe(201);
-    const err = await runUpload(randomBytes(16), { endpoint, uploadSize: MAX + 1, headers: tusHeaders(), metadata: META }).catch((e: unknown) => e);
+    const err = await runUpload(randomBytes(16), { endpoint, uploadSize: MAX + 1, headers: tusHeaders(), metadata: META }).catch(
+      (e: unknown) => e,
+    );
     expect(tusErrorCode(err).status).toBe(413);
   });
 
   it('validates metadata with zod: title required, reserved keys refused, filename sanitised', async () => {
-    const post = (m: Record<string, string>) => fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': '1', 'Upload-Metadata': meta(m) }) });
+    const post = (m: Record<string, string>) =>
+      fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': '1', 'Upload-Metadata': meta(m) }) });
     let res = await post({ filename: 'x.mp4' });
     expect([res.status, await codeOf(res)]).toEqual([400, 'INGEST_BAD_METADATA']);
     res = await post({ title: 'x'.repeat(201) });
@@ -73,11 +97,15 @@ describe('tus ingest endpoint', () => {
     res = await post({ title: 'ok', uploader: 'someone-else' });
     expect([res.status, await codeOf(res)]).toEqual([400, 'INGEST_BAD_METADATA']);
     const up = await runUpload(Buffer.from('0123456789'), {
-      endpoint, headers: tusHeaders(), metadata: { title: '  Trimmed  ', filename: '../../etc/\u202Epasswd\u0000.mp4' },
+      endpoint,
+      headers: tusHeaders(),
+      metadata: { title: '  Trimmed  ', filename: '../../etc/\u202Epasswd\u0000.mp4' },
     });
     const sql = (await import('postgres')).default(t.db.url, { max: 1 });
     try {
-      const [row] = await sql<{ title: string; original_filename: string }[]>`SELECT title, original_filename FROM videos WHERE id = ${up.videoId!}`;
+      const [row] = await sql<
+        { title: string; original_filename: string }[]
+      >`SELECT title, original_filename FROM videos WHERE id = ${up.videoId!}`;
       expect(row?.title).toBe('Trimmed');
       expect(row?.original_filename).toBe('__.._etc__passwd_.mp4');
     } finally {
@@ -135,9 +163,15 @@ describe('tus ingest endpoint', () => {
     const res = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': '10', 'Upload-Concat': 'partial' }) });
     expect(res.status).toBe(201);
     const partial = res.headers.get('location')!;
-    let fin = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Concat': `final;${partial}`, 'Upload-Metadata': meta(META) }) });
+    let fin = await fetch(endpoint, {
+      method: 'POST',
+      headers: tusHeaders({ 'Upload-Concat': `final;${partial}`, 'Upload-Metadata': meta(META) }),
+    });
     expect([fin.status, await codeOf(fin)]).toEqual([400, 'INGEST_CONCAT_INVALID']);
-    fin = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Concat': 'final;/uploads/../../etc/passwd', 'Upload-Metadata': meta(META) }) });
+    fin = await fetch(endpoint, {
+      method: 'POST',
+      headers: tusHeaders({ 'Upload-Concat': 'final;/uploads/../../etc/passwd', 'Upload-Metadata': meta(META) }),
+    });
     expect([fin.status, await codeOf(fin)]).toEqual([400, 'INGEST_CONCAT_INVALID']);
   });
 
@@ -146,13 +180,23 @@ describe('tus ingest endpoint', () => {
     const parts = [Buffer.from('hello '), Buffer.from('world')];
     const urls: string[] = [];
     for (const p of parts) {
-      const res = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Token': own, 'Upload-Length': String(p.length), 'Upload-Concat': 'partial' }) });
+      const res = await fetch(endpoint, {
+        method: 'POST',
+        headers: tusHeaders({ 'Upload-Token': own, 'Upload-Length': String(p.length), 'Upload-Concat': 'partial' }),
+      });
       const url = new URL(res.headers.get('location')!, t.url).toString();
-      const patch = await fetch(url, { method: 'PATCH', body: new Uint8Array(p), headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' } });
+      const patch = await fetch(url, {
+        method: 'PATCH',
+        body: new Uint8Array(p),
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
+      });
       expect(patch.status).toBe(204);
       urls.push(url);
     }
-    const fin = await fetch(endpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Concat': `final;${urls.join(' ')}`, 'Upload-Metadata': meta(META) } });
+    const fin = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Concat': `final;${urls.join(' ')}`, 'Upload-Metadata': meta(META) },
+    });
     expect(fin.status).toBe(201);
     const videoId = fin.headers.get('video-id')!;
     const sql = (await import('postgres')).default(t.db.url, { max: 1 });
@@ -162,16 +206,28 @@ describe('tus ingest endpoint', () => {
     } finally {
       await sql.end();
     }
-    expect(await fileSha256(storedPath(t.config.uploadDir, new URL(fin.headers.get('location')!, t.url).toString()))).toBe(sha256(Buffer.concat(parts)));
+    expect(await fileSha256(storedPath(t.config.uploadDir, new URL(fin.headers.get('location')!, t.url).toString()))).toBe(
+      sha256(Buffer.concat(parts)),
+    );
   });
 
   it('checksum extension: a mismatching chunk gets 460 and is discarded; a matching one is stored', async () => {
     const data = randomBytes(64 * 1024);
-    const created = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': String(data.length * 2), 'Upload-Metadata': meta(META) }) });
-    const url = new URL(created.headers.get('location')!, t.url).toString();
-    const patch = (body: Buffer, offset: number, checksum: string) => fetch(url, {
-      method: 'PATCH', body: new Uint8Array(body), headers: tusHeaders({ 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream', 'Upload-Checksum': checksum }),
+    const created = await fetch(endpoint, {
+      method: 'POST',
+      headers: tusHeaders({ 'Upload-Length': String(data.length * 2), 'Upload-Metadata': meta(META) }),
     });
+    const url = new URL(created.headers.get('location')!, t.url).toString();
+    const patch = (body: Buffer, offset: number, checksum: string) =>
+      fetch(url, {
+        method: 'PATCH',
+        body: new Uint8Array(body),
+        headers: tusHeaders({
+          'Upload-Offset': String(offset),
+          'Content-Type': 'application/offset+octet-stream',
+          'Upload-Checksum': checksum,
+        }),
+      });
     const digest = (alg: string, b: Buffer) => createHash(alg).update(b).digest('base64');
     let res = await patch(data, 0, `sha1 ${digest('sha1', randomBytes(8))}`);
     expect([res.status, await codeOf(res)]).toEqual([460, 'INGEST_CHECKSUM_MISMATCH']);
@@ -205,7 +261,9 @@ describe('tus ingest endpoint', () => {
         req.send = async (body: unknown) => {
           if (method === 'PATCH' && body instanceof Uint8Array) {
             // The first chunk goes out with a wrong digest, as if a byte flipped in transit.
-            const sum = createHash('sha1').update(corrupted++ === 0 ? Buffer.from('flipped') : body).digest('base64');
+            const sum = createHash('sha1')
+              .update(corrupted++ === 0 ? Buffer.from('flipped') : body)
+              .digest('base64');
             req.setHeader('Upload-Checksum', `sha1 ${sum}`);
           }
           const res = await send(body);
@@ -216,7 +274,12 @@ describe('tus ingest endpoint', () => {
       },
     };
     const up = await runUpload(data, {
-      endpoint, headers: tusHeaders(), metadata: META, chunkSize: 200 * 1024, httpStack, retryDelays: [0, 0],
+      endpoint,
+      headers: tusHeaders(),
+      metadata: META,
+      chunkSize: 200 * 1024,
+      httpStack,
+      retryDelays: [0, 0],
       onShouldRetry: (err) => err.originalResponse?.getStatus() === 460,
     });
     expect(mismatches).toBe(1);
@@ -224,7 +287,10 @@ describe('tus ingest endpoint', () => {
   });
 
   it('termination deletes an unfinished upload but not a finished one; uploads cannot be downloaded', async () => {
-    const created = await fetch(endpoint, { method: 'POST', headers: tusHeaders({ 'Upload-Length': '100', 'Upload-Metadata': meta(META) }) });
+    const created = await fetch(endpoint, {
+      method: 'POST',
+      headers: tusHeaders({ 'Upload-Length': '100', 'Upload-Metadata': meta(META) }),
+    });
     const url = new URL(created.headers.get('location')!, t.url).toString();
     expect((await fetch(url, { method: 'DELETE', headers: tusHeaders() })).status).toBe(204);
     expect((await fetch(url, { method: 'HEAD', headers: tusHeaders() })).status).toBe(404);

@@ -20,8 +20,10 @@ describe('per-uploader upload quotas at tus creation', () => {
     t = await startTestApp({
       roles: ['api'],
       env: {
-        MAX_UPLOAD_BYTES: String(4 * MiB), UPLOAD_MAX_OPEN_PER_USER: String(MAX_OPEN),
-        UPLOAD_MAX_OPEN_PARTIALS_PER_USER: String(MAX_PARTIALS), UPLOAD_MAX_BYTES_PER_DAY: String(10 * MiB),
+        MAX_UPLOAD_BYTES: String(4 * MiB),
+        UPLOAD_MAX_OPEN_PER_USER: String(MAX_OPEN),
+        UPLOAD_MAX_OPEN_PARTIALS_PER_USER: String(MAX_PARTIALS),
+        UPLOAD_MAX_BYTES_PER_DAY: String(10 * MiB),
       },
     });
   });
@@ -35,9 +37,14 @@ describe('per-uploader upload quotas at tus creation', () => {
     return tokens.get(user)!;
   }
 
-  async function create(user: string, headers: Record<string, string>, base = t.url): Promise<{ status: number; code?: string; url?: string }> {
+  async function create(
+    user: string,
+    headers: Record<string, string>,
+    base = t.url,
+  ): Promise<{ status: number; code?: string; url?: string }> {
     const res = await fetch(`${base}/uploads`, {
-      method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Token': await tokenOf(user), 'Upload-Metadata': META, ...headers },
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Token': await tokenOf(user), 'Upload-Metadata': META, ...headers },
     });
     const location = res.headers.get('location');
     if (res.status === 201) return { status: 201, url: new URL(location!, base).toString() };
@@ -47,7 +54,8 @@ describe('per-uploader upload quotas at tus creation', () => {
 
   async function patch(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<Response> {
     return fetch(url, {
-      method: 'PATCH', body: new Uint8Array(body),
+      method: 'PATCH',
+      body: new Uint8Array(body),
       headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', ...headers },
     });
   }
@@ -118,13 +126,27 @@ describe('per-uploader upload quotas at tus creation', () => {
     const headers = { 'Upload-Token': await tokenOf('alice') };
     const data = randomBytes(400 * 1024);
     // More streams than UPLOAD_MAX_OPEN_PER_USER: partials count against their own, larger limit.
-    const up = await runUpload(data, { endpoint: `${t.url}/uploads`, headers, metadata: { title: 'parallel' }, parallelUploads: 4, chunkSize: 64 * 1024 });
+    const up = await runUpload(data, {
+      endpoint: `${t.url}/uploads`,
+      headers,
+      metadata: { title: 'parallel' },
+      parallelUploads: 4,
+      chunkSize: 64 * 1024,
+    });
     expect(up.videoId).toMatch(/^[0-9a-f-]{36}$/);
     // Concatenated partials no longer count: a second parallel upload may use the whole partial allowance.
-    const again = await runUpload(data, { endpoint: `${t.url}/uploads`, headers, metadata: { title: 'again' }, parallelUploads: MAX_PARTIALS, chunkSize: 64 * 1024 });
+    const again = await runUpload(data, {
+      endpoint: `${t.url}/uploads`,
+      headers,
+      metadata: { title: 'again' },
+      parallelUploads: MAX_PARTIALS,
+      chunkSize: 64 * 1024,
+    });
     expect(again.videoId).toMatch(/^[0-9a-f-]{36}$/);
     expect((await readdir(t.config.uploadDir)).filter((f) => f.startsWith('partial-'))).toEqual([]);
-    const partials = await Promise.all(Array.from({ length: MAX_PARTIALS + 1 }, () => create('alice', { 'Upload-Length': '10', 'Upload-Concat': 'partial' })));
+    const partials = await Promise.all(
+      Array.from({ length: MAX_PARTIALS + 1 }, () => create('alice', { 'Upload-Length': '10', 'Upload-Concat': 'partial' })),
+    );
     expect(partials.filter((p) => p.status === 201)).toHaveLength(MAX_PARTIALS);
     expect(partials.filter((p) => p.status !== 201)).toEqual([{ status: 429, code: 'INGEST_QUOTA_OPEN_UPLOADS' }]);
   });
@@ -132,7 +154,8 @@ describe('per-uploader upload quotas at tus creation', () => {
   it('refused creations leave nothing behind, and the error says how to fix it', async () => {
     const before = (await readdir(t.config.uploadDir)).length;
     const res = await fetch(`${t.url}/uploads`, {
-      method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Token': await tokenOf('alice'), 'Upload-Metadata': META, 'Upload-Length': '5' },
+      method: 'POST',
+      headers: { 'Tus-Resumable': '1.0.0', 'Upload-Token': await tokenOf('alice'), 'Upload-Metadata': META, 'Upload-Length': '5' },
     });
     expect(res.status).toBe(429);
     const body = (await res.json()) as { error: { code: string; message: string } };

@@ -16,7 +16,10 @@ const run = promisify(execFile);
 const o = { ffprobePath: 'ffprobe' };
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   return isPipelineError(err) ? err.code : `no pipeline error: ${String(err)}`;
 }
 
@@ -32,7 +35,10 @@ describe('media layer: only allow-listed demuxers, only the file protocol', () =
     // Stands for another family's unmoderated master on the same disk.
     secret = await makeClip({ out: path.join(tmp, 'someone-elses-master.mp4'), durationSec: 2, width: 160, height: 90 });
     hits = [];
-    server = createServer((req, res) => { hits.push(req.url ?? ''); res.end(); });
+    server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end();
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -59,7 +65,23 @@ describe('media layer: only allow-listed demuxers, only the file protocol', () =
 
   it('calls a still image not a video, and text no container at all unreadable', async () => {
     const png = path.join(tmp, 'still.mp4');
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x64', '-frames:v', '1', '-f', 'image2', '-c:v', 'png', png]);
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=64x64',
+      '-frames:v',
+      '1',
+      '-f',
+      'image2',
+      '-c:v',
+      'png',
+      png,
+    ]);
     expect(await codeOf(probeFile(png, o))).toBe('INGEST_NOT_VIDEO');
     const text = await writeHostile(tmp, 'notes.mp4', 'just some text, no media here\n');
     expect(await codeOf(probeFile(text, o))).toBe('INGEST_UNREADABLE');
@@ -67,8 +89,12 @@ describe('media layer: only allow-listed demuxers, only the file protocol', () =
 
   it('accepts real containers and names the demuxer every later run is forced to', async () => {
     const cases: Array<[string, string[], string]> = [
-      ['c.mp4', [], 'mov'], ['c.mkv', [], 'matroska'], ['c.webm', ['-c:v', 'libvpx', '-c:a', 'libopus', '-b:v', '200k'], 'matroska'],
-      ['c.ts', ['-f', 'mpegts'], 'mpegts'], ['c.flv', ['-f', 'flv'], 'flv'], ['c.avi', ['-f', 'avi'], 'avi'],
+      ['c.mp4', [], 'mov'],
+      ['c.mkv', [], 'matroska'],
+      ['c.webm', ['-c:v', 'libvpx', '-c:a', 'libopus', '-b:v', '200k'], 'matroska'],
+      ['c.ts', ['-f', 'mpegts'], 'mpegts'],
+      ['c.flv', ['-f', 'flv'], 'flv'],
+      ['c.avi', ['-f', 'avi'], 'avi'],
     ];
     for (const [name, extra, demuxer] of cases) {
       const clip = await makeClip({ out: path.join(tmp, name), durationSec: 1, width: 160, height: 90, extraArgs: extra });
@@ -87,13 +113,17 @@ describe('media layer: only allow-listed demuxers, only the file protocol', () =
   });
 
   it('forces the demuxer and both allow-lists onto every run; a probe from elsewhere cannot widen them', async () => {
-    expect(inputArgs({ demuxer: 'mov' })).toEqual(expect.arrayContaining(['-protocol_whitelist', 'file', '-f', 'mov', '-enable_drefs', '0']));
+    expect(inputArgs({ demuxer: 'mov' })).toEqual(
+      expect.arrayContaining(['-protocol_whitelist', 'file', '-f', 'mov', '-enable_drefs', '0']),
+    );
     expect(await codeOf(Promise.resolve().then(() => mediaInput('/x', 'hls')))).toBe('INGEST_UNSUPPORTED_CONTAINER');
     expect(await codeOf(Promise.resolve().then(() => mediaInput('/x', 'concat')))).toBe('INGEST_UNSUPPORTED_CONTAINER');
     // A playlist forced through the mov demuxer is just unreadable bytes.
     const m3u8 = await writeHostile(tmp, 'forced.m3u8', hostile.hlsFile(secret));
-    const err = await run('ffmpeg', ['-hide_banner', '-v', 'error', ...inputArgs({ demuxer: 'mov' }), '-i', m3u8, '-f', 'null', '-'])
-      .then(() => undefined, (e: unknown) => e);
+    const err = await run('ffmpeg', ['-hide_banner', '-v', 'error', ...inputArgs({ demuxer: 'mov' }), '-i', m3u8, '-f', 'null', '-']).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeDefined();
     expect((await readFile(m3u8, 'utf8')).startsWith('#EXTM3U')).toBe(true);
   });

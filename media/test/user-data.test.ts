@@ -15,14 +15,31 @@ const bins = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
 
 async function strip(file: string, outBase: string) {
   const v = await validateUpload(file, { ...bins, maxDurationSec: 600 });
-  const master = await stripVideoMetadata({ ...bins, input: v.input, videoCodec: v.videoCodec, outBase, declaredDurationSec: v.durationSec });
+  const master = await stripVideoMetadata({
+    ...bins,
+    input: v.input,
+    videoCodec: v.videoCodec,
+    outBase,
+    declaredDurationSec: v.durationSec,
+  });
   return { v, master };
 }
 
 /** Decodes every frame with errors fatal, then counts the video frames. */
 async function decodedFrames(file: string): Promise<number> {
   await run('ffmpeg', ['-hide_banner', '-v', 'error', '-xerror', '-i', file, '-f', 'null', '-']);
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=nb_read_frames',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   return Number(stdout.trim());
 }
 
@@ -48,8 +65,12 @@ describe('filler SEI units', () => {
 
 describe('strip removes location text from the video bitstream', () => {
   let tmp: string;
-  beforeAll(async () => { tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-sei-')); });
-  afterAll(async () => { await rm(tmp, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-sei-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
 
   it('H.264: SEI user data with GPS text is gone from the master, every frame still decodes', async () => {
     const src = await makeH264WithGps(path.join(tmp, 'dashcam.mp4'));
@@ -72,8 +93,24 @@ describe('strip removes location text from the video bitstream', () => {
 
   it.for(['mp4', 'mkv'])('HEVC: user-data SEI inside the decoder configuration record (%s) is refilled in place', async (ext, ctx) => {
     const src = path.join(tmp, `x265.${ext}`);
-    const made = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2',
-      '-c:v', 'libx265', '-x265-params', 'log-level=error', src]).then(() => true, () => false);
+    const made = await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=25:duration=2',
+      '-c:v',
+      'libx265',
+      '-x265-params',
+      'log-level=error',
+      src,
+    ]).then(
+      () => true,
+      () => false,
+    );
     if (!made) return ctx.skip();
     // x265 writes its build and settings as user_data_unregistered into the record (hvcC / CodecPrivate).
     const record = await videoExtradata({ path: src, demuxer: ext === 'mp4' ? 'mov' : 'matroska' }, bins);

@@ -49,7 +49,9 @@ describe('encrypt/decrypt streams', () => {
     const bad = Buffer.from(enc);
     bad[5000] = (bad[5000] ?? 0) ^ 1;
     await expect(collect(Readable.from([bad]), decryptStream(key))).rejects.toMatchObject({ code: 'OPS_BACKUP_CHECKSUM_MISMATCH' });
-    await expect(collect(Readable.from([enc.subarray(0, 20)]), decryptStream(key))).rejects.toMatchObject({ code: 'OPS_BACKUP_CHECKSUM_MISMATCH' });
+    await expect(collect(Readable.from([enc.subarray(0, 20)]), decryptStream(key))).rejects.toMatchObject({
+      code: 'OPS_BACKUP_CHECKSUM_MISMATCH',
+    });
   });
 });
 
@@ -107,10 +109,12 @@ describe('database backup and restore', () => {
     const stored = await readFile(storage.pathOf(m.dumpKey));
     expect(stored.includes(Buffer.from('Clip 1'))).toBe(false);
     const target = await freshTarget();
-    await expect(restoreDatabase({ storage, id: m.id, targetUrl: target.url, logger, workDir: workDir() }))
-      .rejects.toMatchObject({ code: 'OPS_BACKUP_KEY_MISSING' });
-    await expect(restoreDatabase({ storage, id: m.id, targetUrl: target.url, logger, workDir: workDir(), encryptionKey: randomBytes(32) }))
-      .rejects.toMatchObject({ code: 'OPS_BACKUP_KEY_MISMATCH' });
+    await expect(restoreDatabase({ storage, id: m.id, targetUrl: target.url, logger, workDir: workDir() })).rejects.toMatchObject({
+      code: 'OPS_BACKUP_KEY_MISSING',
+    });
+    await expect(
+      restoreDatabase({ storage, id: m.id, targetUrl: target.url, logger, workDir: workDir(), encryptionKey: randomBytes(32) }),
+    ).rejects.toMatchObject({ code: 'OPS_BACKUP_KEY_MISMATCH' });
     await restoreDatabase({ storage, id: 'latest', targetUrl: target.url, logger, workDir: workDir(), encryptionKey: key });
     expect(await rowsOf(target.url)).toEqual(await rowsOf(source.url));
   });
@@ -122,8 +126,9 @@ describe('database backup and restore', () => {
     bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0xff;
     await writeFile(file, bytes);
     const target = await freshTarget();
-    await expect(restoreDatabase({ storage, id: m.id, targetUrl: target.url, logger, workDir: workDir() }))
-      .rejects.toMatchObject({ code: 'OPS_BACKUP_CHECKSUM_MISMATCH' });
+    await expect(restoreDatabase({ storage, id: m.id, targetUrl: target.url, logger, workDir: workDir() })).rejects.toMatchObject({
+      code: 'OPS_BACKUP_CHECKSUM_MISMATCH',
+    });
     await expect(rowsOf(target.url)).rejects.toMatchObject({ code: '42P01' }); // relation "clips" does not exist
     expect(await listFiles(workDir())).toEqual([]);
   });
@@ -151,8 +156,9 @@ describe('database backup and restore', () => {
     expect((await storage.list('backups/db/')).filter((k) => !k.endsWith('manifest.json'))).toHaveLength(before.length);
     // The source already has the table: the single-transaction restore fails and leaves the rows as they were.
     const fresh = await backupDatabase({ databaseUrl: source.url, storage, logger, prefix: 'backups/fresh' });
-    await expect(restoreDatabase({ storage, id: fresh.id, prefix: 'backups/fresh', targetUrl: source.url, logger, workDir: workDir() }))
-      .rejects.toMatchObject({ code: 'OPS_RESTORE_FAILED' });
+    await expect(
+      restoreDatabase({ storage, id: fresh.id, prefix: 'backups/fresh', targetUrl: source.url, logger, workDir: workDir() }),
+    ).rejects.toMatchObject({ code: 'OPS_RESTORE_FAILED' });
     expect(await rowsOf(source.url)).toHaveLength(200);
   });
 });

@@ -16,7 +16,11 @@ const read = (f: string): Promise<string> => readFile(path.join(ROOT, f), 'utf8'
  */
 const PENDING_ENV: Readonly<Record<string, string>> = {};
 
-const Healthcheck = z.object({ test: z.array(z.string()).min(1).optional(), disable: z.boolean().optional(), interval: z.string().optional() });
+const Healthcheck = z.object({
+  test: z.array(z.string()).min(1).optional(),
+  disable: z.boolean().optional(),
+  interval: z.string().optional(),
+});
 const Service = z.object({
   image: z.string().optional(),
   build: z.unknown().optional(),
@@ -26,7 +30,9 @@ const Service = z.object({
   ports: z.array(z.string()).optional(),
   container_name: z.string().optional(),
   healthcheck: Healthcheck.optional(),
-  depends_on: z.record(z.string(), z.object({ condition: z.enum(['service_started', 'service_healthy', 'service_completed_successfully']) })).optional(),
+  depends_on: z
+    .record(z.string(), z.object({ condition: z.enum(['service_started', 'service_healthy', 'service_completed_successfully']) }))
+    .optional(),
   profiles: z.array(z.string()).optional(),
 });
 const Compose = z.object({ services: z.record(z.string(), Service), volumes: z.record(z.string(), z.unknown().nullable()) });
@@ -44,7 +50,8 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(c.services).sort()).toEqual(['api', 'backup', 'clamav', 'minio', 'minio-init', 'postgres', 'redis', 'worker']);
     for (const [name, s] of Object.entries(c.services)) {
       if (name === 'backup') expect(s.healthcheck?.disable).toBe(true);
-      else if (name === 'minio-init') expect(s.depends_on?.['minio']?.condition).toBe('service_healthy'); // one-shot
+      else if (name === 'minio-init')
+        expect(s.depends_on?.['minio']?.condition).toBe('service_healthy'); // one-shot
       else expect(s.healthcheck?.test?.length, name).toBeGreaterThan(0);
     }
     expect(c.services['clamav']?.image).toMatch(/^clamav\/clamav:/);
@@ -56,7 +63,8 @@ describe('docker-compose.yml', () => {
       const deps = c.services[name]?.depends_on ?? {};
       expect(Object.keys(deps).sort(), name).toEqual(['clamav', 'minio-init', 'postgres', 'redis']);
       // minio-init runs only once MinIO is healthy and exits after creating the buckets.
-      for (const [dep, d] of Object.entries(deps)) expect(d.condition).toBe(dep === 'minio-init' ? 'service_completed_successfully' : 'service_healthy');
+      for (const [dep, d] of Object.entries(deps))
+        expect(d.condition).toBe(dep === 'minio-init' ? 'service_completed_successfully' : 'service_healthy');
     }
     const worker = c.services['worker']!;
     expect(worker.container_name).toBeUndefined();
@@ -97,7 +105,10 @@ describe('Dockerfile', () => {
   let lines: string[];
   beforeAll(async () => {
     text = await read('Dockerfile');
-    lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    lines = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
   });
 
   it('builds on Node 20 LTS with ffmpeg and a matching pg client, production deps only', async () => {

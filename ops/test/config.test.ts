@@ -22,8 +22,11 @@ describe('loadConfig', () => {
 
   it('reads the upload quotas, token lifetime cap and readiness cache, and refuses nonsense', () => {
     const c = loadConfig({
-      UPLOAD_MAX_OPEN_PER_USER: '0', UPLOAD_MAX_OPEN_PARTIALS_PER_USER: '8', UPLOAD_MAX_BYTES_PER_DAY: '1000',
-      JWT_MAX_LIFETIME_SEC: '3600', READINESS_CACHE_MS: '0',
+      UPLOAD_MAX_OPEN_PER_USER: '0',
+      UPLOAD_MAX_OPEN_PARTIALS_PER_USER: '8',
+      UPLOAD_MAX_BYTES_PER_DAY: '1000',
+      JWT_MAX_LIFETIME_SEC: '3600',
+      READINESS_CACHE_MS: '0',
     });
     expect(c.uploadQuota).toEqual({ maxOpenUploads: 0, maxOpenPartials: 8, maxBytesPerDay: 1000 });
     expect([c.jwt.maxLifetimeSec, c.readinessCacheMs]).toEqual([3600, 0]);
@@ -54,8 +57,12 @@ describe('loadConfig', () => {
 describe('loadConfig: API keys', () => {
   it('parses lists and groups API settings', () => {
     const c = loadConfig({
-      JWT_SECRET: 's'.repeat(32), CORS_ORIGINS: 'https://a.example, https://b.example', WEBHOOK_URLS: 'http://h/1,http://h/2',
-      WEBHOOK_SECRET: 'w'.repeat(16), CLAMD_HOST: '127.0.0.1', CLAMD_PORT: '3311',
+      JWT_SECRET: 's'.repeat(32),
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      WEBHOOK_URLS: 'http://h/1,http://h/2',
+      WEBHOOK_SECRET: 'w'.repeat(16),
+      CLAMD_HOST: '127.0.0.1',
+      CLAMD_PORT: '3311',
     });
     expect(c.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(c.webhooks.urls).toEqual(['http://h/1', 'http://h/2']);
@@ -65,8 +72,11 @@ describe('loadConfig: API keys', () => {
   });
 
   it('refuses a short JWT secret, two JWT keys, and webhooks without a secret', () => {
-    for (const env of [{ JWT_SECRET: 'short' }, { JWT_SECRET: 's'.repeat(32), JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----x' },
-      { WEBHOOK_URLS: 'http://h/1' }]) {
+    for (const env of [
+      { JWT_SECRET: 'short' },
+      { JWT_SECRET: 's'.repeat(32), JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----x' },
+      { WEBHOOK_URLS: 'http://h/1' },
+    ]) {
       expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
     }
   });
@@ -90,7 +100,14 @@ describe('loadConfig: playback access and master sweep', () => {
 describe('loadConfig: transcode worker settings', () => {
   it('defaults suit long transcodes and reads overrides', () => {
     const d = loadConfig({});
-    expect(d).toMatchObject({ transcodePoolSize: 0, transcodeAttempts: 3, jobLockMs: 60_000, jobStalledIntervalMs: 30_000, jobMaxStalled: 2, x264Preset: 'veryfast' });
+    expect(d).toMatchObject({
+      transcodePoolSize: 0,
+      transcodeAttempts: 3,
+      jobLockMs: 60_000,
+      jobStalledIntervalMs: 30_000,
+      jobMaxStalled: 2,
+      x264Preset: 'veryfast',
+    });
     const c = loadConfig({ TRANSCODE_POOL_SIZE: '4', JOB_LOCK_MS: '120000', X264_PRESET: 'medium', TRANSCODE_KILL_TIMEOUT_MS: '2000' });
     expect(c).toMatchObject({ transcodePoolSize: 4, jobLockMs: 120_000, x264Preset: 'medium', transcodeKillTimeoutMs: 2000 });
   });

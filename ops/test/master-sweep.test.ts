@@ -58,10 +58,13 @@ describe('orphan master sweep', () => {
     await sql`DELETE FROM videos WHERE id = ${deleted}`;
 
     const kept = [live, transcoding, modRejected, failed, 'lost+found'].sort();
-    await waitFor(async () => {
-      const left = (await readdir(t.config.mastersDir)).sort();
-      return JSON.stringify(left) === JSON.stringify(kept) ? true : undefined;
-    }, { timeoutMs: 30_000, what: `masters left: ${kept.join(', ')}` });
+    await waitFor(
+      async () => {
+        const left = (await readdir(t.config.mastersDir)).sort();
+        return JSON.stringify(left) === JSON.stringify(kept) ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: `masters left: ${kept.join(', ')}` },
+    );
     expect(await readdir(t.config.workDir)).toEqual([`${transcoding}-x1y2z3`]);
     expect(await storage.list(`hls/${deleted}/`)).toEqual([]);
     // A rejected video's row still explains what happened; its package is left for the owner to delete.

@@ -19,12 +19,25 @@ describe('storage configuration', () => {
 
   it('builds R2-style archive settings (region auto, path style)', () => {
     const c = loadConfig({
-      ARCHIVE_DRIVER: 's3', ARCHIVE_S3_ENDPOINT: 'https://acct.r2.cloudflarestorage.com', ARCHIVE_S3_BUCKET: 'masters',
-      ARCHIVE_S3_ACCESS_KEY: 'a', ARCHIVE_S3_SECRET_KEY: 'b', S3_PART_SIZE_MB: '8',
+      ARCHIVE_DRIVER: 's3',
+      ARCHIVE_S3_ENDPOINT: 'https://acct.r2.cloudflarestorage.com',
+      ARCHIVE_S3_BUCKET: 'masters',
+      ARCHIVE_S3_ACCESS_KEY: 'a',
+      ARCHIVE_S3_SECRET_KEY: 'b',
+      S3_PART_SIZE_MB: '8',
     }).storage;
-    expect(c.archive).toEqual({ driver: 's3', s3: {
-      endpoint: 'https://acct.r2.cloudflarestorage.com', region: 'auto', bucket: 'masters', accessKey: 'a', secretKey: 'b', pathStyle: true, partSize: 8 * 1024 * 1024,
-    } });
+    expect(c.archive).toEqual({
+      driver: 's3',
+      s3: {
+        endpoint: 'https://acct.r2.cloudflarestorage.com',
+        region: 'auto',
+        bucket: 'masters',
+        accessKey: 'a',
+        secretKey: 'b',
+        pathStyle: true,
+        partSize: 8 * 1024 * 1024,
+      },
+    });
   });
 
   it('lets a local archive sign URLs under PUBLIC_BASE_URL/objects/archive only with a secret', () => {
@@ -37,8 +50,20 @@ describe('storage configuration', () => {
   });
 
   it('names every missing variable of a chosen driver', () => {
-    expect(issuesOf({ STORAGE_DRIVER: 's3', S3_ENDPOINT: 'http://127.0.0.1:9000' })).toEqual(['S3_BUCKET: required', 'S3_ACCESS_KEY: required', 'S3_SECRET_KEY: required']);
-    expect(issuesOf({ STREAM_ENABLED: 'true' }).map((i) => i.split(':')[0])).toEqual(['STREAM_ACCOUNT_ID', 'STREAM_API_TOKEN', 'STREAM_ENABLED']);
-    expect(issuesOf({ S3_PART_SIZE_MB: '4', S3_PATH_STYLE: 'maybe' }).map((i) => i.split(':')[0]).sort()).toEqual(['S3_PART_SIZE_MB', 'S3_PATH_STYLE']);
+    expect(issuesOf({ STORAGE_DRIVER: 's3', S3_ENDPOINT: 'http://127.0.0.1:9000' })).toEqual([
+      'S3_BUCKET: required',
+      'S3_ACCESS_KEY: required',
+      'S3_SECRET_KEY: required',
+    ]);
+    expect(issuesOf({ STREAM_ENABLED: 'true' }).map((i) => i.split(':')[0])).toEqual([
+      'STREAM_ACCOUNT_ID',
+      'STREAM_API_TOKEN',
+      'STREAM_ENABLED',
+    ]);
+    expect(
+      issuesOf({ S3_PART_SIZE_MB: '4', S3_PATH_STYLE: 'maybe' })
+        .map((i) => i.split(':')[0])
+        .sort(),
+    ).toEqual(['S3_PART_SIZE_MB', 'S3_PATH_STYLE']);
   });
 });

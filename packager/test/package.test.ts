@@ -42,13 +42,24 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-pkg-'));
     srv = await servePackages(path.join(tmp, 'published'));
     // Black for the first 2.5 s: the poster must come from later, well-exposed frames.
-    const clip = await makeClip({ out: path.join(tmp, 'clip.mp4'), durationSec: 9, extraArgs: ['-vf', "drawbox=c=black:t=fill:enable='lt(t,2.5)'"] });
+    const clip = await makeClip({
+      out: path.join(tmp, 'clip.mp4'),
+      durationSec: 9,
+      extraArgs: ['-vf', "drawbox=c=black:t=fill:enable='lt(t,2.5)'"],
+    });
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     durationSec = probe.durationSec;
     const workDir = await mkdtemp(path.join(tmp, 'work-'));
     result = await transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, workDir, storage: srv.storage, prefix: srv.prefix,
-      logger: pino({ level: 'silent' }), threads: 2,
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      source: mediaInput(clip, probe.container),
+      probe,
+      workDir,
+      storage: srv.storage,
+      prefix: srv.prefix,
+      logger: pino({ level: 'silent' }),
+      threads: 2,
     });
   });
   afterAll(async () => {
@@ -97,7 +108,11 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
     expect(pl.isIFrame).toBe(true);
     // One I-frame per 2 s GOP (segments are split into one fragment per GOP): at 0, 2, 4, 6 and 8 s of 9 s.
     expect(pl.segments.map((x) => [x.uri, x.duration])).toEqual([
-      ['seg_00000.m4s', 2], ['seg_00000.m4s', 2], ['seg_00000.m4s', 2], ['seg_00001.m4s', 2], ['seg_00001.m4s', 1],
+      ['seg_00000.m4s', 2],
+      ['seg_00000.m4s', 2],
+      ['seg_00000.m4s', 2],
+      ['seg_00001.m4s', 2],
+      ['seg_00001.m4s', 1],
     ]);
     const init = Buffer.from(await (await fetch(`${srv.url}/${srv.prefix}/v1/init.mp4`)).arrayBuffer());
     for (const [i, seg] of pl.segments.entries()) {
@@ -108,7 +123,18 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
       expect(body.length).toBe(length);
       const file = path.join(tmp, `iframe-${i}.mp4`);
       await writeFile(file, Buffer.concat([init, body]));
-      const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_frames', '-show_entries', 'frame=key_frame,pict_type', '-of', 'json', file]);
+      const { stdout } = await run('ffprobe', [
+        '-v',
+        'error',
+        '-select_streams',
+        'v',
+        '-show_frames',
+        '-show_entries',
+        'frame=key_frame,pict_type',
+        '-of',
+        'json',
+        file,
+      ]);
       const frames = (JSON.parse(stdout) as { frames: Array<{ key_frame: number; pict_type: string }> }).frames;
       expect(frames.map((f) => ({ key_frame: f.key_frame, pict_type: f.pict_type }))).toEqual([{ key_frame: 1, pict_type: 'I' }]);
     }
@@ -173,7 +199,13 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
       await page.goto(`${srv.url}/`);
       const masterUrl = `${srv.url}/${srv.prefix}/master.m3u8`;
       const outcome = await page.evaluate(async (src) => {
-        type HlsLike = { levels: Array<{ height: number }>; currentLevel: number; on(e: string, cb: (e: string, d: { level: number }) => void): void; loadSource(s: string): void; attachMedia(v: HTMLVideoElement): void };
+        type HlsLike = {
+          levels: Array<{ height: number }>;
+          currentLevel: number;
+          on(e: string, cb: (e: string, d: { level: number }) => void): void;
+          loadSource(s: string): void;
+          attachMedia(v: HTMLVideoElement): void;
+        };
         const Hls = (window as unknown as { Hls: { new (o: object): HlsLike; Events: Record<string, string> } }).Hls;
         const video = document.createElement('video');
         video.muted = true;
@@ -184,7 +216,9 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
         hls.loadSource(src);
         hls.attachMedia(video);
         await video.play();
-        const until = async (f: () => boolean): Promise<void> => { for (let i = 0; i < 400 && !f(); i++) await new Promise((r) => setTimeout(r, 50)); };
+        const until = async (f: () => boolean): Promise<void> => {
+          for (let i = 0; i < 400 && !f(); i++) await new Promise((r) => setTimeout(r, 50));
+        };
         await until(() => video.currentTime > 1 && switched.length > 0);
         const first = switched.at(-1)!;
         const target = first === 0 ? 1 : 0;
@@ -205,6 +239,8 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
   it('parses our own playlists the same way hls-parser does', async () => {
     const ours = parseMediaPlaylist(await read('v0/iframes.m3u8'));
     const theirs = parseMedia(await read('v0/iframes.m3u8'));
-    expect(ours.segments.map((s) => s.byteRange)).toEqual(theirs.segments.map((s) => ({ length: s.byterange.length, offset: s.byterange.offset })));
+    expect(ours.segments.map((s) => s.byteRange)).toEqual(
+      theirs.segments.map((s) => ({ length: s.byterange.length, offset: s.byterange.offset })),
+    );
   });
 });

@@ -23,8 +23,12 @@ const logger = pino({ level: 'silent' });
 
 describe('progressive publishing under failure', () => {
   let tmp: string;
-  beforeAll(async () => { tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-progf-')); });
-  afterAll(async () => { await rm(tmp, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-progf-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
 
   it('a transcode killed mid-way leaves EVENT playlists without ENDLIST, and publishing stops', async () => {
     const clip = await makeClip({ out: path.join(tmp, 'slow.ts'), durationSec: 10, width: 320, height: 180 });
@@ -33,8 +37,19 @@ describe('progressive publishing under failure', () => {
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'pub-kill') });
     const abort = new AbortController();
     const err = await transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: source.input, allowRemux: false, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'p',
-      logger, threads: 2, pollIntervalMs: 50, skipArtwork: true, signal: abort.signal,
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      source: source.input,
+      allowRemux: false,
+      probe,
+      workDir: await mkdtemp(path.join(tmp, 'work-')),
+      storage,
+      prefix: 'p',
+      logger,
+      threads: 2,
+      pollIntervalMs: 50,
+      skipArtwork: true,
+      signal: abort.signal,
       onPlayable: () => abort.abort(), // kill ffmpeg the moment the first segments are public
     }).catch((e: unknown) => e);
     await source.close();
@@ -55,7 +70,16 @@ describe('progressive publishing under failure', () => {
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const work = await mkdtemp(path.join(tmp, 'work-'));
     const rungs = planLadder(probe);
-    await transcodeLadder({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, outDir: work, logger, rungs, threads: 2 });
+    await transcodeLadder({
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      source: mediaInput(clip, probe.container),
+      probe,
+      outDir: work,
+      logger,
+      rungs,
+      threads: 2,
+    });
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'pub-flaky') });
     const real = storageSink(storage, 'p');
     let failures = 3;
@@ -67,7 +91,16 @@ describe('progressive publishing under failure', () => {
       putText: (rel, text) => real.putText(rel, text),
     };
     let playable = 0;
-    const packager = new ProgressivePackager({ workDir: work, renditions: plannedRenditions(rungs, true), sink: flaky, logger, pollIntervalMs: 20, onPlayable: () => { playable++; } });
+    const packager = new ProgressivePackager({
+      workDir: work,
+      renditions: plannedRenditions(rungs, true),
+      sink: flaky,
+      logger,
+      pollIntervalMs: 20,
+      onPlayable: () => {
+        playable++;
+      },
+    });
     packager.start();
     await waitFor(async () => (packager.playable ? true : undefined), { timeoutMs: 10_000, what: 'playable despite failures' });
     expect(packager.error).toBeUndefined();

@@ -18,7 +18,12 @@ const CLIP_SEC = 12;
 /** Serving the clip slower than real time keeps ffmpeg busy long enough for a player to start mid-transcode. */
 const FEED_SEC = 14;
 
-interface Observation { rel: string; type: string | undefined; endList: boolean; segments: Array<{ uri: string; size: number | undefined }> }
+interface Observation {
+  rel: string;
+  type: string | undefined;
+  endList: boolean;
+  segments: Array<{ uri: string; size: number | undefined }>;
+}
 
 describe('progressive publishing: EVENT while transcoding, VOD at the end', () => {
   let tmp: string;
@@ -53,9 +58,15 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
         if (!text) continue;
         strictParse(text, rel);
         const pl = parseMediaPlaylist(text);
-        const segments = await Promise.all(pl.segments.map(async (s) => ({
-          uri: s.uri, size: await stat(path.join(srv.dir, path.dirname(rel), s.uri)).then((x) => x.size, () => undefined),
-        })));
+        const segments = await Promise.all(
+          pl.segments.map(async (s) => ({
+            uri: s.uri,
+            size: await stat(path.join(srv.dir, path.dirname(rel), s.uri)).then(
+              (x) => x.size,
+              () => undefined,
+            ),
+          })),
+        );
         observations.push({ rel, type: pl.playlistType, endList: pl.endList, segments });
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -72,10 +83,24 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
     const start = Date.now();
     watcher = watch();
     job = transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: source.input, allowRemux: false, probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage: srv.storage,
-      prefix: srv.prefix, logger: pino({ level: 'silent' }), threads: 2, pollIntervalMs: 100, skipArtwork: true,
-      onPlayable: () => { playableAt = Date.now() - start; },
-      onProgress: (p) => { if (p >= 100) transcodeDoneAt = Date.now() - start; },
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      source: source.input,
+      allowRemux: false,
+      probe,
+      workDir: await mkdtemp(path.join(tmp, 'work-')),
+      storage: srv.storage,
+      prefix: srv.prefix,
+      logger: pino({ level: 'silent' }),
+      threads: 2,
+      pollIntervalMs: 100,
+      skipArtwork: true,
+      onPlayable: () => {
+        playableAt = Date.now() - start;
+      },
+      onProgress: (p) => {
+        if (p >= 100) transcodeDoneAt = Date.now() - start;
+      },
     });
     job.catch(() => undefined); // awaited in the tests; keeps an early failure from being unhandled
   });
@@ -89,14 +114,25 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
   });
 
   it('starts playing in Chromium while the playlist is EVENT and keeps playing after it turns VOD', async () => {
-    await waitFor(() => stat(path.join(srv.dir, 'master.m3u8')).then(() => true, () => undefined), { timeoutMs: 60_000, what: 'EVENT master' });
+    await waitFor(
+      () =>
+        stat(path.join(srv.dir, 'master.m3u8')).then(
+          () => true,
+          () => undefined,
+        ),
+      { timeoutMs: 60_000, what: 'EVENT master' },
+    );
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${srv.url}/`);
       await page.evaluate((src) => {
         type Details = { live: boolean; type: string | null };
-        type HlsLike = { on(e: string, cb: (e: string, d: { details: Details }) => void): void; loadSource(s: string): void; attachMedia(v: HTMLVideoElement): void };
+        type HlsLike = {
+          on(e: string, cb: (e: string, d: { details: Details }) => void): void;
+          loadSource(s: string): void;
+          attachMedia(v: HTMLVideoElement): void;
+        };
         const Hls = (window as unknown as { Hls: { new (o: object): HlsLike; Events: Record<string, string> } }).Hls;
         const log: string[] = [];
         (window as unknown as { __log: string[] }).__log = log;
@@ -106,16 +142,22 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
         document.body.appendChild(video);
         const hls = new Hls({ startPosition: 0 });
         hls.on(Hls.Events['LEVEL_LOADED']!, (_e, d) => log.push(`level:${d.details.type}:${d.details.live ? 'live' : 'ended'}`));
-        video.addEventListener('timeupdate', () => { if (video.currentTime > 1 && !log.includes('played>1s')) log.push('played>1s'); });
+        video.addEventListener('timeupdate', () => {
+          if (video.currentTime > 1 && !log.includes('played>1s')) log.push('played>1s');
+        });
         hls.loadSource(src);
         hls.attachMedia(video);
         void video.play();
       }, `${srv.url}/${srv.prefix}/master.m3u8`);
-      await page.waitForFunction(() => {
-        const v = document.getElementById('preview') as HTMLVideoElement | null;
-        const log = (window as unknown as { __log: string[] }).__log;
-        return v !== null && v.currentTime > 8 && log.some((l) => l.startsWith('level:VOD:ended'));
-      }, undefined, { timeout: 60_000 });
+      await page.waitForFunction(
+        () => {
+          const v = document.getElementById('preview') as HTMLVideoElement | null;
+          const log = (window as unknown as { __log: string[] }).__log;
+          return v !== null && v.currentTime > 8 && log.some((l) => l.startsWith('level:VOD:ended'));
+        },
+        undefined,
+        { timeout: 60_000 },
+      );
       const log = await page.evaluate(() => (window as unknown as { __log: string[] }).__log);
       const firstVod = log.findIndex((l) => l === 'level:VOD:ended');
       expect(log[0]).toBe('level:EVENT:live');

@@ -34,7 +34,8 @@ export async function servePackages(root: string): Promise<PackageServer> {
   installErrorHandler(app);
   // Unsigned on purpose: these tests check the package itself; signing is api/test/playback.test.ts's subject.
   app.get<{ Params: { id: string; '*': string } }>('/hls/:id/*', (req, reply) =>
-    sendObject(storage, reply, `hls/${req.params.id}/${req.params['*']}`, req.headers.range));
+    sendObject(storage, reply, `hls/${req.params.id}/${req.params['*']}`, req.headers.range),
+  );
   registerStaticRoutes(app, { playerDir: PLAYER_DIR });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const prefix = `hls/${randomUUID()}`;

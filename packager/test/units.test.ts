@@ -24,8 +24,12 @@ const run = promisify(execFile);
 
 describe('packager units', () => {
   let tmp: string;
-  beforeAll(async () => { tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-pu-')); });
-  afterAll(async () => { await rm(tmp, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-pu-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
 
   it('rejects a non-playlist with PACKAGE_BAD_PLAYLIST and a non-init file with PACKAGE_BAD_RENDITION', async () => {
     expect(() => parseMediaPlaylist('<html>')).toThrow(expect.objectContaining({ code: 'PACKAGE_BAD_PLAYLIST' }));
@@ -36,7 +40,10 @@ describe('packager units', () => {
   });
 
   it('round-trips an EVENT playlist: no ENDLIST, planned target, segments only appended', () => {
-    const segs = [{ uri: 'a.m4s', duration: 6 }, { uri: 'b.m4s', duration: 6.016 }];
+    const segs = [
+      { uri: 'a.m4s', duration: 6 },
+      { uri: 'b.m4s', duration: 6.016 },
+    ];
     const text = renderMediaPlaylist({ mapUri: 'init.mp4', segments: segs, type: 'EVENT', endList: false, targetDuration: 6 });
     const pl = parseMediaPlaylist(text);
     expect(pl).toMatchObject({ playlistType: 'EVENT', endList: false, targetDuration: 6, mapUri: 'init.mp4', independentSegments: true });
@@ -44,35 +51,68 @@ describe('packager units', () => {
   });
 
   it('parses attribute lists with quoted commas', () => {
-    expect(parseAttributes('BANDWIDTH=5,CODECS="avc1.64001e,mp4a.40.2",AUDIO="aud"')).toEqual({ BANDWIDTH: '5', CODECS: 'avc1.64001e,mp4a.40.2', AUDIO: 'aud' });
+    expect(parseAttributes('BANDWIDTH=5,CODECS="avc1.64001e,mp4a.40.2",AUDIO="aud"')).toEqual({
+      BANDWIDTH: '5',
+      CODECS: 'avc1.64001e,mp4a.40.2',
+      AUDIO: 'aud',
+    });
   });
 
   it('stops reading boxes at a corrupt size instead of running past the buffer', () => {
     const buf = Buffer.alloc(24);
-    buf.writeUInt32BE(16, 0); buf.write('ftyp', 4, 'latin1');
-    buf.writeUInt32BE(9999, 16); buf.write('moof', 20, 'latin1');
+    buf.writeUInt32BE(16, 0);
+    buf.write('ftyp', 4, 'latin1');
+    buf.writeUInt32BE(9999, 16);
+    buf.write('moof', 20, 'latin1');
     expect(readBoxes(buf).map((b) => b.type)).toEqual(['ftyp']);
   });
 
   it('formats WebVTT cues with #xywh fragments', () => {
     expect(vttTime(3723.5)).toBe('01:02:03.500');
-    const vtt = renderStoryboardVtt('s.jpg', [{ x: 0, y: 0, w: 160, h: 90 }, { x: 160, y: 0, w: 160, h: 90 }], 2, 3.5);
-    expect(vtt).toBe('WEBVTT\n\n00:00:00.000 --> 00:00:02.000\ns.jpg#xywh=0,0,160,90\n\n00:00:02.000 --> 00:00:03.500\ns.jpg#xywh=160,0,160,90\n');
+    const vtt = renderStoryboardVtt(
+      's.jpg',
+      [
+        { x: 0, y: 0, w: 160, h: 90 },
+        { x: 160, y: 0, w: 160, h: 90 },
+      ],
+      2,
+      3.5,
+    );
+    expect(vtt).toBe(
+      'WEBVTT\n\n00:00:00.000 --> 00:00:02.000\ns.jpg#xywh=0,0,160,90\n\n00:00:02.000 --> 00:00:03.500\ns.jpg#xywh=160,0,160,90\n',
+    );
   });
 
   it('scores a black frame below a detailed one', async () => {
     const black = path.join(tmp, 'black.png');
     const noisy = path.join(tmp, 'noisy.png');
-    await sharp({ create: { width: 64, height: 36, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toFile(black);
+    await sharp({ create: { width: 64, height: 36, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .png()
+      .toFile(black);
     const pixels = Buffer.from(Array.from({ length: 64 * 36 * 3 }, (_, i) => (i * 97) % 256));
-    await sharp(pixels, { raw: { width: 64, height: 36, channels: 3 } }).png().toFile(noisy);
+    await sharp(pixels, { raw: { width: 64, height: 36, channels: 3 } })
+      .png()
+      .toFile(noisy);
     expect((await scoreFrame(noisy)).score).toBeGreaterThan((await scoreFrame(black)).score);
   });
 
   it('still makes posters and a storyboard for a video that is black throughout, and cleans its temp dirs', async () => {
-    const clip = await makeClip({ out: path.join(tmp, 'black.mp4'), durationSec: 2, width: 320, height: 180, audio: false, extraArgs: ['-vf', 'drawbox=c=black:t=fill'] });
+    const clip = await makeClip({
+      out: path.join(tmp, 'black.mp4'),
+      durationSec: 2,
+      width: 320,
+      height: 180,
+      audio: false,
+      extraArgs: ['-vf', 'drawbox=c=black:t=fill'],
+    });
     const out = await mkdtemp(path.join(tmp, 'out-'));
-    const common = { ffmpegPath: 'ffmpeg', source: { path: clip, demuxer: 'mov' } as const, durationSec: 2, outDir: out, logger: pino({ level: 'silent' }) };
+    const common = {
+      ffmpegPath: 'ffmpeg',
+      source: { path: clip, demuxer: 'mov' } as const,
+      durationSec: 2,
+      outDir: out,
+      logger: pino({ level: 'silent' }),
+    };
     const posters = await makePosters(common);
     expect(posters.images.map((i) => i.width)).toEqual([320, 320]); // no upscaling beyond the 320 px source
     const board = await makeStoryboard(common);
@@ -84,7 +124,13 @@ describe('packager units', () => {
     const junk = path.join(tmp, 'not-video.mp4');
     await writeFile(junk, 'hello');
     const out = await mkdtemp(path.join(tmp, 'bad-'));
-    const err = await makeStoryboard({ ffmpegPath: 'ffmpeg', source: { path: junk, demuxer: 'mov' }, durationSec: 2, outDir: out, logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
+    const err = await makeStoryboard({
+      ffmpegPath: 'ffmpeg',
+      source: { path: junk, demuxer: 'mov' },
+      durationSec: 2,
+      outDir: out,
+      logger: pino({ level: 'silent' }),
+    }).catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe('TRANSCODE_SOURCE_CORRUPT');
     expect((await readdir(out)).sort()).toEqual(['storyboard']);
   });
@@ -93,7 +139,16 @@ describe('packager units', () => {
     const clip = await makeClip({ out: path.join(tmp, 'gop.mp4'), durationSec: 4, width: 320, height: 180, audio: false });
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const outDir = await mkdtemp(path.join(tmp, 'ladder-'));
-    await transcodeLadder({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, outDir, logger: pino({ level: 'silent' }), rungs: planLadder(probe).slice(0, 1), threads: 2 });
+    await transcodeLadder({
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      source: mediaInput(clip, probe.container),
+      probe,
+      outDir,
+      logger: pino({ level: 'silent' }),
+      rungs: planLadder(probe).slice(0, 1),
+      threads: 2,
+    });
     const init = await readFile(path.join(outDir, 'v0/init.mp4'));
     const seg = await readFile(path.join(outDir, 'v0/seg_00000.m4s'));
     expect(readFragments(seg, trackDefaults(init))).toHaveLength(1); // what ffmpeg writes: one moof per segment

@@ -27,8 +27,16 @@ describe('validator: passes our package, names each deliberately broken rule by 
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'published') });
     await transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'good',
-      logger: pino({ level: 'silent' }), threads: 2, skipArtwork: true,
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      source: mediaInput(clip, probe.container),
+      probe,
+      workDir: await mkdtemp(path.join(tmp, 'work-')),
+      storage,
+      prefix: 'good',
+      logger: pino({ level: 'silent' }),
+      threads: 2,
+      skipArtwork: true,
     });
     good = path.join(tmp, 'published', 'good');
   });
@@ -43,13 +51,15 @@ describe('validator: passes our package, names each deliberately broken rule by 
     await edit(dir);
     return (await validatePackage(dir)).map((v) => v.code);
   }
-  const sed = (rel: string, from: string | RegExp, to: string) => async (dir: string): Promise<void> => {
-    const file = path.join(dir, rel);
-    const text = await readFile(file, 'utf8');
-    const next = text.replace(from, to);
-    if (next === text) throw new Error(`fixture edit did not apply to ${rel}`);
-    await writeFile(file, next);
-  };
+  const sed =
+    (rel: string, from: string | RegExp, to: string) =>
+    async (dir: string): Promise<void> => {
+      const file = path.join(dir, rel);
+      const text = await readFile(file, 'utf8');
+      const next = text.replace(from, to);
+      if (next === text) throw new Error(`fixture edit did not apply to ${rel}`);
+      await writeFile(file, next);
+    };
 
   it('finds nothing wrong with the packager output', async () => {
     expect(await validatePackage(good)).toEqual([]);
@@ -60,19 +70,44 @@ describe('validator: passes our package, names each deliberately broken rule by 
     ['EVENT media playlist', sed('v0/index.m3u8', 'PLAYLIST-TYPE:VOD', 'PLAYLIST-TYPE:EVENT'), ['PKG_NOT_VOD']],
     ['no EXT-X-INDEPENDENT-SEGMENTS in a rung', sed('v1/index.m3u8', '#EXT-X-INDEPENDENT-SEGMENTS\n', ''), ['PKG_MEDIA_TAG_MISSING']],
     ['no EXT-X-INDEPENDENT-SEGMENTS in the master', sed('master.m3u8', '#EXT-X-INDEPENDENT-SEGMENTS\n', ''), ['PKG_MASTER_TAG_MISSING']],
-    ['BANDWIDTH halved', async (d) => {
-      const f = path.join(d, 'master.m3u8');
-      const t = await readFile(f, 'utf8');
-      await writeFile(f, t.replace(/^#EXT-X-STREAM-INF:BANDWIDTH=(\d+)/m, (_m, b: string) => `#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(Number(b) / 2)}`));
-    }, ['PKG_BANDWIDTH_MISMATCH']],
-    ['AVERAGE-BANDWIDTH 20% high', async (d) => {
-      const f = path.join(d, 'master.m3u8');
-      const t = await readFile(f, 'utf8');
-      await writeFile(f, t.replace(/AVERAGE-BANDWIDTH=(\d+),CODECS="avc1\.64001e/, (_m, b: string) => `AVERAGE-BANDWIDTH=${Math.round(Number(b) * 1.2)},CODECS="avc1.64001e`));
-    }, ['PKG_AVERAGE_BANDWIDTH_MISMATCH']],
+    [
+      'BANDWIDTH halved',
+      async (d) => {
+        const f = path.join(d, 'master.m3u8');
+        const t = await readFile(f, 'utf8');
+        await writeFile(
+          f,
+          t.replace(/^#EXT-X-STREAM-INF:BANDWIDTH=(\d+)/m, (_m, b: string) => `#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(Number(b) / 2)}`),
+        );
+      },
+      ['PKG_BANDWIDTH_MISMATCH'],
+    ],
+    [
+      'AVERAGE-BANDWIDTH 20% high',
+      async (d) => {
+        const f = path.join(d, 'master.m3u8');
+        const t = await readFile(f, 'utf8');
+        await writeFile(
+          f,
+          t.replace(
+            /AVERAGE-BANDWIDTH=(\d+),CODECS="avc1\.64001e/,
+            (_m, b: string) => `AVERAGE-BANDWIDTH=${Math.round(Number(b) * 1.2)},CODECS="avc1.64001e`,
+          ),
+        );
+      },
+      ['PKG_AVERAGE_BANDWIDTH_MISMATCH'],
+    ],
     ['wrong CODECS profile', sed('master.m3u8', 'CODECS="avc1.64001e,', 'CODECS="avc1.42e01e,'), ['PKG_CODECS_MISMATCH']],
-    ['variant without AUDIO group', sed('master.m3u8', /,AUDIO="aud"\nv0/, '\nv0'), ['PKG_AUDIO_GROUP_MISSING', 'PKG_BANDWIDTH_MISMATCH', 'PKG_AVERAGE_BANDWIDTH_MISMATCH']],
-    ['no I-frame playlists', sed('master.m3u8', /#EXT-X-I-FRAME-STREAM-INF[^\n]*\n/g, ''), ['PKG_IFRAME_PLAYLIST_MISSING', 'PKG_IFRAME_PLAYLIST_MISSING']],
+    [
+      'variant without AUDIO group',
+      sed('master.m3u8', /,AUDIO="aud"\nv0/, '\nv0'),
+      ['PKG_AUDIO_GROUP_MISSING', 'PKG_BANDWIDTH_MISMATCH', 'PKG_AVERAGE_BANDWIDTH_MISMATCH'],
+    ],
+    [
+      'no I-frame playlists',
+      sed('master.m3u8', /#EXT-X-I-FRAME-STREAM-INF[^\n]*\n/g, ''),
+      ['PKG_IFRAME_PLAYLIST_MISSING', 'PKG_IFRAME_PLAYLIST_MISSING'],
+    ],
     ['I-frame range off by one byte', sed('v1/iframes.m3u8', /@(\d+)\n/, '@1\n'), ['PKG_IFRAME_RANGE_INVALID']],
     ['target duration above 6 s', sed('audio/index.m3u8', 'TARGETDURATION:6', 'TARGETDURATION:10'), ['PKG_TARGET_DURATION_TOO_LONG']],
     ['segment missing', (d) => unlink(path.join(d, 'v1/seg_00001.m4s')), ['PKG_SEGMENT_MISSING']],
@@ -81,7 +116,9 @@ describe('validator: passes our package, names each deliberately broken rule by 
   });
 
   it('flags an I-frame playlist that does not span the rendition', async () => {
-    expect(await broken(sed('v0/iframes.m3u8', /#EXTINF:1\.000,\n#EXT-X-BYTERANGE:[^\n]*\nseg_00001\.m4s\n/, ''))).toContain('PKG_IFRAME_DURATION_MISMATCH');
+    expect(await broken(sed('v0/iframes.m3u8', /#EXTINF:1\.000,\n#EXT-X-BYTERANGE:[^\n]*\nseg_00001\.m4s\n/, ''))).toContain(
+      'PKG_IFRAME_DURATION_MISMATCH',
+    );
   });
 
   it('flags a segment longer than the target duration', async () => {
@@ -106,8 +143,16 @@ describe('validator: passes our package, names each deliberately broken rule by 
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const storage = new LocalDiskStorage({ root: path.join(tmp, 'published') });
     const res = await transcodeAndPackage({
-      ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', source: mediaInput(clip, probe.container), probe, workDir: await mkdtemp(path.join(tmp, 'work-')), storage, prefix: 'silent',
-      logger: pino({ level: 'silent' }), threads: 2, skipArtwork: true,
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: 'ffprobe',
+      source: mediaInput(clip, probe.container),
+      probe,
+      workDir: await mkdtemp(path.join(tmp, 'work-')),
+      storage,
+      prefix: 'silent',
+      logger: pino({ level: 'silent' }),
+      threads: 2,
+      skipArtwork: true,
     });
     expect(res.pkg.renditions.map((r) => r.kind)).toEqual(['video', 'video']);
     const master = await readFile(path.join(tmp, 'published', 'silent', 'master.m3u8'), 'utf8');
@@ -123,12 +168,18 @@ describe('validator: passes our package, names each deliberately broken rule by 
     const bad = path.join(tmp, 'cli-bad');
     await cp(good, bad, { recursive: true });
     await unlink(path.join(bad, 'v0/seg_00000.m4s'));
-    const failed = await run('node', [...cli, bad, '--json'], { cwd: ROOT }).then(() => undefined, (e: { code: number; stdout: string }) => e);
+    const failed = await run('node', [...cli, bad, '--json'], { cwd: ROOT }).then(
+      () => undefined,
+      (e: { code: number; stdout: string }) => e,
+    );
     expect(failed?.code).toBe(1);
     const body = JSON.parse(failed!.stdout) as { ok: boolean; violations: Array<{ code: string }> };
     expect(body.ok).toBe(false);
     expect(body.violations.map((v) => v.code)).toContain('PKG_SEGMENT_MISSING');
-    const usage = await run('node', cli, { cwd: ROOT }).then(() => undefined, (e: { code: number }) => e);
+    const usage = await run('node', cli, { cwd: ROOT }).then(
+      () => undefined,
+      (e: { code: number }) => e,
+    );
     expect(usage?.code).toBe(2);
   });
 });

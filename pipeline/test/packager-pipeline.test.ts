@@ -30,11 +30,14 @@ describe('pipeline: progressive package, previewable flag, posters and storyboar
     const clip = await makeClip({ out: path.join(tmp, 'clip.mp4'), durationSec: 4 });
     auth = bearer(await tokenFor('mod-pp', 'moderator', { ttlSec: 600 }));
     videoId = (await tusUpload(`${t.url}/uploads`, clip, { filename: 'clip.mp4', title: 'Packager' })).videoId;
-    video = await waitFor(async () => {
-      const v = (await (await fetch(`${t.url}/api/videos/${videoId}`, { headers: auth })).json()) as VideoJson;
-      if (v.status === 'failed' || v.status === 'rejected') throw new Error(`video ${v.status}`);
-      return v.status === 'ready' ? v : undefined;
-    }, { timeoutMs: 90_000, what: 'video ready' });
+    video = await waitFor(
+      async () => {
+        const v = (await (await fetch(`${t.url}/api/videos/${videoId}`, { headers: auth })).json()) as VideoJson;
+        if (v.status === 'failed' || v.status === 'rejected') throw new Error(`video ${v.status}`);
+        return v.status === 'ready' ? v : undefined;
+      },
+      { timeoutMs: 90_000, what: 'video ready' },
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -53,7 +56,10 @@ describe('pipeline: progressive package, previewable flag, posters and storyboar
     const poster = await fetch(`${t.url}${pb.posterUrl!}`);
     expect(poster.headers.get('content-type')).toBe('image/jpeg');
     expect((await sharp(Buffer.from(await poster.arrayBuffer())).metadata()).width).toBe(640);
-    const images = (await listFiles(path.join(t.config.publishDir, 'hls', videoId, 'poster'))).map((f) => path.basename(f)).filter((f) => !f.endsWith('.meta.json')).sort();
+    const images = (await listFiles(path.join(t.config.publishDir, 'hls', videoId, 'poster')))
+      .map((f) => path.basename(f))
+      .filter((f) => !f.endsWith('.meta.json'))
+      .sort();
     expect(images).toEqual(['poster-320.jpg', 'poster-320.webp', 'poster-640.jpg', 'poster-640.webp']);
     const vttRes = await fetch(`${t.url}${pb.storyboardUrl!}`);
     expect(vttRes.headers.get('content-type')).toBe('text/vtt; charset=utf-8');
@@ -74,7 +80,8 @@ describe('pipeline: progressive package, previewable flag, posters and storyboar
   });
 
   it('answers byte-range requests and rejects unsatisfiable ones with 416', async () => {
-    const url = new URL('v0/init.mp4', `${t.url}${video.playback!.url}`).toString() + video.playback!.url.slice(video.playback!.url.indexOf('?'));
+    const url =
+      new URL('v0/init.mp4', `${t.url}${video.playback!.url}`).toString() + video.playback!.url.slice(video.playback!.url.indexOf('?'));
     const part = await fetch(url, { headers: { range: 'bytes=4-7' } });
     expect(part.status).toBe(206);
     expect(Buffer.from(await part.arrayBuffer()).toString('latin1')).toBe('ftyp');

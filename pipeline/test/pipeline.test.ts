@@ -32,10 +32,13 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
 
   const row = async (id: string): Promise<VideoRow> => (await sql<VideoRow[]>`SELECT * FROM videos WHERE id = ${id}`)[0]!;
   const settle = (id: string): Promise<VideoRow> =>
-    waitFor(async () => {
-      const v = await row(id);
-      return TERMINAL.has(v.status) ? v : undefined;
-    }, { timeoutMs: 90_000, what: `video ${id} settled` });
+    waitFor(
+      async () => {
+        const v = await row(id);
+        return TERMINAL.has(v.status) ? v : undefined;
+      },
+      { timeoutMs: 90_000, what: `video ${id} settled` },
+    );
   const upload = async (file: string, name: string) => (await tusUpload(`${t.url}/uploads`, file, { title: name, filename: name })).videoId;
 
   beforeAll(async () => {
@@ -66,7 +69,9 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
     expect(tags.Rotation).toBe(90);
     // The raw upload (with its tags) is gone once the stripped master exists.
     expect(await readdir(t.config.uploadDir)).toEqual([]);
-    const rungs = await sql<{ width: number; height: number }[]>`SELECT width, height FROM renditions WHERE video_id = ${id} AND kind = 'video'`;
+    const rungs = await sql<
+      { width: number; height: number }[]
+    >`SELECT width, height FROM renditions WHERE video_id = ${id} AND kind = 'video'`;
     expect(rungs.length).toBeGreaterThan(0);
     for (const r of rungs) expect(r.height).toBeGreaterThan(r.width);
     const hlsFiles = (await listFiles(path.join(t.config.publishDir, 'hls', id))).filter((f) => /\.(mp4|m4s)$/.test(f));
@@ -93,7 +98,10 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
     expect((await readdir(t.config.uploadDir)).length).toBe(0);
     expect(await listFiles(path.join(t.config.publishDir, 'hls', id))).toEqual([]);
     expect(await listFiles(path.join(t.config.mastersDir, id))).toEqual([]);
-    const api = (await (await fetch(`${t.url}/api/videos/${id}`, { headers: bearer(await tokenFor('mod', 'moderator')) })).json()) as { status: string; error: { code: string } };
+    const api = (await (await fetch(`${t.url}/api/videos/${id}`, { headers: bearer(await tokenFor('mod', 'moderator')) })).json()) as {
+      status: string;
+      error: { code: string };
+    };
     expect(api).toMatchObject({ status: 'infected', error: { code: 'INGEST_INFECTED' } });
   });
 
@@ -116,7 +124,11 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
     for (const [file] of cases) ids.push(await upload(file, path.basename(file)));
     for (const [i, [file, code]] of cases.entries()) {
       const v = await settle(ids[i]!);
-      expect({ file: path.basename(file), status: v.status, code: v.error_code }).toEqual({ file: path.basename(file), status: 'rejected', code });
+      expect({ file: path.basename(file), status: v.status, code: v.error_code }).toEqual({
+        file: path.basename(file),
+        status: 'rejected',
+        code,
+      });
       expect(v.scan_result).toBe('clean');
       expect(await listFiles(path.join(t.config.publishDir, 'hls', ids[i]!))).toEqual([]);
       expect(await listFiles(path.join(t.config.mastersDir, ids[i]!))).toEqual([]);

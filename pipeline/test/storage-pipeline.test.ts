@@ -35,19 +35,30 @@ describe('pipeline with S3 publish, R2-style archive and Stream offload', () => 
     s3 = await startS3rver(['publish', 'archive']);
     stub = await startStreamStub();
     const bucket = (name: string, p: 'S3' | 'ARCHIVE_S3', region: string): Record<string, string> => ({
-      [`${p}_ENDPOINT`]: s3.endpoint, [`${p}_BUCKET`]: name, [`${p}_ACCESS_KEY`]: s3.accessKey, [`${p}_SECRET_KEY`]: s3.secretKey, [`${p}_REGION`]: region,
+      [`${p}_ENDPOINT`]: s3.endpoint,
+      [`${p}_BUCKET`]: name,
+      [`${p}_ACCESS_KEY`]: s3.accessKey,
+      [`${p}_SECRET_KEY`]: s3.secretKey,
+      [`${p}_REGION`]: region,
     });
     t = await startTestApp({
       env: {
-        STORAGE_DRIVER: 's3', ...bucket('publish', 'S3', 'us-east-1'), ARCHIVE_DRIVER: 's3', ...bucket('archive', 'ARCHIVE_S3', 'auto'),
-        STREAM_ENABLED: 'true', STREAM_ACCOUNT_ID: stub.accountId, STREAM_API_TOKEN: stub.token, STREAM_API_BASE: stub.apiBase,
+        STORAGE_DRIVER: 's3',
+        ...bucket('publish', 'S3', 'us-east-1'),
+        ARCHIVE_DRIVER: 's3',
+        ...bucket('archive', 'ARCHIVE_S3', 'auto'),
+        STREAM_ENABLED: 'true',
+        STREAM_ACCOUNT_ID: stub.accountId,
+        STREAM_API_TOKEN: stub.token,
+        STREAM_API_BASE: stub.apiBase,
         STREAM_WEBHOOK_SECRET: SECRET,
       },
     });
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-storage-e2e-'));
     sql = createDb({ url: t.db.url, max: 2 });
     records = new ArchiveRecords(sql);
-    const open = (b: string, region: string): Promise<S3Storage> => S3Storage.create({ endpoint: s3.endpoint, bucket: b, region, accessKey: s3.accessKey, secretKey: s3.secretKey });
+    const open = (b: string, region: string): Promise<S3Storage> =>
+      S3Storage.create({ endpoint: s3.endpoint, bucket: b, region, accessKey: s3.accessKey, secretKey: s3.secretKey });
     publish = await open('publish', 'us-east-1');
     archive = await open('archive', 'auto');
   });
@@ -59,15 +70,21 @@ describe('pipeline with S3 publish, R2-style archive and Stream offload', () => 
     await rm(tmp, { recursive: true, force: true });
   });
 
-  const waitReady = (after?: Date): Promise<void> => waitFor(async () => {
-    const v = await new VideoRepository(sql).get(videoId);
-    if (v?.status === 'failed' || v?.status === 'rejected') throw new Error(`video ${v.status}: ${v.error_code} ${v.error_message}`);
-    return v?.status === 'ready' && (!after || (v.ready_at && v.ready_at > after)) ? true : undefined;
-  }, { timeoutMs: 90_000, what: 'video ready' }).then(() => undefined);
+  const waitReady = (after?: Date): Promise<void> =>
+    waitFor(
+      async () => {
+        const v = await new VideoRepository(sql).get(videoId);
+        if (v?.status === 'failed' || v?.status === 'rejected') throw new Error(`video ${v.status}: ${v.error_code} ${v.error_message}`);
+        return v?.status === 'ready' && (!after || (v.ready_at && v.ready_at > after)) ? true : undefined;
+      },
+      { timeoutMs: 90_000, what: 'video ready' },
+    ).then(() => undefined);
 
   it('archives the verified master, offloads it to Stream and publishes HLS to the bucket', async () => {
     const clip = await makeClip({ out: path.join(tmp, 'clip.mp4'), durationSec: 2, width: 320, height: 180 });
-    const rawSha = createHash('sha256').update(await readFile(clip)).digest('hex');
+    const rawSha = createHash('sha256')
+      .update(await readFile(clip))
+      .digest('hex');
     videoId = (await tusUpload(`${t.url}/uploads`, clip, { filename: 'clip.mp4', title: 'Bucket clip' })).videoId;
     await waitReady();
     // The archive keeps the scanned, metadata-stripped master, not the upload as received.
@@ -83,8 +100,14 @@ describe('pipeline with S3 publish, R2-style archive and Stream offload', () => 
     const keys = await publish.list(`hls/${videoId}/`);
     expect(keys).toContain(`hls/${videoId}/master.m3u8`);
     const seg = keys.find((k) => k.endsWith('.m4s'))!;
-    expect(await publish.head(`hls/${videoId}/master.m3u8`)).toMatchObject({ contentType: 'application/vnd.apple.mpegurl', cacheControl: 'public, max-age=2' });
-    expect(await publish.head(seg)).toMatchObject({ contentType: 'video/iso.segment', cacheControl: 'public, max-age=31536000, immutable' });
+    expect(await publish.head(`hls/${videoId}/master.m3u8`)).toMatchObject({
+      contentType: 'application/vnd.apple.mpegurl',
+      cacheControl: 'public, max-age=2',
+    });
+    expect(await publish.head(seg)).toMatchObject({
+      contentType: 'video/iso.segment',
+      cacheControl: 'public, max-age=31536000, immutable',
+    });
     const auth = bearer(await tokenFor('mod-s3', 'moderator'));
     const detail = (await (await fetch(`${t.url}/api/videos/${videoId}`, { headers: auth })).json()) as { playback: { url: string } };
     const res = await fetch(`${t.url}${detail.playback.url}`); // the API serves it (signed) from the bucket
@@ -114,14 +137,24 @@ describe('pipeline with S3 publish, R2-style archive and Stream offload', () => 
     const readyBefore = (await new VideoRepository(sql).get(videoId))!.ready_at!;
     const r = await runRestore({ config: t.config, videoId, logger });
     expect(r.sha256).toBe(clipSha);
-    expect(createHash('sha256').update(await readFile(r.sourcePath)).digest('hex')).toBe(clipSha);
+    expect(
+      createHash('sha256')
+        .update(await readFile(r.sourcePath))
+        .digest('hex'),
+    ).toBe(clipSha);
     await waitReady(readyBefore);
     const after = await records.get(videoId);
     // The restored master goes through scan + strip again; the re-stripped master is the new staging copy.
-    expect(after).toMatchObject({ staging_path: path.join(t.config.mastersDir, videoId, 'master.mp4'), staging_deleted_at: null, stream_uid: before!.stream_uid });
+    expect(after).toMatchObject({
+      staging_path: path.join(t.config.mastersDir, videoId, 'master.mp4'),
+      staging_deleted_at: null,
+      stream_uid: before!.stream_uid,
+    });
     // The first strip removed the upload's SEI, so the container's bitrate box of the re-strip differs by a few bytes;
     // the record follows the master that is now on disk.
-    const staged = createHash('sha256').update(await readFile(path.join(t.config.mastersDir, videoId, 'master.mp4'))).digest('hex');
+    const staged = createHash('sha256')
+      .update(await readFile(path.join(t.config.mastersDir, videoId, 'master.mp4')))
+      .digest('hex');
     expect(after?.master_sha256).toBe(staged);
     expect(stub.videos.size).toBe(1); // the re-run did not offload a second copy
   });

@@ -40,8 +40,19 @@ interface Harness {
 
 function harness(t: TestApp): Harness {
   const sql = createDb({ url: t.db.url, max: 2 });
-  const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, { connection: redisConnection(t.config.redisUrl), prefix: t.config.queuePrefix });
-  return { videos: new VideoRepository(sql), queue, sql, close: async () => { await queue.close(); await sql.end({ timeout: 5 }); } };
+  const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, {
+    connection: redisConnection(t.config.redisUrl),
+    prefix: t.config.queuePrefix,
+  });
+  return {
+    videos: new VideoRepository(sql),
+    queue,
+    sql,
+    close: async () => {
+      await queue.close();
+      await sql.end({ timeout: 5 });
+    },
+  };
 }
 
 async function upload(t: TestApp, file: string): Promise<string> {
@@ -49,10 +60,13 @@ async function upload(t: TestApp, file: string): Promise<string> {
 }
 
 function waitForVideo(h: Harness, id: string, done: (v: VideoRow) => boolean, what: string): Promise<VideoRow> {
-  return waitFor(async () => {
-    const v = await h.videos.get(id);
-    return v && done(v) ? v : undefined;
-  }, { timeoutMs: 90_000, intervalMs: 100, what });
+  return waitFor(
+    async () => {
+      const v = await h.videos.get(id);
+      return v && done(v) ? v : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 100, what },
+  );
 }
 
 async function waitForFfmpeg(t: TestApp): Promise<number> {
@@ -80,23 +94,48 @@ describe('transcode worker: crashes, retries, cancel', () => {
   it('a worker process SIGKILLed mid-transcode: its ffmpeg dies, another worker finishes the job, nothing stale is left', async () => {
     t = await startTestApp({ roles: ['api'], env: FAST_RECOVERY, withClamd: true });
     h = harness(t);
-    const env = { ...process.env, DATA_DIR: t.dataDir, DATABASE_URL: t.db.url, REDIS_URL: t.config.redisUrl, QUEUE_PREFIX: t.config.queuePrefix,
-      CLAMD_SOCKET: t.config.clamd.socket ?? '', LOG_LEVEL: 'warn', X264_PRESET: 'slower', TRANSCODE_POOL_SIZE: '1', ...FAST_RECOVERY };
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'ops/main.ts', '--role', 'worker'], { cwd: REPO, env, stdio: 'ignore' });
-    extra.push({ close: async () => { child.kill('SIGKILL'); } });
+    const env = {
+      ...process.env,
+      DATA_DIR: t.dataDir,
+      DATABASE_URL: t.db.url,
+      REDIS_URL: t.config.redisUrl,
+      QUEUE_PREFIX: t.config.queuePrefix,
+      CLAMD_SOCKET: t.config.clamd.socket ?? '',
+      LOG_LEVEL: 'warn',
+      X264_PRESET: 'slower',
+      TRANSCODE_POOL_SIZE: '1',
+      ...FAST_RECOVERY,
+    };
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'ops/main.ts', '--role', 'worker'], {
+      cwd: REPO,
+      env,
+      stdio: 'ignore',
+    });
+    extra.push({
+      close: async () => {
+        child.kill('SIGKILL');
+      },
+    });
     const id = await upload(t, slowClip);
     await waitForVideo(h, id, (v) => v.stage === 'transcode', 'transcode stage');
     const pid = await waitForFfmpeg(t);
     child.kill('SIGKILL');
     // setpriv --pdeathsig: the kernel kills ffmpeg with its worker, no orphan keeps encoding.
-    await waitFor(async () => ((await ffmpegPids(t!.dataDir)).includes(pid) ? undefined : true), { timeoutMs: 10_000, what: 'orphan ffmpeg gone' });
+    await waitFor(async () => ((await ffmpegPids(t!.dataDir)).includes(pid) ? undefined : true), {
+      timeoutMs: 10_000,
+      what: 'orphan ffmpeg gone',
+    });
     const prefixDir = path.join(t.config.publishDir, 'hls', id);
     expect(await listFiles(prefixDir)).toEqual([]); // nothing was published by the dead attempt
     // As if an earlier attempt had died half-way through publishing: the retry must not leave this behind.
     await mkdir(path.join(prefixDir, 'v9'), { recursive: true });
     await writeFile(path.join(prefixDir, 'v9', 'seg_00007.m4s'), 'stale');
 
-    const worker: RunningApp = await startApp({ config: { ...t.config, x264Preset: 'ultrafast' }, roles: ['worker'], logger: createLogger({ level: 'warn' }) });
+    const worker: RunningApp = await startApp({
+      config: { ...t.config, x264Preset: 'ultrafast' },
+      roles: ['worker'],
+      logger: createLogger({ level: 'warn' }),
+    });
     extra.push(worker);
     const v = await waitForVideo(h, id, (x) => x.status !== 'processing' && x.status !== 'uploaded', 'ready after stalled recovery');
     expect(v.status).toBe('ready');
@@ -109,20 +148,32 @@ describe('transcode worker: crashes, retries, cancel', () => {
   });
 
   it('an ffmpeg killed mid-run fails the attempt; the retry completes and progress reached the job and the row', async () => {
-    const worker = await startApp({ config: { ...t!.config, x264Preset: 'medium' }, roles: ['worker'], logger: createLogger({ level: 'silent' }) });
+    const worker = await startApp({
+      config: { ...t!.config, x264Preset: 'medium' },
+      roles: ['worker'],
+      logger: createLogger({ level: 'silent' }),
+    });
     extra.push(worker);
     const id = await upload(t!, slowClip);
     process.kill(await waitForFfmpeg(t!), 'SIGKILL');
     const seen: number[] = [];
-    const v = await waitForVideo(h!, id, (x) => {
-      if (x.status === 'processing') seen.push(x.progress);
-      return x.status === 'ready' || x.status === 'failed';
-    }, 'ready after retry');
+    const v = await waitForVideo(
+      h!,
+      id,
+      (x) => {
+        if (x.status === 'processing') seen.push(x.progress);
+        return x.status === 'ready' || x.status === 'failed';
+      },
+      'ready after retry',
+    );
     expect(v.status).toBe('ready');
-    const job = await waitFor(async () => {
-      const j = await h!.queue.getJob(id);
-      return (await j?.getState()) === 'completed' ? j : undefined;
-    }, { timeoutMs: 10_000, what: 'job completed' });
+    const job = await waitFor(
+      async () => {
+        const j = await h!.queue.getJob(id);
+        return (await j?.getState()) === 'completed' ? j : undefined;
+      },
+      { timeoutMs: 10_000, what: 'job completed' },
+    );
     expect(job.attemptsMade).toBe(2);
     expect(job.progress).toBe(100);
     expect(seen.some((p) => p > 0 && p < 100)).toBe(true);
@@ -131,7 +182,11 @@ describe('transcode worker: crashes, retries, cancel', () => {
   });
 
   it('cancelTranscode stops a running transcode: TRANSCODE_CANCELLED, no retry, ffmpeg gone, work dir empty', async () => {
-    const worker = await startApp({ config: { ...t!.config, x264Preset: 'slower' }, roles: ['worker'], logger: createLogger({ level: 'silent' }) });
+    const worker = await startApp({
+      config: { ...t!.config, x264Preset: 'slower' },
+      roles: ['worker'],
+      logger: createLogger({ level: 'silent' }),
+    });
     extra.push(worker);
     const id = await upload(t!, slowClip);
     const pid = await waitForFfmpeg(t!);
@@ -139,10 +194,13 @@ describe('transcode worker: crashes, retries, cancel', () => {
     const v = await waitForVideo(h!, id, (x) => x.status === 'failed', 'cancelled');
     expect(v.error_code).toBe('TRANSCODE_CANCELLED');
     expect((await ffmpegPids(t!.dataDir)).includes(pid)).toBe(false);
-    const job = await waitFor(async () => {
-      const j = await h!.queue.getJob(id);
-      return (await j?.getState()) === 'failed' ? j : undefined;
-    }, { timeoutMs: 10_000, what: 'job failed, not retried' });
+    const job = await waitFor(
+      async () => {
+        const j = await h!.queue.getJob(id);
+        return (await j?.getState()) === 'failed' ? j : undefined;
+      },
+      { timeoutMs: 10_000, what: 'job failed, not retried' },
+    );
     expect(job.attemptsMade).toBe(1);
     expect(await readdir(t!.config.workDir)).toEqual([]);
     expect(await t!.app.cancelTranscode(id)).toBe('finished');
@@ -165,7 +223,10 @@ describe('transcode worker: crashes, retries, cancel', () => {
     const id = await upload(t2, slowClip);
     const first = await waitForFfmpeg(t2);
     process.kill(first, 'SIGKILL');
-    const second = await waitFor(async () => (await ffmpegPids(t2.dataDir)).find((p) => p !== first), { timeoutMs: 30_000, what: 'second attempt' });
+    const second = await waitFor(async () => (await ffmpegPids(t2.dataDir)).find((p) => p !== first), {
+      timeoutMs: 30_000,
+      what: 'second attempt',
+    });
     process.kill(second, 'SIGKILL');
     const v = await waitForVideo(h2, id, (x) => x.status === 'failed' || x.status === 'ready', 'failed');
     expect(v.status).toBe('failed');
@@ -176,17 +237,26 @@ describe('transcode worker: crashes, retries, cancel', () => {
   it('a source corrupt half-way is rejected with TRANSCODE_SOURCE_CORRUPT after one attempt', async () => {
     const worker = await startApp({ config: t!.config, roles: ['worker'], logger: createLogger({ level: 'silent' }) });
     extra.push(worker);
-    const bad = await makeClip({ out: path.join(tmp, 'bad.mp4'), durationSec: 4, width: 320, height: 180, extraArgs: ['-movflags', '+faststart'] });
+    const bad = await makeClip({
+      out: path.join(tmp, 'bad.mp4'),
+      durationSec: 4,
+      width: 320,
+      height: 180,
+      extraArgs: ['-movflags', '+faststart'],
+    });
     await garbleMiddle(bad);
     const id = await upload(t!, bad);
     const v = await waitForVideo(h!, id, (x) => x.status === 'rejected' || x.status === 'failed' || x.status === 'ready', 'rejected');
     expect(v.status).toBe('rejected');
     expect(v.error_code).toBe('TRANSCODE_SOURCE_CORRUPT');
     // The row is written before the job is moved to failed: wait for BullMQ to catch up.
-    const job = await waitFor(async () => {
-      const j = await h!.queue.getJob(id);
-      return (await j?.getState()) === 'failed' ? j : undefined;
-    }, { timeoutMs: 10_000, what: 'job failed' });
+    const job = await waitFor(
+      async () => {
+        const j = await h!.queue.getJob(id);
+        return (await j?.getState()) === 'failed' ? j : undefined;
+      },
+      { timeoutMs: 10_000, what: 'job failed' },
+    );
     expect(job.attemptsMade).toBe(1);
     expect(await listFiles(path.join(t!.config.publishDir, 'hls', id))).toEqual([]);
     await worker.close();

@@ -3,7 +3,10 @@
 export function formatBytes(n) {
   const units = ['B', 'KB', 'MB', 'GB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
@@ -31,7 +34,9 @@ export function createRateMeter(windowMs = 4000) {
   /** @type {{ bytes: number, at: number }[]} */
   const samples = [];
   return {
-    reset() { samples.length = 0; },
+    reset() {
+      samples.length = 0;
+    },
     /** @param {number} bytes */
     add(bytes, at = performance.now()) {
       samples.push({ bytes, at });

@@ -76,12 +76,21 @@ class Player {
     this.#video = /** @type {HTMLVideoElement} */ (el('video'));
     this.#status = el('status');
     this.#quality = /** @type {HTMLSelectElement} */ (el('quality'));
-    wireControls(root, el, this.#video, { setQuality: (i) => { if (this.#hls) this.#hls.currentLevel = i; }, cues: () => this.#cues });
+    wireControls(root, el, this.#video, {
+      setQuality: (i) => {
+        if (this.#hls) this.#hls.currentLevel = i;
+      },
+      cues: () => this.#cues,
+    });
     wireKeyboard(keyboardTarget ?? root, this.#video, root);
   }
 
-  get video() { return this.#video; }
-  get source() { return this.#source; }
+  get video() {
+    return this.#video;
+  }
+  get source() {
+    return this.#source;
+  }
 
   /**
    * Plays `playback` ({url, posterUrl?, storyboardUrl?}); replaces whatever was playing.
@@ -95,11 +104,15 @@ class Player {
     this.#source = playback;
     if (!keepRefreshes) this.#refreshes = 0;
     delete this.#root.dataset.error;
-    if (playback.posterUrl) video.poster = playback.posterUrl; else video.removeAttribute('poster');
+    if (playback.posterUrl) video.poster = playback.posterUrl;
+    else video.removeAttribute('poster');
     this.#showStoryboard(playback.storyboardUrl);
     if (window.Hls && Hls.isSupported()) this.#attachHlsJs(playback.url, startAt);
     else if (video.canPlayType('application/vnd.apple.mpegurl')) this.#attachNative(playback.url, startAt);
-    else { this.#setStatus('This browser cannot play this video.'); return; }
+    else {
+      this.#setStatus('This browser cannot play this video.');
+      return;
+    }
     this.#setStatus(startAt ? 'Resuming…' : '');
   }
 
@@ -114,10 +127,15 @@ class Player {
   }
 
   /** @param {string} text */
-  #setStatus(text) { this.#status.textContent = text; }
+  #setStatus(text) {
+    this.#status.textContent = text;
+  }
 
   #destroyHls() {
-    if (this.#hls) { this.#hls.destroy(); this.#hls = null; }
+    if (this.#hls) {
+      this.#hls.destroy();
+      this.#hls = null;
+    }
     window.__hls = undefined;
   }
 
@@ -159,7 +177,14 @@ class Player {
     const label = /** @type {HTMLLabelElement} */ (this.#quality.closest('label')); // the template wraps the menu in one
     label.hidden = true; // Safari picks renditions itself and exposes no level API
     video.src = url;
-    if (startAt) video.addEventListener('loadedmetadata', () => { video.currentTime = startAt; }, { once: true });
+    if (startAt)
+      video.addEventListener(
+        'loadedmetadata',
+        () => {
+          video.currentTime = startAt;
+        },
+        { once: true },
+      );
     video.addEventListener('error', () => this.#onFatal(video.currentSrc || url, !video.paused), { once: true });
   }
 
@@ -265,15 +290,24 @@ function wireControls(root, el, video, { setQuality, cues }) {
   };
   for (const ev of ['play', 'pause', 'timeupdate', 'durationchange', 'volumechange', 'loadedmetadata']) video.addEventListener(ev, sync);
   play.addEventListener('click', () => (video.paused ? video.play().catch(() => undefined) : video.pause()));
-  mute.addEventListener('click', () => { video.muted = !video.muted; });
-  seek.addEventListener('input', () => { video.currentTime = Number(seek.value); showThumb(Number(seek.value)); });
-  seek.addEventListener('change', () => { thumb.hidden = true; });
+  mute.addEventListener('click', () => {
+    video.muted = !video.muted;
+  });
+  seek.addEventListener('input', () => {
+    video.currentTime = Number(seek.value);
+    showThumb(Number(seek.value));
+  });
+  seek.addEventListener('change', () => {
+    thumb.hidden = true;
+  });
   seek.addEventListener('pointermove', (e) => {
     const rect = seek.getBoundingClientRect();
     const frac = Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width));
     showThumb(frac * Number(seek.max || 0), e.clientX);
   });
-  seek.addEventListener('pointerleave', () => { thumb.hidden = true; });
+  seek.addEventListener('pointerleave', () => {
+    thumb.hidden = true;
+  });
   el('quality').addEventListener('change', (e) => setQuality(Number(/** @type {HTMLSelectElement} */ (e.target).value)));
   el('fullscreen').addEventListener('click', () => toggleFullscreen(root));
 

@@ -9,7 +9,7 @@ export const MESSAGES = Object.freeze({
   INGEST_TOO_LARGE: 'This file is too large to upload. Please trim it or export a smaller version.',
   INGEST_BAD_METADATA: 'Please give the video a title (up to 200 characters).',
   INGEST_QUOTA_OPEN_UPLOADS: 'You have too many uploads in progress. Finish or cancel one, then try again.',
-  INGEST_QUOTA_BYTES: 'You have reached today\'s upload allowance. Please try again tomorrow or choose a smaller file.',
+  INGEST_QUOTA_BYTES: "You have reached today's upload allowance. Please try again tomorrow or choose a smaller file.",
   INGEST_TOKEN_MISSING: 'Your upload permission is missing. Reload the page and try again.',
   INGEST_TOKEN_INVALID: 'Your upload permission is not valid. Reload the page and try again.',
   INGEST_TOKEN_EXPIRED: 'Your upload permission expired. Press Upload again to get a new one.',
@@ -18,7 +18,8 @@ export const MESSAGES = Object.freeze({
   INGEST_CONCAT_INVALID: 'The upload could not be put together. Please start it again.',
   INGEST_EMPTY: 'The file is empty. Choose the video file itself.',
   INGEST_UNREADABLE: 'This file could not be read as a video. It may be damaged or in an unsupported format.',
-  INGEST_UNSUPPORTED_CONTAINER: 'This kind of file is not accepted. Upload the video file itself (such as MP4, MOV, MKV or WebM), not a playlist or link file.',
+  INGEST_UNSUPPORTED_CONTAINER:
+    'This kind of file is not accepted. Upload the video file itself (such as MP4, MOV, MKV or WebM), not a playlist or link file.',
   INGEST_NOT_VIDEO: 'This file is not a video (it may be audio, an image or a document). Choose a video file.',
   INGEST_BAD_DIMENSIONS: 'The video has an unusual picture size we cannot process.',
   INGEST_BAD_DURATION: 'The video has no usable length. It may be incomplete.',

@@ -55,12 +55,15 @@ async function uploadOnce(o: ArchiveMasterOptions, want: { sha256: string; size:
   src.on('error', (err) => hasher.destroy(err));
   hasher.on('close', () => src.destroy()); // a failed put destroys the body; release the file descriptor with it
   await o.storage.put(o.key, src.pipe(hasher), {
-    contentType: 'application/octet-stream', metadata: { [SHA256_META]: want.sha256 }, signal: o.signal,
+    contentType: 'application/octet-stream',
+    metadata: { [SHA256_META]: want.sha256 },
+    signal: o.signal,
   });
   // The bytes we sent must be the bytes we hashed up front: a master that changed underneath is not archived.
   const sent = hasher.digest();
   if (sent !== want.sha256) throw mismatch(o.key, 'local file changed during upload', { sent, want: want.sha256 });
-  if (!(await verifyArchived(o.storage, o.key, want))) throw mismatch(o.key, 'read-back differs from the local master', { want: want.sha256 });
+  if (!(await verifyArchived(o.storage, o.key, want)))
+    throw mismatch(o.key, 'read-back differs from the local master', { want: want.sha256 });
 }
 
 /**

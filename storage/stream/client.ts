@@ -145,7 +145,8 @@ export class StreamClient {
         onAfterResponse: (_req, res) => {
           uid ??= res.getHeader('stream-media-id') || undefined;
         },
-        onError: (err) => reject(new PipelineError('STREAM_API_ERROR', `tus upload failed: ${err.message}`, { path: p.path }, { cause: err })),
+        onError: (err) =>
+          reject(new PipelineError('STREAM_API_ERROR', `tus upload failed: ${err.message}`, { path: p.path }, { cause: err })),
         onSuccess: () => resolve(),
       });
       upload.start();
@@ -162,10 +163,13 @@ export class StreamClient {
       if (v.state === 'ready' && v.readyToStream) return v;
       if (v.state === 'error') {
         throw new PipelineError('STREAM_VIDEO_FAILED', `Stream video ${uid} failed: ${v.errorReasonCode ?? 'unknown'}.`, {
-          uid, errorReasonCode: v.errorReasonCode, errorReasonText: v.errorReasonText,
+          uid,
+          errorReasonCode: v.errorReasonCode,
+          errorReasonText: v.errorReasonText,
         });
       }
-      if (Date.now() > deadline) throw new PipelineError('STREAM_TIMEOUT', `Stream video ${uid} still ${v.state}.`, { uid, state: v.state });
+      if (Date.now() > deadline)
+        throw new PipelineError('STREAM_TIMEOUT', `Stream video ${uid} still ${v.state}.`, { uid, state: v.state });
       await this.sleep(w.intervalMs ?? 5000);
     }
   }

@@ -12,23 +12,27 @@ export const EnvelopeSchema = z.object({
   messages: z.array(z.unknown()).default([]),
 });
 
-const VideoSchema = z.object({
-  uid: z.string().min(1),
-  readyToStream: z.boolean().optional(),
-  thumbnail: z.string().optional(),
-  requireSignedURLs: z.boolean().optional(),
-  meta: z.record(z.string(), z.unknown()).optional(),
-  playback: z.object({ hls: z.string().optional(), dash: z.string().optional() }).loose().optional(),
-  status: z.object({
-    state: z.enum(STREAM_STATES),
-    pctComplete: z.union([z.string(), z.number()]).optional(),
-    // The docs use errorReasonCode, webhooks and older responses errReasonCode: accept both.
-    errorReasonCode: z.string().optional(),
-    errReasonCode: z.string().optional(),
-    errorReasonText: z.string().optional(),
-    errReasonText: z.string().optional(),
-  }).loose(),
-}).loose();
+const VideoSchema = z
+  .object({
+    uid: z.string().min(1),
+    readyToStream: z.boolean().optional(),
+    thumbnail: z.string().optional(),
+    requireSignedURLs: z.boolean().optional(),
+    meta: z.record(z.string(), z.unknown()).optional(),
+    playback: z.object({ hls: z.string().optional(), dash: z.string().optional() }).loose().optional(),
+    status: z
+      .object({
+        state: z.enum(STREAM_STATES),
+        pctComplete: z.union([z.string(), z.number()]).optional(),
+        // The docs use errorReasonCode, webhooks and older responses errReasonCode: accept both.
+        errorReasonCode: z.string().optional(),
+        errReasonCode: z.string().optional(),
+        errorReasonText: z.string().optional(),
+        errReasonText: z.string().optional(),
+      })
+      .loose(),
+  })
+  .loose();
 
 /** A Stream video as the pipeline uses it, with the two error-field spellings folded into one. */
 export interface StreamVideo {

@@ -21,10 +21,12 @@ function invalid(detail: string): PipelineError {
 
 /** Checks signature and freshness, then parses the video; throws STREAM_WEBHOOK_INVALID / STREAM_WEBHOOK_STALE. */
 export function verifyStreamWebhook(o: VerifyStreamWebhookOptions): StreamVideo {
-  const parts = new Map((o.header ?? '').split(',').map((kv) => {
-    const i = kv.indexOf('=');
-    return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as const;
-  }));
+  const parts = new Map(
+    (o.header ?? '').split(',').map((kv) => {
+      const i = kv.indexOf('=');
+      return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as const;
+    }),
+  );
   const timeStr = parts.get('time') ?? '';
   const sig = parts.get('sig1') ?? '';
   if (!/^\d{1,12}$/.test(timeStr) || !/^[0-9a-f]{64}$/i.test(sig)) throw invalid('Missing or malformed Webhook-Signature header.');

@@ -24,15 +24,20 @@ import { expectCode } from './conformance.ts';
 
 const logs: string[] = [];
 const logger = {
-  info: () => undefined, debug: () => undefined,
-  warn: (o: object, m?: string) => void logs.push(`warn ${m}`), error: (o: object, m?: string) => void logs.push(`error ${m}`),
+  info: () => undefined,
+  debug: () => undefined,
+  warn: (o: object, m?: string) => void logs.push(`warn ${m}`),
+  error: (o: object, m?: string) => void logs.push(`error ${m}`),
 };
 const noSleep = async (): Promise<void> => undefined;
 
 /** Delegates to a real store but lets a test tamper with the bytes of chosen put() calls. */
 class TamperingStorage implements ObjectStorage {
   puts = 0;
-  constructor(private readonly inner: ObjectStorage, private readonly tamper: (putNo: number, body: Readable, opts: PutOptions) => Readable) {}
+  constructor(
+    private readonly inner: ObjectStorage,
+    private readonly tamper: (putNo: number, body: Readable, opts: PutOptions) => Readable,
+  ) {}
   put(key: string, body: Readable, opts: PutOptions = {}): Promise<void> {
     this.puts++;
     return this.inner.put(key, this.tamper(this.puts, body, opts), opts);
@@ -48,17 +53,19 @@ class TamperingStorage implements ObjectStorage {
 /** Flips the first byte that flows through: a silent corruption on the way to the archive. */
 const flipFirstByte = (body: Readable): Readable => {
   let done = false;
-  return body.pipe(new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      if (!done && chunk.length) {
-        done = true;
-        const c = Buffer.from(chunk);
-        c[0] = (c[0]! + 1) % 256;
-        return cb(null, c);
-      }
-      cb(null, chunk);
-    },
-  }));
+  return body.pipe(
+    new Transform({
+      transform(chunk: Buffer, _e, cb) {
+        if (!done && chunk.length) {
+          done = true;
+          const c = Buffer.from(chunk);
+          c[0] = (c[0]! + 1) % 256;
+          return cb(null, c);
+        }
+        cb(null, chunk);
+      },
+    }),
+  );
 };
 
 describe('archive of masters', () => {
@@ -75,7 +82,13 @@ describe('archive of masters', () => {
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-archive-'));
     server = await startS3rver(['archive']);
-    s3 = await S3Storage.create({ endpoint: server.endpoint, bucket: 'archive', accessKey: server.accessKey, secretKey: server.secretKey, partSize: 5 * 1024 * 1024 });
+    s3 = await S3Storage.create({
+      endpoint: server.endpoint,
+      bucket: 'archive',
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+      partSize: 5 * 1024 * 1024,
+    });
     db = await createTestDatabase();
     sql = createDb({ url: db.url, max: 2 });
     await migrate(sql);
@@ -83,7 +96,9 @@ describe('archive of masters', () => {
     videos = new VideoRepository(sql);
     master = path.join(tmp, 'master.mp4');
     await writeFile(master, Buffer.concat([...patternChunks(11 * 1024 * 1024 + 333)]));
-    masterSha = createHash('sha256').update(await readFile(master)).digest('hex');
+    masterSha = createHash('sha256')
+      .update(await readFile(master))
+      .digest('hex');
   });
   afterAll(async () => {
     await sql?.end({ timeout: 5 });
@@ -93,7 +108,17 @@ describe('archive of masters', () => {
   });
 
   const newVideo = async (): Promise<string> =>
-    (await videos.createFromUpload({ uploadId: `u-${Math.random()}`, title: 't', description: '', originalFilename: null, uploaderId: null, sourceKey: 'k', sourceSizeBytes: 1 })).id;
+    (
+      await videos.createFromUpload({
+        uploadId: `u-${Math.random()}`,
+        title: 't',
+        description: '',
+        originalFilename: null,
+        uploaderId: null,
+        sourceKey: 'k',
+        sourceSizeBytes: 1,
+      })
+    ).id;
 
   it('archives with sha256 metadata, verifies by read-back, and is idempotent', async () => {
     const r = await archiveMaster({ storage: s3, localPath: master, key: 'masters/happy', logger, sleep: noSleep });
@@ -116,7 +141,10 @@ describe('archive of masters', () => {
 
   it('gives up with STORAGE_CHECKSUM_MISMATCH, deletes the bad copy and keeps the local master', async () => {
     const store = new TamperingStorage(s3, (_n, body) => flipFirstByte(body));
-    await expectCode(archiveMaster({ storage: store, localPath: master, key: 'masters/bad', attempts: 3, logger, sleep: noSleep }), 'STORAGE_CHECKSUM_MISMATCH');
+    await expectCode(
+      archiveMaster({ storage: store, localPath: master, key: 'masters/bad', attempts: 3, logger, sleep: noSleep }),
+      'STORAGE_CHECKSUM_MISMATCH',
+    );
     expect(store.puts).toBe(3);
     expect(await s3.head('masters/bad')).toBeUndefined();
     expect((await sha256Of(createReadStream(master))).sha256).toBe(masterSha);
@@ -127,14 +155,21 @@ describe('archive of masters', () => {
       const inner = backend === 's3' ? s3 : new LocalDiskStorage({ root: path.join(tmp, 'local-archive') });
       const ac = new AbortController();
       let seen = 0;
-      const store = new TamperingStorage(inner, (_n, body) => body.pipe(new Transform({
-        transform(chunk: Buffer, _e, cb) {
-          seen += chunk.length;
-          if (seen > 6 * 1024 * 1024) ac.abort(); // mid-stream, after the first multipart part went out
-          cb(null, chunk);
-        },
-      })));
-      await expectCode(archiveMaster({ storage: store, localPath: master, key: 'masters/killed', signal: ac.signal, logger, sleep: noSleep }), 'STORAGE_ABORTED');
+      const store = new TamperingStorage(inner, (_n, body) =>
+        body.pipe(
+          new Transform({
+            transform(chunk: Buffer, _e, cb) {
+              seen += chunk.length;
+              if (seen > 6 * 1024 * 1024) ac.abort(); // mid-stream, after the first multipart part went out
+              cb(null, chunk);
+            },
+          }),
+        ),
+      );
+      await expectCode(
+        archiveMaster({ storage: store, localPath: master, key: 'masters/killed', signal: ac.signal, logger, sleep: noSleep }),
+        'STORAGE_ABORTED',
+      );
       expect(store.puts).toBe(1);
       expect(await inner.head('masters/killed')).toBeUndefined();
       expect(await inner.list('masters/killed')).toEqual([]);
@@ -144,9 +179,13 @@ describe('archive of masters', () => {
   }
 
   it('a SIGKILLed archive process leaves the source intact and no object visible', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'archive-child.ts'), server.endpoint, master, 'masters/sigkill'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'archive-child.ts'), server.endpoint, master, 'masters/sigkill'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     const exit = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     child.stdout.on('data', (c: Buffer) => {
@@ -204,8 +243,14 @@ describe('archive of masters', () => {
     // A tampered archive copy is refused and leaves no file behind.
     await s3.put(key, createReadStream(path.join(tmp, 'staging-recent')), { metadata: { sha256: masterSha } });
     await rm(res.sourcePath);
-    await expectCode(restoreMaster({ records, archive: s3, videoId: id, destDir: dest, enqueue: async () => 'x' }), 'STORAGE_CHECKSUM_MISMATCH');
+    await expectCode(
+      restoreMaster({ records, archive: s3, videoId: id, destDir: dest, enqueue: async () => 'x' }),
+      'STORAGE_CHECKSUM_MISMATCH',
+    );
     expect(await readdir(dest)).toEqual([]);
-    await expectCode(restoreMaster({ records, archive: s3, videoId: await newVideo(), destDir: dest, enqueue: async () => 'x' }), 'STORAGE_NOT_ARCHIVED');
+    await expectCode(
+      restoreMaster({ records, archive: s3, videoId: await newVideo(), destDir: dest, enqueue: async () => 'x' }),
+      'STORAGE_NOT_ARCHIVED',
+    );
   });
 });

@@ -23,7 +23,10 @@ export async function readAll(s: Readable): Promise<Buffer> {
 }
 
 export async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(isPipelineError(err) ? err.code : err).toBe(code);
 }
 
@@ -46,7 +49,9 @@ export function registerStorageConformance(name: string, factory: () => Promise<
 
     it('round-trips bytes, content type, cache control and metadata', async () => {
       await s.storage.put(`${p}/a/seg.m4s`, text('hello world'), {
-        contentType: 'video/iso.segment', cacheControl: 'public, max-age=31536000, immutable', metadata: { sha256: 'abc123' },
+        contentType: 'video/iso.segment',
+        cacheControl: 'public, max-age=31536000, immutable',
+        metadata: { sha256: 'abc123' },
       });
       expect((await readAll(await s.storage.get(`${p}/a/seg.m4s`))).toString()).toBe('hello world');
       const info = await s.storage.head(`${p}/a/seg.m4s`);
@@ -99,13 +104,15 @@ export function registerStorageConformance(name: string, factory: () => Promise<
       const ac = new AbortController();
       const total = Math.max(s.multipartBytes * 2, 1024 * 1024);
       let sent = 0;
-      const body = Readable.from((function* () {
-        for (const c of patternChunks(total)) {
-          sent += c.length;
-          if (sent > total / 2) ac.abort();
-          yield c;
-        }
-      })());
+      const body = Readable.from(
+        (function* () {
+          for (const c of patternChunks(total)) {
+            sent += c.length;
+            if (sent > total / 2) ac.abort();
+            yield c;
+          }
+        })(),
+      );
       await expectCode(s.storage.put(`${p}/aborted.bin`, body, { signal: ac.signal }), 'STORAGE_ABORTED');
       expect(await s.storage.head(`${p}/aborted.bin`)).toBeUndefined();
       expect(await s.storage.list(`${p}/aborted`)).toEqual([]);

@@ -50,7 +50,9 @@ describe('local presigned URLs', () => {
     const exp = url.searchParams.get('exp') ?? undefined;
     const sig = url.searchParams.get('sig') ?? undefined;
     expect(() => signer.verify('masters/a b', exp, sig)).not.toThrow();
-    expect(() => signer.verify('masters/a b', String(Number(exp) + 3600), sig)).toThrow(expect.objectContaining({ code: 'STORAGE_URL_INVALID' }));
+    expect(() => signer.verify('masters/a b', String(Number(exp) + 3600), sig)).toThrow(
+      expect.objectContaining({ code: 'STORAGE_URL_INVALID' }),
+    );
     expect(() => signer.verify('masters/a b', exp, undefined)).toThrow(expect.objectContaining({ code: 'STORAGE_URL_INVALID' }));
     now += 61_000;
     expect(() => signer.verify('masters/a b', exp, sig)).toThrow(expect.objectContaining({ code: 'STORAGE_URL_EXPIRED' }));

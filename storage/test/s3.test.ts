@@ -11,11 +11,19 @@ const PART = 5 * 1024 * 1024;
 registerStorageConformance('S3Storage (s3rver)', async () => {
   const server = await startS3rver(['conformance']);
   const storage = await S3Storage.create({
-    endpoint: server.endpoint, region: 'us-east-1', bucket: 'conformance', accessKey: server.accessKey,
-    secretKey: server.secretKey, pathStyle: true, partSize: PART,
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    bucket: 'conformance',
+    accessKey: server.accessKey,
+    secretKey: server.secretKey,
+    pathStyle: true,
+    partSize: PART,
   });
   return {
-    storage, presigns: true, checksSignatures: false, multipartBytes: 2 * PART,
+    storage,
+    presigns: true,
+    checksSignatures: false,
+    multipartBytes: 2 * PART,
     cleanup: async () => {
       await storage.close();
       await server.close();
@@ -38,20 +46,26 @@ describe('S3Storage specifics', () => {
     let maxAhead = 0;
     const parts: number[] = [];
     const storage = await S3Storage.create({
-      endpoint: server.endpoint, bucket: 'specifics', accessKey: server.accessKey, secretKey: server.secretKey, partSize: PART,
+      endpoint: server.endpoint,
+      bucket: 'specifics',
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+      partSize: PART,
       onPartUploaded: ({ partNumber, bytes }) => {
         parts.push(partNumber);
         stored += bytes;
       },
     });
     const total = 4 * PART + 100;
-    const body = Readable.from((function* () {
-      for (const c of patternChunks(total)) {
-        produced += c.length;
-        maxAhead = Math.max(maxAhead, produced - stored);
-        yield c;
-      }
-    })());
+    const body = Readable.from(
+      (function* () {
+        for (const c of patternChunks(total)) {
+          produced += c.length;
+          maxAhead = Math.max(maxAhead, produced - stored);
+          yield c;
+        }
+      })(),
+    );
     await storage.put(`mp-${randomBytes(4).toString('hex')}.bin`, body);
     expect(parts).toEqual([1, 2, 3, 4, 5]);
     expect(stored).toBe(total);
@@ -64,9 +78,17 @@ describe('S3Storage specifics', () => {
     let log = '';
     trace.on('data', (c: Buffer) => (log += c.toString()));
     const storage = await S3Storage.create({
-      endpoint: server.endpoint, bucket: 'specifics', accessKey: server.accessKey, secretKey: server.secretKey, partSize: PART, trace,
+      endpoint: server.endpoint,
+      bucket: 'specifics',
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+      partSize: PART,
+      trace,
     });
-    await storage.put('acl/small.m3u8', Readable.from([Buffer.from('#EXTM3U\n')]), { cacheControl: 'public, max-age=2', metadata: { sha256: 'abc' } });
+    await storage.put('acl/small.m3u8', Readable.from([Buffer.from('#EXTM3U\n')]), {
+      cacheControl: 'public, max-age=2',
+      metadata: { sha256: 'abc' },
+    });
     await storage.put('acl/big.bin', Readable.from(patternChunks(PART + 10)), { metadata: { sha256: 'def' } });
     expect(log).toMatch(/REQUEST: PUT \/specifics\/acl\/small\.m3u8/);
     expect(log).toMatch(/REQUEST: POST \/specifics\/acl\/big\.bin\?uploads/);
@@ -76,14 +98,23 @@ describe('S3Storage specifics', () => {
   });
 
   it('refuses to start against a missing bucket', async () => {
-    await expectCode(S3Storage.create({
-      endpoint: server.endpoint, bucket: 'no-such-bucket', accessKey: server.accessKey, secretKey: server.secretKey,
-    }), 'STORAGE_BUCKET_MISSING');
+    await expectCode(
+      S3Storage.create({
+        endpoint: server.endpoint,
+        bucket: 'no-such-bucket',
+        accessKey: server.accessKey,
+        secretKey: server.secretKey,
+      }),
+      'STORAGE_BUCKET_MISSING',
+    );
   });
 
   it('maps an unreachable endpoint to STORAGE_BACKEND_FAILED', async () => {
     const storage = await S3Storage.create({
-      endpoint: server.endpoint, bucket: 'specifics', accessKey: server.accessKey, secretKey: server.secretKey,
+      endpoint: server.endpoint,
+      bucket: 'specifics',
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
     });
     await server.close();
     await expectCode(storage.head('x.bin'), 'STORAGE_BACKEND_FAILED');

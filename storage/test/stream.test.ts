@@ -39,12 +39,28 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
   let api: FastifyInstance;
   let webhookUrl: string;
   const sleeps: number[] = [];
-  const client = (o: { token?: string; maxRetries?: number } = {}): StreamClient => new StreamClient({
-    accountId: stub.accountId, apiToken: o.token ?? stub.token, apiBase: stub.apiBase, logger, maxRetries: o.maxRetries,
-    tusChunkSize: 5 * 1024 * 1024, sleep: async (ms) => void sleeps.push(ms),
-  });
+  const client = (o: { token?: string; maxRetries?: number } = {}): StreamClient =>
+    new StreamClient({
+      accountId: stub.accountId,
+      apiToken: o.token ?? stub.token,
+      apiBase: stub.apiBase,
+      logger,
+      maxRetries: o.maxRetries,
+      tusChunkSize: 5 * 1024 * 1024,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
   const newVideo = async (): Promise<string> =>
-    (await videos.createFromUpload({ uploadId: `u-${Math.random()}`, title: 't', description: '', originalFilename: null, uploaderId: null, sourceKey: 'k', sourceSizeBytes: 1 })).id;
+    (
+      await videos.createFromUpload({
+        uploadId: `u-${Math.random()}`,
+        title: 't',
+        description: '',
+        originalFilename: null,
+        uploaderId: null,
+        sourceKey: 'k',
+        sourceSizeBytes: 1,
+      })
+    ).id;
 
   beforeAll(async () => {
     stub = await startStreamStub();
@@ -58,7 +74,9 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-stream-'));
     master = path.join(tmp, 'master.mp4');
     await writeFile(master, Buffer.concat([...patternChunks(6 * 1024 * 1024 + 77)])); // > one 5 MiB tus chunk
-    masterSha = createHash('sha256').update(await readFile(master)).digest('hex');
+    masterSha = createHash('sha256')
+      .update(await readFile(master))
+      .digest('hex');
     api = Fastify();
     installErrorHandler(api);
     await registerStreamWebhook(api, { secret: SECRET, onVideo: (v) => applyStreamVideo(records, v) });
@@ -76,7 +94,15 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
   it('happy path: copy from a presigned archive URL, poll to ready, webhook stores playback URLs', async () => {
     const id = await newVideo();
     await archiveMaster({ storage: s3, localPath: master, key: `masters/${id}`, logger });
-    const r = await offloadToStream({ client: client(), records, videoId: id, name: 'Kite', archive: s3, archiveKey: `masters/${id}`, localPath: master });
+    const r = await offloadToStream({
+      client: client(),
+      records,
+      videoId: id,
+      name: 'Kite',
+      archive: s3,
+      archiveKey: `masters/${id}`,
+      localPath: master,
+    });
     expect(r.via).toBe('copy');
     const sv = stub.videos.get(r.uid)!;
     expect(sv.sha256).toBe(masterSha); // the stub really downloaded the presigned URL
@@ -101,7 +127,15 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     const id = await newVideo();
     const local = new LocalDiskStorage({ root: path.join(tmp, 'local-archive') });
     await archiveMaster({ storage: local, localPath: master, key: `masters/${id}`, logger });
-    const r = await offloadToStream({ client: client(), records, videoId: id, name: 'Private kite', archive: local, archiveKey: `masters/${id}`, localPath: master });
+    const r = await offloadToStream({
+      client: client(),
+      records,
+      videoId: id,
+      name: 'Private kite',
+      archive: local,
+      archiveKey: `masters/${id}`,
+      localPath: master,
+    });
     expect(r.via).toBe('tus');
     const sv = stub.videos.get(r.uid)!;
     expect(sv.sha256).toBe(masterSha);
@@ -124,10 +158,15 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
 
   it('fails fast on 4xx with STREAM_API_ERROR and the envelope errors', async () => {
     const before = stub.requests.length;
-    const err = await client({ token: 'wrong' }).get('abc').catch((e: unknown) => e);
+    const err = await client({ token: 'wrong' })
+      .get('abc')
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'STREAM_API_ERROR', context: { status: 403, errors: [{ code: 10000 }] } });
     expect(stub.requests.length - before).toBe(1); // no retries on 4xx
-    await expectCode(client().copyFromUrl({ url: `${server.endpoint}/archive/nope`, name: 'x', requireSignedURLs: true }), 'STREAM_API_ERROR');
+    await expectCode(
+      client().copyFromUrl({ url: `${server.endpoint}/archive/nope`, name: 'x', requireSignedURLs: true }),
+      'STREAM_API_ERROR',
+    );
     await expectCode(client().get('0'.repeat(32)), 'STREAM_API_ERROR');
   });
 
@@ -136,8 +175,18 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     try {
       const id = await newVideo();
       await archiveMaster({ storage: s3, localPath: master, key: `masters/${id}`, logger });
-      const r = await offloadToStream({ client: client(), records, videoId: id, name: 'bad', archive: s3, archiveKey: `masters/${id}`, localPath: master });
-      const err = await client().waitUntilReady(r.uid, { intervalMs: 1 }).catch((e: unknown) => e);
+      const r = await offloadToStream({
+        client: client(),
+        records,
+        videoId: id,
+        name: 'bad',
+        archive: s3,
+        archiveKey: `masters/${id}`,
+        localPath: master,
+      });
+      const err = await client()
+        .waitUntilReady(r.uid, { intervalMs: 1 })
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'STREAM_VIDEO_FAILED', context: { errorReasonCode: 'ERR_NON_VIDEO' } });
       expect((await stub.sendWebhook(webhookUrl, r.uid, SECRET)).status).toBe(200);
       expect(await records.get(id)).toMatchObject({ stream_state: 'error', stream_error_code: 'ERR_NON_VIDEO' });
@@ -161,8 +210,11 @@ describe('Cloudflare Stream offload (against the local stub)', () => {
     const t = now.getTime() / 1000;
     const body = JSON.stringify({ uid, status: { state: 'error', errorReasonCode: 'ERR_DURATION_EXCEED_CONSTRAINT' } });
     const header = `time=${t},sig1=${streamSignature(SECRET, t, body)}`;
-    expect(verifyStreamWebhook({ header, rawBody: body, secret: SECRET, now: () => now.getTime() }).errorReasonCode).toBe('ERR_DURATION_EXCEED_CONSTRAINT');
-    expect(() => verifyStreamWebhook({ header, rawBody: body.replace('error', 'ready'), secret: SECRET, now: () => now.getTime() }))
-      .toThrow(expect.objectContaining({ code: 'STREAM_WEBHOOK_INVALID' }));
+    expect(verifyStreamWebhook({ header, rawBody: body, secret: SECRET, now: () => now.getTime() }).errorReasonCode).toBe(
+      'ERR_DURATION_EXCEED_CONSTRAINT',
+    );
+    expect(() =>
+      verifyStreamWebhook({ header, rawBody: body.replace('error', 'ready'), secret: SECRET, now: () => now.getTime() }),
+    ).toThrow(expect.objectContaining({ code: 'STREAM_WEBHOOK_INVALID' }));
   });
 });

@@ -55,7 +55,8 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ks-test-'));
   // Only workers scan; an API-only app needs no clamd.
-  const ownClamd = ((o.roles ?? ['worker']).includes('worker') || o.withClamd === true) && !(o.env?.['CLAMD_SOCKET'] || o.env?.['CLAMD_PORT']);
+  const ownClamd =
+    ((o.roles ?? ['worker']).includes('worker') || o.withClamd === true) && !(o.env?.['CLAMD_SOCKET'] || o.env?.['CLAMD_PORT']);
   const clamd = ownClamd ? await startClamd() : undefined;
   const config = loadConfig({
     ...(clamd ? { CLAMD_SOCKET: clamd.socket } : {}),
@@ -105,7 +106,10 @@ export async function listFiles(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined>, opts: { timeoutMs: number; intervalMs?: number; what: string }): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined>,
+  opts: { timeoutMs: number; intervalMs?: number; what: string },
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
     const v = await fn();

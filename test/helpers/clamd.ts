@@ -38,10 +38,19 @@ export async function prepareClamdDir(dir: string, socket: string): Promise<stri
   const { stdout } = await run('sigtool', ['--md5', sample]);
   await writeFile(path.join(dir, 'test.hdb'), stdout);
   const conf = path.join(dir, 'clamd.conf');
-  await writeFile(conf, [
-    `DatabaseDirectory ${dir}`, `LocalSocket ${socket}`, 'Foreground yes', `PidFile ${path.join(dir, 'clamd.pid')}`,
-    'StreamMaxLength 100M', 'LogTime no', `LogFile ${path.join(dir, 'clamd.log')}`, '',
-  ].join('\n'));
+  await writeFile(
+    conf,
+    [
+      `DatabaseDirectory ${dir}`,
+      `LocalSocket ${socket}`,
+      'Foreground yes',
+      `PidFile ${path.join(dir, 'clamd.pid')}`,
+      'StreamMaxLength 100M',
+      'LogTime no',
+      `LogFile ${path.join(dir, 'clamd.log')}`,
+      '',
+    ].join('\n'),
+  );
   return conf;
 }
 
@@ -52,7 +61,9 @@ export async function startClamd(opts: { socket?: string; dir?: string } = {}): 
   const conf = await prepareClamdDir(dir, socket);
   const child = spawn('clamd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+  });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {

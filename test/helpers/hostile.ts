@@ -55,15 +55,42 @@ export async function makeMkvWithReferences(dir: string, target: string): Promis
   const m3u8 = await writeHostile(dir, 'evil.m3u8', hostile.hlsFile(target));
   const srt = await writeHostile(dir, 'subs.srt', `1\n00:00:00,000 --> 00:00:01,500\nfile://${target}\n`);
   const out = path.join(dir, 'attachments.mkv');
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', clip, '-i', srt, '-map', '0', '-map', '1', '-c', 'copy', '-c:s', 'srt',
-    '-attach', m3u8, '-metadata:s:t', 'mimetype=application/vnd.apple.mpegurl', out]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    clip,
+    '-i',
+    srt,
+    '-map',
+    '0',
+    '-map',
+    '1',
+    '-c',
+    'copy',
+    '-c:s',
+    'srt',
+    '-attach',
+    m3u8,
+    '-metadata:s:t',
+    'mimetype=application/vnd.apple.mpegurl',
+    out,
+  ]);
   return out;
 }
 
 /** H.264 with GPS text as SEI user_data_unregistered (the h264_metadata filter writes it into the stream). */
-export async function makeH264WithGps(out: string, o: { width?: number; height?: number; durationSec?: number; extraArgs?: readonly string[] } = {}): Promise<string> {
+export async function makeH264WithGps(
+  out: string,
+  o: { width?: number; height?: number; durationSec?: number; extraArgs?: readonly string[] } = {},
+): Promise<string> {
   return makeClip({
-    out, durationSec: o.durationSec ?? 4, width: o.width ?? 320, height: o.height ?? 180,
+    out,
+    durationSec: o.durationSec ?? 4,
+    width: o.width ?? 320,
+    height: o.height ?? 180,
     extraArgs: [...(o.extraArgs ?? []), '-bsf:v', `h264_metadata=sei_user_data=${SEI_UUID}+${GPS_TEXT}`],
   });
 }
@@ -83,8 +110,23 @@ function hevcUserDataSei(text: string): Buffer {
 export async function makeHevcWithGps(dir: string): Promise<string | null> {
   const raw = path.join(dir, 'gps.hevc');
   try {
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=3',
-      '-c:v', 'libx265', '-x265-params', 'log-level=error:keyint=25', '-f', 'hevc', raw]);
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=25:duration=3',
+      '-c:v',
+      'libx265',
+      '-x265-params',
+      'log-level=error:keyint=25',
+      '-f',
+      'hevc',
+      raw,
+    ]);
   } catch {
     return null;
   }
@@ -106,15 +148,52 @@ export async function makeHevcWithGps(dir: string): Promise<string | null> {
   parts.push(es.subarray(last));
   await writeFile(raw, Buffer.concat(parts));
   const out = path.join(dir, 'gps-hevc.mp4');
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-r', '25', '-f', 'hevc', '-i', raw,
-    '-f', 'lavfi', '-i', 'sine=duration=3:sample_rate=48000', '-c:v', 'copy', '-c:a', 'aac', '-shortest', '-tag:v', 'hvc1', out]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-r',
+    '25',
+    '-f',
+    'hevc',
+    '-i',
+    raw,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=duration=3:sample_rate=48000',
+    '-c:v',
+    'copy',
+    '-c:a',
+    'aac',
+    '-shortest',
+    '-tag:v',
+    'hvc1',
+    out,
+  ]);
   return out;
 }
 
 /** MPEG-4 Part 2 video, whose VOL header carries encoder user data that no bitstream filter removes. */
 export async function makeMpeg4Part2(out: string): Promise<string> {
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=3',
-    '-c:v', 'mpeg4', '-q:v', '4', '-f', 'avi', out]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x180:rate=25:duration=3',
+    '-c:v',
+    'mpeg4',
+    '-q:v',
+    '4',
+    '-f',
+    'avi',
+    out,
+  ]);
   return out;
 }
 

@@ -34,13 +34,33 @@ export async function firstStream(file: string, select = 'v:0'): Promise<StreamI
 
 /** Sizes of the video packets, in order (identical lists mean a bit-exact stream copy). */
 export async function packetSizes(file: string): Promise<number[]> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=size', '-of', 'csv=p=0', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'packet=size',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   return stdout.split('\n').filter(Boolean).map(Number);
 }
 
 /** Frame durations (decoded, in s) of the first video stream. */
 export async function frameDurations(file: string): Promise<number[]> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pkt_duration_time', '-of', 'csv=p=0', file]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'frame=pkt_duration_time',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   return stdout.split('\n').filter(Boolean).map(Number);
 }
 

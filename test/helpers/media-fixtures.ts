@@ -9,8 +9,14 @@ const run = promisify(execFile);
 
 /** GPS, creation time and device tags as a phone writes them (QuickTime udta ©xyz, Keys, mvhd/tkhd dates). */
 export const PHONE_TAG_ARGS = [
-  '-metadata', 'location=+48.2082+016.3738/', '-metadata', 'creation_time=2024-05-01T10:00:00Z',
-  '-metadata', 'make=Apple', '-metadata', 'model=iPhone 15',
+  '-metadata',
+  'location=+48.2082+016.3738/',
+  '-metadata',
+  'creation_time=2024-05-01T10:00:00Z',
+  '-metadata',
+  'make=Apple',
+  '-metadata',
+  'model=iPhone 15',
 ];
 
 /**
@@ -18,15 +24,31 @@ export const PHONE_TAG_ARGS = [
  * place a phone puts them. ffmpeg 5.1 cannot set a display matrix on output, so exiftool writes Rotation.
  */
 export async function makePhoneClip(dir: string): Promise<string> {
-  const out = await makeClip({ out: path.join(dir, 'phone.mov'), durationSec: 2, width: 320, height: 180, extraArgs: [...PHONE_TAG_ARGS, '-f', 'mov'] });
-  await writeTags(out, ['-Rotation=90', '-Keys:GPSCoordinates=48.2082, 16.3738, 180', '-Keys:Make=Apple',
-    '-Keys:CreationDate=2024:05:01 10:00:00+02:00']);
+  const out = await makeClip({
+    out: path.join(dir, 'phone.mov'),
+    durationSec: 2,
+    width: 320,
+    height: 180,
+    extraArgs: [...PHONE_TAG_ARGS, '-f', 'mov'],
+  });
+  await writeTags(out, [
+    '-Rotation=90',
+    '-Keys:GPSCoordinates=48.2082, 16.3738, 180',
+    '-Keys:Make=Apple',
+    '-Keys:CreationDate=2024:05:01 10:00:00+02:00',
+  ]);
   return out;
 }
 
 /** A faststart MP4 (index first) cut in half: ffprobe still reads the header, the media data ends early. */
 export async function makeTruncatedFaststart(dir: string): Promise<string> {
-  const full = await makeClip({ out: path.join(dir, 'full-fs.mp4'), durationSec: 3, width: 160, height: 90, extraArgs: ['-movflags', '+faststart'] });
+  const full = await makeClip({
+    out: path.join(dir, 'full-fs.mp4'),
+    durationSec: 3,
+    width: 160,
+    height: 90,
+    extraArgs: ['-movflags', '+faststart'],
+  });
   const buf = await readFile(full);
   const out = path.join(dir, 'truncated-faststart.mp4');
   await writeFile(out, buf.subarray(0, Math.floor(buf.length / 2)));
@@ -44,7 +66,23 @@ export async function makeTruncatedPlain(dir: string): Promise<string> {
 
 export async function makePng(dir: string): Promise<string> {
   const out = path.join(dir, 'still.mp4');
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x64', '-frames:v', '1', '-f', 'image2', '-c:v', 'png', out]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=64x64',
+    '-frames:v',
+    '1',
+    '-f',
+    'image2',
+    '-c:v',
+    'png',
+    out,
+  ]);
   return out;
 }
 

@@ -18,8 +18,7 @@ export interface ClipOptions {
 export async function makeClip(o: ClipOptions): Promise<string> {
   const d = o.durationSec ?? 4;
   const size = `${o.width ?? 640}x${o.height ?? 360}`;
-  const args = ['-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${o.fps ?? 30}:duration=${d}`];
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${o.fps ?? 30}:duration=${d}`];
   if (o.audio ?? true) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${d}`);
   args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
   if (o.audio ?? true) args.push('-c:a', 'aac', '-b:a', '96k');

@@ -58,8 +58,13 @@ export async function writePackage(storage: ObjectStorage, videoId: string): Pro
 export async function seedVideo(sql: Sql, storage: ObjectStorage, o: SeedOptions): Promise<string> {
   const repo = new VideoRepository(sql);
   const v = await repo.createFromUpload({
-    uploadId: randomUUID(), title: o.title ?? 'Seeded', description: '', originalFilename: 'x.mp4',
-    uploaderId: o.uploaderId, sourceKey: randomUUID().replace(/-/g, ''), sourceSizeBytes: 1234,
+    uploadId: randomUUID(),
+    title: o.title ?? 'Seeded',
+    description: '',
+    originalFilename: 'x.mp4',
+    uploaderId: o.uploaderId,
+    sourceKey: randomUUID().replace(/-/g, ''),
+    sourceSizeBytes: 1234,
   });
   if ((o.status ?? 'ready') === 'processing') {
     await repo.markProcessing(v.id, 'transcode');
@@ -68,9 +73,22 @@ export async function seedVideo(sql: Sql, storage: ObjectStorage, o: SeedOptions
   }
   await writePackage(storage, v.id);
   await repo.markReady(v.id, {
-    hlsPrefix: `hls/${v.id}`, masterKey: `hls/${v.id}/master.m3u8`,
-    renditions: [{ name: 'v0', kind: 'video', width: 640, height: 360, fps: 30, codecs: 'avc1.64001e', bandwidth: 500000,
-      average_bandwidth: 400000, playlist_key: `hls/${v.id}/v0/index.m3u8`, size_bytes: 100 }],
+    hlsPrefix: `hls/${v.id}`,
+    masterKey: `hls/${v.id}/master.m3u8`,
+    renditions: [
+      {
+        name: 'v0',
+        kind: 'video',
+        width: 640,
+        height: 360,
+        fps: 30,
+        codecs: 'avc1.64001e',
+        bandwidth: 500000,
+        average_bandwidth: 400000,
+        playlist_key: `hls/${v.id}/v0/index.m3u8`,
+        size_bytes: 100,
+      },
+    ],
   });
   await repo.setArtwork(v.id, { posterKey: `hls/${v.id}/poster.jpg`, storyboardKey: null, posters: [] });
   return v.id;

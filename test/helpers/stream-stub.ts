@@ -40,8 +40,12 @@ export interface StreamStub {
 }
 
 type Err = Array<{ code: number; message: string }>;
-const envelope = (result: unknown, errors: Err = []): Record<string, unknown> =>
-  ({ result: errors.length ? null : result, success: errors.length === 0, errors, messages: [] });
+const envelope = (result: unknown, errors: Err = []): Record<string, unknown> => ({
+  result: errors.length ? null : result,
+  success: errors.length === 0,
+  errors,
+  messages: [],
+});
 
 /** Mutable state shared by the route groups. */
 class StubState {
@@ -60,8 +64,14 @@ class StubState {
 
   newVideo(meta: Record<string, unknown>, requireSignedURLs: boolean, size: number): StubVideo {
     const v: StubVideo = {
-      uid: randomBytes(16).toString('hex'), meta, requireSignedURLs, size, received: [], sha256: undefined,
-      script: this.failWith ? ['queued', 'error'] : ['queued', 'inprogress', 'ready'], errorReasonCode: this.failWith ?? '',
+      uid: randomBytes(16).toString('hex'),
+      meta,
+      requireSignedURLs,
+      size,
+      received: [],
+      sha256: undefined,
+      script: this.failWith ? ['queued', 'error'] : ['queued', 'inprogress', 'ready'],
+      errorReasonCode: this.failWith ?? '',
     };
     this.videos.set(v.uid, v);
     return v;
@@ -72,12 +82,17 @@ class StubState {
     const state = v.script[0] ?? 'ready';
     const cdn = `https://customer-stub.cloudflarestream.com/${v.uid}`;
     return {
-      uid: v.uid, meta: v.meta, requireSignedURLs: v.requireSignedURLs, size: v.size, readyToStream: state === 'ready',
+      uid: v.uid,
+      meta: v.meta,
+      requireSignedURLs: v.requireSignedURLs,
+      size: v.size,
+      readyToStream: state === 'ready',
       thumbnail: `${cdn}/thumbnails/thumbnail.jpg`,
       playback: { hls: `${cdn}/manifest/video.m3u8`, dash: `${cdn}/manifest/video.mpd` },
-      status: state === 'error'
-        ? { state, errReasonCode: v.errorReasonCode, errReasonText: 'stub failure' }
-        : { state, pctComplete: state === 'ready' ? '100.000000' : '10.000000', errorReasonCode: '' },
+      status:
+        state === 'error'
+          ? { state, errReasonCode: v.errorReasonCode, errReasonText: 'stub failure' }
+          : { state, pctComplete: state === 'ready' ? '100.000000' : '10.000000', errorReasonCode: '' },
     };
   }
 }
@@ -87,28 +102,39 @@ function registerGate(app: FastifyInstance, st: StubState): void {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     st.requests.push(`${req.method} ${req.url.split('?')[0]}`);
     if (req.url.startsWith('/tus/')) return;
-    if (req.headers.authorization !== `Bearer ${st.token}`) return reply.code(403).send(envelope(null, [{ code: 10000, message: 'Authentication error' }]));
+    if (req.headers.authorization !== `Bearer ${st.token}`)
+      return reply.code(403).send(envelope(null, [{ code: 10000, message: 'Authentication error' }]));
     if (st.limited > 0) {
       st.limited--;
-      return reply.code(429).header('retry-after', String(st.retryAfter)).send(envelope(null, [{ code: 971, message: 'Please wait and consider throttling your request speed' }]));
+      return reply
+        .code(429)
+        .header('retry-after', String(st.retryAfter))
+        .send(envelope(null, [{ code: 971, message: 'Please wait and consider throttling your request speed' }]));
     }
   });
 }
 
 /** POST /copy downloads the URL like Stream does (HEAD, then GET); GET /{uid} advances the state script. */
 function registerApiRoutes(app: FastifyInstance, st: StubState): void {
-  app.post<{ Body: { url?: unknown; meta?: Record<string, unknown>; requireSignedURLs?: boolean } }>(`${st.api}/copy`, async (req, reply) => {
-    const { url } = req.body ?? {};
-    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return reply.code(400).send(envelope(null, [{ code: 10005, message: 'Invalid URL' }]));
-    const head = await fetch(url, { method: 'HEAD' }).catch(() => undefined);
-    const got = head?.ok ? await fetch(url) : undefined;
-    if (!got?.ok) return reply.code(400).send(envelope(null, [{ code: 10005, message: `Could not fetch ${url}: ${got?.status ?? head?.status ?? 'network'}` }]));
-    const body = Buffer.from(await got.arrayBuffer());
-    const v = st.newVideo({ ...req.body.meta, 'downloaded-from': url }, req.body.requireSignedURLs === true, body.length);
-    v.received.push(body);
-    v.sha256 = createHash('sha256').update(body).digest('hex');
-    return reply.send(envelope({ ...st.videoJson(v.uid), status: { state: 'downloading' } }));
-  });
+  app.post<{ Body: { url?: unknown; meta?: Record<string, unknown>; requireSignedURLs?: boolean } }>(
+    `${st.api}/copy`,
+    async (req, reply) => {
+      const { url } = req.body ?? {};
+      if (typeof url !== 'string' || !/^https?:\/\//.test(url))
+        return reply.code(400).send(envelope(null, [{ code: 10005, message: 'Invalid URL' }]));
+      const head = await fetch(url, { method: 'HEAD' }).catch(() => undefined);
+      const got = head?.ok ? await fetch(url) : undefined;
+      if (!got?.ok)
+        return reply
+          .code(400)
+          .send(envelope(null, [{ code: 10005, message: `Could not fetch ${url}: ${got?.status ?? head?.status ?? 'network'}` }]));
+      const body = Buffer.from(await got.arrayBuffer());
+      const v = st.newVideo({ ...req.body.meta, 'downloaded-from': url }, req.body.requireSignedURLs === true, body.length);
+      v.received.push(body);
+      v.sha256 = createHash('sha256').update(body).digest('hex');
+      return reply.send(envelope({ ...st.videoJson(v.uid), status: { state: 'downloading' } }));
+    },
+  );
   app.get<{ Params: { uid: string } }>(`${st.api}/:uid`, async (req, reply) => {
     const v = st.videos.get(req.params.uid);
     if (!v) return reply.code(404).send(envelope(null, [{ code: 10003, message: 'Not found' }]));
@@ -125,21 +151,34 @@ function registerTusRoutes(app: FastifyInstance, st: StubState): void {
   app.addContentTypeParser('application/offset+octet-stream', { parseAs: 'buffer' }, (_r, body, done) => done(null, body));
   app.post(st.api, async (req, reply) => {
     const len = Number(req.headers['upload-length']);
-    if (req.headers['tus-resumable'] !== '1.0.0' || !Number.isInteger(len) || len <= 0) return reply.code(400).send(envelope(null, [{ code: 10005, message: 'Bad tus creation' }]));
+    if (req.headers['tus-resumable'] !== '1.0.0' || !Number.isInteger(len) || len <= 0)
+      return reply.code(400).send(envelope(null, [{ code: 10005, message: 'Bad tus creation' }]));
     const meta: Record<string, unknown> = {};
     let signed = false;
-    for (const pair of String(req.headers['upload-metadata'] ?? '').split(',').filter(Boolean)) {
+    for (const pair of String(req.headers['upload-metadata'] ?? '')
+      .split(',')
+      .filter(Boolean)) {
       const [k, v] = pair.trim().split(' ');
       if (k === 'requiresignedurls') signed = true;
       else if (k) meta[k] = Buffer.from(v ?? '', 'base64').toString('utf8');
     }
     const v = st.newVideo(meta, signed, len);
-    return reply.code(201).header('tus-resumable', '1.0.0').header('location', `${st.base}/tus/${v.uid}`).header('stream-media-id', v.uid).send();
+    return reply
+      .code(201)
+      .header('tus-resumable', '1.0.0')
+      .header('location', `${st.base}/tus/${v.uid}`)
+      .header('stream-media-id', v.uid)
+      .send();
   });
   app.head<{ Params: { uid: string } }>('/tus/:uid', async (req, reply) => {
     const v = st.videos.get(req.params.uid);
     if (!v) return reply.code(404).send();
-    return reply.header('tus-resumable', '1.0.0').header('upload-offset', String(offsetOf(v))).header('upload-length', String(v.size)).header('cache-control', 'no-store').send();
+    return reply
+      .header('tus-resumable', '1.0.0')
+      .header('upload-offset', String(offsetOf(v)))
+      .header('upload-length', String(v.size))
+      .header('cache-control', 'no-store')
+      .send();
   });
   app.patch<{ Params: { uid: string }; Body: Buffer }>('/tus/:uid', async (req, reply) => {
     const v = st.videos.get(req.params.uid);
@@ -148,7 +187,11 @@ function registerTusRoutes(app: FastifyInstance, st: StubState): void {
     if (Number(req.headers['upload-offset']) !== off) return reply.code(409).send();
     v.received.push(req.body);
     if (off + req.body.length === v.size) v.sha256 = createHash('sha256').update(Buffer.concat(v.received)).digest('hex');
-    return reply.code(204).header('tus-resumable', '1.0.0').header('upload-offset', String(off + req.body.length)).send();
+    return reply
+      .code(204)
+      .header('tus-resumable', '1.0.0')
+      .header('upload-offset', String(off + req.body.length))
+      .send();
   });
 }
 
@@ -185,7 +228,11 @@ export async function startStreamStub(): Promise<StreamStub> {
     sendWebhook: async (url, uid, secret, time) => {
       const body = JSON.stringify(st.videoJson(uid));
       const t = time ?? Math.floor(Date.now() / 1000);
-      return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'webhook-signature': `time=${t},sig1=${streamSignature(secret, t, body)}` }, body });
+      return fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'webhook-signature': `time=${t},sig1=${streamSignature(secret, t, body)}` },
+        body,
+      });
     },
     close: () => (closing ??= app.close()),
   };

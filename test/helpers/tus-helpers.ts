@@ -7,7 +7,8 @@ export const sha256 = (b: Buffer): string => createHash('sha256').update(b).dige
 export const fileSha256 = async (p: string): Promise<string> => sha256(await readFile(p));
 
 /** Path of an upload's data file from its URL (the file store names files by upload id). */
-export const storedPath = (uploadDir: string, uploadUrl: string): string => path.join(uploadDir, new URL(uploadUrl).pathname.split('/').pop()!);
+export const storedPath = (uploadDir: string, uploadUrl: string): string =>
+  path.join(uploadDir, new URL(uploadUrl).pathname.split('/').pop()!);
 
 export interface JsonError {
   error: { code: string; message: string };

@@ -31,7 +31,12 @@ export async function fetchUploadToken(baseUrl: string, uploaderId: string = TES
 }
 
 /** Uploads a file with the real tus-js-client, the way a Node uploader would. */
-export async function tusUpload(endpoint: string, file: string, metadata: Record<string, string>, opts: TusUploadOptions = {}): Promise<UploadResult> {
+export async function tusUpload(
+  endpoint: string,
+  file: string,
+  metadata: Record<string, string>,
+  opts: TusUploadOptions = {},
+): Promise<UploadResult> {
   const size = (await stat(file)).size;
   const token = opts.token ?? (await fetchUploadToken(endpoint, opts.uploaderId));
   return new Promise((resolve, reject) => {

@@ -39,30 +39,93 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** ~4.5 MB 3 s 640x360 clip: per-frame noise at 10 Mbit/s keeps it big enough to interrupt mid-upload. */
 export async function makeNoisyClip(out: string): Promise<string> {
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=3,noise=alls=40:allf=t',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=3',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '10M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', out]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=640x360:rate=30:duration=3,noise=alls=40:allf=t',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000:duration=3',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-b:v',
+    '10M',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    out,
+  ]);
   return out;
 }
 
 /** An audio-only M4A: a real media file with no video stream (→ INGEST_NOT_VIDEO). */
 export async function makeAudioOnly(out: string): Promise<string> {
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', out]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:duration=1',
+    '-c:a',
+    'aac',
+    out,
+  ]);
   return out;
 }
 
 /** A poster and a 2-tile storyboard sprite (160x90 tiles) plus its WebVTT, as the packager will publish them. */
 export async function writePosterAndStoryboard(dir: string, sig: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360', '-frames:v', '1', path.join(dir, 'poster.jpg')]);
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x90', '-frames:v', '1', path.join(dir, 'sprite.jpg')]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=640x360',
+    '-frames:v',
+    '1',
+    path.join(dir, 'poster.jpg'),
+  ]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x90',
+    '-frames:v',
+    '1',
+    path.join(dir, 'sprite.jpg'),
+  ]);
   const cue = (from: string, to: string, x: number) => `${from} --> ${to}\nsprite.jpg?sig=${sig}#xywh=${x},0,160,90\n`;
-  await writeFile(path.join(dir, 'storyboard.vtt'), `WEBVTT\n\n${cue('00:00:00.000', '00:00:01.500', 0)}\n${cue('00:00:01.500', '00:00:03.000', 160)}`);
+  await writeFile(
+    path.join(dir, 'storyboard.vtt'),
+    `WEBVTT\n\n${cue('00:00:00.000', '00:00:01.500', 0)}\n${cue('00:00:01.500', '00:00:03.000', 160)}`,
+  );
 }
 
 /** Upload settings the page reads from its form's data attributes (production defaults live in upload.html). */
-export async function setUploadForm(page: Page, o: { chunkBytes?: number; parallelMinBytes?: number; parallelStreams?: number }): Promise<void> {
+export async function setUploadForm(
+  page: Page,
+  o: { chunkBytes?: number; parallelMinBytes?: number; parallelStreams?: number },
+): Promise<void> {
   await page.evaluate((s) => {
     const form = document.getElementById('upload-form')!;
     for (const [k, v] of Object.entries(s)) if (v !== undefined) form.dataset[k] = String(v);
@@ -81,7 +144,9 @@ export interface TusTraffic {
 
 export async function watchTus(page: Page, holdPatchMs: number): Promise<TusTraffic> {
   const traffic: TusTraffic = {
-    patches: 0, offsets: [], creations: [],
+    patches: 0,
+    offsets: [],
+    creations: [],
     release: () => page.unroute('**/uploads/**'),
   };
   await page.route('**/uploads/**', async (route) => {

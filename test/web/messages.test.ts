@@ -30,8 +30,9 @@ describe('player error messages follow core/errors.ts', () => {
 
   it('has a message for every code that can reach a page', async () => {
     const messages = await playerMessages();
-    const missing = [...codes.filter((c) => SHOWN_ON_PAGES.test(c)), ...API_FALLBACK_CODES]
-      .filter((c) => typeof messages[c] !== 'string' || messages[c] === '');
+    const missing = [...codes.filter((c) => SHOWN_ON_PAGES.test(c)), ...API_FALLBACK_CODES].filter(
+      (c) => typeof messages[c] !== 'string' || messages[c] === '',
+    );
     expect(missing).toEqual([]);
   });
 

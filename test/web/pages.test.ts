@@ -106,7 +106,9 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await mod.page.keyboard.press('j');
     expect(await mod.page.evaluate(() => document.activeElement?.id)).toBe(`item-${videoId}`);
     await mod.page.keyboard.press('p'); // play the preview
-    await mod.page.waitForFunction(() => (document.querySelector('#preview video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 30_000 });
+    await mod.page.waitForFunction(() => (document.querySelector('#preview video') as HTMLVideoElement).currentTime > 0.5, undefined, {
+      timeout: 30_000,
+    });
     await screenshot(mod.page, 'moderate-desktop');
     await mod.page.setViewportSize(PHONE);
     await screenshot(mod.page, 'moderate-phone');
@@ -117,7 +119,9 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await mod.page.locator(`#item-${videoId}`).focus();
     await mod.page.keyboard.press('a');
     await mod.page.waitForFunction(() => document.body.dataset['queueSize'] === '0');
-    const v = (await (await fetch(`${t.url}/api/videos/${videoId}`, { headers: bearer(modToken) })).json()) as { moderation: { status: string; by: string } };
+    const v = (await (await fetch(`${t.url}/api/videos/${videoId}`, { headers: bearer(modToken) })).json()) as {
+      moderation: { status: string; by: string };
+    };
     expect(v.moderation).toMatchObject({ status: 'approved', by: 'mod-1' });
     expect(mod.problems).toEqual([]);
     expect(up.problems).toEqual([]);
@@ -133,7 +137,9 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     expect(options[0]).toBe('Auto');
     expect(options.slice(1).sort()).toEqual([expect.stringMatching(/^234p/), expect.stringMatching(/^360p/)]);
     await page.click('[data-role="play"]');
-    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0.3, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0.3, undefined, {
+      timeout: 30_000,
+    });
     for (const level of ['0', '1']) {
       await page.selectOption('[data-role="quality"]', level);
       await page.waitForFunction((l) => document.getElementById('player')?.dataset['level'] === l, level, { timeout: 20_000 });
@@ -153,7 +159,7 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await context.close();
   });
 
-  it('falls back to the browser\'s own HLS when MSE is missing (as on iPhone Safari)', async () => {
+  it("falls back to the browser's own HLS when MSE is missing (as on iPhone Safari)", async () => {
     const context = await browser.newContext();
     // Without MediaSource hls.js reports itself unsupported; this Chromium plays HLS natively, as Safari does.
     await context.addInitScript(() => {
@@ -164,11 +170,13 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(`${t.url}/embed/${videoId}?autoplay=1`);
     await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 30_000 });
-    expect(await page.evaluate(() => ({
-      usedHlsJs: (window as unknown as { __hls?: unknown }).__hls !== undefined,
-      src: document.querySelector('video')!.src,
-      qualityHidden: (document.querySelector('.quality') as HTMLElement).hidden,
-    }))).toEqual({ usedHlsJs: false, src: expect.stringContaining(`/hls/${videoId}/master.m3u8?sig=`), qualityHidden: true });
+    expect(
+      await page.evaluate(() => ({
+        usedHlsJs: (window as unknown as { __hls?: unknown }).__hls !== undefined,
+        src: document.querySelector('video')!.src,
+        qualityHidden: (document.querySelector('.quality') as HTMLElement).hidden,
+      })),
+    ).toEqual({ usedHlsJs: false, src: expect.stringContaining(`/hls/${videoId}/master.m3u8?sig=`), qualityHidden: true });
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -182,13 +190,22 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await byId.context.close();
 
     const sprites: number[] = [];
-    const q = new URLSearchParams({ src: `/hls/${videoId}/master.m3u8?sig=${sig}`, storyboard: `/hls/${videoId}/storyboard.vtt?sig=${sig}` });
+    const q = new URLSearchParams({
+      src: `/hls/${videoId}/master.m3u8?sig=${sig}`,
+      storyboard: `/hls/${videoId}/storyboard.vtt?sig=${sig}`,
+    });
     const { page, problems, context } = await openPage(browser, `${t.url}/embed?${q}`);
-    page.on('response', (r) => { if (r.url().includes('/sprite.jpg')) sprites.push(r.status()); });
-    await page.waitForFunction(() => {
-      const p = document.getElementById('player')!;
-      return p.dataset['storyboard'] === '2' && Number((document.querySelector('[data-role="seek"]') as HTMLInputElement).max) > 2;
-    }, undefined, { timeout: 30_000 });
+    page.on('response', (r) => {
+      if (r.url().includes('/sprite.jpg')) sprites.push(r.status());
+    });
+    await page.waitForFunction(
+      () => {
+        const p = document.getElementById('player')!;
+        return p.dataset['storyboard'] === '2' && Number((document.querySelector('[data-role="seek"]') as HTMLInputElement).max) > 2;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     const seek = page.locator('[data-role="seek"]');
     const box = (await seek.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
@@ -210,9 +227,13 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     const expired = `/hls/${videoId}/master.m3u8?sig=${signer.sign(videoId, { audience: 'public' }, epoch).sig}`;
     const codes: number[] = [];
     const { page, problems, context } = await openPage(browser, 'about:blank');
-    page.on('response', (r) => { if (r.url().includes('/hls/')) codes.push(r.status()); });
+    page.on('response', (r) => {
+      if (r.url().includes('/hls/')) codes.push(r.status());
+    });
     await page.goto(`${t.url}/embed?src=${encodeURIComponent(expired)}&autoplay=1`);
-    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0.5, undefined, {
+      timeout: 30_000,
+    });
     expect(codes[0]).toBe(403);
     expect(await page.evaluate(() => document.getElementById('player')?.dataset['renewed'])).toBe('1');
     expect(problems).toEqual([]);
@@ -292,7 +313,10 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await page.keyboard.press('Control+Enter');
     await page.waitForFunction(() => document.body.dataset['queueSize'] === '0');
     expect(await page.locator('#status').textContent()).toContain('Rejected');
-    const v = (await (await fetch(`${t.url}/api/videos/${id}`, { headers: bearer(modToken) })).json()) as { title: string; moderation: { status: string; notes: string } };
+    const v = (await (await fetch(`${t.url}/api/videos/${id}`, { headers: bearer(modToken) })).json()) as {
+      title: string;
+      moderation: { status: string; notes: string };
+    };
     expect(v).toMatchObject({ title: 'Parallel clip', moderation: { status: 'rejected', notes: 'Shows a phone number' } });
     expect(problems).toEqual([]);
     await context.close();
@@ -316,7 +340,9 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await page.click('#pause');
     await waitFor(async () => (tusTraffic.patches > pausedAt ? true : undefined), { timeoutMs: 20_000, what: 'a chunk after resume' });
     let failed = 0;
-    page.on('requestfailed', (r) => { if (r.method() === 'PATCH') failed++; });
+    page.on('requestfailed', (r) => {
+      if (r.method() === 'PATCH') failed++;
+    });
     await context.setOffline(true);
     await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Offline') === true);
     await waitFor(async () => (failed > 0 ? true : undefined), { timeoutMs: 20_000, what: 'a PATCH failing offline' });

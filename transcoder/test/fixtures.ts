@@ -9,9 +9,19 @@ export function probeOf(width: number, height: number, video: VideoOverrides = {
     durationSec: 10,
     sizeBytes: 1_000_000,
     video: {
-      codec: 'h264', width, height, fps: 30, pixFmt: 'yuv420p', rotation: 0, bitRate: 500_000,
-      fieldOrder: 'progressive', colorTransfer: 'bt709', profile: 'High', variableFrameRate: false, ...video,
+      codec: 'h264',
+      width,
+      height,
+      fps: 30,
+      pixFmt: 'yuv420p',
+      rotation: 0,
+      bitRate: 500_000,
+      fieldOrder: 'progressive',
+      colorTransfer: 'bt709',
+      profile: 'High',
+      variableFrameRate: false,
+      ...video,
     },
-    audio: audio === 'none' ? null : audio ?? { codec: 'aac', channels: 2, sampleRate: 48_000, bitRate: 128_000, profile: 'LC' },
+    audio: audio === 'none' ? null : (audio ?? { codec: 'aac', channels: 2, sampleRate: 48_000, bitRate: 128_000, profile: 'LC' }),
   };
 }

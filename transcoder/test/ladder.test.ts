@@ -14,7 +14,13 @@ describe('planLadder', () => {
     ['4K 16:9 stops at 1080p', 3840, 2160, {}, ['234p:416x234', '360p:640x360', '540p:960x540', '720p:1280x720', '1080p:1920x1080']],
     ['720p', 1280, 720, {}, ['234p:416x234', '360p:640x360', '540p:960x540', '720p:1280x720']],
     ['portrait 1080x1920', 1080, 1920, {}, ['234p:234x416', '360p:360x640', '540p:540x960', '720p:720x1280', '1080p:1080x1920']],
-    ['rotated 90° landscape pixels play portrait', 1280, 720, { rotation: 90 }, ['234p:234x416', '360p:360x640', '540p:540x960', '720p:720x1280']],
+    [
+      'rotated 90° landscape pixels play portrait',
+      1280,
+      720,
+      { rotation: 90 },
+      ['234p:234x416', '360p:360x640', '540p:540x960', '720p:720x1280'],
+    ],
     ['rotated 180° stays landscape', 640, 360, { rotation: 180 }, ['234p:416x234', '360p:640x360']],
     ['4:3 640x480', 640, 480, {}, ['234p:312x234', '360p:480x360']],
     ['odd 641x359: even, never above the source', 641, 359, {}, ['234p:418x234', '360p:640x358']],
@@ -26,11 +32,18 @@ describe('planLadder', () => {
   });
 
   it('never upscales and keeps the aspect ratio within a pixel of rounding', () => {
-    for (const [w, h] of [[1920, 1080], [1440, 1080], [1080, 1350], [853, 480], [720, 576], [3840, 1600]] as const) {
+    for (const [w, h] of [
+      [1920, 1080],
+      [1440, 1080],
+      [1080, 1350],
+      [853, 480],
+      [720, 576],
+      [3840, 1600],
+    ] as const) {
       for (const r of planLadder(probeOf(w, h))) {
         expect(r.width).toBeLessThanOrEqual(w);
         expect(r.height).toBeLessThanOrEqual(h);
-        expect(r.width % 2 + r.height % 2).toBe(0);
+        expect((r.width % 2) + (r.height % 2)).toBe(0);
         expect(Math.abs(r.width / r.height - w / h)).toBeLessThan(0.02);
       }
     }
@@ -44,8 +57,19 @@ describe('planLadder', () => {
   });
 
   it.each([
-    [30, false, 30], [29.97, false, 29.97], [25, false, 25], [50, false, 50], [59.94, false, 59.94], [60, false, 60],
-    [120, false, 60], [100, false, 50], [240, false, 60], [0, false, 30], [29.4, true, 30], [24.3, true, 24], [57, true, 60],
+    [30, false, 30],
+    [29.97, false, 29.97],
+    [25, false, 25],
+    [50, false, 50],
+    [59.94, false, 59.94],
+    [60, false, 60],
+    [120, false, 60],
+    [100, false, 50],
+    [240, false, 60],
+    [0, false, 30],
+    [29.4, true, 30],
+    [24.3, true, 24],
+    [57, true, 60],
   ])('fps %d (vfr %s) → %d', (src, vfr, out) => {
     expect(outputFps(src, vfr)).toBe(out);
   });
@@ -140,8 +164,12 @@ describe('remuxBlocker (quick path, probe half)', () => {
   });
 
   it('refuses non-AAC or 5.1 audio, accepts a silent source', () => {
-    expect(remuxBlocker(probeOf(640, 360, { bitRate: 700_000 }, { codec: 'opus', channels: 2, sampleRate: 48_000 }), top())).toBeTypeOf('string');
-    expect(remuxBlocker(probeOf(640, 360, { bitRate: 700_000 }, { codec: 'aac', channels: 6, sampleRate: 48_000 }), top())).toBeTypeOf('string');
+    expect(remuxBlocker(probeOf(640, 360, { bitRate: 700_000 }, { codec: 'opus', channels: 2, sampleRate: 48_000 }), top())).toBeTypeOf(
+      'string',
+    );
+    expect(remuxBlocker(probeOf(640, 360, { bitRate: 700_000 }, { codec: 'aac', channels: 6, sampleRate: 48_000 }), top())).toBeTypeOf(
+      'string',
+    );
     expect(remuxBlocker(probeOf(640, 360, { bitRate: 700_000 }, 'none'), top())).toBeUndefined();
   });
 });

@@ -71,7 +71,13 @@ describe('FfmpegPool', () => {
     try {
       const ac = new AbortController();
       let pid = 0;
-      const first = pool.run(await planFor(true), { durationSec: 10, signal: ac.signal, onSpawn: (p) => { pid = p; } });
+      const first = pool.run(await planFor(true), {
+        durationSec: 10,
+        signal: ac.signal,
+        onSpawn: (p) => {
+          pid = p;
+        },
+      });
       const second = pool.run(await planFor(false), { durationSec: 10 });
       expect(pool.stats()).toMatchObject({ threads: 1, busy: 1, queued: 1 });
       await until(() => pid > 0, 'ffmpeg to spawn');
@@ -85,7 +91,13 @@ describe('FfmpegPool', () => {
       const busy = pool.run(await planFor(true), { durationSec: 10 }).catch((e: unknown) => e);
       const waitingAc = new AbortController();
       let spawned = false;
-      const waiting = pool.run(await planFor(false), { durationSec: 10, signal: waitingAc.signal, onSpawn: () => { spawned = true; } });
+      const waiting = pool.run(await planFor(false), {
+        durationSec: 10,
+        signal: waitingAc.signal,
+        onSpawn: () => {
+          spawned = true;
+        },
+      });
       expect(pool.stats().queued).toBe(1);
       waitingAc.abort();
       expect(isPipelineError(await waiting.catch((e: unknown) => e), 'TRANSCODE_CANCELLED')).toBe(true);
@@ -113,7 +125,9 @@ describe('FfmpegPool', () => {
   });
 
   it('fails create() with TRANSCODE_POOL_START_FAILED when no thread passes the handshake', async () => {
-    const err = await FfmpegPool.create({ ffmpegPath: 'ffmpeg', logger, size: 2, entry: fixture('thread-throws.mjs') }).catch((e: unknown) => e);
+    const err = await FfmpegPool.create({ ffmpegPath: 'ffmpeg', logger, size: 2, entry: fixture('thread-throws.mjs') }).catch(
+      (e: unknown) => e,
+    );
     expect(isPipelineError(err, 'TRANSCODE_POOL_START_FAILED')).toBe(true);
     expect((err as { context: { failures: string[] } }).context.failures).toHaveLength(2);
   });
@@ -133,7 +147,14 @@ describe('FfmpegPool', () => {
   it('close() is idempotent: queued runs get TRANSCODE_POOL_CLOSED, the running ffmpeg is stopped, later runs refused', async () => {
     const pool = await FfmpegPool.create({ ffmpegPath: 'ffmpeg', setprivPath: 'setpriv', logger, size: 1, killTimeoutMs: 1000 });
     let pid = 0;
-    const running = pool.run(await planFor(true), { durationSec: 10, onSpawn: (p) => { pid = p; } }).catch((e: unknown) => e);
+    const running = pool
+      .run(await planFor(true), {
+        durationSec: 10,
+        onSpawn: (p) => {
+          pid = p;
+        },
+      })
+      .catch((e: unknown) => e);
     const queued = pool.run(await planFor(false), { durationSec: 10 }).catch((e: unknown) => e);
     await until(() => pid > 0, 'ffmpeg to spawn');
     const closing = pool.close();

@@ -17,7 +17,26 @@ const run = promisify(execFile);
 const logger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 const bins = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
 /** Source encode settings whose IDRs sit every 2 s exactly, as the quick path requires. */
-const ALIGNED_GOP = ['-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-b:v', '600k', '-maxrate', '800k', '-bufsize', '800k', '-ac', '2', '-preset', 'fast', '-bf', '3'];
+const ALIGNED_GOP = [
+  '-g',
+  '60',
+  '-keyint_min',
+  '60',
+  '-sc_threshold',
+  '0',
+  '-b:v',
+  '600k',
+  '-maxrate',
+  '800k',
+  '-bufsize',
+  '800k',
+  '-ac',
+  '2',
+  '-preset',
+  'fast',
+  '-bf',
+  '3',
+];
 
 let tmp: string;
 let n = 0;
@@ -25,12 +44,25 @@ let n = 0;
 async function transcode(source: string, extra: { allowRemux?: boolean } = {}): Promise<TranscodeResult> {
   const outDir = path.join(tmp, `out${n++}`);
   const probe = await probeSource(source, bins);
-  return transcodeLadder({ ...bins, source: mediaInput(source, probe.container), probe, outDir, logger, preset: 'ultrafast', threads: 2, ...extra });
+  return transcodeLadder({
+    ...bins,
+    source: mediaInput(source, probe.container),
+    probe,
+    outDir,
+    logger,
+    preset: 'ultrafast',
+    threads: 2,
+    ...extra,
+  });
 }
 
 async function renditionKeyframes(r: TranscodeResult, dir: string): Promise<{ keys: number[]; durations: number[]; file: string }> {
   const joined = await joinRendition(path.join(r.outDir, dir), path.join(r.outDir, `${dir}-joined.mp4`));
-  return { keys: await keyframeTimes({ path: joined.file, demuxer: 'mov' }, bins), durations: joined.playlist.segments.map((s) => s.duration), file: joined.file };
+  return {
+    keys: await keyframeTimes({ path: joined.file, demuxer: 'mov' }, bins),
+    durations: joined.playlist.segments.map((s) => s.duration),
+    file: joined.file,
+  };
 }
 
 beforeAll(async () => {
@@ -43,7 +75,13 @@ afterAll(async () => {
 describe('transcodeLadder (real ffmpeg)', () => {
   it('decodes once into every rung with IDRs on the same 2 s grid and identical segment boundaries', async () => {
     // Noise makes the content hard to code, so maxrate actually binds and the peak check means something.
-    const src = await makeClip({ out: path.join(tmp, 'noisy.mp4'), durationSec: 8, width: 640, height: 360, extraArgs: ['-vf', 'noise=alls=40:allf=t+u'] });
+    const src = await makeClip({
+      out: path.join(tmp, 'noisy.mp4'),
+      durationSec: 8,
+      width: 640,
+      height: 360,
+      extraArgs: ['-vf', 'noise=alls=40:allf=t+u'],
+    });
     const r = await transcode(src);
     expect(r.remuxedTopRung).toBe(false);
     expect(r.plan.complexFilter).toContain('split=2');
@@ -73,7 +111,13 @@ describe('transcodeLadder (real ffmpeg)', () => {
   });
 
   it('quick path is refused when the source GOP does not sit on the 2 s grid (x264 default keyint 250)', async () => {
-    const src = await makeClip({ out: path.join(tmp, 'gop250.mp4'), durationSec: 4, width: 640, height: 360, extraArgs: ['-b:v', '600k', '-maxrate', '800k', '-bufsize', '800k', '-ac', '2'] });
+    const src = await makeClip({
+      out: path.join(tmp, 'gop250.mp4'),
+      durationSec: 4,
+      width: 640,
+      height: 360,
+      extraArgs: ['-b:v', '600k', '-maxrate', '800k', '-bufsize', '800k', '-ac', '2'],
+    });
     const r = await transcode(src);
     expect(r.remuxedTopRung).toBe(false);
     expect(r.remuxBlockedBy).toMatch(/keyframes/);
@@ -94,9 +138,29 @@ describe('transcodeLadder (real ffmpeg)', () => {
   });
 
   it('tone-maps a 10-bit HDR10 (PQ) source to 8-bit yuv420p BT.709', async () => {
-    const src = await makeClip({ out: path.join(tmp, 'hdr.mp4'), durationSec: 2, width: 320, height: 180, audio: false,
-      extraArgs: ['-vf', 'format=yuv420p10le', '-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p10le',
-        '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc'] });
+    const src = await makeClip({
+      out: path.join(tmp, 'hdr.mp4'),
+      durationSec: 2,
+      width: 320,
+      height: 180,
+      audio: false,
+      extraArgs: [
+        '-vf',
+        'format=yuv420p10le',
+        '-c:v',
+        'libx265',
+        '-x265-params',
+        'log-level=error',
+        '-pix_fmt',
+        'yuv420p10le',
+        '-color_primaries',
+        'bt2020',
+        '-color_trc',
+        'smpte2084',
+        '-colorspace',
+        'bt2020nc',
+      ],
+    });
     const r = await transcode(src);
     expect(r.fixes.toneMap).toBe(true);
     const out = await firstStream((await joinRendition(path.join(r.outDir, 'v0'), path.join(tmp, 'hdr-out.mp4'))).file);
@@ -105,8 +169,14 @@ describe('transcodeLadder (real ffmpeg)', () => {
   });
 
   it('deinterlaces an interlaced (top field first) source', async () => {
-    const src = await makeClip({ out: path.join(tmp, 'il.mp4'), durationSec: 2, width: 320, height: 180, audio: false,
-      extraArgs: ['-flags', '+ildct+ilme', '-x264-params', 'tff=1'] });
+    const src = await makeClip({
+      out: path.join(tmp, 'il.mp4'),
+      durationSec: 2,
+      width: 320,
+      height: 180,
+      audio: false,
+      extraArgs: ['-flags', '+ildct+ilme', '-x264-params', 'tff=1'],
+    });
     const r = await transcode(src);
     expect(r.fixes.deinterlace).toBe(true);
     const out = await firstStream((await joinRendition(path.join(r.outDir, 'v0'), path.join(tmp, 'il-out.mp4'))).file);
@@ -115,8 +185,14 @@ describe('transcodeLadder (real ffmpeg)', () => {
 
   it('makes a VFR source CFR and handles a source without audio', async () => {
     // Keeps frames 0–29, then every third one, with their original timestamps: 30 fps, then 10 fps.
-    const src = await makeClip({ out: path.join(tmp, 'vfr.mp4'), durationSec: 4, width: 320, height: 180, audio: false,
-      extraArgs: ['-vf', "select='lt(n\\,30)+not(mod(n\\,3))'", '-fps_mode', 'vfr'] });
+    const src = await makeClip({
+      out: path.join(tmp, 'vfr.mp4'),
+      durationSec: 4,
+      width: 320,
+      height: 180,
+      audio: false,
+      extraArgs: ['-vf', "select='lt(n\\,30)+not(mod(n\\,3))'", '-fps_mode', 'vfr'],
+    });
     const probe = await probeSource(src, bins);
     expect(probe.video.variableFrameRate).toBe(true);
     const r = await transcode(src);
@@ -129,7 +205,13 @@ describe('transcodeLadder (real ffmpeg)', () => {
   });
 
   it('fails a source that is corrupt half-way with TRANSCODE_SOURCE_CORRUPT (not a retryable ffmpeg failure)', async () => {
-    const src = await makeClip({ out: path.join(tmp, 'corrupt.mp4'), durationSec: 4, width: 320, height: 180, extraArgs: ['-movflags', '+faststart'] });
+    const src = await makeClip({
+      out: path.join(tmp, 'corrupt.mp4'),
+      durationSec: 4,
+      width: 320,
+      height: 180,
+      extraArgs: ['-movflags', '+faststart'],
+    });
     await garbleMiddle(src);
     await probeSource(src, bins); // the header is intact: only decoding finds the damage
     const err = await transcode(src).catch((e: unknown) => e);
