@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
-import { StorageEnvShape, storageConfigFrom, storageEnvIssues, type StorageConfig } from './storage-config.ts';
+import { LOG_LEVELS, type AppConfig } from './app-config.ts';
+import { StorageEnvShape, storageConfigFrom, storageEnvIssues } from './storage-config.ts';
 
 /**
  * The only place that reads the environment. Everything else receives typed values from here.
@@ -55,7 +56,7 @@ const EnvSchema = z
     /** pg_dump / pg_restore binaries; their major version must be ≥ the server's (15). */
     PG_DUMP_PATH: z.string().default('pg_dump'),
     PG_RESTORE_PATH: z.string().default('pg_restore'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
     /** clamd over a unix socket; wins over CLAMD_HOST/CLAMD_PORT. Default Debian's clamav-daemon socket unless those are set. */
     CLAMD_SOCKET: z.string().min(1).optional(),
     CLAMD_HOST: z.string().min(1).optional(),
@@ -147,74 +148,7 @@ export const DEBIAN_CLAMD_SOCKET = '/run/clamav/clamd.ctl';
 /** Every environment variable the app reads (docker-compose.yml is checked against this list in ops/test). */
 export const ENV_KEYS: readonly string[] = Object.keys(EnvSchema.shape);
 
-export interface AppConfig {
-  readonly host: string;
-  readonly port: number;
-  readonly dataDir: string;
-  readonly uploadDir: string;
-  readonly workDir: string;
-  readonly publishDir: string;
-  readonly databaseUrl: string;
-  readonly redisUrl: string;
-  readonly queuePrefix: string;
-  readonly ffmpegPath: string | undefined;
-  readonly ffprobePath: string | undefined;
-  readonly workerConcurrency: number;
-  readonly ffmpegThreads: number;
-  readonly x264Preset: string;
-  readonly transcodePoolSize: number;
-  readonly transcodeKillTimeoutMs: number;
-  readonly transcodeAttempts: number;
-  readonly transcodeBackoffMs: number;
-  readonly jobLockMs: number;
-  readonly jobStalledIntervalMs: number;
-  readonly jobMaxStalled: number;
-  readonly maxUploadBytes: number;
-  readonly backupEncryptionKey: Buffer | undefined;
-  readonly pgDumpPath: string;
-  readonly pgRestorePath: string;
-  readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
-  /** Exactly one of socket or host+port is used; socket wins. */
-  readonly clamd: { readonly socket: string | undefined; readonly host: string; readonly port: number; readonly timeoutMs: number };
-  readonly quarantineDir: string;
-  /** Metadata-stripped masters (the copy that goes on to the transcoder and the archive). */
-  readonly mastersDir: string;
-  readonly maxDurationSec: number;
-  readonly uploadTokenSecret: string;
-  readonly uploadTokenTtlSec: number;
-  readonly uploadExpiryMs: number;
-  readonly uploadCleanupIntervalMs: number;
-  /** Per-uploader limits enforced at tus creation (0 = no limit). */
-  readonly uploadQuota: { readonly maxOpenUploads: number; readonly maxOpenPartials: number; readonly maxBytesPerDay: number };
-  readonly jwt: {
-    readonly secret: string | undefined;
-    readonly publicKeyPem: string | undefined;
-    readonly issuer: string | undefined;
-    readonly audience: string | undefined;
-    readonly maxLifetimeSec: number;
-  };
-  readonly playback: {
-    readonly signingKey: string | undefined;
-    readonly ttlSec: number;
-    readonly previewTtlSec: number;
-    readonly accessCacheMs: number;
-  };
-  /** Orphan-master sweep interval in worker processes; 0 = off (run `npm run sweep-masters` from cron instead). */
-  readonly masterSweepIntervalMs: number;
-  readonly corsOrigins: readonly string[];
-  readonly rateLimit: { readonly max: number; readonly windowMs: number };
-  readonly trustProxy: boolean;
-  readonly readinessCacheMs: number;
-  readonly webhooks: {
-    readonly urls: readonly string[];
-    readonly secret: string | undefined;
-    readonly attempts: number;
-    readonly backoffMs: number;
-    readonly timeoutMs: number;
-  };
-  /** Publish bucket, master archive, retention and Cloudflare Stream (ops/storage-config.ts). */
-  readonly storage: StorageConfig;
-}
+export type { AppConfig } from './app-config.ts';
 
 /** Validates `env` once; throws OPS_CONFIG_INVALID listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {

@@ -5,6 +5,7 @@ const OUR_SIDE = 'Processing failed on our side. Please try again later.';
 const NOT_STORED = 'Saving the video failed on our side. Please try again later.';
 const NOT_PACKAGED = 'Preparing the video for playback failed on our side. Please try again later.';
 
+/** @type {Readonly<Record<string, string>>} */
 export const MESSAGES = Object.freeze({
   INGEST_TOO_LARGE: 'This file is too large to upload. Please trim it or export a smaller version.',
   INGEST_BAD_METADATA: 'Please give the video a title (up to 200 characters).',

@@ -1,0 +1,75 @@
+import type { StorageConfig } from './storage-config.ts';
+
+/** pino levels LOG_LEVEL accepts. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The validated configuration every composition root and CLI receives; ops/config.ts builds it from the environment. */
+export interface AppConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly uploadDir: string;
+  readonly workDir: string;
+  readonly publishDir: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly queuePrefix: string;
+  readonly ffmpegPath: string | undefined;
+  readonly ffprobePath: string | undefined;
+  readonly workerConcurrency: number;
+  readonly ffmpegThreads: number;
+  readonly x264Preset: string;
+  readonly transcodePoolSize: number;
+  readonly transcodeKillTimeoutMs: number;
+  readonly transcodeAttempts: number;
+  readonly transcodeBackoffMs: number;
+  readonly jobLockMs: number;
+  readonly jobStalledIntervalMs: number;
+  readonly jobMaxStalled: number;
+  readonly maxUploadBytes: number;
+  readonly backupEncryptionKey: Buffer | undefined;
+  readonly pgDumpPath: string;
+  readonly pgRestorePath: string;
+  readonly logLevel: LogLevel;
+  /** Exactly one of socket or host+port is used; socket wins. */
+  readonly clamd: { readonly socket: string | undefined; readonly host: string; readonly port: number; readonly timeoutMs: number };
+  readonly quarantineDir: string;
+  /** Metadata-stripped masters (the copy that goes on to the transcoder and the archive). */
+  readonly mastersDir: string;
+  readonly maxDurationSec: number;
+  readonly uploadTokenSecret: string;
+  readonly uploadTokenTtlSec: number;
+  readonly uploadExpiryMs: number;
+  readonly uploadCleanupIntervalMs: number;
+  /** Per-uploader limits enforced at tus creation (0 = no limit). */
+  readonly uploadQuota: { readonly maxOpenUploads: number; readonly maxOpenPartials: number; readonly maxBytesPerDay: number };
+  readonly jwt: {
+    readonly secret: string | undefined;
+    readonly publicKeyPem: string | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    readonly maxLifetimeSec: number;
+  };
+  readonly playback: {
+    readonly signingKey: string | undefined;
+    readonly ttlSec: number;
+    readonly previewTtlSec: number;
+    readonly accessCacheMs: number;
+  };
+  /** Orphan-master sweep interval in worker processes; 0 = off (run `npm run sweep-masters` from cron instead). */
+  readonly masterSweepIntervalMs: number;
+  readonly corsOrigins: readonly string[];
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly trustProxy: boolean;
+  readonly readinessCacheMs: number;
+  readonly webhooks: {
+    readonly urls: readonly string[];
+    readonly secret: string | undefined;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    readonly timeoutMs: number;
+  };
+  /** Publish bucket, master archive, retention and Cloudflare Stream (ops/storage-config.ts). */
+  readonly storage: StorageConfig;
+}
