@@ -13,6 +13,8 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { role: values.role } });
   const app = await startApp({ config, roles, logger });
+  // One line that says the process is up (supervisors and the fault-injection tests wait for it).
+  logger.info({ roles, url: app.url }, 'started');
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
     app.close().then(
