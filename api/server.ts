@@ -7,7 +7,6 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger as PinoLogger } from 'pino';
 import { PipelineError } from '../core/errors.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
-import type { EventPublisher } from '../core/types.ts';
 import type { VideoAdminRepository } from '../db/video-admin.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import type { TusIngest } from '../ingest/tus.ts';
@@ -21,6 +20,7 @@ import { playbackPlugin } from './playback/routes.ts';
 import type { PlaybackSigner } from './playback/signing.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { registerModerationRoutes } from './routes/moderation.ts';
+import { registerRetryRoutes, type RetryVideo } from './routes/retry.ts';
 import { registerVideoRoutes, type LocalVideoFiles, type VideoArchive } from './routes/videos.ts';
 import { registerSignedObjectRoutes, type SignedObjectRoutesOptions } from './object-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
@@ -61,8 +61,8 @@ export interface ApiOptions {
   readonly rateLimit?: { readonly max: number; readonly windowMs: number };
   /** Trust X-Forwarded-For (behind a reverse proxy); default false. */
   readonly trustProxy?: boolean;
-  /** Webhook publisher (moderation events); default none. */
-  readonly events?: EventPublisher;
+  /** Re-queues failed videos (POST /api/videos/:id/retry); default none (the route is absent). */
+  readonly retryVideo?: RetryVideo;
   /** Removes a deleted video's local files (upload, master, work dirs); default none. */
   readonly files?: LocalVideoFiles;
   readonly archive?: VideoArchive;
@@ -151,6 +151,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   const access = new AccessStateCache({ load: (id) => o.videos.accessState(id), ttlMs: o.playbackAccessCacheMs, now: o.now });
   registerVideoRoutes(app, { ...o, access });
   registerModerationRoutes(app, { ...o, access });
+  if (o.retryVideo) registerRetryRoutes(app, { videos: o.videos, retry: o.retryVideo });
   await app.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, access, corsOrigins: o.corsOrigins });
   registerStaticRoutes(app, { playerDir: o.playerDir });
   if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);

@@ -18,7 +18,9 @@ export const ERROR_DEFINITIONS = {
   STORAGE_ABORTED: { status: 500, hint: 'The upload was cancelled; nothing was stored under the key. Retry the job.' },
   STORAGE_BACKEND_FAILED: {
     status: 502,
-    hint: 'The object store returned an error; check S3_*/ARCHIVE_S3_* endpoint, credentials and bucket, and its logs.',
+    hint:
+      'The object store returned an error; check S3_*/ARCHIVE_S3_* endpoint, credentials and bucket, and its logs. ' +
+      'A store that does not answer (or answers 503/SlowDown) makes a job wait for it without using up attempts.',
   },
   STORAGE_BUCKET_MISSING: { status: 500, hint: 'Create the bucket (or fix S3_BUCKET / ARCHIVE_S3_BUCKET) before starting.' },
   STORAGE_CHECKSUM_MISMATCH: {
@@ -80,7 +82,10 @@ export const ERROR_DEFINITIONS = {
   INGEST_INFECTED: { status: 422, hint: 'ClamAV found malware; the file is quarantined and will not be processed.' },
   INGEST_SCAN_UNAVAILABLE: {
     status: 503,
-    hint: 'clamd is not reachable; start clamav-daemon or fix CLAMD_SOCKET / CLAMD_HOST / CLAMD_PORT. The job retries.',
+    hint:
+      'clamd is not reachable; start clamav-daemon or fix CLAMD_SOCKET / CLAMD_HOST / CLAMD_PORT. The video waits for clamd ' +
+      '(stage "waiting", no attempt used up, tries backing off to DEPENDENCY_BACKOFF_MAX_MS) and is scanned once it answers; ' +
+      'a scan clamd drops half-way uses one attempt.',
   },
   INGEST_SCAN_FAILED: { status: 500, hint: 'clamd answered with an error (e.g. StreamMaxLength too small); see the context.' },
   INGEST_SOURCE_CHANGED: {
@@ -95,7 +100,10 @@ export const ERROR_DEFINITIONS = {
     status: 422,
     hint: 'The file stops decoding part-way (damaged or truncated upload); re-export or re-upload the original video.',
   },
-  TRANSCODE_CANCELLED: { status: 409, hint: 'The transcode was cancelled on request; queue the video again to redo it.' },
+  TRANSCODE_CANCELLED: {
+    status: 409,
+    hint: 'The transcode was cancelled on request; a moderator or admin can queue it again with POST /api/videos/:id/retry.',
+  },
   TRANSCODE_POOL_START_FAILED: {
     status: 500,
     hint: 'No ffmpeg pool thread could start; check the worker log for the thread error (tsx installed? memory?).',
@@ -111,6 +119,14 @@ export const ERROR_DEFINITIONS = {
   API_BAD_REQUEST: { status: 400, hint: 'Fix the request to match the documented schema.' },
   API_RATE_LIMITED: { status: 429, hint: 'Slow down; retry after the number of seconds in the Retry-After header.' },
   API_ARCHIVE_UNAVAILABLE: { status: 409, hint: 'No archive store is configured; delete without ?archive=true.' },
+  API_RETRY_NOT_FAILED: {
+    status: 409,
+    hint: 'Only videos in status failed can be retried; rejected and infected are verdicts on the file (upload a new one), others are still on their way or done.',
+  },
+  API_RETRY_SOURCE_MISSING: {
+    status: 409,
+    hint: 'Neither the stripped master nor the upload is left on the data volume; if the master was archived, `npm run restore -- <id>` re-transcodes it, otherwise upload the video again.',
+  },
   AUTH_MISSING_TOKEN: { status: 401, hint: 'Send "Authorization: Bearer <access token>".' },
   AUTH_INVALID_TOKEN: {
     status: 401,

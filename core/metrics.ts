@@ -27,6 +27,10 @@ export interface PipelineMetrics {
   readonly transcodeRealtimeFactor: Histogram<never>;
   /** Webhook delivery attempts: outcome = ok | failed. */
   readonly webhookDeliveries: Counter<'event' | 'outcome'>;
+  /** Webhook events moved from the outbox table into the delivery queue. */
+  readonly webhookEventsRelayed: Counter<never>;
+  /** Job runs put back to wait because a dependency was unavailable: clamd | database | storage | disk. */
+  readonly dependencyWaits: Counter<'dependency'>;
   /** HTTP responses by route pattern and status class. */
   readonly httpResponses: Counter<'method' | 'route' | 'status'>;
   /** Adds queue depth and jobs-by-state gauges for these queues, read at scrape time. */
@@ -102,6 +106,17 @@ export function createMetrics(o: MetricsOptions = {}): PipelineMetrics {
       name: `${p}webhook_deliveries_total`,
       help: 'Webhook delivery attempts',
       labelNames: ['event', 'outcome'],
+      registers,
+    }),
+    webhookEventsRelayed: new Counter({
+      name: `${p}webhook_events_relayed_total`,
+      help: 'Webhook events moved from the outbox into the delivery queue',
+      registers,
+    }),
+    dependencyWaits: new Counter({
+      name: `${p}dependency_waits_total`,
+      help: 'Job runs delayed (no attempt spent) because a dependency was unavailable',
+      labelNames: ['dependency'],
       registers,
     }),
     httpResponses: new Counter({

@@ -56,11 +56,29 @@ export interface LadderRung {
   readonly maxBitrate: number;
 }
 
+/**
+ * Services a job cannot do without. When one is unavailable the job waits (delayed, no attempt spent) instead of
+ * failing: an outage is not a verdict on the video.
+ */
+export const DEPENDENCIES = ['clamd', 'database', 'storage', 'disk'] as const;
+export type Dependency = (typeof DEPENDENCIES)[number];
+
+/** A job's current streak of waits for one dependency (kept in the job, because the database may be the one down). */
+export interface DependencyWait {
+  readonly dependency: Dependency;
+  /** ms since the epoch of the first wait of this streak. */
+  readonly since: number;
+  /** Waits so far in this streak; the next delay doubles with each. */
+  readonly count: number;
+}
+
 /** Job payload on the transcode queue. */
 export interface TranscodeJobData {
   readonly videoId: string;
   /** Absolute path of the finished upload on the shared data volume. */
   readonly sourcePath: string;
+  /** Set while the job waits for a dependency (pipeline/outage.ts). */
+  readonly wait?: DependencyWait;
 }
 
 export const QUEUE_NAMES = { transcode: 'transcode', webhook: 'webhook' } as const;
@@ -72,8 +90,3 @@ export type Role = (typeof ROLES)[number];
 /** Events sent to webhook subscribers. */
 export const WEBHOOK_EVENTS = ['video.ready', 'video.failed', 'video.approved', 'video.rejected'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
-
-/** Publishes pipeline events (webhooks); stages receive it as an optional dependency. */
-export interface EventPublisher {
-  publish(type: WebhookEventType, data: Readonly<Record<string, unknown>>): Promise<void>;
-}

@@ -2,6 +2,7 @@ import type { ModerationStatus, Role, VideoStatus } from '../core/types.ts';
 import type { TransactionSql } from 'postgres';
 import type { Sql } from './client.ts';
 import { isUuid, type VideoRow } from './videos.ts';
+import { insertOutboxEvent } from './webhook-outbox.ts';
 
 /** Who did something, for the audit log. */
 export interface Actor {
@@ -14,7 +15,7 @@ export interface Actor {
 export interface AuditRow {
   id: number;
   video_id: string;
-  action: 'approved' | 'rejected' | 'edited' | 'deleted';
+  action: 'approved' | 'rejected' | 'edited' | 'deleted' | 'retried';
   actor: string;
   actor_role: string;
   notes: string | null;
@@ -71,8 +72,9 @@ export class VideoAdminRepository {
   }
 
   /**
-   * Records a moderation decision and its audit row in one transaction. Returns undefined when the video is missing,
-   * or the row unchanged with `notReady` when it has not finished processing.
+   * Records a moderation decision, its audit row and its video.approved / video.rejected webhook event in one
+   * transaction. Returns undefined when the video is missing, or the row unchanged with `notReady` when it has not
+   * finished processing.
    */
   async moderate(
     id: string,
@@ -88,7 +90,33 @@ export class VideoAdminRepository {
       const [row] = await tx<VideoRow[]>`UPDATE videos SET moderation_status = ${decision}, moderation_notes = ${notes},
         moderated_by = ${actor.id}, moderated_at = now(), updated_at = now() WHERE id = ${id} RETURNING *`;
       await this.audit(tx, id, decision, actor, notes, cur.moderation_status, decision);
+      await insertOutboxEvent(tx, decision === 'approved' ? 'video.approved' : 'video.rejected', id, {
+        title: row!.title,
+        moderatedBy: row!.moderated_by,
+        notes: row!.moderation_notes,
+      });
       return { video: row!, notReady: false };
+    });
+  }
+
+  /**
+   * Puts a `failed` video back to `uploaded` for a new job: error, wait and stale preview cleared (the new job
+   * republishes from scratch), with an audit row naming the error it had. Returns undefined when the video is
+   * missing, or the row unchanged with `notFailed` when it is not in `failed`; the status is checked under the row
+   * lock, so two retries at once reset it only once.
+   */
+  async resetForRetry(id: string, actor: Actor, notes: string | null): Promise<{ video: VideoRow; notFailed: boolean } | undefined> {
+    if (!isUuid(id)) return undefined;
+    return this.sql.begin(async (tx) => {
+      const [cur] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${id} FOR UPDATE`;
+      if (!cur) return undefined;
+      if (cur.status !== 'failed') return { video: cur, notFailed: true };
+      const [row] = await tx<VideoRow[]>`UPDATE videos SET status = 'uploaded', stage = NULL, progress = 0, error_code = NULL,
+        error_message = NULL, waiting_for = NULL, waiting_since = NULL, previewable_at = NULL, hls_prefix = NULL,
+        master_key = NULL, updated_at = now() WHERE id = ${id} RETURNING *`;
+      const why = `after ${cur.error_code ?? 'an unknown error'}${notes ? `: ${notes}` : ''}`;
+      await this.audit(tx, id, 'retried', actor, why, cur.moderation_status, cur.moderation_status);
+      return { video: row!, notFailed: false };
     });
   }
 

@@ -1,5 +1,7 @@
-import type { ModerationStatus, SourceProbe, VideoStatus } from '../core/types.ts';
+import type { TransactionSql } from 'postgres';
+import type { Dependency, ModerationStatus, SourceProbe, VideoStatus } from '../core/types.ts';
 import type { Sql } from './client.ts';
+import { insertOutboxEvent } from './webhook-outbox.ts';
 
 export interface VideoRow {
   id: string;
@@ -45,6 +47,10 @@ export interface VideoRow {
   posters: PosterRow[];
   /** Bumped by a trigger whenever access is revoked (migration 0008); signed playback URLs carry it. */
   access_epoch: number;
+  /** The dependency the job is waiting for (migration 0011); null unless stage is `waiting`. */
+  waiting_for: Dependency | null;
+  /** Start of the wait (the first of a streak of waits for the same dependency). */
+  waiting_since: Date | null;
 }
 
 /** What every signed HLS request is checked against: the few columns that decide who may play the video. */
@@ -129,9 +135,15 @@ export class VideoRepository {
     return this.sql<RenditionRow[]>`SELECT * FROM renditions WHERE video_id = ${videoId} ORDER BY kind DESC, bandwidth`;
   }
 
+  /** Answers when the database does (one round trip); outage classification asks it whether it is the one down. */
+  async ping(): Promise<void> {
+    await this.sql`SELECT 1`;
+  }
+
   async markProcessing(id: string, stage: string, probe?: SourceProbe): Promise<void> {
     await this.sql`
       UPDATE videos SET status = 'processing', stage = ${stage}, error_code = NULL, error_message = NULL,
+        waiting_for = NULL, waiting_since = NULL,
         source_probe = COALESCE(${probe ? this.sql.json(probe as never) : null}, source_probe),
         duration_sec = COALESCE(${probe?.durationSec ?? null}, duration_sec), updated_at = now()
       WHERE id = ${id}`;
@@ -142,15 +154,29 @@ export class VideoRepository {
     await this.sql`UPDATE videos SET stage = ${stage}, progress = ${p}, updated_at = now() WHERE id = ${id}`;
   }
 
-  /** Publishes renditions and flips the video to ready in one transaction, so readers never see half a result. */
+  /**
+   * The job is delayed until `dependency` is back (no attempt spent). Only a video still on its way is touched: a
+   * terminal row stays as it is.
+   */
+  async markWaiting(id: string, dependency: Dependency, since: Date): Promise<void> {
+    await this.sql`UPDATE videos SET status = 'processing', stage = 'waiting', waiting_for = ${dependency},
+      waiting_since = ${since}, updated_at = now() WHERE id = ${id} AND status IN ('uploaded', 'processing')`;
+  }
+
+  /**
+   * Publishes renditions, flips the video to ready and stores its video.ready event in one transaction, so readers
+   * never see half a result and the event exists exactly when the video is ready.
+   */
   async markReady(id: string, r: { hlsPrefix: string; masterKey: string; renditions: Omit<RenditionRow, 'video_id'>[] }): Promise<void> {
     await this.sql.begin(async (tx) => {
       await tx`DELETE FROM renditions WHERE video_id = ${id}`;
       for (const x of r.renditions) {
         await tx`INSERT INTO renditions ${tx({ ...x, video_id: id })}`;
       }
-      await tx`UPDATE videos SET status = 'ready', stage = 'done', progress = 100, hls_prefix = ${r.hlsPrefix},
-        master_key = ${r.masterKey}, ready_at = now(), updated_at = now() WHERE id = ${id}`;
+      const [row] = await tx<Array<{ duration_sec: number | null }>>`UPDATE videos SET status = 'ready', stage = 'done',
+        progress = 100, hls_prefix = ${r.hlsPrefix}, master_key = ${r.masterKey}, waiting_for = NULL, waiting_since = NULL,
+        ready_at = now(), updated_at = now() WHERE id = ${id} RETURNING duration_sec`;
+      if (row) await insertOutboxEvent(tx, 'video.ready', id, { masterKey: r.masterKey, durationSec: row.duration_sec });
     });
   }
 
@@ -160,11 +186,18 @@ export class VideoRepository {
       updated_at = now() WHERE id = ${id}`;
   }
 
-  /** Terminal: malware found; the file sits in quarantine and the video never reaches the transcoder. */
+  /**
+   * Terminal: malware found; the file goes to quarantine and the video never reaches the transcoder. Recorded before
+   * the file is moved, so a job retried after a crash in between finds the verdict and only finishes the move.
+   */
   async markInfected(id: string, r: { signature: string; sha256: string; quarantinePath: string }): Promise<void> {
-    await this.sql`UPDATE videos SET status = 'infected', scan_result = 'infected', scan_signature = ${r.signature},
-      scanned_at = now(), source_sha256 = ${r.sha256}, quarantine_path = ${r.quarantinePath}, error_code = 'INGEST_INFECTED',
-      error_message = ${`ClamAV: ${r.signature}`}, updated_at = now() WHERE id = ${id}`;
+    await this.sql.begin(async (tx) => {
+      const changed = await endProcessing(tx, id, 'infected');
+      await tx`UPDATE videos SET scan_result = 'infected', scan_signature = ${r.signature}, scanned_at = now(),
+        source_sha256 = ${r.sha256}, quarantine_path = ${r.quarantinePath}, error_code = 'INGEST_INFECTED',
+        error_message = ${`ClamAV: ${r.signature}`} WHERE id = ${id}`;
+      if (changed) await insertOutboxEvent(tx, 'video.failed', id, { code: 'INGEST_INFECTED', status: 'infected' });
+    });
   }
 
   async recordStrippedMaster(id: string, m: { key: string; sha256: string; sizeBytes: number }): Promise<void> {
@@ -186,11 +219,25 @@ export class VideoRepository {
       posters = ${this.sql.json(a.posters as never)}, updated_at = now() WHERE id = ${id}`;
   }
 
-  /** Terminal failure (`rejected` for bad input, `failed` for our side) with a stable error code. */
+  /**
+   * Terminal failure (`rejected` for bad input, `failed` for our side) with a stable error code, and its video.failed
+   * event in the same transaction (once per transition: recording the same status again adds no second event).
+   */
   async markFailed(id: string, status: 'failed' | 'rejected', code: string, message: string): Promise<void> {
-    await this.sql`UPDATE videos SET status = ${status}, error_code = ${code}, error_message = ${message.slice(0, 2000)},
-      updated_at = now() WHERE id = ${id}`;
+    await this.sql.begin(async (tx) => {
+      const changed = await endProcessing(tx, id, status);
+      await tx`UPDATE videos SET error_code = ${code}, error_message = ${message.slice(0, 2000)} WHERE id = ${id}`;
+      if (changed) await insertOutboxEvent(tx, 'video.failed', id, { code, status });
+    });
   }
+}
+
+/** Sets a terminal status (clearing any wait); true when the status changed, i.e. this call made the transition. */
+async function endProcessing(tx: TransactionSql, id: string, status: VideoStatus): Promise<boolean> {
+  const [prev] = await tx<Array<{ status: VideoStatus }>>`SELECT status FROM videos WHERE id = ${id} FOR UPDATE`;
+  if (!prev) return false;
+  await tx`UPDATE videos SET status = ${status}, waiting_for = NULL, waiting_since = NULL, updated_at = now() WHERE id = ${id}`;
+  return prev.status !== status;
 }
 
 export function isUuid(s: string): boolean {

@@ -34,7 +34,9 @@ function connect(o: ClamdOptions): Promise<net.Socket> {
       : net.createConnection({ host: o.host ?? '127.0.0.1', port: o.port ?? 3310 });
     const onError = (err: Error): void => {
       s.destroy();
-      reject(new PipelineError('INGEST_SCAN_UNAVAILABLE', `Cannot connect to clamd at ${where}.`, { where }, { cause: err }));
+      reject(
+        new PipelineError('INGEST_SCAN_UNAVAILABLE', `Cannot connect to clamd at ${where}.`, { where, phase: 'connect' }, { cause: err }),
+      );
     };
     s.once('error', onError);
     s.once('connect', () => {
@@ -67,7 +69,8 @@ export async function pingClamd(o: ClamdOptions): Promise<void> {
     const reply = readReply(s);
     s.write('zPING\0');
     const { text, error } = await reply;
-    if (text !== 'PONG') throw new PipelineError('INGEST_SCAN_UNAVAILABLE', `clamd answered "${text}" to PING.`, {}, { cause: error });
+    if (text !== 'PONG')
+      throw new PipelineError('INGEST_SCAN_UNAVAILABLE', `clamd answered "${text}" to PING.`, { phase: 'ping' }, { cause: error });
   } finally {
     s.destroy();
   }
@@ -92,7 +95,7 @@ function framer(onChunk: (c: Buffer) => void): Transform {
 /**
  * Streams `file` to clamd with INSTREAM (clamd needs no access to our disk) and hashes it on the way. Backpressure
  * holds: the file is read only as fast as clamd takes it, so memory stays flat for any size. Unreachable or lost
- * clamd → INGEST_SCAN_UNAVAILABLE (the job retries); an ERROR reply → INGEST_SCAN_FAILED. Never "clean" by default.
+ * clamd → INGEST_SCAN_UNAVAILABLE (the job waits for clamd); an ERROR reply → INGEST_SCAN_FAILED. Never "clean" by default.
  */
 export async function scanFile(file: string, o: ClamdOptions): Promise<ScanResult> {
   const s = await connect(o);
@@ -118,10 +121,12 @@ export async function scanFile(file: string, o: ClamdOptions): Promise<ScanResul
     if (found && found[1]) return { verdict: { infected: true, signature: found[1] }, sha256: hash.digest('hex'), bytes };
     if (text === 'stream: OK' && sent === undefined) return { verdict: { infected: false }, sha256: hash.digest('hex'), bytes };
     if (text.endsWith('ERROR')) throw new PipelineError('INGEST_SCAN_FAILED', `clamd: ${text}`, { reply: text });
+    // phase 'scan': clamd went away while reading this file. That may be the file's doing (one that crashes clamd),
+    // so the job spends an attempt on it instead of waiting for clamd forever (pipeline/outage.ts).
     throw new PipelineError(
       'INGEST_SCAN_UNAVAILABLE',
       `clamd connection ended without a verdict ("${text}").`,
-      { reply: text },
+      { reply: text, phase: 'scan' },
       {
         cause: sent ?? error,
       },

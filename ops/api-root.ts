@@ -11,6 +11,7 @@ import { VideoAdminRepository } from '../db/video-admin.ts';
 import { TusIngest } from '../ingest/tus.ts';
 import { UploadTokens } from '../ingest/upload-token.ts';
 import { createUploadFinisher } from '../pipeline/intake.ts';
+import { retryVideo } from '../pipeline/retry.ts';
 import { applyStreamVideo } from '../pipeline/stream-offload.ts';
 import { archiveKeyFor } from '../storage/archive/archive.ts';
 import type { Cleanups } from './cleanups.ts';
@@ -78,16 +79,31 @@ export async function startApiRole(
   cleanups.push(() => readiness.close());
   if (!config.playback.signingKey) logger.warn('PLAYBACK_SIGNING_KEY unset: using a random key; playback URLs die with this process');
   const sc = config.storage;
+  const admin = new VideoAdminRepository(s.sql);
   const api = await buildApi({
     logger,
     videos: s.videos,
-    admin: new VideoAdminRepository(s.sql),
+    admin,
     storage: storages.publish,
     tus,
     uploadTokens,
     playerDir: PLAYER_DIR,
     metrics: s.metrics,
-    events: s.events,
+    retryVideo: (id, actor, notes) =>
+      retryVideo(
+        {
+          videos: s.videos,
+          admin,
+          queue: s.queue,
+          redisUrl: config.redisUrl,
+          prefix: config.queuePrefix,
+          uploadDir: config.uploadDir,
+          mastersDir: config.mastersDir,
+        },
+        id,
+        actor,
+        notes,
+      ),
     verifier: createTokenVerifier(config.jwt),
     signer: new PlaybackSigner({
       key: config.playback.signingKey ?? randomBytes(32).toString('hex'),

@@ -27,6 +27,8 @@ export interface AppConfig {
   readonly jobLockMs: number;
   readonly jobStalledIntervalMs: number;
   readonly jobMaxStalled: number;
+  /** Delays of a job waiting for an unavailable dependency: baseMs doubling up to maxMs, no attempt spent. */
+  readonly dependencyBackoff: { readonly baseMs: number; readonly maxMs: number };
   readonly maxUploadBytes: number;
   readonly backupEncryptionKey: Buffer | undefined;
   readonly pgDumpPath: string;
@@ -69,6 +71,8 @@ export interface AppConfig {
     readonly attempts: number;
     readonly backoffMs: number;
     readonly timeoutMs: number;
+    /** Pause between outbox relay passes in worker processes. */
+    readonly relayIntervalMs: number;
   };
   /** Publish bucket, master archive, retention and Cloudflare Stream (ops/storage-config.ts). */
   readonly storage: StorageConfig;

@@ -43,6 +43,10 @@ const EnvSchema = z
     JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
     /** Stalls a job may survive before it fails. */
     JOB_MAX_STALLED: z.coerce.number().int().min(0).max(20).default(2),
+    /** First delay of a job waiting for an unavailable clamd, database, storage or disk (no attempt spent); doubles. */
+    DEPENDENCY_BACKOFF_MS: z.coerce.number().int().min(100).default(5000),
+    /** Longest delay between two tries of a waiting job: how late a job notices the dependency is back, at worst. */
+    DEPENDENCY_BACKOFF_MAX_MS: z.coerce.number().int().min(1000).default(300_000),
     MAX_UPLOAD_BYTES: z.coerce
       .number()
       .int()
@@ -128,9 +132,15 @@ const EnvSchema = z
     WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
     WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(5000),
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    /** How often worker processes move stored webhook events from the outbox table into the delivery queue. */
+    WEBHOOK_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
     ...StorageEnvShape,
   })
   .refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
+  .refine((e) => e.DEPENDENCY_BACKOFF_MAX_MS >= e.DEPENDENCY_BACKOFF_MS, {
+    message: 'must be at least DEPENDENCY_BACKOFF_MS',
+    path: ['DEPENDENCY_BACKOFF_MAX_MS'],
+  })
   .refine((e) => e.WEBHOOK_URLS.trim() === '' || e.WEBHOOK_SECRET, {
     message: 'WEBHOOK_SECRET is required with WEBHOOK_URLS',
     path: ['WEBHOOK_SECRET'],
@@ -185,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     jobLockMs: e.JOB_LOCK_MS,
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     jobMaxStalled: e.JOB_MAX_STALLED,
+    dependencyBackoff: { baseMs: e.DEPENDENCY_BACKOFF_MS, maxMs: e.DEPENDENCY_BACKOFF_MAX_MS },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     backupEncryptionKey: e.BACKUP_ENCRYPTION_KEY ? Buffer.from(e.BACKUP_ENCRYPTION_KEY, 'hex') : undefined,
     pgDumpPath: e.PG_DUMP_PATH,
@@ -232,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       attempts: e.WEBHOOK_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      relayIntervalMs: e.WEBHOOK_RELAY_INTERVAL_MS,
     },
     storage: storageConfigFrom(e, dataDir),
   };

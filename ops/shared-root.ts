@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { createWebhookPublisher, type WebhookJobData } from '../api/webhooks/publisher.ts';
+import type { WebhookJobData } from '../api/webhooks/relay.ts';
 import { createMetrics, type PipelineMetrics } from '../core/metrics.ts';
-import { QUEUE_NAMES, type EventPublisher, type TranscodeJobData } from '../core/types.ts';
+import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
 import { createDb, type Sql } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
@@ -15,7 +15,7 @@ import { resolveFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.ts';
 import { redisConnection, type RedisConnectionOptions } from '../pipeline/redis.ts';
 import { openStorages, type Storages } from './storage-factory.ts';
 
-/** What both process roles use: one database pool, the stores, the queues and the event publisher. */
+/** What both process roles use: one database pool, the stores and the queues. */
 export interface SharedResources {
   readonly config: AppConfig;
   readonly logger: Logger;
@@ -27,8 +27,9 @@ export interface SharedResources {
   readonly connection: RedisConnectionOptions;
   readonly queueOpts: TranscodeQueueOptions;
   readonly queue: Queue<TranscodeJobData>;
+  /** Delivery queue the outbox relay feeds (worker role). */
+  readonly webhookQueue: Queue<WebhookJobData>;
   readonly metrics: PipelineMetrics;
-  readonly events: EventPublisher;
   /** Cancels a video's transcode wherever it runs; the video ends TRANSCODE_CANCELLED. */
   cancel(videoId: string): Promise<CancelOutcome>;
 }
@@ -52,9 +53,11 @@ export async function openShared(config: AppConfig, logger: Logger, cleanups: Cl
   cleanups.push(() => queue.close());
   const webhookQueue = new Queue<WebhookJobData>(QUEUE_NAMES.webhook, { connection, prefix: config.queuePrefix });
   cleanups.push(() => webhookQueue.close());
+  // Without a listener a Redis outage surfaces as unhandled 'error' events on stderr instead of log lines.
+  for (const q of [queue, webhookQueue] as const)
+    q.on('error', (err) => logger.warn({ err: err.message, queue: q.name }, 'queue connection error'));
   const metrics = createMetrics();
   metrics.trackQueues([queue, webhookQueue]);
-  const wh = config.webhooks;
   return {
     config,
     logger,
@@ -66,8 +69,8 @@ export async function openShared(config: AppConfig, logger: Logger, cleanups: Cl
     connection,
     queueOpts,
     queue,
+    webhookQueue,
     metrics,
-    events: createWebhookPublisher({ queue: webhookQueue, urls: wh.urls, attempts: wh.attempts, backoffMs: wh.backoffMs }),
     cancel: (videoId) => cancelTranscode({ queue, redisUrl: config.redisUrl, prefix: config.queuePrefix, videos }, videoId),
   };
 }

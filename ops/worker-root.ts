@@ -1,7 +1,8 @@
 import { Worker } from 'bullmq';
 import { createWebhookProcessor } from '../api/webhooks/deliver.ts';
-import type { WebhookJobData } from '../api/webhooks/publisher.ts';
+import { startWebhookRelay, type WebhookJobData } from '../api/webhooks/relay.ts';
 import { QUEUE_NAMES } from '../core/types.ts';
+import { WebhookOutbox } from '../db/webhook-outbox.ts';
 import { processTranscodeJob } from '../pipeline/job.ts';
 import { startTranscodeWorker } from '../pipeline/queue.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
@@ -11,7 +12,7 @@ import { masterSweepDeps, startMasterSweepTimer } from './master-sweep.ts';
 import { startRetentionTimer } from './retention.ts';
 import type { SharedResources } from './shared-root.ts';
 
-/** The worker process role: the ffmpeg pool, the transcode and webhook workers, and the periodic sweeps. */
+/** The worker process role: the ffmpeg pool, the transcode and webhook workers, the outbox relay and the sweeps. */
 export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): Promise<void> {
   const { config, logger, storages, videos } = s;
   const pool = await FfmpegPool.create({
@@ -43,7 +44,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): P
     stalledIntervalMs: config.jobStalledIntervalMs,
     maxStalledCount: config.jobMaxStalled,
     metrics: s.metrics,
-    events: s.events,
+    dependencyBackoff: config.dependencyBackoff,
     process: (job, signal, cancelRequested) => {
       const jobLogger = logger.child({ job: job.id });
       return processTranscodeJob(job, {
@@ -59,7 +60,6 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): P
         signal,
         cancelRequested,
         metrics: s.metrics,
-        events: s.events,
         archive: archive && { ...archive, logger: jobLogger },
         ingest: {
           clamd: config.clamd,
@@ -73,6 +73,18 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): P
   // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
   cleanups.push(() => worker.close());
   const wh = config.webhooks;
+  // Every worker process relays (SKIP LOCKED keeps them apart); without receivers it only marks events relayed.
+  const relay = startWebhookRelay({
+    outbox: new WebhookOutbox(s.sql),
+    queue: s.webhookQueue,
+    urls: wh.urls,
+    attempts: wh.attempts,
+    backoffMs: wh.backoffMs,
+    intervalMs: wh.relayIntervalMs,
+    metrics: s.metrics,
+    logger,
+  });
+  cleanups.push(() => relay.stop());
   if (wh.urls.length && wh.secret) {
     const deliver = createWebhookProcessor({ sql: s.sql, secret: wh.secret, timeoutMs: wh.timeoutMs, metrics: s.metrics });
     const whWorker = new Worker<WebhookJobData>(QUEUE_NAMES.webhook, deliver, {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { describeError, isPipelineError, PipelineError } from '../core/errors.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
-import type { EventPublisher, TranscodeJobData } from '../core/types.ts';
+import type { TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { mediaInput } from '../media/allow-list.ts';
 import { isTerminalIngestError, prepareMaster, type PreparedMaster, type PrepareMasterOptions } from './prepare.ts';
@@ -30,8 +30,6 @@ export interface PipelineDeps {
   readonly ingest: Omit<PrepareMasterOptions, 'videos' | 'ffmpegPath' | 'ffprobePath' | 'logger'>;
   /** Transcode duration / ×realtime histograms; default none. */
   readonly metrics?: PipelineMetrics;
-  /** Publishes video.ready (webhooks); default none. */
-  readonly events?: EventPublisher;
   /** Runs ffmpeg on worker threads; without it ffmpeg is supervised from the main thread. */
   readonly pool?: FfmpegPool;
   /** Aborted by cancelTranscode (through the BullMQ worker). */
@@ -121,7 +119,10 @@ async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<Pre
   }
 }
 
-/** One job: scan → validate → strip → probe → ladder → master playlist → publish → ready. Temp dir always removed. */
+/**
+ * One job: scan → validate → strip → probe → ladder → master playlist → publish → ready. Temp dir always removed.
+ * Errors from an unavailable dependency are thrown as they are: the worker (queue.ts) turns them into a wait.
+ */
 export async function processTranscodeJob(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<{ masterKey: string }> {
   const { videoId } = job.data;
   const started = performance.now();
@@ -184,6 +185,7 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
     await progress.flush();
     await d.videos.setProgress(videoId, 'package', 100);
     await d.videos.setArtwork(videoId, artwork);
+    // Also stores the video.ready webhook event, in the same transaction (the outbox relay delivers it).
     await d.videos.markReady(videoId, {
       hlsPrefix: prefix,
       masterKey,
@@ -203,10 +205,6 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
     const wallSec = (performance.now() - started) / 1000;
     d.metrics?.transcodeSeconds.observe({ outcome: 'ready' }, wallSec);
     if (wallSec > 0) d.metrics?.transcodeRealtimeFactor.observe(probe.durationSec / wallSec);
-    // A lost event must not fail a finished transcode (the video is ready either way); the error is logged.
-    await d.events
-      ?.publish('video.ready', { videoId, masterKey, durationSec: probe.durationSec })
-      .catch((err: unknown) => d.logger.error({ err: describeError(err), videoId }, 'could not queue video.ready'));
     return { masterKey };
   } finally {
     await rm(work, { recursive: true, force: true });

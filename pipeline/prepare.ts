@@ -65,13 +65,24 @@ async function assertUnchanged(file: string, scanned: { key: string }): Promise<
 /**
  * Everything between a finished upload and the transcoder: ClamAV scan (with sha256) → validation by content →
  * metadata-stripped master. Returns the master's path. Infected and invalid uploads end in `infected` / `rejected`
- * and throw a terminal error; clamd being unreachable throws INGEST_SCAN_UNAVAILABLE so the job is retried and the
- * file is never passed on unscanned. A retry after the master was written reuses it.
+ * and throw a terminal error; clamd being unreachable throws INGEST_SCAN_UNAVAILABLE, on which the job waits for clamd
+ * (pipeline/outage.ts): the file is never passed on unscanned. A retry after the master was written reuses it.
  */
 /** The stripped master, and its probe when this attempt wrote it (a retry that reuses the master probes it once). */
 export interface PreparedMaster {
   readonly path: string;
   readonly probe: RawProbe | undefined;
+}
+
+const quarantineName = (videoId: string, sourcePath: string): string => `${videoId}-${path.basename(sourcePath)}`;
+
+/**
+ * Moves an infected upload to quarantine (and drops its tus info file). The verdict is recorded before this runs, so
+ * a job that stopped in between (the database or the disk was down) finishes the move when it runs again.
+ */
+async function quarantine(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<void> {
+  if (await exists(sourcePath)) await quarantineFile(sourcePath, o.quarantineDir, quarantineName(videoId, sourcePath));
+  await deleteTusUpload(sourcePath);
 }
 
 export async function prepareMaster(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<PreparedMaster> {
@@ -80,14 +91,18 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     const done = path.join(o.mastersDir, video.stripped_master_key);
     if (await exists(done)) return { path: done, probe: undefined };
   }
+  if (video?.status === 'infected') {
+    await quarantine(videoId, sourcePath, o);
+    throw new PipelineError('INGEST_INFECTED', `ClamAV found ${video.scan_signature ?? 'malware'}.`, { signature: video.scan_signature });
+  }
   await o.videos.markProcessing(videoId, 'scan');
   const before = await fingerprint(sourcePath);
   const scan = await scanFile(sourcePath, o.clamd);
   if (scan.verdict.infected) {
     const { signature } = scan.verdict;
-    const quarantinePath = await quarantineFile(sourcePath, o.quarantineDir, `${videoId}-${path.basename(sourcePath)}`);
-    await deleteTusUpload(sourcePath);
+    const quarantinePath = path.join(o.quarantineDir, quarantineName(videoId, sourcePath));
     await o.videos.markInfected(videoId, { signature, sha256: scan.sha256, quarantinePath });
+    await quarantine(videoId, sourcePath, o);
     o.logger.warn({ videoId, signature, quarantinePath }, 'infected upload quarantined');
     throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
   }

@@ -3,8 +3,9 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeError } from '../core/errors.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
-import { QUEUE_NAMES, type EventPublisher, type TranscodeJobData } from '../core/types.ts';
+import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
+import { classifyOutage, delayForDependency, type DependencyBackoff } from './outage.ts';
 import type { RedisConnectionOptions } from './redis.ts';
 
 /** Queue and worker tuning, from AppConfig. */
@@ -48,10 +49,10 @@ export interface TranscodeWorkerOptions extends TranscodeQueueOptions {
   readonly maxStalledCount: number;
   readonly videos: VideoRepository;
   readonly logger: Logger;
-  /** Failed-transcode durations; default none. */
+  /** Failed-transcode durations and dependency waits; default none. */
   readonly metrics?: PipelineMetrics;
-  /** Publishes video.failed once a job has finally failed; default none. */
-  readonly events?: EventPublisher;
+  /** Delays of a job that waits for an unavailable dependency (no attempt spent). */
+  readonly dependencyBackoff: DependencyBackoff;
   /** The job body; `signal` aborts on cancelTranscode. */
   readonly process: (job: Job<TranscodeJobData>, signal: AbortSignal, cancelled: () => Promise<boolean>) => Promise<unknown>;
 }
@@ -64,7 +65,8 @@ export interface TranscodeWorker {
 /**
  * Marks the video failed once its job is finally failed: attempts used up, or stalled more often than maxStalledCount
  * (a source that kills every worker). The job's state says which, so retries in between leave the row alone. Input
- * errors and cancels were already recorded by the pipeline with their own code.
+ * errors and cancels were already recorded by the pipeline with their own code. The video.failed webhook event is
+ * written by markFailed in the same transaction as the status.
  */
 function recordFinalFailure(o: TranscodeWorkerOptions, job: Job<TranscodeJobData> | undefined, err: Error): void {
   o.logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, 'transcode job failed');
@@ -80,8 +82,6 @@ function recordFinalFailure(o: TranscodeWorkerOptions, job: Job<TranscodeJobData
     const v = await o.videos.get(videoId);
     const recorded = v?.status === 'rejected' || v?.status === 'infected' || v?.status === 'failed';
     if (v && !recorded) await o.videos.markFailed(videoId, 'failed', code, err.message);
-    const status = v?.status === 'rejected' || v?.status === 'infected' ? v.status : 'failed';
-    await o.events?.publish('video.failed', { videoId, code: v?.error_code ?? code, status });
   })().catch((e: unknown) => o.logger.error({ err: describeError(e) }, 'could not record failure'));
 }
 
@@ -93,10 +93,25 @@ function recordFinalFailure(o: TranscodeWorkerOptions, job: Job<TranscodeJobData
 export async function startTranscodeWorker(o: TranscodeWorkerOptions): Promise<TranscodeWorker> {
   const commands = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
   const subscriber = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
+  for (const c of [commands, subscriber])
+    c.on('error', (err: Error) => o.logger.warn({ err: err.message }, 'cancel channel connection error'));
   const cancelled = (videoId: string) => async (): Promise<boolean> => (await commands.exists(cancelMarkerKey(o.prefix, videoId))) === 1;
   const worker = new Worker<TranscodeJobData>(
     QUEUE_NAMES.transcode,
-    async (job, _token, signal) => o.process(job, signal ?? new AbortController().signal, cancelled(job.data.videoId)),
+    async (job, token, signal) => {
+      try {
+        return await o.process(job, signal ?? new AbortController().signal, cancelled(job.data.videoId));
+      } catch (err) {
+        const dependency = token ? await classifyOutage(err, { probeDatabase: () => o.videos.ping() }) : undefined;
+        if (!dependency || !token) throw err;
+        return delayForDependency(job, token, dependency, err, {
+          videos: o.videos,
+          backoff: o.dependencyBackoff,
+          logger: o.logger.child({ job: job.id }),
+          metrics: o.metrics,
+        });
+      }
+    },
     {
       connection: o.connection,
       prefix: o.prefix,

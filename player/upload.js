@@ -5,6 +5,7 @@
 import { createRateMeter, formatBytes, formatTime } from './lib/format.js';
 import { messageFor } from './lib/messages.js';
 import { api, claimsOf, takeAccessToken } from './lib/session.js';
+import { describeVideo } from './lib/status-text.js';
 
 /** @typedef {import('./lib/session.js').VideoDetail} VideoDetail */
 /** @typedef {import('tus-js-client').Upload} Upload */
@@ -25,16 +26,6 @@ const user = token ? (claimsOf(token).sub ?? 'anon') : 'anon';
 const form = $('upload-form');
 const ENDPOINT = '/uploads';
 const POLL_MS = 1500;
-/** @type {Readonly<Record<string, string>>} */
-const STAGES = {
-  scan: 'Checking for viruses',
-  validate: 'Checking the file',
-  strip: 'Removing hidden metadata (location, device)',
-  probe: 'Analysing the video',
-  transcode: 'Converting for every screen size',
-  package: 'Packaging',
-  done: 'Finishing',
-};
 /** @type {Upload | null} */
 let upload = null;
 const meter = createRateMeter();
@@ -236,16 +227,6 @@ function onFileChosen() {
   if (!$('title').value) $('title').value = f.name.replace(/\.[^.]+$/, '').slice(0, 200);
 }
 
-/** @param {VideoDetail} v */
-function describe(v) {
-  if (v.status === 'uploaded') return 'Uploaded. Waiting for processing to start…';
-  if (v.status === 'processing') return `${STAGES[v.stage ?? ''] ?? 'Processing'}… ${Math.round(v.progress)}%`;
-  if (v.moderation.status === 'approved') return 'Published. Everyone can watch it now.';
-  if (v.moderation.status === 'rejected')
-    return `A moderator did not accept this video${v.moderation.notes ? `: ${v.moderation.notes}` : '.'}`;
-  return 'Ready. A moderator will review it before others can watch.';
-}
-
 /**
  * Polls the video until it is ready or refused; the id goes into the URL so a reload keeps following it.
  * @param {string} id
@@ -277,7 +258,7 @@ async function follow(id) {
       showError(v.error?.code ?? v.status);
       return;
     }
-    setStatus(describe(v));
+    setStatus(describeVideo(v));
     if (v.status === 'ready') {
       if (v.playback) {
         $('watch-link').href = `/embed/${id}`;

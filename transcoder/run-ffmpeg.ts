@@ -30,12 +30,16 @@ const PROGRESS_TIME = /\btime=(\d+:\d{2}:\d{2}(?:\.\d+)?)/;
 const CORRUPT_SOURCE =
   /error while decoding|corrupt input packet|invalid data found when processing input|invalid nal unit|is not allocated|missing picture in access unit|concealing|stream ends prematurely|partial file/i;
 
+/** Write failures on our side: whatever else ffmpeg printed on the way out, the source is not to blame. */
+const OUR_WRITE_FAILED = /no space left on device|disk quota exceeded/i;
+
 /** Turns a failed run into the right code: cancelled on request, damaged input, or our side (retryable). */
 export function classifyFailure(
   stderrTail: string,
   aborted: boolean,
 ): 'TRANSCODE_CANCELLED' | 'TRANSCODE_SOURCE_CORRUPT' | 'TRANSCODE_FFMPEG_FAILED' {
   if (aborted) return 'TRANSCODE_CANCELLED';
+  if (OUR_WRITE_FAILED.test(stderrTail)) return 'TRANSCODE_FFMPEG_FAILED';
   return CORRUPT_SOURCE.test(stderrTail) ? 'TRANSCODE_SOURCE_CORRUPT' : 'TRANSCODE_FFMPEG_FAILED';
 }
 

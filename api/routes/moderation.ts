@@ -1,10 +1,9 @@
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { describeError, PipelineError } from '../../core/errors.ts';
-import type { EventPublisher, WebhookEventType } from '../../core/types.ts';
+import { PipelineError } from '../../core/errors.ts';
 import type { VideoAdminRepository } from '../../db/video-admin.ts';
-import type { VideoRepository, VideoRow } from '../../db/videos.ts';
+import type { VideoRepository } from '../../db/videos.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { principalOf, requireRole } from '../auth.ts';
 import type { AccessStateCache } from '../playback/access-cache.ts';
@@ -21,14 +20,12 @@ export interface ModerationRoutesOptions {
   readonly signer: PlaybackSigner;
   /** Playback access cache; a decision is dropped from it so this process applies it to /hls at once. */
   readonly access: AccessStateCache;
-  /** Webhook publisher for video.approved / video.rejected; default: none. */
-  readonly events?: EventPublisher;
 }
 
 const IdParams = z.object({ id: z.uuid() });
 const AuditEntry = z.object({
   id: z.number(),
-  action: z.enum(['approved', 'rejected', 'edited', 'deleted']),
+  action: z.enum(['approved', 'rejected', 'edited', 'deleted', 'retried']),
   actor: z.string(),
   actorRole: z.string(),
   notes: z.string().nullable(),
@@ -37,16 +34,6 @@ const AuditEntry = z.object({
   requestId: z.string().nullable(),
   at: z.iso.datetime(),
 });
-
-/** The decision is committed before the event goes out; a lost event is logged, it never undoes the decision. */
-async function publishDecision(events: EventPublisher | undefined, log: FastifyBaseLogger, type: WebhookEventType, v: VideoRow) {
-  if (!events) return;
-  try {
-    await events.publish(type, { videoId: v.id, title: v.title, moderatedBy: v.moderated_by, notes: v.moderation_notes });
-  } catch (err) {
-    log.error({ err: describeError(err), videoId: v.id, type }, 'could not queue webhook event');
-  }
-}
 
 export function registerModerationRoutes(app: FastifyInstance, o: ModerationRoutesOptions): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -99,8 +86,8 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
         const res = await o.admin.moderate(req.params.id, status, req.body.notes || null, actorOf(p, req.id));
         if (!res) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
         if (res.notReady) throw new PipelineError('MODERATION_NOT_READY', `Video is ${res.video.status}.`, { status: res.video.status });
+        // The video.approved / video.rejected event was stored with the decision; the outbox relay delivers it.
         o.access.invalidate(res.video.id);
-        await publishDecision(o.events, req.log, status === 'approved' ? 'video.approved' : 'video.rejected', res.video);
         const v = res.video;
         return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
       },

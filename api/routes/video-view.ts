@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MODERATION_STATUSES, VIDEO_STATUSES } from '../../core/types.ts';
+import { DEPENDENCIES, MODERATION_STATUSES, VIDEO_STATUSES } from '../../core/types.ts';
 import type { RenditionRow, VideoRow } from '../../db/videos.ts';
 
 /** JSON shapes of videos as the API returns them; zod here is both the serializer contract and the OpenAPI schema. */
@@ -26,6 +26,14 @@ export const Playback = z
   })
   .nullable();
 
+export const Waiting = z
+  .object({
+    for: z.enum(DEPENDENCIES).describe('The unavailable service the job waits for: clamd (virus scanner), database, storage, disk'),
+    since: isoDate,
+  })
+  .nullable()
+  .describe('Set while stage is "waiting": processing resumes by itself once the service is back');
+
 export const VideoSummary = z.object({
   id: z.uuid(),
   title: z.string(),
@@ -33,6 +41,7 @@ export const VideoSummary = z.object({
   status: z.enum(VIDEO_STATUSES),
   stage: z.string().nullable(),
   progress: z.number().min(0).max(100).describe('Percent of the current stage'),
+  waiting: Waiting,
   error: VideoError,
   durationSec: z.number().nullable(),
   moderation: Moderation,
@@ -72,6 +81,7 @@ export function videoSummary(v: VideoRow): z.infer<typeof VideoSummary> {
     status: v.status,
     stage: v.stage,
     progress: v.progress,
+    waiting: v.waiting_for && v.waiting_since ? { for: v.waiting_for, since: v.waiting_since.toISOString() } : null,
     error: v.error_code ? { code: v.error_code, message: v.error_message } : null,
     durationSec: v.duration_sec,
     moderation: { status: v.moderation_status, notes: v.moderation_notes, by: v.moderated_by, at: iso(v.moderated_at) },

@@ -17,7 +17,7 @@ import { fetchUploadToken, tusUpload } from '../../test/helpers/tus-upload.ts';
 import { redactUrl, REDACTED, withLogRedaction } from '../log-redaction.ts';
 import { PlaybackSigner } from '../playback/signing.ts';
 import { createWebhookProcessor } from '../webhooks/deliver.ts';
-import type { WebhookJobData } from '../webhooks/publisher.ts';
+import type { WebhookJobData } from '../webhooks/relay.ts';
 import { seedVideo } from '../../test/helpers/seed.ts';
 
 /** Collects every line the app logs, as raw text (what would land in a log file). */

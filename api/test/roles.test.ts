@@ -148,6 +148,7 @@ describe('API role boundaries', () => {
       '/api/videos/{id}',
       '/api/moderation/queue',
       '/api/moderation/videos/{id}/approve',
+      '/api/videos/{id}/retry',
       '/api/playback/{id}',
       '/readyz',
     ]) {

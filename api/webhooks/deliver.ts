@@ -3,7 +3,7 @@ import { describeError, PipelineError } from '../../core/errors.ts';
 import type { PipelineMetrics } from '../../core/metrics.ts';
 import type { Sql } from '../../db/client.ts';
 import { redactUrl } from '../log-redaction.ts';
-import type { WebhookJobData } from './publisher.ts';
+import type { WebhookJobData } from './relay.ts';
 import { SIGNATURE_HEADER, signWebhook } from './signature.ts';
 
 export interface WebhookDeliveryOptions {

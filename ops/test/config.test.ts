@@ -35,6 +35,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the dependency backoff (cap at least the first delay) and the webhook relay interval', () => {
+    const d = loadConfig({});
+    expect([d.dependencyBackoff, d.webhooks.relayIntervalMs]).toEqual([{ baseMs: 5000, maxMs: 300_000 }, 1000]);
+    const c = loadConfig({ DEPENDENCY_BACKOFF_MS: '200', DEPENDENCY_BACKOFF_MAX_MS: '1000', WEBHOOK_RELAY_INTERVAL_MS: '100' });
+    expect([c.dependencyBackoff, c.webhooks.relayIntervalMs]).toEqual([{ baseMs: 200, maxMs: 1000 }, 100]);
+    for (const env of [{ DEPENDENCY_BACKOFF_MS: '9000', DEPENDENCY_BACKOFF_MAX_MS: '5000' }, { WEBHOOK_RELAY_INTERVAL_MS: '0' }]) {
+      expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
+    }
+  });
+
   it('uses clamd over TCP when CLAMD_HOST or CLAMD_PORT is set, and refuses a short token secret', () => {
     expect(loadConfig({ CLAMD_PORT: '3311' }).clamd).toMatchObject({ socket: undefined, host: '127.0.0.1', port: 3311 });
     expect(loadConfig({ CLAMD_SOCKET: '/tmp/c.sock', CLAMD_PORT: '3311' }).clamd.socket).toBe('/tmp/c.sock');

@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUE_NAMES } from '../../core/types.ts';
+import { QUEUE_NAMES, type TranscodeJobData } from '../../core/types.ts';
 import type { VideoRow } from '../../db/videos.ts';
 import { redisConnection } from '../redis.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
+import { bearer, tokenFor } from '../../test/helpers/auth.ts';
 import { startClamd, type TestClamd } from '../../test/helpers/clamd.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
@@ -20,14 +21,20 @@ describe('clamd unreachable', () => {
   let socket: string;
   let clamd: TestClamd | undefined;
   let sql: postgres.Sql;
-  let queue: Queue;
+  let queue: Queue<TranscodeJobData>;
 
   beforeAll(async () => {
     clamdDir = await mkdtemp(path.join(os.tmpdir(), 'ks-clamd-late-'));
     socket = path.join(clamdDir, 'clamd.sock');
-    t = await startTestApp({ env: { CLAMD_SOCKET: socket } });
+    // One attempt only: waiting for clamd must not spend it. Short backoff so the test sees several waits quickly.
+    t = await startTestApp({
+      env: { CLAMD_SOCKET: socket, TRANSCODE_ATTEMPTS: '1', DEPENDENCY_BACKOFF_MS: '200', DEPENDENCY_BACKOFF_MAX_MS: '1000' },
+    });
     sql = postgres(t.db.url, { max: 1, onnotice: () => {} });
-    queue = new Queue(QUEUE_NAMES.transcode, { connection: redisConnection(t.config.redisUrl), prefix: t.config.queuePrefix });
+    queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, {
+      connection: redisConnection(t.config.redisUrl),
+      prefix: t.config.queuePrefix,
+    });
   });
   afterAll(async () => {
     await queue?.close();
@@ -44,20 +51,32 @@ describe('clamd unreachable', () => {
     });
   });
 
-  it('the job retries with backoff and the video is not transcoded until clamd answers', async () => {
+  it('the job waits for clamd without spending an attempt, the video says so, and it is scanned once clamd is up', async () => {
     const clip = await makeClip({ out: path.join(clamdDir, 'clip.mp4'), durationSec: 2, width: 160, height: 90 });
     const { videoId } = await tusUpload(`${t.url}/uploads`, clip, { title: 'waits for clamd' });
+    // Three waits in a row with a single attempt configured: an outage is not a failure.
     const job = await waitFor(
       async () => {
         const j = await queue.getJob(videoId);
-        return j && j.attemptsMade >= 1 ? j : undefined;
+        return j && (j.data.wait?.count ?? -1) >= 2 ? j : undefined;
       },
-      { timeoutMs: 30_000, what: 'first failed attempt' },
+      { timeoutMs: 30_000, what: 'three waits for clamd' },
     );
-    expect(job.failedReason).toContain('INGEST_SCAN_UNAVAILABLE');
-    const [waiting] = await sql<VideoRow[]>`SELECT * FROM videos WHERE id = ${videoId}`;
-    expect(waiting).toMatchObject({ status: 'processing', stage: 'scan', scan_result: null, stripped_master_key: null });
-    expect(await queue.getJobState(videoId)).toBe('delayed');
+    expect(job.attemptsMade).toBe(0);
+    expect(job.data.wait?.dependency).toBe('clamd');
+    const waiting = await waitFor(
+      async () => {
+        const [r] = await sql<VideoRow[]>`SELECT * FROM videos WHERE id = ${videoId}`;
+        return r?.stage === 'waiting' ? r : undefined;
+      },
+      { timeoutMs: 10_000, what: 'row says waiting' },
+    );
+    expect(waiting).toMatchObject({ status: 'processing', waiting_for: 'clamd', scan_result: null, stripped_master_key: null });
+    expect(waiting.waiting_since!.getTime()).toBe(job.data.wait!.since);
+    const res = await fetch(`${t.url}/api/videos/${videoId}`, { headers: bearer(await tokenFor('test-uploader', 'uploader')) });
+    const view = (await res.json()) as { status: string; waiting: { for: string; since: string } | null };
+    expect(view.waiting?.for).toBe('clamd');
+    expect(view.waiting?.since).toBe(waiting.waiting_since!.toISOString());
 
     clamd = await startClamd({ socket, dir: clamdDir });
     const v = await waitFor(
@@ -67,7 +86,10 @@ describe('clamd unreachable', () => {
       },
       { timeoutMs: 60_000, what: 'video settled after clamd came up' },
     );
-    expect(v).toMatchObject({ status: 'ready', scan_result: 'clean' });
-    expect((await queue.getJob(videoId))!.attemptsMade).toBeGreaterThanOrEqual(1);
+    expect(v).toMatchObject({ status: 'ready', scan_result: 'clean', waiting_for: null, waiting_since: null });
+    // BullMQ counts the successful run as an attempt: it was the only one (TRANSCODE_ATTEMPTS=1 would allow no other).
+    const done = (await queue.getJob(videoId))!;
+    expect(done.attemptsMade).toBe(1);
+    expect(done.attemptsStarted).toBeGreaterThanOrEqual(4);
   });
 });

@@ -1,7 +1,7 @@
 // @ts-check
 // What each error code means for the person looking at the page. Codes come from core/errors.ts;
 // test/web/messages.test.ts fails when a code that can reach a page has no entry here.
-const OUR_SIDE = 'Processing failed on our side. Please try again later.';
+const OUR_SIDE = 'Processing failed on our side. A moderator can retry it, or you can upload the video again.';
 const NOT_STORED = 'Saving the video failed on our side. Please try again later.';
 const NOT_PACKAGED = 'Preparing the video for playback failed on our side. Please try again later.';
 
@@ -27,7 +27,7 @@ export const MESSAGES = Object.freeze({
   INGEST_TOO_LONG: 'The video is longer than allowed. Please upload a shorter clip.',
   INGEST_TRUNCATED: 'The file is incomplete (it ends early). Upload the complete file.',
   INGEST_INFECTED: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
-  INGEST_SCAN_UNAVAILABLE: 'The virus scanner is unavailable right now. Please try again later.',
+  INGEST_SCAN_UNAVAILABLE: 'The virus scanner was unavailable. A moderator can retry the video once it is back.',
   INGEST_SCAN_FAILED: 'The virus scan could not finish. Please try again later.',
   INGEST_SOURCE_CHANGED: 'The uploaded file changed while it was being checked. If this keeps happening, upload it again.',
   INGEST_STRIP_FAILED: 'We could not prepare this file for processing. Please try another export of the video.',
@@ -35,7 +35,7 @@ export const MESSAGES = Object.freeze({
   TRANSCODE_NO_VIDEO: 'This file has no video picture. Choose a video file.',
   TRANSCODE_FFMPEG_FAILED: OUR_SIDE,
   TRANSCODE_SOURCE_CORRUPT: 'The video stops part-way through (the file is damaged or incomplete). Export or upload the original again.',
-  TRANSCODE_CANCELLED: 'Processing of this video was cancelled.',
+  TRANSCODE_CANCELLED: 'Processing of this video was cancelled. A moderator can start it again.',
   TRANSCODE_POOL_START_FAILED: OUR_SIDE,
   TRANSCODE_POOL_CLOSED: 'The server is restarting; processing continues shortly.',
   PACKAGE_BAD_RENDITION: NOT_PACKAGED,
@@ -55,6 +55,8 @@ export const MESSAGES = Object.freeze({
   API_NOT_FOUND: 'This video does not exist (any more).',
   API_BAD_REQUEST: 'The server did not understand the request. Reload the page and try again.',
   API_RATE_LIMITED: 'Too many requests. Please wait a moment.',
+  API_RETRY_NOT_FAILED: 'Only videos whose processing failed can be retried.',
+  API_RETRY_SOURCE_MISSING: 'The uploaded file is no longer on the server, so it cannot be retried. Please upload the video again.',
   API_ARCHIVE_UNAVAILABLE: 'This server keeps no archive, so the video can only be deleted without an archive copy.',
   API_INTERNAL: 'Something went wrong on our side. Please try again later.',
   AUTH_MISSING_TOKEN: 'Please sign in first.',
@@ -70,7 +72,7 @@ export const MESSAGES = Object.freeze({
   PLAYBACK_REJECTED: 'A moderator did not approve this video, so it cannot be played.',
   PLAYBACK_REVOKED: 'This playback link is no longer valid.',
   infected: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
-  failed: 'Processing failed. Please try again later.',
+  failed: 'Processing failed. A moderator can retry it, or you can upload the video again.',
   rejected: 'This video could not be accepted.',
   NETWORK: 'The server could not be reached. Check your connection and try again.',
 });
