@@ -1,4 +1,5 @@
 import type { TransactionSql } from 'postgres';
+import { PipelineError } from '../core/errors.ts';
 import type { Dependency, ModerationStatus, SourceProbe, VideoStatus } from '../core/types.ts';
 import type { Sql } from './client.ts';
 import { insertOutboxEvent } from './webhook-outbox.ts';
@@ -98,15 +99,51 @@ export interface NewVideo {
 export class VideoRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Idempotent on upload_id: a retried finish hook returns the row created the first time. */
-  async createFromUpload(v: NewVideo): Promise<VideoRow> {
-    const [row] = await this.sql<VideoRow[]>`
-      INSERT INTO videos (upload_id, title, description, original_filename, uploader_id, source_key, source_size_bytes)
-      VALUES (${v.uploadId}, ${v.title}, ${v.description}, ${v.originalFilename}, ${v.uploaderId}, ${v.sourceKey}, ${v.sourceSizeBytes})
-      ON CONFLICT (upload_id) DO UPDATE SET updated_at = videos.updated_at
-      RETURNING *`;
-    if (!row) throw new Error('INSERT ... RETURNING returned no row');
-    return row;
+  /**
+   * Idempotent on upload_id: a retried finish returns the row created the first time (`inserted` says which call
+   * created it). Records the upload in
+   * upload_finishes in the same transaction (migration 0010); once that video is deleted, the upload is never made
+   * into a video again (INGEST_UPLOAD_GONE), whoever repeats the finish.
+   */
+  async createFromUpload(v: NewVideo): Promise<VideoRow & { inserted: boolean }> {
+    return this.sql.begin(async (tx) => {
+      const [done] = await tx<{ video_id: string }[]>`SELECT video_id FROM upload_finishes WHERE upload_id = ${v.uploadId}`;
+      if (done) {
+        const [prior] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${done.video_id}`;
+        if (!prior) throw new PipelineError('INGEST_UPLOAD_GONE', 'The video made from this upload was deleted.', { uploadId: v.uploadId });
+        return { ...prior, inserted: false };
+      }
+      // xmax is 0 on a row this statement inserted, set on one the ON CONFLICT branch touched (a concurrent finish).
+      const [row] = await tx<Array<VideoRow & { inserted: boolean }>>`
+        INSERT INTO videos (upload_id, title, description, original_filename, uploader_id, source_key, source_size_bytes)
+        VALUES (${v.uploadId}, ${v.title}, ${v.description}, ${v.originalFilename}, ${v.uploaderId}, ${v.sourceKey}, ${v.sourceSizeBytes})
+        ON CONFLICT (upload_id) DO UPDATE SET updated_at = videos.updated_at
+        RETURNING *, (xmax = 0) AS inserted`;
+      if (!row) throw new Error('INSERT ... RETURNING returned no row');
+      await tx`INSERT INTO upload_finishes (upload_id, video_id) VALUES (${v.uploadId}, ${row.id}) ON CONFLICT DO NOTHING`;
+      return row;
+    });
+  }
+
+  /**
+   * For each of `uploadIds` that became a video: the video's status, or 'deleted' once its row is gone. Uploads that
+   * never became a video are absent from the map.
+   */
+  async uploadStates(uploadIds: readonly string[]): Promise<Map<string, VideoStatus | 'deleted'>> {
+    if (!uploadIds.length) return new Map();
+    const rows = await this.sql<Array<{ upload_id: string; status: VideoStatus | null }>>`
+      SELECT f.upload_id, v.status FROM upload_finishes f LEFT JOIN videos v ON v.id = f.video_id
+      WHERE f.upload_id = ANY(${uploadIds as string[]}::text[])`;
+    return new Map(rows.map((r) => [r.upload_id, r.status ?? 'deleted']));
+  }
+
+  /** The video upload `uploadId` became and the upload's size; 'deleted' once that row is gone; undefined if none. */
+  async finishedUpload(uploadId: string): Promise<{ videoId: string; size: number } | 'deleted' | undefined> {
+    const [r] = await this.sql<Array<{ video_id: string; size: number | null; present: boolean }>>`
+      SELECT f.video_id, v.source_size_bytes AS size, v.id IS NOT NULL AS present
+      FROM upload_finishes f LEFT JOIN videos v ON v.id = f.video_id WHERE f.upload_id = ${uploadId}`;
+    if (!r) return undefined;
+    return r.present ? { videoId: r.video_id, size: r.size ?? 0 } : 'deleted';
   }
 
   async get(id: string): Promise<VideoRow | undefined> {
