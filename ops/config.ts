@@ -43,6 +43,17 @@ const EnvSchema = z
     JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
     /** Stalls a job may survive before it fails. */
     JOB_MAX_STALLED: z.coerce.number().int().min(0).max(20).default(2),
+    /** How often a worker re-queues unfinished videos whose job Redis lost (also once at start); one process at a time. */
+    RECONCILE_INTERVAL_SEC: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** An unfinished video whose row has not changed for this long is logged once and counted as stuck; 0 = no check. */
+    STUCK_VIDEO_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(60),
+    /** Worker-only processes serve GET /metrics on this port (the API serves its own); 0 = off. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     MAX_UPLOAD_BYTES: z.coerce
       .number()
       .int()
@@ -185,6 +196,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     jobLockMs: e.JOB_LOCK_MS,
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     jobMaxStalled: e.JOB_MAX_STALLED,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_SEC * 1000,
+    stuckVideoMinutes: e.STUCK_VIDEO_MINUTES,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     backupEncryptionKey: e.BACKUP_ENCRYPTION_KEY ? Buffer.from(e.BACKUP_ENCRYPTION_KEY, 'hex') : undefined,
     pgDumpPath: e.PG_DUMP_PATH,
