@@ -76,12 +76,21 @@ export interface HeartbeatOptions {
  * even when Redis has lost the job. A failed write is logged, not fatal: the heartbeat only holds the reconciler off.
  */
 export async function withHeartbeat<T>(o: HeartbeatOptions, run: () => Promise<T>): Promise<T> {
-  const beat = (): Promise<void> =>
+  // Never awaited by the job, and one write at a time: a database that hangs must not hold the attempt up or pile up
+  // writes; the attempt itself finds out about the database soon enough.
+  let inFlight = false;
+  const beat = (): void => {
+    if (inFlight) return;
+    inFlight = true;
     o.videos
       .heartbeat(o.videoId)
-      .catch((err: unknown) => o.logger.warn({ err: describeError(err), videoId: o.videoId }, 'heartbeat write failed'));
-  await beat();
-  const timer = setInterval(() => void beat(), o.everyMs);
+      .catch((err: unknown) => o.logger.warn({ err: describeError(err), videoId: o.videoId }, 'heartbeat write failed'))
+      .finally(() => {
+        inFlight = false;
+      });
+  };
+  beat();
+  const timer = setInterval(beat, o.everyMs);
   try {
     return await run();
   } finally {

@@ -110,7 +110,11 @@ export class Reconciler {
       const limit = this.o.batchSize ?? 500;
       const rows = await this.o.records.unowned({ afterId, limit, heartbeatStaleMs: this.o.heartbeatStaleMs });
       for (const row of rows) {
-        const outcome = await this.#reconcile(row);
+        // One video that cannot be repaired (a failed write) must not keep the others from being looked at.
+        const outcome = await this.#reconcile(row).catch((err: unknown) => {
+          this.o.logger.error({ err: describeError(err), videoId: row.id }, 'reconciler could not repair a video');
+          return undefined;
+        });
         if (outcome === 'source_missing') sourceMissing.push(row.id);
         else if (outcome) repaired.push({ videoId: row.id, reason: outcome });
       }
