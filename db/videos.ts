@@ -251,6 +251,26 @@ export class VideoRepository {
       updated_at = now() WHERE id = ${id}`;
   }
 
+  /**
+   * Withdraws the preview of a package that is about to be replaced (a retry, a stalled job's restart, a re-process):
+   * the API stops offering it and, while the video is processing, every preview URL already issued is revoked (a new
+   * access epoch), so no player keeps following an EVENT playlist that nobody will finish. Returns whether there was
+   * a preview to withdraw. A ready video keeps its epoch: it stays watchable as ready until its status changes, and
+   * that change bumps the epoch through the trigger.
+   */
+  async clearPreview(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const rows = await this.sql`UPDATE videos SET previewable_at = NULL,
+        access_epoch = access_epoch + CASE WHEN status = 'processing' THEN 1 ELSE 0 END, updated_at = now()
+      WHERE id = ${id} AND previewable_at IS NOT NULL RETURNING id`;
+    return rows.length > 0;
+  }
+
+  /** A worker is on this video (see migration 0013); does not count as progress, so updated_at stays. */
+  async heartbeat(id: string): Promise<void> {
+    await this.sql`UPDATE videos SET heartbeat_at = now() WHERE id = ${id}`;
+  }
+
   async setArtwork(id: string, a: { posterKey: string | null; storyboardKey: string | null; posters: PosterRow[] }): Promise<void> {
     await this.sql`UPDATE videos SET poster_key = ${a.posterKey}, storyboard_key = ${a.storyboardKey},
       posters = ${this.sql.json(a.posters as never)}, updated_at = now() WHERE id = ${id}`;

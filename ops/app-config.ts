@@ -29,6 +29,12 @@ export interface AppConfig {
   readonly jobMaxStalled: number;
   /** Delays of a job waiting for an unavailable dependency: baseMs doubling up to maxMs, no attempt spent. */
   readonly dependencyBackoff: { readonly baseMs: number; readonly maxMs: number };
+  /** Reconciler interval (RECONCILE_INTERVAL_SEC); it also runs once when a worker starts. */
+  readonly reconcileIntervalMs: number;
+  /** STUCK_VIDEO_MINUTES; 0 = no stuck-video check. */
+  readonly stuckVideoMinutes: number;
+  /** WORKER_METRICS_PORT: /metrics of a worker-only process; 0 = off. */
+  readonly workerMetricsPort: number;
   readonly maxUploadBytes: number;
   readonly backupEncryptionKey: Buffer | undefined;
   readonly pgDumpPath: string;

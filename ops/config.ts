@@ -47,6 +47,17 @@ const EnvSchema = z
     DEPENDENCY_BACKOFF_MS: z.coerce.number().int().min(100).default(5000),
     /** Longest delay between two tries of a waiting job: how late a job notices the dependency is back, at worst. */
     DEPENDENCY_BACKOFF_MAX_MS: z.coerce.number().int().min(1000).default(300_000),
+    /** How often a worker re-queues unfinished videos whose job Redis lost (also once at start); one process at a time. */
+    RECONCILE_INTERVAL_SEC: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** An unfinished video whose row has not changed for this long is logged once and counted as stuck; 0 = no check. */
+    STUCK_VIDEO_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(60),
+    /** Worker-only processes serve GET /metrics on this port (the API serves its own); 0 = off. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     MAX_UPLOAD_BYTES: z.coerce
       .number()
       .int()
@@ -214,6 +225,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     jobMaxStalled: e.JOB_MAX_STALLED,
     dependencyBackoff: { baseMs: e.DEPENDENCY_BACKOFF_MS, maxMs: e.DEPENDENCY_BACKOFF_MAX_MS },
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_SEC * 1000,
+    stuckVideoMinutes: e.STUCK_VIDEO_MINUTES,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     backupEncryptionKey: e.BACKUP_ENCRYPTION_KEY ? Buffer.from(e.BACKUP_ENCRYPTION_KEY, 'hex') : undefined,
     pgDumpPath: e.PG_DUMP_PATH,
