@@ -25,6 +25,7 @@ import { registerVideoRoutes, type LocalVideoFiles, type VideoArchive } from './
 import { registerSignedObjectRoutes, type SignedObjectRoutesOptions } from './object-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 import { registerStreamWebhook, type StreamWebhookOptions } from './stream-webhook.ts';
+import type { UploadRateLimit } from './upload-rate-limit.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
 import { registerUploadTokenRoutes } from './upload-token-routes.ts';
 
@@ -57,8 +58,10 @@ export interface ApiOptions {
   readonly readinessCacheMs?: number;
   /** Origins allowed to embed the player (CORS on playback routes); default none. */
   readonly corsOrigins?: readonly string[];
-  /** Requests per window per client IP; default 300 per 60 s. */
+  /** Requests per window per client IP; default 300 per 60 s. The upload routes have their own budgets (uploadRateLimit). */
   readonly rateLimit?: { readonly max: number; readonly windowMs: number };
+  /** Budgets of tus requests per upload URL and of creations and upload tokens per uploader; default see UploadRateLimit. */
+  readonly uploadRateLimit?: UploadRateLimit;
   /** Trust X-Forwarded-For (behind a reverse proxy); default false. */
   readonly trustProxy?: boolean;
   /** Re-queues failed videos (POST /api/videos/:id/retry); default none (the route is absent). */
@@ -145,8 +148,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
   registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics, cacheMs: o.readinessCacheMs });
-  registerUploadRoutes(app, o.tus, o.uploadPath ?? '/uploads');
-  registerUploadTokenRoutes(app, { tokens: o.uploadTokens });
+  registerUploadRoutes(app, { tus: o.tus, tokens: o.uploadTokens, mountPath: o.uploadPath ?? '/uploads', rateLimit: o.uploadRateLimit });
+  registerUploadTokenRoutes(app, { tokens: o.uploadTokens, rateLimit: o.uploadRateLimit });
   // One cache per process, shared by the routes that change access (so they can drop an entry) and /hls that reads it.
   const access = new AccessStateCache({ load: (id) => o.videos.accessState(id), ttlMs: o.playbackAccessCacheMs, now: o.now });
   registerVideoRoutes(app, { ...o, access });

@@ -4,9 +4,12 @@ import { z } from 'zod';
 import type { UploadTokens } from '../ingest/upload-token.ts';
 import { principalOf, requireRole } from './auth.ts';
 import { errorResponses } from './routes/video-view.ts';
+import { tokenIssueLimit, type UploadRateLimit } from './upload-rate-limit.ts';
 
 export interface UploadTokenRoutesOptions {
   readonly tokens: UploadTokens;
+  /** Tokens per user and window, instead of the API's per-IP budget; default see UploadRateLimit. */
+  readonly rateLimit?: UploadRateLimit;
 }
 
 const TokenOut = z.object({ token: z.string(), expiresAt: z.iso.datetime(), header: z.literal('Upload-Token') });
@@ -20,6 +23,7 @@ export function registerUploadTokenRoutes(app: FastifyInstance, o: UploadTokenRo
     '/api/upload-tokens',
     {
       preHandler: requireRole('uploader'),
+      config: { rateLimit: tokenIssueLimit(o.rateLimit ?? {}) },
       schema: {
         tags: ['uploads'],
         summary: 'Issue a short-lived token that authorises creating tus uploads',

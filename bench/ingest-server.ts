@@ -30,7 +30,7 @@ function tusHandler(uploadDir: string): http.RequestListener {
     tokens,
     expirationMs: 24 * 3600_000,
     logger: pino({ level: 'silent' }),
-    onFinished: async (u) => ({ videoId: u.id }),
+    onFinished: async (u) => ({ videoId: u.id, created: true }),
   });
   return (req, res) => {
     tus.handle(req, res).catch((err: unknown) => {

@@ -68,6 +68,37 @@ export const ERROR_DEFINITIONS = {
     status: 400,
     hint: 'Upload-Concat final must list complete partial uploads of this server (created with Upload-Concat: partial).',
   },
+  INGEST_DISK_FULL: {
+    status: 507,
+    hint: 'The server is short of disk space; retry later. Operators: free space under DATA_DIR (the upload sweep removes orphaned uploads) or lower DISK_RESERVE_BYTES.',
+  },
+  // 423, not 503: on a resume tus-js-client retries a HEAD only on 423; any other error makes it drop the upload URL and
+  // send the whole file again as a new upload.
+  INGEST_FINISH_PENDING: {
+    status: 423,
+    hint: 'Every byte is stored. Retry the HEAD or the final PATCH (nothing needs to be sent again); the server also finishes the upload on its own once it can.',
+  },
+  INGEST_UNAVAILABLE: { status: 503, hint: 'Retry in a few seconds.' },
+  INGEST_INTERNAL: { status: 500, hint: 'Unexpected server error; the server log has the details (look for the request id).' },
+  INGEST_UPLOAD_NOT_FOUND: { status: 404, hint: 'No upload at this URL; create a new upload.' },
+  INGEST_UPLOAD_GONE: {
+    status: 410,
+    hint: 'The upload no longer exists (it expired unfinished, or the video made from it was deleted); create a new upload.',
+  },
+  INGEST_OFFSET_MISMATCH: {
+    status: 409,
+    hint: 'Upload-Offset differs from the stored offset; send a HEAD and resume from the offset it reports.',
+  },
+  INGEST_UPLOAD_BUSY: { status: 423, hint: 'Another request is writing to this upload; retry in a moment.' },
+  INGEST_PROTOCOL_INVALID: {
+    status: 400,
+    hint: 'The request does not follow tus 1.0 (headers, Content-Type or method); use a tus client.',
+  },
+  INGEST_TUS_VERSION: { status: 412, hint: 'Send "Tus-Resumable: 1.0.0"; this server speaks tus 1.0.0 only.' },
+  INGEST_RATE_LIMITED: {
+    status: 429,
+    hint: 'Too many requests for this upload or uploader; retry after the Retry-After seconds. Operators: UPLOAD_RATE_LIMIT_PER_UPLOAD / UPLOAD_RATE_LIMIT_PER_USER.',
+  },
   INGEST_EMPTY: { status: 422, hint: 'The upload has zero bytes; upload the video file itself.' },
   INGEST_UNREADABLE: { status: 422, hint: 'ffprobe cannot read the file (not media, or truncated); upload a complete video.' },
   INGEST_UNSUPPORTED_CONTAINER: {

@@ -33,6 +33,16 @@ export interface PipelineMetrics {
   readonly dependencyWaits: Counter<'dependency'>;
   /** HTTP responses by route pattern and status class. */
   readonly httpResponses: Counter<'method' | 'route' | 'status'>;
+  /** Jobs this worker found stalled (their worker stopped renewing the lock, e.g. it died) and handed back. */
+  readonly jobsStalled: Counter<never>;
+  /** Transcode attempts that will run again: reason = stalled (lock lost) | retry (attempt failed, attempts left). */
+  readonly jobsRequeued: Counter<'reason'>;
+  /** Jobs the reconciler restored from PostgreSQL: reason = job_missing | job_orphaned | job_completed | job_failed. */
+  readonly reconcilerRepairs: Counter<'reason'>;
+  /** Reconciler passes: outcome = done | locked (another process ran it) | error. */
+  readonly reconcilerRuns: Counter<'outcome'>;
+  /** Unfinished videos whose row has not changed for STUCK_VIDEO_MINUTES (deployment-wide, read from PostgreSQL). */
+  readonly videosStuck: Gauge<never>;
   /** Adds queue depth and jobs-by-state gauges for these queues, read at scrape time. */
   trackQueues(queues: readonly QueueLike[]): void;
 }
@@ -125,6 +135,21 @@ export function createMetrics(o: MetricsOptions = {}): PipelineMetrics {
       labelNames: ['method', 'route', 'status'],
       registers,
     }),
+    jobsStalled: new Counter({ name: `${p}jobs_stalled_total`, help: 'Jobs found stalled and handed back to the queue', registers }),
+    jobsRequeued: new Counter({
+      name: `${p}jobs_requeued_total`,
+      help: 'Transcode attempts queued again after a stall or a failed attempt',
+      labelNames: ['reason'],
+      registers,
+    }),
+    reconcilerRepairs: new Counter({
+      name: `${p}reconciler_repairs_total`,
+      help: 'Jobs the reconciler restored from PostgreSQL',
+      labelNames: ['reason'],
+      registers,
+    }),
+    reconcilerRuns: new Counter({ name: `${p}reconciler_runs_total`, help: 'Reconciler passes', labelNames: ['outcome'], registers }),
+    videosStuck: new Gauge({ name: `${p}videos_stuck`, help: 'Unfinished videos without a change for STUCK_VIDEO_MINUTES', registers }),
     trackQueues(qs) {
       queues.push(...qs);
     },

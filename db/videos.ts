@@ -1,4 +1,5 @@
 import type { TransactionSql } from 'postgres';
+import { PipelineError } from '../core/errors.ts';
 import type { Dependency, ModerationStatus, SourceProbe, VideoStatus } from '../core/types.ts';
 import type { Sql } from './client.ts';
 import { insertOutboxEvent } from './webhook-outbox.ts';
@@ -98,15 +99,51 @@ export interface NewVideo {
 export class VideoRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** Idempotent on upload_id: a retried finish hook returns the row created the first time. */
-  async createFromUpload(v: NewVideo): Promise<VideoRow> {
-    const [row] = await this.sql<VideoRow[]>`
-      INSERT INTO videos (upload_id, title, description, original_filename, uploader_id, source_key, source_size_bytes)
-      VALUES (${v.uploadId}, ${v.title}, ${v.description}, ${v.originalFilename}, ${v.uploaderId}, ${v.sourceKey}, ${v.sourceSizeBytes})
-      ON CONFLICT (upload_id) DO UPDATE SET updated_at = videos.updated_at
-      RETURNING *`;
-    if (!row) throw new Error('INSERT ... RETURNING returned no row');
-    return row;
+  /**
+   * Idempotent on upload_id: a retried finish returns the row created the first time (`inserted` says which call
+   * created it). Records the upload in
+   * upload_finishes in the same transaction (migration 0010); once that video is deleted, the upload is never made
+   * into a video again (INGEST_UPLOAD_GONE), whoever repeats the finish.
+   */
+  async createFromUpload(v: NewVideo): Promise<VideoRow & { inserted: boolean }> {
+    return this.sql.begin(async (tx) => {
+      const [done] = await tx<{ video_id: string }[]>`SELECT video_id FROM upload_finishes WHERE upload_id = ${v.uploadId}`;
+      if (done) {
+        const [prior] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${done.video_id}`;
+        if (!prior) throw new PipelineError('INGEST_UPLOAD_GONE', 'The video made from this upload was deleted.', { uploadId: v.uploadId });
+        return { ...prior, inserted: false };
+      }
+      // xmax is 0 on a row this statement inserted, set on one the ON CONFLICT branch touched (a concurrent finish).
+      const [row] = await tx<Array<VideoRow & { inserted: boolean }>>`
+        INSERT INTO videos (upload_id, title, description, original_filename, uploader_id, source_key, source_size_bytes)
+        VALUES (${v.uploadId}, ${v.title}, ${v.description}, ${v.originalFilename}, ${v.uploaderId}, ${v.sourceKey}, ${v.sourceSizeBytes})
+        ON CONFLICT (upload_id) DO UPDATE SET updated_at = videos.updated_at
+        RETURNING *, (xmax = 0) AS inserted`;
+      if (!row) throw new Error('INSERT ... RETURNING returned no row');
+      await tx`INSERT INTO upload_finishes (upload_id, video_id) VALUES (${v.uploadId}, ${row.id}) ON CONFLICT DO NOTHING`;
+      return row;
+    });
+  }
+
+  /**
+   * For each of `uploadIds` that became a video: the video's status, or 'deleted' once its row is gone. Uploads that
+   * never became a video are absent from the map.
+   */
+  async uploadStates(uploadIds: readonly string[]): Promise<Map<string, VideoStatus | 'deleted'>> {
+    if (!uploadIds.length) return new Map();
+    const rows = await this.sql<Array<{ upload_id: string; status: VideoStatus | null }>>`
+      SELECT f.upload_id, v.status FROM upload_finishes f LEFT JOIN videos v ON v.id = f.video_id
+      WHERE f.upload_id = ANY(${uploadIds as string[]}::text[])`;
+    return new Map(rows.map((r) => [r.upload_id, r.status ?? 'deleted']));
+  }
+
+  /** The video upload `uploadId` became and the upload's size; 'deleted' once that row is gone; undefined if none. */
+  async finishedUpload(uploadId: string): Promise<{ videoId: string; size: number } | 'deleted' | undefined> {
+    const [r] = await this.sql<Array<{ video_id: string; size: number | null; present: boolean }>>`
+      SELECT f.video_id, v.source_size_bytes AS size, v.id IS NOT NULL AS present
+      FROM upload_finishes f LEFT JOIN videos v ON v.id = f.video_id WHERE f.upload_id = ${uploadId}`;
+    if (!r) return undefined;
+    return r.present ? { videoId: r.video_id, size: r.size ?? 0 } : 'deleted';
   }
 
   async get(id: string): Promise<VideoRow | undefined> {
@@ -212,6 +249,26 @@ export class VideoRepository {
   async markPreviewable(id: string, r: { hlsPrefix: string; masterKey: string }): Promise<void> {
     await this.sql`UPDATE videos SET hls_prefix = ${r.hlsPrefix}, master_key = ${r.masterKey}, previewable_at = now(),
       updated_at = now() WHERE id = ${id}`;
+  }
+
+  /**
+   * Withdraws the preview of a package that is about to be replaced (a retry, a stalled job's restart, a re-process):
+   * the API stops offering it and, while the video is processing, every preview URL already issued is revoked (a new
+   * access epoch), so no player keeps following an EVENT playlist that nobody will finish. Returns whether there was
+   * a preview to withdraw. A ready video keeps its epoch: it stays watchable as ready until its status changes, and
+   * that change bumps the epoch through the trigger.
+   */
+  async clearPreview(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const rows = await this.sql`UPDATE videos SET previewable_at = NULL,
+        access_epoch = access_epoch + CASE WHEN status = 'processing' THEN 1 ELSE 0 END, updated_at = now()
+      WHERE id = ${id} AND previewable_at IS NOT NULL RETURNING id`;
+    return rows.length > 0;
+  }
+
+  /** A worker is on this video (see migration 0013); does not count as progress, so updated_at stays. */
+  async heartbeat(id: string): Promise<void> {
+    await this.sql`UPDATE videos SET heartbeat_at = now() WHERE id = ${id}`;
   }
 
   async setArtwork(id: string, a: { posterKey: string | null; storyboardKey: string | null; posters: PosterRow[] }): Promise<void> {

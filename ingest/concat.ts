@@ -1,4 +1,5 @@
-import { Metadata, Uid, Upload } from '@tus/utils';
+import { createHash } from 'node:crypto';
+import { Metadata, Upload } from '@tus/utils';
 import { PipelineError } from '../core/errors.ts';
 import { isPartialId, type SafeFileStore } from './safe-file-store.ts';
 
@@ -42,30 +43,53 @@ function parseMetadata(header: string | null): Upload['metadata'] {
 }
 
 /**
+ * Id of the final upload over `partIds`, derived from them: a final request repeated after a failure (or a crash)
+ * finds the upload the first one made instead of making a second video from the same parts. As unguessable as the
+ * partial ids it is derived from.
+ */
+export function finalUploadId(partIds: readonly string[]): string {
+  return createHash('sha256').update(partIds.join(' ')).digest('hex').slice(0, 32);
+}
+
+const isComplete = (u: Upload | undefined): u is Upload => u !== undefined && u.size !== undefined && u.offset === u.size;
+
+/**
  * tus concatenation, final step: checks that every listed partial is complete, that the total fits maxSize, lets
- * `prepare` validate and patch the metadata (same rules as a normal creation), then joins the parts on disk.
+ * `prepare` validate and patch the metadata (same rules as a normal creation), then joins the parts on disk. When
+ * the final upload over these parts exists already, returns it. The caller removes the parts once it has recorded
+ * the result (SafeFileStore.removeParts), so a failure before that leaves everything a retry needs.
  */
 export async function createFinalUpload(
   store: SafeFileStore,
   r: FinalUploadRequest,
   prepare: (upload: Upload, parts: readonly Upload[]) => Promise<Upload['metadata']>,
-): Promise<Upload> {
+): Promise<{ upload: Upload; partIds: string[] }> {
   const partIds = parseFinalConcat(r.concatHeader, r.mountPath);
   if (new Set(partIds).size !== partIds.length) throw new PipelineError('INGEST_CONCAT_INVALID', 'A partial is listed twice.');
+  const id = finalUploadId(partIds);
+  const existing = await store.getUpload(id).catch(() => undefined);
+  if (isComplete(existing)) return { upload: existing, partIds };
   let total = 0;
   const parts: Upload[] = [];
-  for (const id of partIds) {
-    const part = await store.getUpload(id).catch(() => undefined);
-    if (!part || part.size === undefined || part.offset !== part.size) {
-      throw new PipelineError('INGEST_CONCAT_INVALID', `Partial upload ${id} is missing or incomplete.`, { id });
+  for (const partId of partIds) {
+    const part = await store.getUpload(partId).catch(() => undefined);
+    if (!isComplete(part)) {
+      throw new PipelineError('INGEST_CONCAT_INVALID', `Partial upload ${partId} is missing or incomplete.`, { id: partId });
     }
-    total += part.size;
+    total += part.size ?? 0;
     parts.push(part);
   }
   if (r.maxSize > 0 && total > r.maxSize) {
     throw new PipelineError('INGEST_TOO_LARGE', `The parts add up to ${total} bytes, over ${r.maxSize}.`, { total });
   }
-  const upload = new Upload({ id: Uid.rand(), size: total, offset: 0, metadata: parseMetadata(r.metadataHeader) });
+  const upload = new Upload({ id, size: total, offset: 0, metadata: parseMetadata(r.metadataHeader) });
   upload.metadata = await prepare(upload, parts);
-  return store.concatenate(upload, partIds);
+  try {
+    return { upload: await store.concatenate(upload, partIds), partIds };
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'EEXIST') {
+      throw new PipelineError('INGEST_UPLOAD_BUSY', 'These parts are being joined by another request.', { id }, { cause: err });
+    }
+    throw err;
+  }
 }

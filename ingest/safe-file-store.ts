@@ -1,14 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm, truncate } from 'node:fs/promises';
+import { open, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
 import { ERRORS, isPathInsideDirectory, Upload } from '@tus/utils';
 import { PipelineError } from '../core/errors.ts';
 import { HashingStream } from '../core/hashing.ts';
 import { checksumScope } from './checksum.ts';
+import { diskFullError, isDiskFullError } from './disk-space.ts';
 
 /** Ids of partial uploads (tus concatenation) start with this, so every hook can tell them apart without state. */
 export const PARTIAL_PREFIX = 'partial-';
@@ -28,6 +29,7 @@ export interface SafeFileStoreOptions {
  * - checksum: a PATCH under checksumScope is hashed while it is written; a mismatch truncates the file back to the
  *   chunk's start offset (the chunk is discarded, the offset unchanged) and fails with INGEST_CHECKSUM_MISMATCH (460);
  * - concatenation: concatenate() streams complete partial uploads into a new final upload;
+ * - writes that fail for lack of space throw INGEST_DISK_FULL (upstream turns every write error into a generic 500);
  * - expiration that never deletes a finished upload (upstream compares the info file's `offset`, which it never
  *   updates after creation, so every finished upload looked unfinished and was deleted once expired).
  */
@@ -52,14 +54,24 @@ export class SafeFileStore extends FileStore {
     return p;
   }
 
+  /** Flushes an upload's data file to disk, so a finish recorded after it never points at bytes a crash lost. */
+  async sync(id: string): Promise<void> {
+    const handle = await open(this.pathOf(id), 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
     const expected = checksumScope.getStore();
-    if (!expected) return super.write(readable, id, offset);
+    if (!expected) return this.#writeAt(readable, id, offset);
     const hashing = new HashingStream(expected.algorithm);
     readable.once('error', (err) => hashing.destroy(err));
     let end: number;
     try {
-      end = await super.write(readable.pipe(hashing), id, offset);
+      end = await this.#writeAt(readable.pipe(hashing), id, offset);
     } catch (err) {
       // Part of a checksummed chunk can never be verified: drop it so the client resends the whole chunk.
       await truncate(this.pathOf(id), offset);
@@ -77,12 +89,33 @@ export class SafeFileStore extends FileStore {
     return end;
   }
 
+  /** FileStore.write, except that ENOSPC/EDQUOT surface as INGEST_DISK_FULL instead of tus's FILE_WRITE_ERROR. */
+  async #writeAt(readable: Readable, id: string, offset: number): Promise<number> {
+    let received = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        received += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(readable, counter, createWriteStream(this.pathOf(id), { flags: 'r+', start: offset }));
+    } catch (err) {
+      if (isDiskFullError(err)) throw diskFullError('The disk filled up while the chunk was being stored.', err);
+      // tus's own error for a broken write (a client that went away, an I/O error): what upstream throws.
+      throw ERRORS.FILE_WRITE_ERROR;
+    }
+    return offset + received;
+  }
+
   /**
-   * Creates `upload` (size = sum of parts) by streaming the complete partial uploads `partIds` into it in order, then
-   * deletes the partials (the spec lets the server drop them once concatenated). Nothing is buffered in memory.
+   * Creates `upload` (size = sum of parts) by streaming the complete partial uploads `partIds` into it in order.
+   * Nothing is buffered in memory. The info file is written last, after the data is on disk, so an upload with info
+   * is always complete; the partials stay until the caller has recorded the result (see removeParts).
    */
   async concatenate(upload: Upload, partIds: readonly string[]): Promise<Upload> {
     const dest = this.pathOf(upload.id);
+    // 'wx': a second request for the same final upload (its id is derived from the parts) must not write over the first.
     const out = createWriteStream(dest, { flags: 'wx' });
     try {
       const joined = new PassThrough();
@@ -97,9 +130,19 @@ export class SafeFileStore extends FileStore {
       throw err;
     }
     upload.offset = upload.size ?? 0;
+    await this.sync(upload.id);
     await this.configstore.set(upload.id, upload);
-    for (const id of partIds) await this.remove(id);
     return new Upload({ ...upload, storage: { type: 'file', path: dest } });
+  }
+
+  /** Deletes concatenated partials (the spec lets the server drop them once the final upload exists). */
+  async removeParts(partIds: readonly string[]): Promise<void> {
+    for (const id of partIds) {
+      await this.remove(id).catch((err: unknown) => {
+        // A repeated final request finds them gone already.
+        if (err !== ERRORS.FILE_NOT_FOUND) throw err;
+      });
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import { inputArgs, type MediaInput } from '../media/allow-list.ts';
 import { scrubConfigRecord } from '../media/extradata.ts';
 import { probeMedia, type RawProbe } from '../media/ffprobe.ts';
 import { userDataPlan, type UserDataPlan } from '../media/user-data.ts';
+import { diskFullError, isDiskFullError } from './disk-space.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -112,6 +113,8 @@ async function writeMaster(o: StripVideoOptions, plan: UserDataPlan): Promise<{ 
       return { out, stderr };
     } catch (err) {
       await rm(tmp, { force: true });
+      // The other container needs the same space: say the disk is full, not that the file could not be remuxed.
+      if (isDiskFullError(err)) throw diskFullError('The master could not be written.', err);
       failures.push(String((err as { stderr?: unknown }).stderr ?? err).slice(-1000));
     }
   }

@@ -1,22 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Upload } from '@tus/server';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
-import { isPipelineError, PipelineError } from '../core/errors.ts';
+import { PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { QuotaCloseReason, UploadQuota } from '../core/upload-quota.ts';
+import type { UploadQuota } from '../core/upload-quota.ts';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADER, checksumScope, parseChecksumHeader } from './checksum.ts';
 import { createFinalUpload, parseFinalConcat } from './concat.ts';
+import type { DiskSpace } from './disk-space.ts';
 import { isPartialId, PARTIAL_PREFIX, SafeFileStore } from './safe-file-store.ts';
+import { asJsonError, errorBody, toIngestError } from './tus-errors.ts';
+import { UploadCompletion, VIDEO_ID_HEADER, type FinishedUploadLookup, type UploadFinishHook } from './upload-finish.ts';
 import { assertNoServerKeys, parseVideoMetadata } from './upload-metadata.ts';
+import { deleteTusUpload } from './video-files.ts';
 import { UPLOAD_TOKEN_HEADER, type UploadTokenClaims, type UploadTokens } from './upload-token.ts';
 
-export interface FinishedUpload {
-  readonly id: string;
-  /** Absolute path of the complete file. */
-  readonly path: string;
-  readonly size: number;
-  readonly metadata: Readonly<Record<string, string>>;
-}
+export type { FinishedUpload } from './upload-finish.ts';
 
 export interface TusIngestOptions {
   /** Directory the file store writes uploads to. */
@@ -34,47 +32,54 @@ export interface TusIngestOptions {
    * i.e. no limits (the app always passes one; the ingest benchmark does not).
    */
   readonly quota?: UploadQuota;
+  /** Free space on the data volume, checked before each creation (INGEST_DISK_FULL, 507); default: not checked. */
+  readonly disk?: DiskSpace;
   readonly logger: Logger;
   /** Clock for expiry decisions; default Date.now. */
   readonly now?: () => number;
   /**
-   * Called once the last byte of a (non-partial) upload is stored, before the client gets its final response; returns
-   * the video id, sent back in the `Video-Id` header. Must be idempotent: a client may repeat the final PATCH.
+   * Records a complete (non-partial) upload as a video before the client hears it is complete; returns the video id,
+   * sent back in the `Video-Id` header. Must be idempotent on the upload id (see UploadFinishHook).
    */
-  readonly onFinished: (upload: FinishedUpload) => Promise<{ videoId: string }>;
+  readonly onFinished: UploadFinishHook;
+  /** What became of an upload whose files are gone (see UploadCompletion.answerHead); default none. */
+  readonly finishedUpload?: FinishedUploadLookup;
 }
 
-export const VIDEO_ID_HEADER = 'Video-Id';
+export { VIDEO_ID_HEADER } from './upload-finish.ts';
 /** Metadata key the server sets to the token's subject; clients may not send it. */
 export const UPLOADER_KEY = 'uploader';
 
-function cleanMetadata(m: Upload['metadata']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(m ?? {})) if (typeof v === 'string') out[k] = v;
-  return out;
-}
-
-/** JSON error body in the API's shape, so tus clients and tests read the same stable codes as every other route. */
-function errorBody(err: PipelineError): string {
-  return JSON.stringify({ error: { code: err.code, message: err.message } });
-}
+/** Statuses whose cause passes with time: the client is told when to try again. */
+const RETRY_LATER = new Set([423, 503, 507]);
 
 /**
  * The tus endpoint: @tus/server v2 on a SafeFileStore, with upload tokens, zod-validated metadata, and the checksum
- * and concatenation extensions that @tus/server does not implement, handled in front of it.
+ * and concatenation extensions that @tus/server does not implement, handled in front of it. Every error answer is
+ * JSON with a stable code (ingest/tus-errors.ts).
  */
 export class TusIngest {
   readonly server: Server;
   readonly store: SafeFileStore;
+  readonly completion: UploadCompletion;
   readonly #o: TusIngestOptions;
   /** Claims of the creation request being handled (set in onIncomingRequest, read in onUploadCreate). */
   readonly #claims = new WeakMap<object, UploadTokenClaims>();
-  /** Upload id whose quota slot a creation request took (set in onUploadCreate), to give it back if creation fails. */
-  readonly #reserved = new WeakMap<object, string>();
+  /** Upload id a creation request made (set in onUploadCreate), to undo what a failed creation left. */
+  readonly #created = new WeakMap<object, string>();
+  /** Creation requests whose quota slot was taken, to give it back if creation fails. */
+  readonly #reserved = new WeakSet<object>();
 
   constructor(o: TusIngestOptions) {
     this.#o = o;
     this.store = new SafeFileStore({ directory: o.uploadDir, expirationMs: o.expirationMs, now: o.now });
+    this.completion = new UploadCompletion({
+      store: this.store,
+      onFinished: o.onFinished,
+      lookup: o.finishedUpload,
+      quota: o.quota,
+      logger: o.logger,
+    });
     this.server = new Server({
       path: o.path,
       datastore: this.store,
@@ -86,26 +91,25 @@ export class TusIngest {
       disableTerminationForFinishedUploads: true,
       namingFunction: (req) => (req.headers.get('upload-concat') === 'partial' ? PARTIAL_PREFIX : '') + randomId(),
       onIncomingRequest: async (req) => {
-        if (req.method === 'POST') this.#claims.set(req, this.#authorize(req.headers.get(UPLOAD_TOKEN_HEADER)));
+        if (req.method === 'POST') this.#claims.set(req, this.#o.tokens.verify(req.headers.get(UPLOAD_TOKEN_HEADER)));
       },
       onUploadCreate: async (req, upload) => {
         const claims = this.#claims.get(req);
         const metadata = this.#prepareMetadata(upload, claims);
+        this.#created.set(req, upload.id);
         await this.#reserve(req, upload, claims);
         return { metadata };
       },
       onUploadFinish: async (_req, upload) => {
-        // A finished partial still counts as open (it holds disk) until a final upload consumes it.
-        await this.#o.quota?.recordSize(upload.id, upload.size ?? upload.offset);
-        if (isPartialId(upload.id)) return {};
-        await this.#o.quota?.release([upload.id], 'finished');
-        const { videoId } = await this.#finish(upload);
-        return { headers: { [VIDEO_ID_HEADER]: videoId } };
+        if (isPartialId(upload.id)) {
+          await this.completion.partialFinished(upload);
+          return {};
+        }
+        return { headers: { [VIDEO_ID_HEADER]: await this.completion.complete(upload) } };
       },
       onResponseError: (_req, err) => {
-        if (isPipelineError(err)) return { status_code: err.statusCode, body: errorBody(err) };
-        if (err instanceof Error) o.logger.error({ err }, 'tus request failed');
-        return undefined;
+        const e = this.#describe(err);
+        return { status_code: e.statusCode, body: errorBody(e) };
       },
     });
   }
@@ -117,32 +121,14 @@ export class TusIngest {
   }
 
   async handleWeb(req: Request): Promise<Response> {
+    let res: Response;
     try {
-      // Downloading an upload is not part of tus; raw uploads may be infected or carry GPS tags.
-      if (req.method === 'GET') throw new PipelineError('API_NOT_FOUND', 'Uploads cannot be downloaded.');
-      const concat = req.headers.get('upload-concat');
-      if (req.method === 'POST' && concat?.startsWith('final;')) return await this.#createFinal(req, concat);
-      if (req.method === 'POST') this.#checkDeclaredSize(req);
-      const checksum = req.headers.get(CHECKSUM_HEADER);
-      if (req.method === 'PATCH' && checksum !== null) {
-        const expected = parseChecksumHeader(checksum);
-        return await checksumScope.run(expected, () => this.server.handleWeb(req));
-      }
-      const res = await this.server.handleWeb(req);
-      if (req.method === 'POST') await this.#undoFailedReservation(req, res);
-      if (req.method === 'DELETE' && res.status === 204) await this.#releaseQuietly([uploadIdOf(req)], 'terminated');
-      if (req.method === 'OPTIONS') res.headers.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
-      return res;
+      res = await this.#route(req);
     } catch (err) {
-      if (isPipelineError(err)) return this.#errorResponse(req, err);
-      // tus-style errors ({status_code, body}) from the store, e.g. FILE_NOT_FOUND during concatenation.
-      const tusErr = err as { status_code?: unknown; body?: unknown };
-      if (typeof tusErr.status_code === 'number') {
-        return new Response(String(tusErr.body ?? ''), { status: tusErr.status_code, headers: this.#baseHeaders(req) });
-      }
-      this.#o.logger.error({ err }, 'tus front handler failed');
-      return new Response('Internal error; see server logs.\n', { status: 500, headers: this.#baseHeaders(req) });
+      res = this.#errorResponse(this.#describe(err));
     }
+    if (RETRY_LATER.has(res.status)) res.headers.set('Retry-After', '5');
+    return asJsonError(res);
   }
 
   /** Deletes expired unfinished uploads; never a finished one (see SafeFileStore.deleteExpired). */
@@ -150,8 +136,31 @@ export class TusIngest {
     return this.server.cleanUpExpiredUploads();
   }
 
-  #authorize(token: string | null): UploadTokenClaims {
-    return this.#o.tokens.verify(token);
+  async #route(req: Request): Promise<Response> {
+    // Downloading an upload is not part of tus; raw uploads may be infected or carry GPS tags.
+    if (req.method === 'GET') throw new PipelineError('API_NOT_FOUND', 'Uploads cannot be downloaded.');
+    const concat = req.headers.get('upload-concat');
+    if (req.method === 'POST' && concat?.startsWith('final;')) return await this.#createFinal(req, concat);
+    if (req.method === 'POST') await this.#checkDeclaredSize(req);
+    const checksum = req.headers.get(CHECKSUM_HEADER);
+    if (req.method === 'PATCH' && checksum !== null) {
+      const expected = parseChecksumHeader(checksum);
+      return await checksumScope.run(expected, () => this.server.handleWeb(req));
+    }
+    const res = await this.server.handleWeb(req);
+    if (req.method === 'POST') await this.#undoFailedCreation(req, res);
+    if (req.method === 'DELETE' && res.status === 204) await this.completion.releaseQuietly([uploadIdOf(req)], 'terminated');
+    if (req.method === 'OPTIONS') res.headers.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
+    if (req.method === 'HEAD') return this.completion.answerHead(uploadIdOf(req), res);
+    return res;
+  }
+
+  /** The stable error a client gets for `err`; server-side failures are logged here with their cause. */
+  #describe(err: unknown): PipelineError {
+    const e = toIngestError(err);
+    // pino's err serializer appends the causes' messages: the log has the errno the client never sees.
+    if (e.statusCode >= 500 || e.code === 'INGEST_FINISH_PENDING') this.#o.logger.error({ err: e }, 'tus request failed');
+    return e;
   }
 
   #prepareMetadata(upload: Upload, claims: UploadTokenClaims | undefined): Upload['metadata'] {
@@ -171,47 +180,39 @@ export class TusIngest {
       // A deferred length counts as the largest allowed upload until the real size is known.
       bytes: upload.size ?? this.#o.maxSize,
     });
-    this.#reserved.set(req, upload.id);
+    this.#reserved.add(req);
   }
 
   /**
-   * A creation that failed after taking its slot gives it back, unless the upload exists anyway (creation-with-upload
-   * whose body broke off): the client can resume that one, so it keeps counting.
+   * A creation that failed after onUploadCreate gives its slot back, unless the upload exists anyway
+   * (creation-with-upload whose body broke off): the client can resume that one, so it keeps counting. One that
+   * failed for lack of disk, or because its video could not be recorded, is deleted: the client never got its URL
+   * and will create it again, so keeping it would leave a 0-byte leftover or make a second video from one file.
    */
-  async #undoFailedReservation(req: Request, res: Response): Promise<void> {
-    const id = this.#reserved.get(req);
+  async #undoFailedCreation(req: Request, res: Response): Promise<void> {
+    const id = this.#created.get(req);
     if (id === undefined || res.status < 400) return;
-    const exists = await this.store.getUpload(id).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) await this.#releaseQuietly([id], 'failed');
-  }
-
-  /** Releases quota slots once the uploads are gone; a failure only leaves them counted until they expire. */
-  async #releaseQuietly(ids: readonly string[], reason: QuotaCloseReason): Promise<void> {
-    await this.#o.quota?.release(ids, reason).catch((err: unknown) => {
-      this.#o.logger.error({ err, ids, reason }, 'upload quota release failed');
-    });
-  }
-
-  async #finish(upload: Upload): Promise<{ videoId: string }> {
-    return this.#o.onFinished({
-      id: upload.id,
-      path: this.store.pathOf(upload.id),
-      size: upload.size ?? upload.offset,
-      metadata: cleanMetadata(upload.metadata),
-    });
+    const abandoned = res.status === 507 || res.status === 423;
+    if (abandoned) await deleteTusUpload(this.store.pathOf(id));
+    const resumable =
+      !abandoned &&
+      (await this.store.getUpload(id).then(
+        () => true,
+        () => false,
+      ));
+    if (!resumable && this.#reserved.has(req)) await this.completion.releaseQuietly([id], 'failed');
   }
 
   /**
    * The final upload needs no token: every partial was created with one and their URLs are the capability, like a
    * PATCH. That matters: a long parallel upload outlives the short token, and refusing the final POST then would lose
-   * the whole upload. The uploader is the one the partials were created for.
+   * the whole upload. The uploader is the one the partials were created for. The partials are deleted only after the
+   * video is recorded: if recording fails, the client's retry (HEAD on each partial, then this request again) finds
+   * them, and the final upload it made, in place.
    */
   async #createFinal(req: Request, concat: string): Promise<Response> {
     if (req.headers.get('tus-resumable') !== '1.0.0') return new Response('Tus-Resumable Required\n', { status: 412 });
-    const upload = await createFinalUpload(
+    const { upload, partIds } = await createFinalUpload(
       this.store,
       { concatHeader: concat, metadataHeader: req.headers.get('upload-metadata'), mountPath: this.#o.path, maxSize: this.#o.maxSize },
       async (u, parts) => {
@@ -219,13 +220,18 @@ export class TusIngest {
         if (owners.size !== 1) throw new PipelineError('INGEST_CONCAT_INVALID', 'The partial uploads belong to different uploaders.');
         assertNoServerKeys(u.metadata);
         parseVideoMetadata(u.metadata);
+        await this.#o.disk?.assertRoom(u.size ?? 0);
         return withUploader(u.metadata, [...owners][0] || undefined);
       },
     );
+    const videoId = await this.completion.complete(upload);
+    await this.store.removeParts(partIds).catch((err: unknown) => {
+      // Left for the expiry sweep, which removes finished partials nobody concatenated.
+      this.#o.logger.error({ err, partIds }, 'concatenated partials not removed');
+    });
     // The partials were consumed: their slots are free again (their bytes keep counting for the day).
-    await this.#releaseQuietly(parseFinalConcat(concat, this.#o.path), 'concatenated');
-    const { videoId } = await this.#finish(upload);
-    const headers = this.#baseHeaders(req);
+    await this.completion.releaseQuietly(parseFinalConcat(concat, this.#o.path), 'concatenated');
+    const headers = this.#baseHeaders();
     headers.set('Location', `${this.#o.path}/${upload.id}`);
     headers.set('Upload-Concat', concat);
     headers.set(VIDEO_ID_HEADER, videoId);
@@ -234,9 +240,10 @@ export class TusIngest {
 
   /**
    * Refuses a declared Upload-Length over the limit with our JSON error (INGEST_TOO_LARGE, 413) before @tus/server
-   * sees it; its own 413 is plain text. Deferred lengths are still capped by @tus/server when they are declared.
+   * sees it; its own 413 is plain text. Deferred lengths are still capped by @tus/server when they are declared. Then
+   * the declared bytes must fit on the data volume above the reserve (a deferred length is checked as 0 bytes).
    */
-  #checkDeclaredSize(req: Request): void {
+  async #checkDeclaredSize(req: Request): Promise<void> {
     const declared = req.headers.get('upload-length');
     if (declared !== null && Number(declared) > this.#o.maxSize) {
       throw new PipelineError('INGEST_TOO_LARGE', `Upload-Length ${declared} exceeds ${this.#o.maxSize} bytes.`, {
@@ -244,21 +251,22 @@ export class TusIngest {
         maxSize: this.#o.maxSize,
       });
     }
+    await this.#o.disk?.assertRoom(Number(declared) || 0);
   }
 
-  #errorResponse(req: Request, err: PipelineError): Response {
-    const headers = this.#baseHeaders(req);
+  #errorResponse(err: PipelineError): Response {
+    const headers = this.#baseHeaders();
     headers.set('Content-Type', 'application/json');
     return new Response(errorBody(err), { status: err.statusCode, headers });
   }
 
   /** What @tus/server sets on every response it writes itself (tus version, CORS). */
-  #baseHeaders(_req: Request): Headers {
+  #baseHeaders(): Headers {
     const headers = new Headers({ 'Tus-Resumable': '1.0.0' });
     headers.set('Access-Control-Allow-Origin', '*');
     headers.set(
       'Access-Control-Expose-Headers',
-      `Location, Upload-Offset, Upload-Length, Upload-Concat, Tus-Resumable, ${VIDEO_ID_HEADER}`,
+      `Location, Upload-Offset, Upload-Length, Upload-Concat, Tus-Resumable, Retry-After, ${VIDEO_ID_HEADER}`,
     );
     return headers;
   }

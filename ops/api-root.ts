@@ -8,6 +8,7 @@ import { buildApi } from '../api/server.ts';
 import { describeError } from '../core/errors.ts';
 import { UploadQuotaLedger } from '../db/upload-quota.ts';
 import { VideoAdminRepository } from '../db/video-admin.ts';
+import { DiskSpace } from '../ingest/disk-space.ts';
 import { TusIngest } from '../ingest/tus.ts';
 import { UploadTokens } from '../ingest/upload-token.ts';
 import { createUploadFinisher } from '../pipeline/intake.ts';
@@ -18,6 +19,7 @@ import type { Cleanups } from './cleanups.ts';
 import { videoFilesOf } from './master-sweep.ts';
 import { createReadinessChecks } from './readiness.ts';
 import type { SharedResources } from './shared-root.ts';
+import { startUploadSweepTimer } from './upload-sweep.ts';
 
 const PLAYER_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'player');
 
@@ -28,11 +30,14 @@ export interface ApiRoleOptions {
   readonly now?: () => number;
 }
 
-/** tus ingest with upload tokens and per-uploader quotas; finished uploads become a video row and a queued job. */
-function createTus(s: SharedResources, cleanups: Cleanups): { tus: TusIngest; uploadTokens: UploadTokens } {
+/**
+ * tus ingest with upload tokens, per-uploader quotas and a disk reserve; finished uploads become a video row and a
+ * queued job, and the upload sweep finishes those whose row could not be written at the time.
+ */
+function createTus(s: SharedResources, cleanups: Cleanups, disk: DiskSpace): { tus: TusIngest; uploadTokens: UploadTokens } {
   const { config, logger } = s;
   const uploadTokens = new UploadTokens({ secret: config.uploadTokenSecret, ttlSec: config.uploadTokenTtlSec });
-  const finish = createUploadFinisher({ videos: s.videos, queue: s.queue });
+  const finish = createUploadFinisher({ videos: s.videos, queue: s.queue, logger });
   const tus = new TusIngest({
     uploadDir: config.uploadDir,
     path: '/uploads',
@@ -41,9 +46,12 @@ function createTus(s: SharedResources, cleanups: Cleanups): { tus: TusIngest; up
     expirationMs: config.uploadExpiryMs,
     logger,
     quota: new UploadQuotaLedger({ sql: s.sql, ...config.uploadQuota, expiryMs: config.uploadExpiryMs }),
+    disk,
+    finishedUpload: (id) => s.videos.finishedUpload(id),
     onFinished: async (u) => {
       const res = await finish(u);
-      s.metrics.uploadBytes.inc(u.size);
+      // Once per upload: a HEAD or the sweep finishing it again must not count its bytes again.
+      if (res.created) s.metrics.uploadBytes.inc(u.size);
       return res;
     },
   });
@@ -58,6 +66,16 @@ function createTus(s: SharedResources, cleanups: Cleanups): { tus: TusIngest; up
     timer.unref();
     cleanups.push(async () => clearInterval(timer));
   }
+  if (config.uploadSweepIntervalMs > 0) {
+    const sweep = startUploadSweepTimer({
+      store: tus.store,
+      finish: (id) => tus.completion.completeStored(id),
+      statesOf: (ids) => s.videos.uploadStates(ids),
+      everyMs: config.uploadSweepIntervalMs,
+      logger,
+    });
+    cleanups.push(() => sweep.stop());
+  }
   return { tus, uploadTokens };
 }
 
@@ -68,8 +86,10 @@ export async function startApiRole(
   o: ApiRoleOptions,
 ): Promise<{ api: FastifyInstance; url: string }> {
   const { config, logger, storages } = s;
-  const { tus, uploadTokens } = createTus(s, cleanups);
+  const disk = new DiskSpace({ path: config.dataDir, reserveBytes: config.diskReserveBytes });
+  const { tus, uploadTokens } = createTus(s, cleanups, disk);
   const readiness = createReadinessChecks({
+    disk,
     sql: s.sql,
     redisUrl: config.redisUrl,
     clamd: o.withWorker ? config.clamd : undefined,
@@ -117,6 +137,7 @@ export async function startApiRole(
     readinessCacheMs: config.readinessCacheMs,
     corsOrigins: config.corsOrigins,
     rateLimit: config.rateLimit,
+    uploadRateLimit: config.uploadRateLimit,
     trustProxy: config.trustProxy,
     files: videoFilesOf(config),
     // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.

@@ -29,6 +29,12 @@ export interface AppConfig {
   readonly jobMaxStalled: number;
   /** Delays of a job waiting for an unavailable dependency: baseMs doubling up to maxMs, no attempt spent. */
   readonly dependencyBackoff: { readonly baseMs: number; readonly maxMs: number };
+  /** Reconciler interval (RECONCILE_INTERVAL_SEC); it also runs once when a worker starts. */
+  readonly reconcileIntervalMs: number;
+  /** STUCK_VIDEO_MINUTES; 0 = no stuck-video check. */
+  readonly stuckVideoMinutes: number;
+  /** WORKER_METRICS_PORT: /metrics of a worker-only process; 0 = off. */
+  readonly workerMetricsPort: number;
   readonly maxUploadBytes: number;
   readonly backupEncryptionKey: Buffer | undefined;
   readonly pgDumpPath: string;
@@ -44,6 +50,10 @@ export interface AppConfig {
   readonly uploadTokenTtlSec: number;
   readonly uploadExpiryMs: number;
   readonly uploadCleanupIntervalMs: number;
+  /** Upload sweep interval in API processes (finish stranded uploads, remove orphaned ones); 0 = off. */
+  readonly uploadSweepIntervalMs: number;
+  /** Free bytes kept on the data volume; upload creation and /readyz check against it. */
+  readonly diskReserveBytes: number;
   /** Per-uploader limits enforced at tus creation (0 = no limit). */
   readonly uploadQuota: { readonly maxOpenUploads: number; readonly maxOpenPartials: number; readonly maxBytesPerDay: number };
   readonly jwt: {
@@ -62,7 +72,9 @@ export interface AppConfig {
   /** Orphan-master sweep interval in worker processes; 0 = off (run `npm run sweep-masters` from cron instead). */
   readonly masterSweepIntervalMs: number;
   readonly corsOrigins: readonly string[];
+  /** Per client IP, for every route but the upload routes (which use uploadRateLimit). */
   readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly uploadRateLimit: { readonly perUpload: number; readonly perUser: number; readonly windowMs: number };
   readonly trustProxy: boolean;
   readonly readinessCacheMs: number;
   readonly webhooks: {

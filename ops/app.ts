@@ -37,7 +37,7 @@ export async function startApp(o: StartAppOptions): Promise<RunningApp> {
   const cleanups = new Cleanups(o.logger);
   try {
     const shared = await openShared(o.config, o.logger, cleanups);
-    if (roles.has('worker')) await startWorkerRole(shared, cleanups);
+    if (roles.has('worker')) await startWorkerRole(shared, cleanups, { withApi: roles.has('api') });
     const api = roles.has('api') ? await startApiRole(shared, cleanups, { withWorker: roles.has('worker'), now: o.now }) : undefined;
     return { url: api?.url, api: api?.api, metrics: shared.metrics, close: () => cleanups.close(), cancelTranscode: shared.cancel };
   } catch (err) {

@@ -47,6 +47,17 @@ const EnvSchema = z
     DEPENDENCY_BACKOFF_MS: z.coerce.number().int().min(100).default(5000),
     /** Longest delay between two tries of a waiting job: how late a job notices the dependency is back, at worst. */
     DEPENDENCY_BACKOFF_MAX_MS: z.coerce.number().int().min(1000).default(300_000),
+    /** How often a worker re-queues unfinished videos whose job Redis lost (also once at start); one process at a time. */
+    RECONCILE_INTERVAL_SEC: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** An unfinished video whose row has not changed for this long is logged once and counted as stuck; 0 = no check. */
+    STUCK_VIDEO_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(60),
+    /** Worker-only processes serve GET /metrics on this port (the API serves its own); 0 = off. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
     MAX_UPLOAD_BYTES: z.coerce
       .number()
       .int()
@@ -89,6 +100,24 @@ const EnvSchema = z
       .int()
       .min(0)
       .default(5 * 1024 ** 3),
+    /**
+     * How often each API process finishes complete uploads that have no video yet (a crash or database outage at the
+     * last byte) and removes uploads no video needs any more; 0 = off.
+     */
+    UPLOAD_SWEEP_INTERVAL_SEC: z.coerce.number().int().min(0).default(60),
+    /** tus requests (PATCH, HEAD, DELETE) per upload URL per RATE_LIMIT_WINDOW_MS, instead of the per-IP budget. */
+    UPLOAD_RATE_LIMIT_PER_UPLOAD: z.coerce.number().int().min(1).default(600),
+    /** Upload creations and upload-token requests per uploader per RATE_LIMIT_WINDOW_MS, instead of the per-IP budget. */
+    UPLOAD_RATE_LIMIT_PER_USER: z.coerce.number().int().min(1).default(120),
+    /**
+     * Free bytes on the DATA_DIR volume kept for uploads in progress and for processing: new uploads that would eat
+     * into it are refused (507 INGEST_DISK_FULL) and /readyz fails below it.
+     */
+    DISK_RESERVE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(2 * 1024 ** 3),
     /** HS256 key for access tokens (>= 32 chars); or JWT_PUBLIC_KEY (PEM, RS256/ES256) when tokens come from an IdP. */
     JWT_SECRET: z.string().min(32).optional(),
     JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY').optional(),
@@ -196,6 +225,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     jobMaxStalled: e.JOB_MAX_STALLED,
     dependencyBackoff: { baseMs: e.DEPENDENCY_BACKOFF_MS, maxMs: e.DEPENDENCY_BACKOFF_MAX_MS },
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_SEC * 1000,
+    stuckVideoMinutes: e.STUCK_VIDEO_MINUTES,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     backupEncryptionKey: e.BACKUP_ENCRYPTION_KEY ? Buffer.from(e.BACKUP_ENCRYPTION_KEY, 'hex') : undefined,
     pgDumpPath: e.PG_DUMP_PATH,
@@ -214,6 +246,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     uploadTokenTtlSec: e.UPLOAD_TOKEN_TTL_SEC,
     uploadExpiryMs: Math.round(e.UPLOAD_EXPIRY_HOURS * 3600_000),
     uploadCleanupIntervalMs: e.UPLOAD_CLEANUP_INTERVAL_SEC * 1000,
+    uploadSweepIntervalMs: e.UPLOAD_SWEEP_INTERVAL_SEC * 1000,
+    diskReserveBytes: e.DISK_RESERVE_BYTES,
     uploadQuota: {
       maxOpenUploads: e.UPLOAD_MAX_OPEN_PER_USER,
       maxOpenPartials: e.UPLOAD_MAX_OPEN_PARTIALS_PER_USER,
@@ -235,6 +269,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     masterSweepIntervalMs: e.MASTER_SWEEP_INTERVAL_SEC * 1000,
     corsOrigins: csv(e.CORS_ORIGINS),
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    uploadRateLimit: {
+      perUpload: e.UPLOAD_RATE_LIMIT_PER_UPLOAD,
+      perUser: e.UPLOAD_RATE_LIMIT_PER_USER,
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+    },
     trustProxy: e.TRUST_PROXY === 'true',
     readinessCacheMs: e.READINESS_CACHE_MS,
     webhooks: {

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { ReadinessCheck } from '../api/routes/readiness-probe.ts';
 import type { Sql } from '../db/client.ts';
+import type { DiskSpace } from '../ingest/disk-space.ts';
 import { pingClamd, type ClamdOptions } from '../ingest/scan.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 
@@ -15,6 +16,8 @@ export interface ReadinessOptions {
   readonly clamd: ClamdOptions | undefined;
   readonly ffmpegPath: string;
   readonly storage: ObjectStorage;
+  /** Free space of the data volume against its reserve; undefined → the disk check reports skipped. */
+  readonly disk?: DiskSpace;
   /** Per-check timeout in ms; default 2000. */
   readonly timeoutMs?: number;
 }
@@ -63,11 +66,25 @@ export function createReadinessChecks(o: ReadinessOptions): { checks: ReadinessC
         await o.storage.head('readyz/probe');
       },
     },
+    { name: 'disk', run: o.disk ? diskCheck(o.disk) : 'skipped' },
   ];
   return {
     checks,
     close: async () => {
       redis.disconnect();
     },
+  };
+}
+
+/**
+ * Not ready below the reserve: uploads are refused there already, and strip, transcode and packaging of accepted
+ * videos need that space; an orchestrator should see it before the disk is full, not after.
+ */
+function diskCheck(disk: DiskSpace): () => Promise<void> {
+  return async () => {
+    const free = await disk.freeBytes();
+    if (free < disk.reserveBytes) {
+      throw new Error(`${free} bytes free on the data volume, below the ${disk.reserveBytes}-byte reserve (DISK_RESERVE_BYTES)`);
+    }
   };
 }

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { describeError, PipelineError } from '../core/errors.ts';
-import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
 import { createDb } from '../db/client.ts';
+import { createTranscodeQueue } from '../pipeline/queue.ts';
+import { requeueTranscode } from '../pipeline/reconcile.ts';
 import { restoreMaster, type RestoreResult } from '../pipeline/restore.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -22,9 +22,11 @@ export async function runRestore(o: { config: AppConfig; videoId: string; logger
     await sql.end({ timeout: 5 });
     throw err;
   });
-  const queue = new Queue<TranscodeJobData>(QUEUE_NAMES.transcode, {
+  const queue = createTranscodeQueue({
     connection: redisConnection(o.config.redisUrl),
     prefix: o.config.queuePrefix,
+    attempts: o.config.transcodeAttempts,
+    backoffMs: o.config.transcodeBackoffMs,
   });
   try {
     if (!storages.archive) throw new PipelineError('STORAGE_NOT_ARCHIVED', 'ARCHIVE_DRIVER is none: there is no archive to restore from.');
@@ -34,13 +36,10 @@ export async function runRestore(o: { config: AppConfig; videoId: string; logger
       videoId: o.videoId,
       destDir: o.config.uploadDir,
       enqueue: async (data) => {
-        // A fresh job id: the original job (id = video id) may still be kept as completed or failed.
-        const job = await queue.add(QUEUE_NAMES.transcode, data, {
-          jobId: `${data.videoId}-restore-${Date.now()}`,
-          attempts: 3,
-          backoff: { type: 'exponential', delay: 5000 },
-        });
-        return job.id ?? '';
+        // One job per video (id = video id), so the reconciler sees this run: a kept finished job is replaced, and
+        // a job still waiting or running is left to finish instead of a second one starting beside it.
+        await requeueTranscode(queue, data);
+        return data.videoId;
       },
     });
   } finally {

@@ -36,11 +36,14 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# Redis: start a local, non-persistent instance when nothing answers on 6379.
+# Redis: start a local instance when nothing answers on 6379. Queued jobs must survive a restart: append-only file,
+# fsynced every second (a crash loses at most the last second; the reconciler re-queues from PostgreSQL whatever is
+# lost), and never evict a key under memory pressure (an evicted job is a video nobody transcodes).
 if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   echo "setup: starting redis-server"
   $SUDO mkdir -p /var/lib/redis /var/log/redis
-  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" \
+    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
     --dir /var/lib/redis --logfile /var/log/redis/pipeline.log
 fi
 

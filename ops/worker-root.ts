@@ -3,17 +3,30 @@ import { createWebhookProcessor } from '../api/webhooks/deliver.ts';
 import { startWebhookRelay, type WebhookJobData } from '../api/webhooks/relay.ts';
 import { QUEUE_NAMES } from '../core/types.ts';
 import { WebhookOutbox } from '../db/webhook-outbox.ts';
+import { UnfinishedVideos } from '../db/unfinished-videos.ts';
 import { processTranscodeJob } from '../pipeline/job.ts';
+import { watchTranscodeJobs, withHeartbeat } from '../pipeline/job-watch.ts';
 import { startTranscodeWorker } from '../pipeline/queue.ts';
+import { Reconciler, startReconcileTimer } from '../pipeline/reconcile.ts';
+import { checkStuckVideos } from '../pipeline/stuck-videos.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { FfmpegPool } from '../transcoder/pool.ts';
 import type { Cleanups } from './cleanups.ts';
 import { masterSweepDeps, startMasterSweepTimer } from './master-sweep.ts';
 import { startRetentionTimer } from './retention.ts';
 import type { SharedResources } from './shared-root.ts';
+import { serveWorkerMetrics } from './worker-metrics.ts';
 
-/** The worker process role: the ffmpeg pool, the transcode and webhook workers, the outbox relay and the sweeps. */
-export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): Promise<void> {
+export interface WorkerRoleOptions {
+  /** Whether this process also runs the API role (which serves /metrics); otherwise WORKER_METRICS_PORT does. */
+  readonly withApi: boolean;
+}
+
+/**
+ * The worker process role: the ffmpeg pool, the transcode and webhook workers, the outbox relay, the reconciler
+ * and the periodic sweeps.
+ */
+export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o: WorkerRoleOptions): Promise<void> {
   const { config, logger, storages, videos } = s;
   const pool = await FfmpegPool.create({
     ffmpegPath: s.bin.ffmpegPath,
@@ -47,31 +60,40 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): P
     dependencyBackoff: config.dependencyBackoff,
     process: (job, signal, cancelRequested) => {
       const jobLogger = logger.child({ job: job.id });
-      return processTranscodeJob(job, {
-        videos,
-        storage: storages.publish,
-        ffmpegPath: s.bin.ffmpegPath,
-        ffprobePath: s.bin.ffprobePath,
-        workDir: config.workDir,
-        logger: jobLogger,
-        ffmpegThreads: config.ffmpegThreads,
-        preset: config.x264Preset,
-        pool,
-        signal,
-        cancelRequested,
-        metrics: s.metrics,
-        archive: archive && { ...archive, logger: jobLogger },
-        ingest: {
-          clamd: config.clamd,
-          quarantineDir: config.quarantineDir,
-          mastersDir: config.mastersDir,
-          maxDurationSec: config.maxDurationSec,
-        },
-      });
+      const heartbeat = { videos, videoId: job.data.videoId, everyMs: config.jobLockMs / 2, logger: jobLogger };
+      return withHeartbeat(heartbeat, () =>
+        processTranscodeJob(job, {
+          videos,
+          storage: storages.publish,
+          ffmpegPath: s.bin.ffmpegPath,
+          ffprobePath: s.bin.ffprobePath,
+          workDir: config.workDir,
+          logger: jobLogger,
+          ffmpegThreads: config.ffmpegThreads,
+          preset: config.x264Preset,
+          pool,
+          signal,
+          cancelRequested,
+          metrics: s.metrics,
+          archive: archive && { ...archive, logger: jobLogger },
+          ingest: {
+            clamd: config.clamd,
+            quarantineDir: config.quarantineDir,
+            mastersDir: config.mastersDir,
+            maxDurationSec: config.maxDurationSec,
+          },
+        }),
+      );
     },
   });
   // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
   cleanups.push(() => worker.close());
+  watchTranscodeJobs({ worker: worker.worker, queue: s.queue, videos, logger, metrics: s.metrics });
+  startReconciler(s, cleanups);
+  if (!o.withApi && config.workerMetricsPort > 0) {
+    const server = await serveWorkerMetrics({ metrics: s.metrics, host: config.host, port: config.workerMetricsPort, logger });
+    cleanups.push(() => server.close());
+  }
   const wh = config.webhooks;
   // Every worker process relays (SKIP LOCKED keeps them apart); without receivers it only marks events relayed.
   const relay = startWebhookRelay({
@@ -118,4 +140,34 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups): P
     });
     cleanups.push(async () => timer.stop());
   }
+}
+
+/**
+ * PostgreSQL is the source of truth, Redis only carries work: at start and every RECONCILE_INTERVAL_SEC, one worker
+ * process (advisory lock) re-queues unfinished videos whose job is gone; then every worker refreshes the stuck gauge.
+ * Stopped before the database pool closes (cleanups run in reverse).
+ */
+function startReconciler(s: SharedResources, cleanups: Cleanups): void {
+  const { config, logger, metrics } = s;
+  const records = new UnfinishedVideos(s.sql);
+  const reconciler = new Reconciler({
+    records,
+    videos: s.videos,
+    queue: s.queue,
+    uploadDir: config.uploadDir,
+    mastersDir: config.mastersDir,
+    logger,
+    metrics,
+    // Heartbeats come every half JOB_LOCK_MS; two lock durations without one and the worker is as dead as BullMQ says.
+    heartbeatStaleMs: 2 * config.jobLockMs,
+  });
+  const minutes = config.stuckVideoMinutes;
+  const timer = startReconcileTimer({
+    reconciler,
+    everyMs: config.reconcileIntervalMs,
+    after: minutes > 0 ? () => checkStuckVideos({ records, minutes, logger, metrics }) : undefined,
+    logger,
+    metrics,
+  });
+  cleanups.push(() => timer.stop());
 }

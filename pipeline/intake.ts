@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { Logger } from '../core/logger.ts';
 import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { parseVideoMetadata } from '../ingest/upload-metadata.ts';
@@ -9,10 +10,23 @@ export { sanitizeFilename } from '../ingest/upload-metadata.ts';
 export interface UploadFinisherOptions {
   readonly videos: VideoRepository;
   readonly queue: Queue<TranscodeJobData>;
+  readonly logger: Pick<Logger, 'warn'>;
+  /**
+   * How long the finish waits for Redis to take the job, in ms; default 5000. BullMQ holds commands while Redis is
+   * away, and the upload must not hang on it: the row is what counts (see below).
+   */
+  readonly queueTimeoutMs?: number;
 }
 
-/** Creates the video row (idempotent on the upload id) and queues its job (job id = video id: no duplicates). */
-export function createUploadFinisher(o: UploadFinisherOptions): (u: FinishedUpload) => Promise<{ videoId: string }> {
+/**
+ * Creates the video row (idempotent on the upload id) and queues its job (job id = video id: no duplicates). The row
+ * is the durable record: once it exists the upload is finished, even if Redis is down and the job cannot be added
+ * now. The reconciler re-adds the job of every `uploaded` row that has none, so a lost add only delays the video.
+ * A repeated finish (HEAD, repeated final PATCH, the upload sweep) adds the job again only while the row is still
+ * `uploaded`: a job removed after it completed must not start a second transcode.
+ */
+export function createUploadFinisher(o: UploadFinisherOptions): (u: FinishedUpload) => Promise<{ videoId: string; created: boolean }> {
+  const timeoutMs = o.queueTimeoutMs ?? 5000;
   return async (u) => {
     // Validated at creation already; parsing again keeps this function safe on its own.
     const meta = parseVideoMetadata(u.metadata);
@@ -25,7 +39,23 @@ export function createUploadFinisher(o: UploadFinisherOptions): (u: FinishedUplo
       sourceKey: u.id,
       sourceSizeBytes: u.size,
     });
-    await o.queue.add(QUEUE_NAMES.transcode, { videoId: video.id, sourcePath: u.path }, { jobId: video.id });
-    return { videoId: video.id };
+    if (video.status === 'uploaded') {
+      const adding = o.queue.add(QUEUE_NAMES.transcode, { videoId: video.id, sourcePath: u.path }, { jobId: video.id });
+      await withTimeout(adding, timeoutMs).catch((err: unknown) => {
+        o.logger.warn({ err, videoId: video.id }, 'video recorded but its job was not queued; the reconciler queues it');
+      });
+    }
+    return { videoId: video.id, created: video.inserted };
   };
+}
+
+/** Rejects after `ms`; `p` may still settle later (a late add is harmless: the job id is the video id). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`queue did not answer within ${ms} ms`)), ms);
+  });
+  // A rejection after the timeout has nobody waiting for it; it is the same failure already logged.
+  p.catch(() => undefined);
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { describeError, isPipelineError, PipelineError } from '../core/errors.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
-import type { TranscodeJobData } from '../core/types.ts';
+import type { SourceProbe, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
-import { mediaInput } from '../media/allow-list.ts';
+import { mediaInput, type MediaInput } from '../media/allow-list.ts';
 import { isTerminalIngestError, prepareMaster, type PreparedMaster, type PrepareMasterOptions } from './prepare.ts';
 import { workDirPrefix } from '../ingest/video-files.ts';
 import { MASTER_NAME } from '../packager/package.ts';
@@ -13,7 +13,7 @@ import type { ObjectStorage } from '../storage/types.ts';
 import { probeSource, toSourceProbe } from '../transcoder/probe.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../core/logger.ts';
-import { transcodeAndPackage } from './package-stage.ts';
+import { transcodeAndPackage, type PackagedTranscodeResult } from './package-stage.ts';
 import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
 
 export interface PipelineDeps {
@@ -120,6 +120,22 @@ async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<Pre
 }
 
 /**
+ * The row already turned ready after this job was created: an earlier attempt of this very job finished it, and BullMQ
+ * handed the job out again because that attempt's lock lapsed (a worker whose event loop was blocked for longer than
+ * JOB_LOCK_MS). Running it again would unpublish a ready video. A deliberate re-process is a job created after the
+ * video was ready, so it runs.
+ */
+async function finishedEarlier(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<{ masterKey: string } | undefined> {
+  const v = await d.videos.get(job.data.videoId);
+  if (v?.status !== 'ready' || !v.ready_at || !v.master_key || v.ready_at.getTime() < job.timestamp) return undefined;
+  d.logger.warn(
+    { videoId: v.id, job: job.id, readyAt: v.ready_at.toISOString() },
+    'job already finished by an earlier attempt; not run again',
+  );
+  return { masterKey: v.master_key };
+}
+
+/**
  * One job: scan → validate → strip → probe → ladder → master playlist → publish → ready. Temp dir always removed.
  * Errors from an unavailable dependency are thrown as they are: the worker (queue.ts) turns them into a wait.
  */
@@ -129,6 +145,11 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   if (await d.cancelRequested?.()) {
     await failFinally(new PipelineError('TRANSCODE_CANCELLED', 'Cancelled before this attempt started.'), videoId, d);
   }
+  const done = await finishedEarlier(job, d);
+  if (done) return done;
+  // A preview left by an earlier attempt (one that failed, or died and stalled) points at a package this attempt is
+  // about to delete and re-publish: the API stops offering it now, not when this attempt's first segments are out.
+  if (await d.videos.clearPreview(videoId)) d.logger.info({ videoId }, 'preview of an earlier attempt withdrawn');
   const prepared = await prepare(job, d);
   const sourcePath = prepared.path;
   await d.videos.markProcessing(videoId, 'probe');
@@ -149,64 +170,76 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   await mkdir(d.workDir, { recursive: true });
   await removeStaleWorkDirs(d.workDir, videoId);
   const work = await mkdtemp(path.join(d.workDir, workDirPrefix(videoId)));
-  try {
-    // job.updateProgress also tells other processes (QueueEvents, the API) how far the job is.
-    const progress = throttled(
-      async (p) => {
-        await job.updateProgress(Math.round(p));
-        await d.videos.setProgress(videoId, 'transcode', p);
-      },
-      1000,
-      d.logger,
-    );
-    const prefix = hlsPrefix(videoId);
-    const masterKey = `${prefix}/${MASTER_NAME}`;
-    await clearPrefix(d.storage, prefix);
-    // Progressive publishing: the row turns previewable as soon as every rung's first segment is public.
-    const { pkg, artwork } = await transcodeAndPackage({
-      ffmpegPath: d.ffmpegPath,
-      ffprobePath: d.ffprobePath,
-      source,
-      probe,
-      workDir: work,
-      storage: d.storage,
-      prefix,
-      logger: d.logger,
-      threads: d.ffmpegThreads,
-      preset: d.preset,
-      onProgress: progress.report,
-      pool: d.pool,
-      signal: d.signal,
-      // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
-      // the next attempt must not take the same path.
-      allowRemux: job.attemptsMade === 0,
-      onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: prefix, masterKey }),
-    }).catch((err: unknown) => failFinally(err, videoId, d));
-    await progress.flush();
-    await d.videos.setProgress(videoId, 'package', 100);
-    await d.videos.setArtwork(videoId, artwork);
-    // Also stores the video.ready webhook event, in the same transaction (the outbox relay delivers it).
-    await d.videos.markReady(videoId, {
-      hlsPrefix: prefix,
-      masterKey,
-      renditions: pkg.renditions.map((r) => ({
-        name: r.name,
-        kind: r.kind,
-        width: r.width,
-        height: r.height,
-        fps: r.fps,
-        codecs: r.codecs,
-        bandwidth: r.bandwidth,
-        average_bandwidth: r.averageBandwidth,
-        playlist_key: `${prefix}/${r.playlist}`,
-        size_bytes: r.sizeBytes,
-      })),
-    });
-    const wallSec = (performance.now() - started) / 1000;
-    d.metrics?.transcodeSeconds.observe({ outcome: 'ready' }, wallSec);
-    if (wallSec > 0) d.metrics?.transcodeRealtimeFactor.observe(probe.durationSec / wallSec);
-    return { masterKey };
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  const prefix = hlsPrefix(videoId);
+  const masterKey = `${prefix}/${MASTER_NAME}`;
+  // The work dir is removed before the row says ready: whoever sees `ready` (a user, a test, the orphan sweep) never
+  // finds this job's temp files still on disk.
+  const { pkg, artwork } = await packageInWorkDir(job, d, { work, prefix, masterKey, source, probe }).finally(() =>
+    rm(work, { recursive: true, force: true }),
+  );
+  await d.videos.setProgress(videoId, 'package', 100);
+  await d.videos.setArtwork(videoId, artwork);
+  // Also stores the video.ready webhook event, in the same transaction (the outbox relay delivers it).
+  await d.videos.markReady(videoId, {
+    hlsPrefix: prefix,
+    masterKey,
+    renditions: pkg.renditions.map((r) => ({
+      name: r.name,
+      kind: r.kind,
+      width: r.width,
+      height: r.height,
+      fps: r.fps,
+      codecs: r.codecs,
+      bandwidth: r.bandwidth,
+      average_bandwidth: r.averageBandwidth,
+      playlist_key: `${prefix}/${r.playlist}`,
+      size_bytes: r.sizeBytes,
+    })),
+  });
+  const wallSec = (performance.now() - started) / 1000;
+  d.metrics?.transcodeSeconds.observe({ outcome: 'ready' }, wallSec);
+  if (wallSec > 0) d.metrics?.transcodeRealtimeFactor.observe(probe.durationSec / wallSec);
+  return { masterKey };
+}
+
+/** Transcode + progressive publish + artwork inside one work dir; the caller removes the dir. */
+async function packageInWorkDir(
+  job: Job<TranscodeJobData>,
+  d: PipelineDeps,
+  w: { work: string; prefix: string; masterKey: string; source: MediaInput; probe: SourceProbe },
+): Promise<Pick<PackagedTranscodeResult, 'pkg' | 'artwork'>> {
+  const { videoId } = job.data;
+  // The row first: it is the record, and a job Redis lost must not stop it moving. job.updateProgress also tells
+  // other processes (QueueEvents) how far the job is.
+  const progress = throttled(
+    async (p) => {
+      await d.videos.setProgress(videoId, 'transcode', p);
+      await job.updateProgress(Math.round(p));
+    },
+    1000,
+    d.logger,
+  );
+  await clearPrefix(d.storage, w.prefix);
+  // Progressive publishing: the row turns previewable as soon as every rung's first segment is public.
+  const { pkg, artwork } = await transcodeAndPackage({
+    ffmpegPath: d.ffmpegPath,
+    ffprobePath: d.ffprobePath,
+    source: w.source,
+    probe: w.probe,
+    workDir: w.work,
+    storage: d.storage,
+    prefix: w.prefix,
+    logger: d.logger,
+    threads: d.ffmpegThreads,
+    preset: d.preset,
+    onProgress: progress.report,
+    pool: d.pool,
+    signal: d.signal,
+    // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
+    // the next attempt must not take the same path.
+    allowRemux: job.attemptsMade === 0,
+    onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: w.prefix, masterKey: w.masterKey }),
+  }).catch((err: unknown) => failFinally(err, videoId, d));
+  await progress.flush();
+  return { pkg, artwork };
 }

@@ -33,7 +33,7 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
     {
       schema: {
         tags: ['ops'],
-        summary: 'Readiness of Postgres, Redis, clamd, ffmpeg and storage (result reused for a few seconds)',
+        summary: 'Readiness of Postgres, Redis, clamd, ffmpeg, storage and free disk (result reused for a few seconds)',
         response: { 200: ReadinessReport, 503: ReadinessReport },
       },
       config: { rateLimit: false },

@@ -80,7 +80,7 @@ describe('observability: metrics, health, readiness', () => {
     expect(await readdir(t.config.uploadDir)).toEqual([]);
   });
 
-  it('answers /healthz and a /readyz that checks Postgres, Redis, ffmpeg, storage (clamd skipped when unset)', async () => {
+  it('answers /healthz and a /readyz that checks Postgres, Redis, ffmpeg, storage, disk (clamd skipped when unset)', async () => {
     expect((await call(t.url, 'GET', '/healthz')).body).toEqual({ ok: true });
     const r = await call<{ status: string; checks: Record<string, { status: string }> }>(t.url, 'GET', '/readyz');
     expect(r.status).toBe(200);
@@ -90,6 +90,7 @@ describe('observability: metrics, health, readiness', () => {
       clamd: 'skipped',
       ffmpeg: 'ok',
       storage: 'ok',
+      disk: 'ok',
     });
   });
 });
@@ -181,7 +182,7 @@ describe('API built directly: readiness failures, request ids, logs, rate limits
         tokens: uploadTokens,
         expirationMs: 3600_000,
         logger,
-        onFinished: async () => ({ videoId: 'x' }),
+        onFinished: async () => ({ videoId: 'x', created: true }),
       }),
       verifier: createTokenVerifier({ secret: TEST_JWT_SECRET }),
       signer: new PlaybackSigner({ key: TEST_PLAYBACK_KEY, ttlSec: 60 }),

@@ -50,7 +50,7 @@ describe('SafeFileStore expiration', () => {
     expect(await store.deleteExpired()).toBe(0);
   });
 
-  it('concatenates complete partials in order into a new upload and drops the partials', async () => {
+  it('concatenates complete partials in order into a new upload; removeParts drops the partials', async () => {
     const store = new SafeFileStore({ directory: dir, expirationMs: 0 });
     await store.create(new Upload({ id: `${PARTIAL_PREFIX}a`, size: 3, offset: 0 }));
     await store.create(new Upload({ id: `${PARTIAL_PREFIX}b`, size: 2, offset: 0 }));
@@ -59,6 +59,10 @@ describe('SafeFileStore expiration', () => {
     const final = await store.concatenate(new Upload({ id: 'final', size: 5, offset: 0 }), [`${PARTIAL_PREFIX}a`, `${PARTIAL_PREFIX}b`]);
     expect(final.offset).toBe(5);
     expect(await readFile(path.join(dir, 'final'), 'utf8')).toBe('abcde');
+    // The partials stay until the caller has recorded the final upload: a failed finish is retried from them.
+    expect((await readdir(dir)).filter((n) => n.startsWith(PARTIAL_PREFIX))).toHaveLength(4);
+    await store.removeParts([`${PARTIAL_PREFIX}a`, `${PARTIAL_PREFIX}b`]);
+    await store.removeParts([`${PARTIAL_PREFIX}a`]); // a repeated final request finds them gone
     expect((await readdir(dir)).sort()).toEqual(['final', 'final.json']);
     expect((await store.getUpload('final')).offset).toBe(5);
   });

@@ -91,12 +91,35 @@ describe('docker-compose.yml', () => {
     expect(ENV_KEYS).toContain('DATABASE_URL');
   });
 
+  it('runs Redis so queued jobs survive a restart and are never evicted', () => {
+    const cmd = c.services['redis']?.command ?? [];
+    const flag = (name: string): string | undefined => cmd[cmd.indexOf(name) + 1];
+    expect(cmd[0]).toBe('redis-server');
+    expect(flag('--appendonly')).toBe('yes');
+    expect(flag('--appendfsync')).toBe('everysec');
+    expect(flag('--maxmemory-policy')).toBe('noeviction');
+    // The append-only file lives in a named volume, so it outlives the container.
+    expect(c.services['redis']?.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+  });
+
   it('documents every required ${VAR} in .env.example', async () => {
     const example = await read('.env.example');
     const documented = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
     const required = [...raw.matchAll(/\$\{([A-Z][A-Z0-9_]*):\?/g)].map((m) => m[1]!);
     expect(required.length).toBeGreaterThan(0);
     for (const v of required) expect(documented.has(v), `${v} missing from .env.example`).toBe(true);
+  });
+});
+
+describe('ops/setup.sh', () => {
+  it('starts its own Redis with an fsynced append-only file and noeviction', async () => {
+    const script = await read('ops/setup.sh');
+    // The redis-server command line, joined across its backslash continuations.
+    const start = script.replace(/\\\n\s*/g, ' ').match(/^\s*\$SUDO redis-server .*$/m)?.[0] ?? '';
+    expect(start).toMatch(/--appendonly yes\b/);
+    expect(start).toMatch(/--appendfsync everysec\b/);
+    expect(start).toMatch(/--maxmemory-policy noeviction\b/);
+    expect(start).not.toMatch(/--appendonly no\b/);
   });
 });
 

@@ -45,6 +45,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the reconciler interval, stuck threshold and worker metrics port, and refuses a zero interval', () => {
+    const d = loadConfig({});
+    expect([d.reconcileIntervalMs, d.stuckVideoMinutes, d.workerMetricsPort]).toEqual([60_000, 60, 0]);
+    const c = loadConfig({ RECONCILE_INTERVAL_SEC: '5', STUCK_VIDEO_MINUTES: '0', WORKER_METRICS_PORT: '9464' });
+    expect([c.reconcileIntervalMs, c.stuckVideoMinutes, c.workerMetricsPort]).toEqual([5000, 0, 9464]);
+    for (const env of [{ RECONCILE_INTERVAL_SEC: '0' }, { STUCK_VIDEO_MINUTES: '-1' }]) {
+      expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code: 'OPS_CONFIG_INVALID' }));
+    }
+  });
+
   it('uses clamd over TCP when CLAMD_HOST or CLAMD_PORT is set, and refuses a short token secret', () => {
     expect(loadConfig({ CLAMD_PORT: '3311' }).clamd).toMatchObject({ socket: undefined, host: '127.0.0.1', port: 3311 });
     expect(loadConfig({ CLAMD_SOCKET: '/tmp/c.sock', CLAMD_PORT: '3311' }).clamd.socket).toBe('/tmp/c.sock');

@@ -4,14 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, type Job } from 'bullmq';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { QUEUE_NAMES, type TranscodeJobData } from '../../core/types.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { VideoRepository, type VideoRow } from '../../db/videos.ts';
 import { garbleMiddle } from '../../test/helpers/media-check.ts';
 import { listFiles, startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { makeClip } from '../../test/helpers/media.ts';
+import { logLines } from '../../test/helpers/log-lines.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
 import { startApp, type RunningApp } from '../../ops/app.ts';
 import { createLogger } from '../../ops/logger.ts';
@@ -73,6 +75,29 @@ async function waitForFfmpeg(t: TestApp): Promise<number> {
   return waitFor(async () => (await ffmpegPids(t.dataDir))[0], { timeoutMs: 60_000, intervalMs: 100, what: 'ffmpeg running' });
 }
 
+async function waitForFfmpegGone(t: TestApp, pid: number): Promise<void> {
+  await waitFor(async () => ((await ffmpegPids(t.dataDir)).includes(pid) ? undefined : true), { timeoutMs: 10_000, what: 'ffmpeg gone' });
+}
+
+/** A worker role in this process, closed when the test ends even if it failed (a live worker would take the next test's jobs). */
+async function startWorker(t: TestApp, preset: string, logStream?: ReturnType<typeof logLines>['stream']): Promise<RunningApp> {
+  const logger = createLogger({ level: logStream ? 'info' : 'silent', destination: logStream });
+  const worker = await startApp({ config: { ...t.config, x264Preset: preset }, roles: ['worker'], logger });
+  onTestFinished(() => worker.close());
+  return worker;
+}
+
+/** The job in BullMQ's `state`: the row is written before BullMQ moves the job, so tests wait for it. */
+function waitForJob(h: Harness, id: string, state: 'completed' | 'failed'): Promise<Job<TranscodeJobData>> {
+  return waitFor(
+    async () => {
+      const j = await h.queue.getJob(id);
+      return (await j?.getState()) === state ? j : undefined;
+    },
+    { timeoutMs: 10_000, what: `job ${state}` },
+  );
+}
+
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-worker-'));
   slowClip = await makeClip({ out: path.join(tmp, 'slow.mp4'), durationSec: 10, width: 640, height: 360 });
@@ -111,49 +136,43 @@ describe('transcode worker: crashes, retries, cancel', () => {
       env,
       stdio: 'ignore',
     });
-    extra.push({
-      close: async () => {
-        child.kill('SIGKILL');
-      },
-    });
+    const exited = once(child, 'exit');
+    onTestFinished(() => void child.kill('SIGKILL'));
     const id = await upload(t, slowClip);
     await waitForVideo(h, id, (v) => v.stage === 'transcode', 'transcode stage');
     const pid = await waitForFfmpeg(t);
     child.kill('SIGKILL');
+    await exited;
     // setpriv --pdeathsig: the kernel kills ffmpeg with its worker, no orphan keeps encoding.
-    await waitFor(async () => ((await ffmpegPids(t!.dataDir)).includes(pid) ? undefined : true), {
-      timeoutMs: 10_000,
-      what: 'orphan ffmpeg gone',
-    });
+    await waitForFfmpegGone(t, pid);
     const prefixDir = path.join(t.config.publishDir, 'hls', id);
     expect(await listFiles(prefixDir)).toEqual([]); // nothing was published by the dead attempt
-    // As if an earlier attempt had died half-way through publishing: the retry must not leave this behind.
+    // As if the dead attempt had got half-way through publishing: the retry must not leave this behind, and the API
+    // must stop offering its preview before the retry publishes again.
     await mkdir(path.join(prefixDir, 'v9'), { recursive: true });
     await writeFile(path.join(prefixDir, 'v9', 'seg_00007.m4s'), 'stale');
+    await h.videos.markPreviewable(id, { hlsPrefix: `hls/${id}`, masterKey: `hls/${id}/master.m3u8` });
+    const epoch = (await h.videos.accessState(id))!.access_epoch;
 
-    const worker: RunningApp = await startApp({
-      config: { ...t.config, x264Preset: 'ultrafast' },
-      roles: ['worker'],
-      logger: createLogger({ level: 'warn' }),
-    });
-    extra.push(worker);
+    const log = logLines();
+    const worker = await startWorker(t, 'ultrafast', log.stream);
     const v = await waitForVideo(h, id, (x) => x.status !== 'processing' && x.status !== 'uploaded', 'ready after stalled recovery');
     expect(v.status).toBe('ready');
+    // The stall is logged and counted by the worker that found it; the stale preview's URLs were revoked.
+    expect(log.find(/^transcode job stalled/)).toContainEqual(expect.objectContaining({ job: id, videoId: id }));
+    expect((await worker.metrics.jobsStalled.get()).values[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(v.access_epoch).toBeGreaterThan(epoch);
     const published = (await listFiles(prefixDir)).map((f) => path.relative(prefixDir, f));
     expect(published).not.toContain('v9/seg_00007.m4s');
     expect(published).toContain('master.m3u8');
     expect(published.filter((f) => f.endsWith('index.m3u8')).sort()).toEqual(['audio/index.m3u8', 'v0/index.m3u8', 'v1/index.m3u8']);
+    await waitForJob(h, id, 'completed');
     expect(await readdir(t.config.workDir)).toEqual([]);
-    await worker.close();
   });
 
   it('an ffmpeg killed mid-run fails the attempt; the retry completes and progress reached the job and the row', async () => {
-    const worker = await startApp({
-      config: { ...t!.config, x264Preset: 'medium' },
-      roles: ['worker'],
-      logger: createLogger({ level: 'silent' }),
-    });
-    extra.push(worker);
+    const log = logLines();
+    const worker = await startWorker(t!, 'medium', log.stream);
     const id = await upload(t!, slowClip);
     process.kill(await waitForFfmpeg(t!), 'SIGKILL');
     const seen: number[] = [];
@@ -167,48 +186,35 @@ describe('transcode worker: crashes, retries, cancel', () => {
       'ready after retry',
     );
     expect(v.status).toBe('ready');
-    const job = await waitFor(
-      async () => {
-        const j = await h!.queue.getJob(id);
-        return (await j?.getState()) === 'completed' ? j : undefined;
-      },
-      { timeoutMs: 10_000, what: 'job completed' },
-    );
+    const job = await waitForJob(h!, id, 'completed');
     expect(job.attemptsMade).toBe(2);
     expect(job.progress).toBe(100);
     expect(seen.some((p) => p > 0 && p < 100)).toBe(true);
     expect(await readdir(t!.config.workDir)).toEqual([]);
-    await worker.close();
+    expect(log.find('transcode attempt failed; retry queued')).toContainEqual(expect.objectContaining({ job: id, attempt: 1 }));
+    expect((await worker.metrics.jobsRequeued.get()).values).toContainEqual(
+      expect.objectContaining({ labels: { reason: 'retry' }, value: 1 }),
+    );
   });
 
   it('cancelTranscode stops a running transcode: TRANSCODE_CANCELLED, no retry, ffmpeg gone, work dir empty', async () => {
-    const worker = await startApp({
-      config: { ...t!.config, x264Preset: 'slower' },
-      roles: ['worker'],
-      logger: createLogger({ level: 'silent' }),
-    });
-    extra.push(worker);
+    await startWorker(t!, 'slower');
     const id = await upload(t!, slowClip);
     const pid = await waitForFfmpeg(t!);
     expect(await t!.app.cancelTranscode(id)).toBe('signalled');
     const v = await waitForVideo(h!, id, (x) => x.status === 'failed', 'cancelled');
     expect(v.error_code).toBe('TRANSCODE_CANCELLED');
-    expect((await ffmpegPids(t!.dataDir)).includes(pid)).toBe(false);
-    const job = await waitFor(
-      async () => {
-        const j = await h!.queue.getJob(id);
-        return (await j?.getState()) === 'failed' ? j : undefined;
-      },
-      { timeoutMs: 10_000, what: 'job failed, not retried' },
-    );
-    expect(job.attemptsMade).toBe(1);
+    await waitForFfmpegGone(t!, pid);
+    const job = await waitForJob(h!, id, 'failed');
+    expect(job.attemptsMade).toBe(1); // not retried
     expect(await readdir(t!.config.workDir)).toEqual([]);
     expect(await t!.app.cancelTranscode(id)).toBe('finished');
-    await worker.close();
   });
 
   it('cancelTranscode removes a job that has not started; an unknown id is not-found', async () => {
-    const id = await upload(t!, slowClip); // no worker runs now: the job waits
+    // The job must wait: no worker of this deployment may still be connected (the earlier tests' workers are closed).
+    await waitFor(async () => ((await h!.queue.getWorkers()).length === 0 ? true : undefined), { timeoutMs: 10_000, what: 'no worker' });
+    const id = await upload(t!, slowClip);
     expect(await t!.app.cancelTranscode(id)).toBe('removed');
     expect(await h!.queue.getJob(id)).toBeUndefined();
     expect((await h!.videos.get(id))?.error_code).toBe('TRANSCODE_CANCELLED');
@@ -235,8 +241,7 @@ describe('transcode worker: crashes, retries, cancel', () => {
   });
 
   it('a source corrupt half-way is rejected with TRANSCODE_SOURCE_CORRUPT after one attempt', async () => {
-    const worker = await startApp({ config: t!.config, roles: ['worker'], logger: createLogger({ level: 'silent' }) });
-    extra.push(worker);
+    await startWorker(t!, t!.config.x264Preset);
     const bad = await makeClip({
       out: path.join(tmp, 'bad.mp4'),
       durationSec: 4,
@@ -249,16 +254,7 @@ describe('transcode worker: crashes, retries, cancel', () => {
     const v = await waitForVideo(h!, id, (x) => x.status === 'rejected' || x.status === 'failed' || x.status === 'ready', 'rejected');
     expect(v.status).toBe('rejected');
     expect(v.error_code).toBe('TRANSCODE_SOURCE_CORRUPT');
-    // The row is written before the job is moved to failed: wait for BullMQ to catch up.
-    const job = await waitFor(
-      async () => {
-        const j = await h!.queue.getJob(id);
-        return (await j?.getState()) === 'failed' ? j : undefined;
-      },
-      { timeoutMs: 10_000, what: 'job failed' },
-    );
-    expect(job.attemptsMade).toBe(1);
+    expect((await waitForJob(h!, id, 'failed')).attemptsMade).toBe(1);
     expect(await listFiles(path.join(t!.config.publishDir, 'hls', id))).toEqual([]);
-    await worker.close();
   });
 });

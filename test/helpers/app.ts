@@ -33,6 +33,8 @@ export interface TestAppOptions {
   readonly logStream?: DestinationStream;
   /** Clock of playback signatures and the access cache (startApp's `now`); default Date.now. */
   readonly now?: () => number;
+  /** Rewrites the test database's URL before the app gets it (e.g. through a proxy that can cut it); default none. */
+  readonly databaseUrl?: (url: string) => string;
 }
 
 /** Deletes every Redis key under a BullMQ prefix (SCAN, not KEYS, so it never blocks a shared Redis). */
@@ -63,7 +65,7 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dataDir,
-    DATABASE_URL: db.url,
+    DATABASE_URL: o.databaseUrl ? o.databaseUrl(db.url) : db.url,
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: `kst${randomBytes(4).toString('hex')}`,
     LOG_LEVEL: 'warn',
