@@ -15,6 +15,8 @@ export interface VideoState {
   readonly stage: string | null;
   readonly error: { code: string } | null;
   readonly playback: { url: string } | null;
+  /** Set while the job waits for a dependency (clamd, storage, disk). */
+  readonly waiting?: { for: string; since: string } | null;
 }
 
 export const TERMINAL = new Set(['ready', 'rejected', 'failed', 'infected']);
@@ -55,10 +57,22 @@ export async function startDeployment(extraEnv: Record<string, string> = {}): Pr
   const clamd = await startClamd({ socket, dir: clamdDir });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ks-fault-data-'));
   const env: Record<string, string> = {
-    HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, DATABASE_URL: pg.url, REDIS_URL: redis.url, QUEUE_PREFIX: 'ksfault',
-    CLAMD_SOCKET: socket, JWT_SECRET: TEST_JWT_SECRET, PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
-    UPLOAD_TOKEN_SECRET: 'fault-suite-upload-token-secret-0123456789', LOG_LEVEL: 'info', FFMPEG_THREADS: '1',
-    TRANSCODE_BACKOFF_MS: '500', JOB_LOCK_MS: '4000', JOB_STALLED_INTERVAL_MS: '1000', ...extraEnv,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: 'ksfault',
+    CLAMD_SOCKET: socket,
+    JWT_SECRET: TEST_JWT_SECRET,
+    PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
+    UPLOAD_TOKEN_SECRET: 'fault-suite-upload-token-secret-0123456789',
+    LOG_LEVEL: 'info',
+    FFMPEG_THREADS: '1',
+    TRANSCODE_BACKOFF_MS: '500',
+    JOB_LOCK_MS: '4000',
+    JOB_STALLED_INTERVAL_MS: '1000',
+    ...extraEnv,
   };
   // The API migrates the database; the worker starts once the schema exists.
   let api = await startService('api', env);
@@ -67,16 +81,34 @@ export async function startDeployment(extraEnv: Record<string, string> = {}): Pr
   let worker = await startService('worker', env);
   const mod = bearer(await tokenFor('fault-mod', 'moderator', { ttlSec: 3600 }));
   const d: Deployment = {
-    redis, pg, clamd, dataDir, env, url, mod,
-    get api() { return api; },
-    set api(v) { api = v; },
-    get worker() { return worker; },
-    set worker(v) { worker = v; },
+    redis,
+    pg,
+    clamd,
+    dataDir,
+    env,
+    url,
+    mod,
+    get api() {
+      return api;
+    },
+    set api(v) {
+      api = v;
+    },
+    get worker() {
+      return worker;
+    },
+    set worker(v) {
+      worker = v;
+    },
     video: async (id) => (await (await fetch(`${url}/api/videos/${id}`, { headers: mod })).json()) as VideoState,
-    settled: (id, timeoutMs = 180_000) => waitFor(async () => {
-      const v = await d.video(id).catch(() => undefined);
-      return v && TERMINAL.has(v.status) ? v : undefined;
-    }, { timeoutMs, what: `video ${id} to settle`, intervalMs: 500 }),
+    settled: (id, timeoutMs = 180_000) =>
+      waitFor(
+        async () => {
+          const v = await d.video(id).catch(() => undefined);
+          return v && TERMINAL.has(v.status) ? v : undefined;
+        },
+        { timeoutMs, what: `video ${id} to settle`, intervalMs: 500 },
+      ),
     restartWorker: async (signal = 'SIGTERM') => {
       await worker.kill(signal);
       worker = await startService('worker', env);
@@ -118,5 +150,7 @@ export async function startDeployment(extraEnv: Record<string, string> = {}): Pr
 }
 
 export async function sha256File(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }

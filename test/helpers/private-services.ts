@@ -27,7 +27,11 @@ async function waitUntil(ok: () => Promise<boolean>, what: string, timeoutMs = 3
   }
 }
 
-const answers = (cmd: string, args: string[]): Promise<boolean> => run(cmd, args, { timeout: 5000 }).then(() => true, () => false);
+const answers = (cmd: string, args: string[]): Promise<boolean> =>
+  run(cmd, args, { timeout: 5000 }).then(
+    () => true,
+    () => false,
+  );
 
 export interface PrivateRedis {
   readonly url: string;
@@ -47,8 +51,25 @@ export async function startPrivateRedis(o: { persistent?: boolean } = {}): Promi
   const persistence = o.persistent === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'everysec'];
   const ping = (): Promise<boolean> => answers('redis-cli', ['-p', String(port), 'ping']);
   const start = async (): Promise<void> => {
-    await run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port), '--save', '', ...persistence,
-      '--maxmemory-policy', 'noeviction', '--dir', dir, '--logfile', path.join(dir, 'redis.log'), '--pidfile', path.join(dir, 'redis.pid')]);
+    await run('redis-server', [
+      '--daemonize',
+      'yes',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--save',
+      '',
+      ...persistence,
+      '--maxmemory-policy',
+      'noeviction',
+      '--dir',
+      dir,
+      '--logfile',
+      path.join(dir, 'redis.log'),
+      '--pidfile',
+      path.join(dir, 'redis.pid'),
+    ]);
     await waitUntil(ping, `redis on ${port}`);
   };
   const stop = async (): Promise<void> => {
@@ -58,7 +79,10 @@ export async function startPrivateRedis(o: { persistent?: boolean } = {}): Promi
   await start();
   let closing: Promise<void> | undefined;
   return {
-    url: `redis://127.0.0.1:${port}`, port, stop, start,
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    start,
     close: () => (closing ??= stop().then(() => rm(dir, { recursive: true, force: true }))),
   };
 }
@@ -98,7 +122,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   await start();
   let closing: Promise<void> | undefined;
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, stop, start,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    stop,
+    start,
     close: () => (closing ??= stop().then(() => rm(dir, { recursive: true, force: true }))),
   };
 }
@@ -109,4 +136,3 @@ async function uidOf(user: string): Promise<number> {
 async function gidOf(user: string): Promise<number> {
   return Number((await run('id', ['-g', user])).stdout.trim());
 }
-

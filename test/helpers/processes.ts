@@ -31,13 +31,19 @@ function exited(child: ChildProcess): Promise<void> {
  */
 export async function startService(role: 'api' | 'worker', env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'ops', 'main.ts'), '--role', role], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];
   const waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   const push = (l: LogLine): void => {
     logs.push(l);
-    for (const w of [...waiters]) if (w.match(l)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(l); }
+    for (const w of [...waiters])
+      if (w.match(l)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(l);
+      }
   };
   const lines = (stream: NodeJS.ReadableStream): void => {
     let buf = '';
@@ -48,28 +54,45 @@ export async function startService(role: 'api' | 'worker', env: Record<string, s
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (!line.trim()) continue;
-        try { push(JSON.parse(line) as LogLine); } catch { push({ msg: line }); }
+        try {
+          push(JSON.parse(line) as LogLine);
+        } catch {
+          push({ msg: line });
+        }
       }
     });
   };
   lines(child.stdout!);
   lines(child.stderr!);
-  let url: string | undefined;
   const waitForLog = (match: (l: LogLine) => boolean, what: string, ms = 60_000): Promise<LogLine> => {
     const seen = logs.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${role}: timed out waiting for ${what}; last lines: ${JSON.stringify(logs.slice(-5))}`)), ms);
-      waiters.push({ match, resolve: (l) => { clearTimeout(t); resolve(l); } });
+      const t = setTimeout(
+        () => reject(new Error(`${role}: timed out waiting for ${what}; last lines: ${JSON.stringify(logs.slice(-5))}`)),
+        ms,
+      );
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      });
     });
   };
   const started = waitForLog((l) => l.msg === 'started', `${role} started`, timeoutMs);
-  const died = exited(child).then(() => { throw new Error(`${role} exited before it started: ${JSON.stringify(logs.slice(-5))}`); });
+  const died = exited(child).then(() => {
+    throw new Error(`${role} exited before it started: ${JSON.stringify(logs.slice(-5))}`);
+  });
   const line = await Promise.race([started, died]);
-  url = typeof line['url'] === 'string' ? line['url'] : undefined;
+  const url = typeof line['url'] === 'string' ? line['url'] : undefined;
   return {
-    role, logs, pid: child.pid, waitForLog,
-    get url() { return url; },
+    role,
+    logs,
+    pid: child.pid,
+    waitForLog,
+    url,
     kill: async (signal = 'SIGTERM') => {
       child.kill(signal);
       await exited(child);
