@@ -97,6 +97,25 @@ describe('faults: Redis, PostgreSQL and clamd outages delay work instead of fail
     expect((await d.settled(videoId)).status).toBe('ready');
   });
 
+  it('PostgreSQL down mid-transcode: the job waits without spending its attempts, and the video reaches ready', async () => {
+    const clip = await makeClip({ out: path.join(tmp, 'pg-mid.mp4'), durationSec: 12, width: 640, height: 360 });
+    const up = await tusUpload(`${d.url}/uploads`, clip, { title: 'pg mid' }, { uploaderId: 'fault-pg' });
+    await waitFor(async () => ((await d.video(up.videoId)).stage === 'transcode' ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'transcode',
+    });
+    await d.pg.stop();
+    // Two attempts would be gone after two failures; the worker must log waits for the database instead.
+    const waits = (): number => d.worker.logs.filter((l) => l['dependency'] === 'database').length;
+    await waitFor(async () => (waits() >= 1 ? true : undefined), { timeoutMs: 90_000, what: 'a logged wait for the database' });
+    await d.pg.start();
+    const v = await d.settled(up.videoId);
+    expect(v.status).toBe('ready');
+    const [row] = await d.query<{ source_sha256: string }>('SELECT source_sha256 FROM videos WHERE id = $1', [up.videoId]);
+    expect(row?.source_sha256).toBe(await sha256File(clip));
+    expect(await d.unreferencedFiles()).toEqual([]);
+  });
+
   it('clamd down longer than all attempts would last: uploads wait (and say so), then scan and reach ready', async () => {
     await d.clamd.stop();
     const ups: UploadResult[] = [];
@@ -119,5 +138,6 @@ describe('faults: Redis, PostgreSQL and clamd outages delay work instead of fail
     for (const up of ups) expect((await d.video(up.videoId)).status).toBe('processing');
     await d.restartClamd();
     for (const up of ups) expect((await d.settled(up.videoId)).status).toBe('ready');
+    expect(await d.unreferencedFiles()).toEqual([]);
   });
 });
