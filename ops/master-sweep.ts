@@ -1,16 +1,12 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { describeError } from '../core/errors.ts';
-import { createDb } from '../db/client.ts';
 import { VideoRepository } from '../db/videos.ts';
 import { sweepOrphanMasters, type MasterSweepOptions, type MasterSweepResult } from '../ingest/master-sweep.ts';
 import { VideoFiles } from '../ingest/video-files.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import { loadConfig, type AppConfig } from './config.ts';
-import { createLogger } from './logger.ts';
+import { isMain, runCli, withDbAndStorages } from './cli.ts';
+import type { AppConfig } from './config.ts';
 import { hlsPrefix } from '../pipeline/job.ts';
-import { openStorages } from './storage-factory.ts';
 
 /** The data-volume layout of a config, for deletion and the sweep. */
 export const videoFilesOf = (c: AppConfig): VideoFiles =>
@@ -59,27 +55,11 @@ export function startMasterSweepTimer(o: MasterSweepOptions & { readonly everyMs
 
 /** One sweep from the command line (`npm run sweep-masters`), e.g. from cron with MASTER_SWEEP_INTERVAL_SEC=0. */
 export async function runMasterSweepOnce(config: AppConfig, logger: Logger): Promise<MasterSweepResult> {
-  const sql = createDb({ url: config.databaseUrl, max: 2 });
-  try {
-    const storages = await openStorages(config, logger);
-    try {
-      return await sweepOrphanMasters(masterSweepDeps({ config, videos: new VideoRepository(sql), storage: storages.publish, logger }));
-    } finally {
-      await storages.close();
-    }
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  return withDbAndStorages(config, logger, (sql, storages) =>
+    sweepOrphanMasters(masterSweepDeps({ config, videos: new VideoRepository(sql), storage: storages.publish, logger })),
+  );
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, base: { role: 'master-sweep' } });
-  runMasterSweepOnce(config, logger).then(
-    (r) => logger.info({ removed: r.removed, kept: r.kept }, 'orphan master sweep done'),
-    (err: unknown) => {
-      console.error(describeError(err));
-      process.exit(1);
-    },
-  );
+if (isMain(import.meta.url)) {
+  runCli('master-sweep', runMasterSweepOnce, (r, logger) => logger.info({ removed: r.removed, kept: r.kept }, 'orphan master sweep done'));
 }

@@ -1,17 +1,14 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describeError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Logger as PinoLogger } from 'pino';
 import { ArchiveRecords } from '../db/archive-records.ts';
-import { createDb } from '../db/client.ts';
 import { cleanStagingCopies } from '../pipeline/retention.ts';
 import type { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { StreamClient } from '../storage/stream/client.ts';
 import { refreshPendingStream } from '../pipeline/stream-offload.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import { loadConfig, type AppConfig } from './config.ts';
-import { createLogger } from './logger.ts';
-import { openStorages } from './storage-factory.ts';
+import { isMain, runCli, withDbAndStorages } from './cli.ts';
+import type { AppConfig } from './config.ts';
 
 export interface RetentionTimerOptions {
   readonly records: ArchiveRecords;
@@ -50,37 +47,21 @@ export function startRetentionTimer(o: RetentionTimerOptions): { stop(): void } 
 }
 
 /** One sweep from the command line (`npm run retention`), for cron setups with STAGING_SWEEP_HOURS=0. */
-export async function runRetentionOnce(config: AppConfig, logger: Logger): Promise<{ deleted: number; kept: number }> {
-  const sql = createDb({ url: config.databaseUrl, max: 2 });
-  try {
-    const storages = await openStorages(config, logger);
-    try {
-      if (!storages.archive) return { deleted: 0, kept: 0 };
-      const records = new ArchiveRecords(sql);
-      const r = await cleanStagingCopies({
-        records,
-        archive: storages.archive,
-        retentionDays: config.storage.stagingRetentionDays,
-        logger,
-      });
-      if (storages.stream) await refreshPendingStream({ client: storages.stream, records, logger });
-      return { deleted: r.deleted.length, kept: r.kept.length };
-    } finally {
-      await storages.close();
-    }
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+export async function runRetentionOnce(config: AppConfig, logger: PinoLogger): Promise<{ deleted: number; kept: number }> {
+  return withDbAndStorages(config, logger, async (sql, storages) => {
+    if (!storages.archive) return { deleted: 0, kept: 0 };
+    const records = new ArchiveRecords(sql);
+    const r = await cleanStagingCopies({
+      records,
+      archive: storages.archive,
+      retentionDays: config.storage.stagingRetentionDays,
+      logger,
+    });
+    if (storages.stream) await refreshPendingStream({ client: storages.stream, records, logger });
+    return { deleted: r.deleted.length, kept: r.kept.length };
+  });
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, base: { role: 'retention' } });
-  runRetentionOnce(config, logger).then(
-    (r) => logger.info(r, 'staging retention sweep done'),
-    (err: unknown) => {
-      console.error(describeError(err));
-      process.exit(1);
-    },
-  );
+if (isMain(import.meta.url)) {
+  runCli('retention', runRetentionOnce, (r, logger) => logger.info(r, 'staging retention sweep done'));
 }

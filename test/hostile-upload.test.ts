@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listFiles, startTestApp, waitFor, type TestApp } from './helpers/app.ts';
 import { bearer, tokenFor } from './helpers/auth.ts';
 import { GPS_TEXT, hostile, makeH264WithGps, makeMkvWithReferences, occurrences, writeHostile } from './helpers/hostile.ts';
-import { makeClip } from './helpers/media.ts';
+import { ALIGNED_GOP, makeClip } from './helpers/media.ts';
+import { makePng } from './helpers/media-fixtures.ts';
 import { fetchUploadToken, tusUpload } from './helpers/tus-upload.ts';
 
 interface VideoJson {
@@ -19,25 +20,6 @@ interface VideoJson {
 }
 
 const TERMINAL = new Set(['ready', 'rejected', 'failed', 'infected']);
-/** Source settings whose IDRs sit every 2 s, so the worker stream-copies the top rung (quick path). */
-const ALIGNED_GOP = [
-  '-g',
-  '60',
-  '-keyint_min',
-  '60',
-  '-sc_threshold',
-  '0',
-  '-b:v',
-  '600k',
-  '-maxrate',
-  '800k',
-  '-bufsize',
-  '800k',
-  '-ac',
-  '2',
-  '-bf',
-  '3',
-];
 
 describe('hostile uploads against the running service', () => {
   let t: TestApp;
@@ -143,31 +125,7 @@ describe('hostile uploads against the running service', () => {
   });
 
   it('a still image is not a video', async () => {
-    const png = await writeHostile(tmp, 'tiny.png', '');
-    const { execFile } = await import('node:child_process');
-    await new Promise<void>((res, rej) =>
-      execFile(
-        'ffmpeg',
-        [
-          '-hide_banner',
-          '-v',
-          'error',
-          '-y',
-          '-f',
-          'lavfi',
-          '-i',
-          'testsrc2=size=64x64',
-          '-frames:v',
-          '1',
-          '-f',
-          'image2',
-          '-c:v',
-          'png',
-          png,
-        ],
-        (e) => (e ? rej(e) : res()),
-      ),
-    );
+    const png = await makePng(tmp);
     const up = await tusUpload(`${t.url}/uploads`, png, { title: 'Image', filename: 'clip.mp4' }, { uploaderId: 'family-b' });
     const v = await settled(up.videoId);
     expect(v.error?.code).toBe('INGEST_NOT_VIDEO');

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../core/errors.ts';
 import { hostile, makeMkvWithReferences, writeHostile } from '../../test/helpers/hostile.ts';
 import { makeClip } from '../../test/helpers/media.ts';
+import { makePng } from '../../test/helpers/media-fixtures.ts';
 import { inputArgs, mediaInput } from '../allow-list.ts';
 import { probeFile } from '../ffprobe.ts';
 
@@ -64,24 +65,7 @@ describe('media layer: only allow-listed demuxers, only the file protocol', () =
   });
 
   it('calls a still image not a video, and text no container at all unreadable', async () => {
-    const png = path.join(tmp, 'still.mp4');
-    await run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=64x64',
-      '-frames:v',
-      '1',
-      '-f',
-      'image2',
-      '-c:v',
-      'png',
-      png,
-    ]);
+    const png = await makePng(tmp);
     expect(await codeOf(probeFile(png, o))).toBe('INGEST_NOT_VIDEO');
     const text = await writeHostile(tmp, 'notes.mp4', 'just some text, no media here\n');
     expect(await codeOf(probeFile(text, o))).toBe('INGEST_UNREADABLE');

@@ -26,3 +26,25 @@ export async function makeClip(o: ClipOptions): Promise<string> {
   await run('ffmpeg', args);
   return o.out;
 }
+
+/** Source encode settings whose IDRs sit every 2 s exactly, as the transcoder's quick path (top rung copied) requires. */
+export const ALIGNED_GOP: readonly string[] = [
+  '-g',
+  '60',
+  '-keyint_min',
+  '60',
+  '-sc_threshold',
+  '0',
+  '-b:v',
+  '600k',
+  '-maxrate',
+  '800k',
+  '-bufsize',
+  '800k',
+  '-ac',
+  '2',
+  '-preset',
+  'fast',
+  '-bf',
+  '3',
+];

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../core/errors.ts';
 import { measureRendition } from '../../packager/measure.ts';
-import { makeClip } from '../../test/helpers/media.ts';
+import { ALIGNED_GOP, makeClip } from '../../test/helpers/media.ts';
 import { keyframeTimes } from '../keyframes.ts';
 import { probeSource } from '../probe.ts';
 import { transcodeLadder, type TranscodeResult } from '../transcode.ts';
@@ -16,27 +16,6 @@ import { mediaInput } from '../../media/allow-list.ts';
 const run = promisify(execFile);
 const logger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 const bins = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
-/** Source encode settings whose IDRs sit every 2 s exactly, as the quick path requires. */
-const ALIGNED_GOP = [
-  '-g',
-  '60',
-  '-keyint_min',
-  '60',
-  '-sc_threshold',
-  '0',
-  '-b:v',
-  '600k',
-  '-maxrate',
-  '800k',
-  '-bufsize',
-  '800k',
-  '-ac',
-  '2',
-  '-preset',
-  'fast',
-  '-bf',
-  '3',
-];
 
 let tmp: string;
 let n = 0;
