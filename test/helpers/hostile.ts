@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { makeClip } from './media.ts';
-
-const run = promisify(execFile);
+import { ffmpegQuiet, makeClip } from './media.ts';
 
 /** Location text a dashcam or drone writes into its video stream; tests look for it in every output byte. */
 export const GPS_TEXT = 'GPS+48.20820N+016.37380E-KIDSTREAM-LOCATION';
@@ -55,11 +51,7 @@ export async function makeMkvWithReferences(dir: string, target: string): Promis
   const m3u8 = await writeHostile(dir, 'evil.m3u8', hostile.hlsFile(target));
   const srt = await writeHostile(dir, 'subs.srt', `1\n00:00:00,000 --> 00:00:01,500\nfile://${target}\n`);
   const out = path.join(dir, 'attachments.mkv');
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
+  await ffmpegQuiet([
     '-i',
     clip,
     '-i',
@@ -110,11 +102,7 @@ function hevcUserDataSei(text: string): Buffer {
 export async function makeHevcWithGps(dir: string): Promise<string | null> {
   const raw = path.join(dir, 'gps.hevc');
   try {
-    await run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
+    await ffmpegQuiet([
       '-f',
       'lavfi',
       '-i',
@@ -148,11 +136,7 @@ export async function makeHevcWithGps(dir: string): Promise<string | null> {
   parts.push(es.subarray(last));
   await writeFile(raw, Buffer.concat(parts));
   const out = path.join(dir, 'gps-hevc.mp4');
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
+  await ffmpegQuiet([
     '-r',
     '25',
     '-f',
@@ -177,23 +161,7 @@ export async function makeHevcWithGps(dir: string): Promise<string | null> {
 
 /** MPEG-4 Part 2 video, whose VOL header carries encoder user data that no bitstream filter removes. */
 export async function makeMpeg4Part2(out: string): Promise<string> {
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x180:rate=25:duration=3',
-    '-c:v',
-    'mpeg4',
-    '-q:v',
-    '4',
-    '-f',
-    'avi',
-    out,
-  ]);
+  await ffmpegQuiet(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=3', '-c:v', 'mpeg4', '-q:v', '4', '-f', 'avi', out]);
   return out;
 }
 

@@ -1,11 +1,7 @@
-import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { makeClip } from './media.ts';
+import { ffmpegQuiet, makeClip } from './media.ts';
 import { writeTags } from './exiftool.ts';
-
-const run = promisify(execFile);
 
 /** GPS, creation time and device tags as a phone writes them (QuickTime udta ©xyz, Keys, mvhd/tkhd dates). */
 export const PHONE_TAG_ARGS = [
@@ -66,29 +62,14 @@ export async function makeTruncatedPlain(dir: string): Promise<string> {
 
 export async function makePng(dir: string): Promise<string> {
   const out = path.join(dir, 'still.mp4');
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=64x64',
-    '-frames:v',
-    '1',
-    '-f',
-    'image2',
-    '-c:v',
-    'png',
-    out,
-  ]);
+  await ffmpegQuiet(['-f', 'lavfi', '-i', 'testsrc2=size=64x64', '-frames:v', '1', '-f', 'image2', '-c:v', 'png', out]);
   return out;
 }
 
+/** An audio-only M4A: a real media file with no video stream (→ INGEST_NOT_VIDEO). */
 export async function makeAudioOnly(dir: string): Promise<string> {
   const out = path.join(dir, 'audio.mp4');
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', out]);
+  await ffmpegQuiet(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', out]);
   return out;
 }
 

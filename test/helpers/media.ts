@@ -14,6 +14,11 @@ export interface ClipOptions {
   readonly extraArgs?: readonly string[];
 }
 
+/** Runs ffmpeg with the preamble every generated fixture shares: quiet, and overwriting the output. */
+export async function ffmpegQuiet(args: readonly string[]): Promise<void> {
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+}
+
 /** Generates a test clip with moving content (testsrc2) and a tone, H.264/AAC in MP4 by default. */
 export async function makeClip(o: ClipOptions): Promise<string> {
   const d = o.durationSec ?? 4;

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-
-const run = promisify(execFile);
+import { ffmpegQuiet } from '../helpers/media.ts';
 
 /** Screenshots go here (gitignored) so a human can look at the pages after a run. */
 export const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
@@ -39,11 +36,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** ~4.5 MB 3 s 640x360 clip: per-frame noise at 10 Mbit/s keeps it big enough to interrupt mid-upload. */
 export async function makeNoisyClip(out: string): Promise<string> {
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
+  await ffmpegQuiet([
     '-f',
     'lavfi',
     '-i',
@@ -67,53 +60,11 @@ export async function makeNoisyClip(out: string): Promise<string> {
   return out;
 }
 
-/** An audio-only M4A: a real media file with no video stream (→ INGEST_NOT_VIDEO). */
-export async function makeAudioOnly(out: string): Promise<string> {
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:duration=1',
-    '-c:a',
-    'aac',
-    out,
-  ]);
-  return out;
-}
-
 /** A poster and a 2-tile storyboard sprite (160x90 tiles) plus its WebVTT, as the packager will publish them. */
 export async function writePosterAndStoryboard(dir: string, sig: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=640x360',
-    '-frames:v',
-    '1',
-    path.join(dir, 'poster.jpg'),
-  ]);
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x90',
-    '-frames:v',
-    '1',
-    path.join(dir, 'sprite.jpg'),
-  ]);
+  await ffmpegQuiet(['-f', 'lavfi', '-i', 'testsrc2=size=640x360', '-frames:v', '1', path.join(dir, 'poster.jpg')]);
+  await ffmpegQuiet(['-f', 'lavfi', '-i', 'testsrc2=size=320x90', '-frames:v', '1', path.join(dir, 'sprite.jpg')]);
   const cue = (from: string, to: string, x: number) => `${from} --> ${to}\nsprite.jpg?sig=${sig}#xywh=${x},0,160,90\n`;
   await writeFile(
     path.join(dir, 'storyboard.vtt'),

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeAudioOnly } from '../helpers/media-fixtures.ts';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.ts';
 import { tokenFor } from '../helpers/auth.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { makeAudioOnly, makeNoisyClip, openPage, PHONE, screenshot, setUploadForm, watchTus } from './harness.ts';
+import { makeNoisyClip, openPage, PHONE, screenshot, setUploadForm, watchTus } from './harness.ts';
 
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 
@@ -31,7 +32,7 @@ describe('upload and moderator pages in Chromium: refused files, a flaky network
   });
 
   it('shows the error code for a non-video upload and for a file over the size limit, on a phone-sized screen', async () => {
-    const audio = await makeAudioOnly(path.join(tmp, 'song.m4a'));
+    const audio = await makeAudioOnly(tmp);
     const big = path.join(tmp, 'huge.mp4');
     await writeFile(big, '');
     await truncate(big, MAX_UPLOAD_BYTES + 1);
