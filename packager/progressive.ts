@@ -8,6 +8,7 @@ import { renderMasterPlaylist, type MasterVariant } from './master.ts';
 import { parseMediaPlaylist, renderMediaPlaylist, type MediaSegmentEntry } from './media-playlist.ts';
 import { defaultAudio, MASTER_NAME, PLAYLIST_NAME, writeMaster, type PackageResult, type RenditionInput } from './package.ts';
 import { splitAtKeyframes } from './refragment.ts';
+import { bakeEditList, shiftDecodeTimes } from './timeline.ts';
 
 /**
  * Where a package is published. The packager knows nothing about object storage; ops adapts storage to this.
@@ -37,6 +38,10 @@ interface RenditionState {
   readonly published: MediaSegmentEntry[];
   mapUri: string | undefined;
   defaults: TrackDefaults | undefined;
+  /** Ticks added to every decode time, so the edit list could be dropped (timeline.ts). */
+  shift: number;
+  /** Segments already rewritten in place: a publish retried after a failed upload must not shift them twice. */
+  readonly rewritten: Set<string>;
 }
 
 /**
@@ -56,7 +61,14 @@ export class ProgressivePackager {
 
   constructor(o: ProgressivePackagerOptions) {
     this.o = o;
-    this.states = o.renditions.map((input) => ({ input, published: [], mapUri: undefined, defaults: undefined }));
+    this.states = o.renditions.map((input) => ({
+      input,
+      published: [],
+      mapUri: undefined,
+      defaults: undefined,
+      shift: 0,
+      rewritten: new Set<string>(),
+    }));
   }
 
   /** True once the EVENT master is published (or the final one). */
@@ -117,12 +129,22 @@ export class ProgressivePackager {
     const fresh = pl.segments.slice(s.published.length);
     if (fresh.length === 0 || !pl.mapUri) return false;
     if (!s.mapUri) {
-      s.defaults = trackDefaults(await readFile(path.join(dir, pl.mapUri)));
-      await this.putFile(`${s.input.dir}/${pl.mapUri}`, path.join(dir, pl.mapUri));
+      const initFile = path.join(dir, pl.mapUri);
+      const bake = bakeEditList(await readFile(initFile));
+      if ('unsupported' in bake) this.o.logger.warn({ rendition: s.input.name, reason: bake.unsupported }, 'edit list kept');
+      else {
+        s.shift = bake.shift;
+        await replaceFile(initFile, bake.init);
+      }
+      s.defaults = trackDefaults(await readFile(initFile));
+      await this.putFile(`${s.input.dir}/${pl.mapUri}`, initFile);
       s.mapUri = pl.mapUri;
     }
     for (const seg of fresh) {
-      if (s.input.kind === 'video' && s.defaults) await splitInPlace(path.join(dir, seg.uri), s.defaults);
+      if (!s.rewritten.has(seg.uri)) {
+        await rewriteSegment(path.join(dir, seg.uri), s.shift, s.input.kind === 'video' ? s.defaults : undefined);
+        s.rewritten.add(seg.uri);
+      }
       await this.putFile(`${s.input.dir}/${seg.uri}`, path.join(dir, seg.uri));
       s.published.push(seg);
     }
@@ -196,15 +218,22 @@ export class ProgressivePackager {
   }
 }
 
+/** Write-then-rename, so a reader of the work dir never sees half a file. */
+async function replaceFile(file: string, data: Buffer): Promise<void> {
+  await writeFile(`${file}.rewrite.tmp`, data);
+  await rename(`${file}.rewrite.tmp`, file);
+}
+
 /**
- * One fragment per GOP (see refragment.ts) so the I-frame playlist lists every key frame. ffmpeg has already renamed
- * the segment into place and never touches it again; the rewrite is itself write-then-rename.
+ * Decode times shifted by the baked edit list (timeline.ts) and, for video, one fragment per GOP (refragment.ts) so
+ * the I-frame playlist lists every key frame. ffmpeg has already renamed the segment into place and never touches it
+ * again.
  */
-async function splitInPlace(file: string, defaults: TrackDefaults): Promise<void> {
-  const split = splitAtKeyframes(await readFile(file), defaults);
-  if (!split) return;
-  await writeFile(`${file}.split.tmp`, split);
-  await rename(`${file}.split.tmp`, file);
+async function rewriteSegment(file: string, shift: number, videoDefaults: TrackDefaults | undefined): Promise<void> {
+  if (shift === 0 && !videoDefaults) return;
+  const shifted = shiftDecodeTimes(await readFile(file), shift);
+  const split = videoDefaults ? splitAtKeyframes(shifted, videoDefaults) : undefined;
+  if (split || shift !== 0) await replaceFile(file, split ?? shifted);
 }
 
 /** Files under `dir` as `/`-separated relative paths, without ffmpeg's and our in-progress temp files. */

@@ -9,6 +9,14 @@ export const GOP_SECONDS = 2;
 export const SEGMENT_SECONDS = 6;
 export const AUDIO_BITRATE = 128_000;
 export const AUDIO_SAMPLE_RATE = 48_000;
+/**
+ * Every output is shifted this far before muxing, so that no packet (the AAC encoder's priming, the B-frame delay
+ * of video decode times) is negative. Otherwise each HLS muxer shifts its own output to zero by a different amount
+ * and the true audio/video offset is lost; with it, ffmpeg writes that offset exactly into each init's edit list,
+ * which the packager (packager/timeline.ts) then bakes into the decode times. One second covers a B-frame delay of
+ * several frames even at low frame rates.
+ */
+export const PRESENTATION_OFFSET_SECONDS = 1;
 
 export interface LadderCommandOptions {
   /** The source as the media layer vetted it; run-ffmpeg.ts adds its allow-lists before `-i`. */
@@ -54,8 +62,13 @@ export interface PlannedRendition {
 
 function hlsOptions(dir: string): string[] {
   return [
+    '-output_ts_offset',
+    String(PRESENTATION_OFFSET_SECONDS),
     '-f',
     'hls',
+    // Edit lists in 90 kHz instead of milliseconds: the audio's priming offset (1024/48000 s) is then exact.
+    '-hls_segment_options',
+    'movie_timescale=90000',
     '-hls_time',
     String(SEGMENT_SECONDS),
     // EVENT: ffmpeg rewrites the playlist after every segment via a temp file + rename, so the packager can publish

@@ -127,7 +127,7 @@ describe('buildLadderPlan', () => {
   it('quick path: the top rung and the audio are stream copies, the rest still share one decode', () => {
     const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, copyTopRung: true });
     expect(plan.complexFilter).toContain('split=1[s0]');
-    expect(plan.outputs[1]!.options.slice(0, 6)).toEqual(['-map', '0:v:0', '-an', '-c:v', 'copy', '-f']);
+    expect(plan.outputs[1]!.options.slice(0, 5)).toEqual(['-map', '0:v:0', '-an', '-c:v', 'copy']);
     expect(plan.outputs[2]!.options).toContain('copy');
   });
 
