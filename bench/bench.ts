@@ -103,7 +103,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
     for (const s of scenarios) {
       progress.step(s.id, `start: ${s.title}`);
       try {
-        figures.push(...(await s.run({ config: o.config, sources, ffmpeg, workDir, progress })));
+        figures.push(...(await s.run({ config: o.config, sources, ffmpeg, workDir, progress, sourcesDir: o.sourcesDir })));
       } catch (err) {
         // One broken scenario must not throw away the figures of the others; the failure is in the report.
         notes.push(`scenario ${s.id} failed: ${describeError(err)}`);

@@ -1,3 +1,4 @@
+import { endToEndScenario } from './scenarios/end-to-end.ts';
 import { ingestScenario } from './scenarios/ingest.ts';
 import { timeToPlayableScenario } from './scenarios/time-to-playable.ts';
 import { transcodeCompare, transcodePresets, transcodeScaling } from './scenarios/transcode.ts';
@@ -13,6 +14,7 @@ export const SCENARIOS: readonly Scenario[] = [
   transcodeScaling,
   ingestScenario,
   timeToPlayableScenario,
+  endToEndScenario,
 ];
 
 /** The registered scenarios `only` selects (all when absent); unknown ids are an error, not a silent no-op. */

@@ -2,11 +2,13 @@
  * `npm run bench [-- --quick] [options]`: runs the benchmark suite, prints a table and a capacity estimate, writes
  * JSON + SVG into bench/results/. Options (all optional):
  *   --quick                     CI smoke subset (< 2 min on 2 cores; asserts nothing about speed)
- *   --only a,b                  scenario ids (transcode-compare, transcode-presets, transcode-scaling, ingest)
+ *   --only a,b                  scenario ids (transcode-compare, transcode-presets, transcode-scaling, ingest, time-to-playable, end-to-end)
  *   --repeats N                 repeats per figure (quick 2, full 3)
  *   --runner NAME               pipeline implementation to time (bench/methods.ts PIPELINE_RUNNERS; default pipeline)
  *   --preset P                  x264 preset of the comparison/scaling runs (default veryfast)
  *   --ingest-mib N              ingest upload size (quick 48, full 1024)
+ *   --service-log FILE          append the end-to-end service's log lines (JSON) to FILE
+ *   --e2e a,b                   end-to-end source ids to run (default all of the mode, e.g. 1080p30-grain-30s)
  *   --out DIR                   results directory (default bench/results)
  *   --target-cores N --target-threads N   box to size for (default AX42: 6 / 12)
  *   --smt-yield F --per-core-speed F --utilisation F
@@ -21,6 +23,7 @@ import { describeError } from '../core/errors.ts';
 import { DEFAULT_CAPACITY, runBench, type CapacityOptions } from './bench.ts';
 import { fullConfig, quickConfig } from './configs.ts';
 import { formatCapacity, formatTable, writeReport } from './report.ts';
+import { sourceId, type SourceSpec } from './sources.ts';
 import type { BenchConfig } from './types.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -30,6 +33,15 @@ function num(v: string | undefined, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, not ${v}`);
   return n;
+}
+
+/** The end-to-end sources named in `--e2e` (ids as in the report), all of them without it. */
+function selectE2e(all: readonly SourceSpec[], ids: string | undefined): readonly SourceSpec[] {
+  if (!ids) return all;
+  const wanted = ids.split(',');
+  const unknown = wanted.filter((id) => !all.some((s) => sourceId(s) === id));
+  if (unknown.length) throw new Error(`Unknown --e2e source(s) ${unknown.join(', ')}; known: ${all.map(sourceId).join(', ')}`);
+  return all.filter((s) => wanted.includes(sourceId(s)));
 }
 
 async function main(): Promise<void> {
@@ -42,6 +54,8 @@ async function main(): Promise<void> {
         'runner',
         'preset',
         'ingest-mib',
+        'e2e',
+        'service-log',
         'out',
         'target-cores',
         'target-threads',
@@ -64,6 +78,8 @@ async function main(): Promise<void> {
     ...(str('runner') ? { runner: str('runner')! } : {}),
     ...(str('only') ? { only: str('only')!.split(',') } : {}),
     ingest: base.ingest && ingestMib ? { ...base.ingest, bytes: Math.round(ingestMib * 1024 * 1024) } : base.ingest,
+    e2eSources: selectE2e(base.e2eSources, str('e2e')),
+    ...(str('service-log') ? { serviceLog: path.resolve(str('service-log')!) } : {}),
   };
   const capacity: CapacityOptions = {
     targetCores: num(str('target-cores'), 'target-cores') ?? DEFAULT_CAPACITY.targetCores,

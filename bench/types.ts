@@ -69,6 +69,10 @@ export interface BenchConfig {
   /** Preset of the comparison and scaling runs (the pipeline's default). */
   readonly preset: string;
   readonly ingest: IngestSettings | null;
+  /** Sources of the end-to-end scenario (generated when that scenario runs, cached with the others). */
+  readonly e2eSources: readonly SourceSpec[];
+  /** Where the end-to-end scenario appends the service's log (`--service-log`); default nowhere. */
+  readonly serviceLog?: string;
   /** Scenario ids to run; default every registered scenario. */
   readonly only?: readonly string[];
 }
@@ -82,6 +86,8 @@ export interface ScenarioContext {
   readonly config: BenchConfig;
   readonly sources: ReadonlyMap<string, GeneratedSource>;
   readonly ffmpeg: FfmpegBinaries;
+  /** Cache of generated sources (scenarios with sources of their own generate them here). */
+  readonly sourcesDir: string;
   /** Scratch directory of this run; scenarios make sub-directories and remove them. */
   readonly workDir: string;
   readonly progress: Progress;

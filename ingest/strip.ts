@@ -126,7 +126,8 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
   await mkdir(path.dirname(o.outBase), { recursive: true });
   const plan = userDataPlan(o.videoCodec);
   const { out, stderr } = await writeMaster(o, plan);
-  const probe = await probeMedia(out, { ffprobePath: o.ffprobePath });
+  // The probe and the hash read the same fresh file (from the page cache): side by side, not one after the other.
+  const [probe, hash] = await Promise.all([probeMedia(out, { ffprobePath: o.ffprobePath }), sha256OfFile(out.path)]);
   const duration = Number(probe.format?.duration ?? NaN);
   // A truncated file with its index up front (faststart) probes fine but its packets stop early: the remux says
   // "partial file" and comes out shorter than the header claims.
@@ -143,7 +144,7 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
     path: out.path,
     input: out,
     probe,
-    sha256: (await sha256OfFile(out.path)).sha256,
+    sha256: hash.sha256,
     sizeBytes: st.size,
     reencoded: plan.kind === 'reencode',
   };

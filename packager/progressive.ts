@@ -1,6 +1,7 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.ts';
+import { mapLimit } from '../core/map-limit.ts';
 import { AUDIO_BITRATE, SEGMENT_SECONDS } from '../transcoder/command.ts';
 import { trackDefaults, type TrackDefaults } from './boxes.ts';
 import { codecOfInitFile } from './codecs.ts';
@@ -20,6 +21,9 @@ export interface PackageSink {
   /** Writes a small text file (a playlist) to `rel`. */
   putText(rel: string, text: string): Promise<void>;
 }
+
+/** Uploads in flight per rendition and per wave: enough to hide object-storage latency, few enough for one host. */
+const PUBLISH_CONCURRENCY = 6;
 
 export interface ProgressivePackagerOptions {
   /** The transcoder's output directory (one sub-directory per rendition). */
@@ -108,8 +112,8 @@ export class ProgressivePackager {
 
   /** One pass: publish newly listed segments, then the growing playlists, then (once) the master. */
   async poll(): Promise<void> {
-    let grew = false;
-    for (const s of this.states) grew = (await this.pollRendition(s)) || grew;
+    // Renditions publish side by side (each keeps its own order: segments, then its playlist).
+    const grew = (await Promise.all(this.states.map((s) => this.pollRendition(s)))).some(Boolean);
     if (grew && !this.masterPublished && this.states.every((s) => s.published.length > 0)) {
       await this.o.sink.putText(MASTER_NAME, await this.eventMaster());
       this.masterPublished = true;
@@ -140,14 +144,15 @@ export class ProgressivePackager {
       await this.putFile(`${s.input.dir}/${pl.mapUri}`, initFile);
       s.mapUri = pl.mapUri;
     }
-    for (const seg of fresh) {
+    await mapLimit(fresh, PUBLISH_CONCURRENCY, async (seg) => {
       if (!s.rewritten.has(seg.uri)) {
         await rewriteSegment(path.join(dir, seg.uri), s.shift, s.input.kind === 'video' ? s.defaults : undefined);
         s.rewritten.add(seg.uri);
       }
       await this.putFile(`${s.input.dir}/${seg.uri}`, path.join(dir, seg.uri));
-      s.published.push(seg);
-    }
+    });
+    // Listed only once all of them are stored (a failure above leaves them unlisted, to be retried on the next poll).
+    s.published.push(...fresh);
     // Segments first, playlist after: the playlist never names a segment the sink does not hold whole.
     const playlist = renderMediaPlaylist({
       mapUri: s.mapUri,
@@ -199,12 +204,16 @@ export class ProgressivePackager {
     await this.poll(); // segments ffmpeg listed since the last tick: split and publish them like the others
     const result = await writeMaster(this.o.workDir, this.o.renditions);
     const files = await filesUnder(this.o.workDir);
-    const rank = (f: string): number => (f === MASTER_NAME ? 2 : f.endsWith('.m3u8') ? 1 : 0);
-    files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-    for (const f of files) {
-      if (f.endsWith('.m3u8')) await this.o.sink.putFile(f, path.join(this.o.workDir, f));
-      else await this.putFile(f, path.join(this.o.workDir, f));
-    }
+    const local = (f: string): string => path.join(this.o.workDir, f);
+    // Three waves, each in parallel: media and images, then the playlists naming them, the master last.
+    await mapLimit(
+      files.filter((f) => !f.endsWith('.m3u8')),
+      PUBLISH_CONCURRENCY,
+      (f) => this.putFile(f, local(f)),
+    );
+    const playlists = files.filter((f) => f.endsWith('.m3u8') && f !== MASTER_NAME);
+    await mapLimit(playlists, PUBLISH_CONCURRENCY, (f) => this.o.sink.putFile(f, local(f)));
+    await this.o.sink.putFile(MASTER_NAME, local(MASTER_NAME));
     if (!this.masterPublished) {
       this.masterPublished = true;
       await this.o.onPlayable?.();

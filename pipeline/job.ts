@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { describeError, isPipelineError, PipelineError } from '../core/errors.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
+import { stageClock } from '../core/stage-clock.ts';
 import type { SourceProbe, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { mediaInput, type MediaInput } from '../media/allow-list.ts';
@@ -142,6 +143,8 @@ async function finishedEarlier(job: Job<TranscodeJobData>, d: PipelineDeps): Pro
 export async function processTranscodeJob(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<{ masterKey: string }> {
   const { videoId } = job.data;
   const started = performance.now();
+  const clock = stageClock();
+  d.logger.info({ videoId, attempt: job.attemptsMade + 1, queuedMs: Date.now() - job.timestamp }, 'transcode job started');
   if (await d.cancelRequested?.()) {
     await failFinally(new PipelineError('TRANSCODE_CANCELLED', 'Cancelled before this attempt started.'), videoId, d);
   }
@@ -151,6 +154,7 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   // about to delete and re-publish: the API stops offering it now, not when this attempt's first segments are out.
   if (await d.videos.clearPreview(videoId)) d.logger.info({ videoId }, 'preview of an earlier attempt withdrawn');
   const prepared = await prepare(job, d);
+  clock.lap('scanStrip');
   const sourcePath = prepared.path;
   await d.videos.markProcessing(videoId, 'probe');
   // The strip's probe of the master it wrote is passed forward; only a retry that reuses an earlier master probes it.
@@ -160,13 +164,11 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
       : probeSource(sourcePath, { ffprobePath: d.ffprobePath })
   ).catch((err: unknown) => failFinally(err, videoId, d));
   const source = mediaInput(sourcePath, probe.container);
-  if (d.archive) {
-    // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back.
-    await d.videos.markProcessing(videoId, 'archive', probe);
-    const title = (await d.videos.get(videoId))?.title ?? videoId;
-    await archiveAndOffload(d.archive, { videoId, localPath: sourcePath, title });
-  }
+  clock.lap('probe');
   await d.videos.markProcessing(videoId, 'transcode', probe);
+  // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back. It
+  // is copied while the ladder encodes (it only reads the master) and the row turns ready only when both are done.
+  const archived = d.archive ? archiveInBackground(d.archive, videoId, sourcePath, d) : undefined;
   await mkdir(d.workDir, { recursive: true });
   await removeStaleWorkDirs(d.workDir, videoId);
   const work = await mkdtemp(path.join(d.workDir, workDirPrefix(videoId)));
@@ -174,9 +176,13 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   const masterKey = `${prefix}/${MASTER_NAME}`;
   // The work dir is removed before the row says ready: whoever sees `ready` (a user, a test, the orphan sweep) never
   // finds this job's temp files still on disk.
-  const { pkg, artwork } = await packageInWorkDir(job, d, { work, prefix, masterKey, source, probe }).finally(() =>
-    rm(work, { recursive: true, force: true }),
-  );
+  const { pkg, artwork, timings } = await packageInWorkDir(job, d, { work, prefix, masterKey, source, probe })
+    .finally(() => rm(work, { recursive: true, force: true }))
+    // A failed transcode still waits for the archive copy, so a retry never races an upload of the same master.
+    .finally(() => archived?.settled);
+  clock.lap('package');
+  await archived?.result();
+  clock.lap('archiveWait');
   await d.videos.setProgress(videoId, 'package', 100);
   await d.videos.setArtwork(videoId, artwork);
   // Also stores the video.ready webhook event, in the same transaction (the outbox relay delivers it).
@@ -196,10 +202,33 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
       size_bytes: r.sizeBytes,
     })),
   });
+  clock.lap('ready');
+  d.logger.info({ videoId, ms: { ...clock.laps, ...timings } }, 'video ready');
   const wallSec = (performance.now() - started) / 1000;
   d.metrics?.transcodeSeconds.observe({ outcome: 'ready' }, wallSec);
   if (wallSec > 0) d.metrics?.transcodeRealtimeFactor.observe(probe.durationSec / wallSec);
   return { masterKey };
+}
+
+/** The archive step started beside the transcode: its error is kept for `result()`, never left unhandled. */
+function archiveInBackground(
+  archive: ArchiveStepDeps,
+  videoId: string,
+  localPath: string,
+  d: PipelineDeps,
+): { settled: Promise<unknown>; result: () => Promise<void> } {
+  const run = d.videos.get(videoId).then((v) => archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId }));
+  const settled = run.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  return {
+    settled,
+    result: async () => {
+      const err = await settled;
+      if (err !== undefined) throw err;
+    },
+  };
 }
 
 /** Transcode + progressive publish + artwork inside one work dir; the caller removes the dir. */
@@ -207,7 +236,7 @@ async function packageInWorkDir(
   job: Job<TranscodeJobData>,
   d: PipelineDeps,
   w: { work: string; prefix: string; masterKey: string; source: MediaInput; probe: SourceProbe },
-): Promise<Pick<PackagedTranscodeResult, 'pkg' | 'artwork'>> {
+): Promise<Pick<PackagedTranscodeResult, 'pkg' | 'artwork' | 'timings'>> {
   const { videoId } = job.data;
   // The row first: it is the record, and a job Redis lost must not stop it moving. job.updateProgress also tells
   // other processes (QueueEvents) how far the job is.
@@ -221,7 +250,7 @@ async function packageInWorkDir(
   );
   await clearPrefix(d.storage, w.prefix);
   // Progressive publishing: the row turns previewable as soon as every rung's first segment is public.
-  const { pkg, artwork } = await transcodeAndPackage({
+  const { pkg, artwork, timings } = await transcodeAndPackage({
     ffmpegPath: d.ffmpegPath,
     ffprobePath: d.ffprobePath,
     source: w.source,
@@ -241,5 +270,5 @@ async function packageInWorkDir(
     onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: w.prefix, masterKey: w.masterKey }),
   }).catch((err: unknown) => failFinally(err, videoId, d));
   await progress.flush();
-  return { pkg, artwork };
+  return { pkg, artwork, timings };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { describeError } from '../core/errors.ts';
+import { stageClock } from '../core/stage-clock.ts';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
 import type { PosterRow } from '../db/videos.ts';
 import type { MediaInput } from '../media/allow-list.ts';
@@ -60,6 +61,8 @@ export interface PackagedTranscodeResult {
   readonly artwork: Artwork;
   /** Spec violations of the finished package (logged; an empty list is the norm). */
   readonly violations: readonly Violation[];
+  /** Milliseconds per step: the ffmpeg run, the VOD switch, validation, artwork. */
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 /** Posters and storyboard are extras: a failure is logged and the video still gets published without them. */
@@ -103,6 +106,7 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
     pollIntervalMs: o.pollIntervalMs,
     onPlayable: o.onPlayable,
   });
+  const clock = stageClock();
   packager.start();
   try {
     await transcodeLadder({
@@ -123,10 +127,15 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
   } finally {
     await packager.stop();
   }
+  clock.lap('ffmpeg');
   // VOD first: the package is complete without artwork, so players get ENDLIST as soon as possible.
   const pkg = await packager.finish();
+  clock.lap('vodSwitch');
   const violations = await validatePackage(o.workDir);
   if (violations.length > 0) o.logger.warn({ violations }, 'package violates HLS rules');
+  clock.lap('validate');
   const artwork = await makeArtwork(o, sink);
-  return { masterKey: `${o.prefix}/${MASTER_NAME}`, pkg, artwork, violations };
+  clock.lap('artwork');
+  const timings = Object.fromEntries(Object.entries(clock.laps).filter(([k]) => k !== 'total'));
+  return { masterKey: `${o.prefix}/${MASTER_NAME}`, pkg, artwork, violations, timings };
 }

@@ -6,7 +6,7 @@ import type { VideoRepository } from '../db/videos.ts';
 import type { RawProbe } from '../media/ffprobe.ts';
 import { quarantineFile, scanFile, type ClamdOptions } from '../ingest/scan.ts';
 import { deleteTusUpload } from '../ingest/video-files.ts';
-import { stripVideoMetadata } from '../ingest/strip.ts';
+import { stripVideoMetadata, type StrippedMaster } from '../ingest/strip.ts';
 import { validateUpload } from '../ingest/validate.ts';
 
 export interface PrepareMasterOptions {
@@ -85,6 +85,19 @@ async function quarantine(videoId: string, sourcePath: string, o: PrepareMasterO
   await deleteTusUpload(sourcePath);
 }
 
+/** Validation by content, then the metadata-stripped master; nothing is recorded here (the scan verdict comes first). */
+async function validateAndStrip(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<StrippedMaster> {
+  const source = await validateUpload(sourcePath, { ffprobePath: o.ffprobePath, maxDurationSec: o.maxDurationSec });
+  return stripVideoMetadata({
+    ffmpegPath: o.ffmpegPath,
+    ffprobePath: o.ffprobePath,
+    input: source.input,
+    videoCodec: source.videoCodec,
+    outBase: path.join(o.mastersDir, videoId, 'master'),
+    declaredDurationSec: source.durationSec,
+  });
+}
+
 export async function prepareMaster(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<PreparedMaster> {
   const video = await o.videos.get(videoId);
   if (video?.stripped_master_key) {
@@ -97,8 +110,19 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
   }
   await o.videos.markProcessing(videoId, 'scan');
   const before = await fingerprint(sourcePath);
-  const scan = await scanFile(sourcePath, o.clamd);
+  // The scan (one read: clamd + sha256) and validate → strip run side by side; the stripped copy is only kept, and
+  // only ever used, once the scan has cleared the very bytes it was made from.
+  const [scanned, stripped] = await Promise.allSettled([scanFile(sourcePath, o.clamd), validateAndStrip(videoId, sourcePath, o)]);
+  const discard = async (): Promise<void> => {
+    if (stripped.status === 'fulfilled') await rm(stripped.value.path, { force: true });
+  };
+  if (scanned.status === 'rejected') {
+    await discard();
+    throw scanned.reason;
+  }
+  const scan = scanned.value;
   if (scan.verdict.infected) {
+    await discard();
     const { signature } = scan.verdict;
     const quarantinePath = path.join(o.quarantineDir, quarantineName(videoId, sourcePath));
     await o.videos.markInfected(videoId, { signature, sha256: scan.sha256, quarantinePath });
@@ -107,31 +131,13 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
   }
   // clamd saw every byte of the file as it was when the scan started, and nothing else.
-  if (scan.bytes !== before.size)
+  if (scan.bytes !== before.size) {
+    await discard();
     throw new PipelineError('INGEST_SOURCE_CHANGED', 'The scan read a different length.', { bytes: scan.bytes });
+  }
   await o.videos.recordCleanScan(videoId, scan.sha256);
-  try {
-    await o.videos.markProcessing(videoId, 'validate');
-    const source = await validateUpload(sourcePath, { ffprobePath: o.ffprobePath, maxDurationSec: o.maxDurationSec });
-    await o.videos.markProcessing(videoId, 'strip');
-    const master = await stripVideoMetadata({
-      ffmpegPath: o.ffmpegPath,
-      ffprobePath: o.ffprobePath,
-      input: source.input,
-      videoCodec: source.videoCodec,
-      outBase: path.join(o.mastersDir, videoId, 'master'),
-      declaredDurationSec: source.durationSec,
-    });
-    await assertUnchanged(sourcePath, before).catch(async (err: unknown) => {
-      await rm(master.path, { force: true });
-      throw err;
-    });
-    const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
-    await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
-    // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
-    await deleteTusUpload(sourcePath);
-    return { path: master.path, probe: master.probe };
-  } catch (err) {
+  if (stripped.status === 'rejected') {
+    const err: unknown = stripped.reason;
     if (isTerminalIngestError(err)) {
       await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
       // Not a video we will ever use, and it may carry location tags: do not keep it (it would never expire either).
@@ -139,4 +145,14 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     }
     throw err;
   }
+  const master = stripped.value;
+  await assertUnchanged(sourcePath, before).catch(async (err: unknown) => {
+    await discard();
+    throw err;
+  });
+  const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
+  await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
+  // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
+  await deleteTusUpload(sourcePath);
+  return { path: master.path, probe: master.probe };
 }

@@ -159,6 +159,7 @@ describe('runBench (tiny config, structure only — never speed)', () => {
       scalingThreads: 'auto',
       preset: 'ultrafast',
       ingest: { bytes: 3 * 1024 * 1024, chunkBytes: 1024 * 1024 },
+      e2eSources: [spec],
     };
     const plugged: Scenario = { id: 'time-to-playable', title: 'plug-in', run: async () => [fig('ttp.x', [1, 2])] };
     const broken: Scenario = { id: 'broken', title: 'fails', run: async () => Promise.reject(new Error('boom')) };
@@ -176,7 +177,7 @@ describe('runBench (tiny config, structure only — never speed)', () => {
     expect(report.machine.ffmpeg).toMatch(/^ffmpeg version/);
     const ids = report.figures.map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const prefix of ['transcode.', 'presets.', 'scaling.', 'ingest.', 'ttp.'])
+    for (const prefix of ['transcode.', 'presets.', 'scaling.', 'ingest.', 'ttp.', 'e2e.'])
       expect(ids.some((i) => i.startsWith(prefix))).toBe(true);
     for (const f of report.figures) {
       expect(f.stat.n).toBe(2);
@@ -186,6 +187,9 @@ describe('runBench (tiny config, structure only — never speed)', () => {
     }
     const withTargets = report.figures.filter((f) => f.target);
     expect(withTargets.map((f) => f.id).sort()).toEqual([
+      `e2e.${sourceId(spec)}.peer-speedup`,
+      `e2e.${sourceId(spec)}.previewable-share`,
+      `e2e.${sourceId(spec)}.vs-hand`,
       'ingest.tus-rss-flatness',
       `transcode.${sourceId(spec)}.per-rung-speedup`,
       `transcode.${sourceId(spec)}.pipeline-vs-hand`,

@@ -1,0 +1,98 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { pingClamd } from '../ingest/scan.ts';
+
+const run = promisify(execFile);
+
+/*
+ * A clamd of our own for tests, benchmarks and development machines: a one-signature database made on the spot
+ * (sigtool --md5 of EICAR), because signature downloads are not always possible (air-gapped boxes, CI). Production
+ * uses the system clamd with real signatures (CLAMD_SOCKET / CLAMD_HOST).
+ */
+
+/** The EICAR test string: harmless, and every antivirus reports it (here via the md5 signature we generate). */
+export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+export interface DevClamd {
+  /** Unix socket clamd listens on (CLAMD_SOCKET). */
+  readonly socket: string;
+  readonly dir: string;
+  /** Signature name clamd reports for EICAR (from the generated .hdb: the file name we signed). */
+  readonly eicarSignature: string;
+  /** Stops clamd (SIGTERM, SIGKILL after 5 s) and deletes its directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+/** Writes the config and a one-signature database (sigtool --md5 of the EICAR file) into `dir`. */
+export async function prepareClamdDir(dir: string, socket: string): Promise<string> {
+  const sample = path.join(dir, 'eicar-test');
+  await writeFile(sample, EICAR);
+  const { stdout } = await run('sigtool', ['--md5', sample]);
+  await writeFile(path.join(dir, 'test.hdb'), stdout);
+  const conf = path.join(dir, 'clamd.conf');
+  await writeFile(
+    conf,
+    [
+      `DatabaseDirectory ${dir}`,
+      `LocalSocket ${socket}`,
+      'Foreground yes',
+      `PidFile ${path.join(dir, 'clamd.pid')}`,
+      'StreamMaxLength 100M',
+      'LogTime no',
+      `LogFile ${path.join(dir, 'clamd.log')}`,
+      '',
+    ].join('\n'),
+  );
+  return conf;
+}
+
+/** Starts a clamd of our own (never the system service, no freshclam) and waits until it answers PING. */
+export async function startDevClamd(opts: { socket?: string; dir?: string } = {}): Promise<DevClamd> {
+  const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'ks-clamd-')));
+  await mkdir(dir, { recursive: true });
+  const socket = opts.socket ?? path.join(dir, 'clamd.sock');
+  const conf = await prepareClamdDir(dir, socket);
+  const child = spawn('clamd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      child.kill('SIGTERM');
+      if (!(await waitExit(child, 5000))) child.kill('SIGKILL');
+      await waitExit(child, 5000);
+      if (!opts.dir) await rm(dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await pingClamd({ socket, timeoutMs: 2000 });
+      break;
+    } catch (err) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`clamd did not start: ${stderr}`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { socket, dir, eicarSignature: 'eicar-test.UNOFFICIAL', stop };
+}
