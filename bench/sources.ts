@@ -21,6 +21,11 @@ export interface SourceSpec {
   readonly height: number;
   readonly fps: number;
   readonly durationSec: number;
+  /**
+   * Encode at this video bitrate (kb/s), as a phone does (≈ 16 Mb/s at 1080p30), instead of at constant quality:
+   * grain at crf 20 comes out at > 100 Mb/s, bigger and costlier to decode than any real upload.
+   */
+  readonly bitrateKbps?: number;
 }
 
 export interface GeneratedSource {
@@ -32,7 +37,7 @@ export interface GeneratedSource {
 
 /** `1080p30-grain-4s`: readable in tables and unique per spec. */
 export function sourceId(s: SourceSpec): string {
-  return `${s.height}p${s.fps}-${s.content}-${s.durationSec}s`;
+  return `${s.height}p${s.fps}-${s.content}-${s.durationSec}s${s.bitrateKbps ? `-${s.bitrateKbps}k` : ''}`;
 }
 
 /** The lavfi video graph of a content kind at the requested size and rate. */
@@ -85,8 +90,9 @@ export function sourceArgs(s: SourceSpec, out: string): string[] {
     'libx264',
     '-preset',
     'ultrafast',
-    '-crf',
-    '20',
+    ...(s.bitrateKbps
+      ? ['-b:v', `${s.bitrateKbps}k`, '-maxrate', `${s.bitrateKbps}k`, '-bufsize', `${s.bitrateKbps * 2}k`]
+      : ['-crf', '20']),
     '-pix_fmt',
     'yuv420p',
     '-g',
