@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mediaTimescale, readFragments, trackDefaults } from './boxes.ts';
+import { mediaTimescale, readFragments, trackDefaults, type TrackDefaults } from './boxes.ts';
 import type { MediaPlaylist, MediaSegmentEntry } from './media-playlist.ts';
 
 /** One I-frame of a rendition: a byte range of a media segment that a player can decode with the init segment. */
@@ -15,12 +15,48 @@ export interface IFrameEntry {
 }
 
 /**
+ * What the I-frame playlist and its validation need to know of one media segment: its size and, per movie
+ * fragment, where the moof starts, its decode time and length in ticks, and where its first sample ends when that
+ * sample is a key frame. Small enough to keep for every segment of a long video, so the packager can index each
+ * segment while it has the bytes in hand and nothing has to read the package again at the end.
+ */
+export interface SegmentIndex {
+  readonly size: number;
+  readonly fragments: ReadonlyArray<{
+    readonly moofOffset: number;
+    readonly decodeTime: number;
+    readonly ticks: number;
+    /** End offset of the fragment's first sample when it is a key frame; undefined otherwise. */
+    readonly keyEnd: number | undefined;
+  }>;
+}
+
+export function indexSegment(segment: Buffer, defaults: TrackDefaults): SegmentIndex {
+  return {
+    size: segment.length,
+    fragments: readFragments(segment, defaults).map((f) => {
+      const first = f.samples[0];
+      return {
+        moofOffset: f.moofOffset,
+        decodeTime: f.decodeTime,
+        ticks: f.samples.reduce((n, s) => n + s.duration, 0),
+        keyEnd: first?.sync ? first.offset + first.size : undefined,
+      };
+    }),
+  };
+}
+
+/** Looks up a segment's index by its path relative to the rendition dir (e.g. from the packager's memory). */
+export type SegmentIndexLookup = (uri: string) => SegmentIndex | undefined;
+
+/**
  * Finds every I-frame that begins a movie fragment in the rendition's segments. The byte range runs from the moof
  * through the end of the key sample, as Apple's I-frame playlists for fMP4 do: the moof describes the sample and the
  * truncated mdat holds it. A key frame in the middle of a fragment is not listed — without its own moof a player
- * could only reach it by downloading the whole fragment, which defeats the point of trick play.
+ * could only reach it by downloading the whole fragment, which defeats the point of trick play. Segments `known`
+ * has indexed are not read again.
  */
-export async function findIFrames(renditionDir: string, playlist: MediaPlaylist): Promise<IFrameEntry[]> {
+export async function findIFrames(renditionDir: string, playlist: MediaPlaylist, known?: SegmentIndexLookup): Promise<IFrameEntry[]> {
   if (!playlist.mapUri) return [];
   const init = await readFile(path.join(renditionDir, playlist.mapUri));
   const timescale = mediaTimescale(init);
@@ -30,17 +66,15 @@ export async function findIFrames(renditionDir: string, playlist: MediaPlaylist)
   let firstDecodeTime: number | undefined;
   let endTime = 0;
   for (const seg of playlist.segments) {
-    const buf = await readFile(path.join(renditionDir, seg.uri));
-    for (const frag of readFragments(buf, defaults)) {
+    const index = known?.(seg.uri) ?? indexSegment(await readFile(path.join(renditionDir, seg.uri)), defaults);
+    for (const frag of index.fragments) {
       firstDecodeTime ??= frag.decodeTime;
-      const first = frag.samples[0];
-      const fragTicks = frag.samples.reduce((n, s) => n + s.duration, 0);
-      endTime = Math.max(endTime, (frag.decodeTime - firstDecodeTime + fragTicks) / timescale);
-      if (!first?.sync) continue;
+      endTime = Math.max(endTime, (frag.decodeTime - firstDecodeTime + frag.ticks) / timescale);
+      if (frag.keyEnd === undefined) continue;
       found.push({
         uri: seg.uri,
         offset: frag.moofOffset,
-        length: first.offset + first.size - frag.moofOffset,
+        length: frag.keyEnd - frag.moofOffset,
         time: (frag.decodeTime - firstDecodeTime) / timescale,
       });
     }

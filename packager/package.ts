@@ -3,12 +3,15 @@ import path from 'node:path';
 import { PipelineError } from '../core/errors.ts';
 import type { LadderRung } from '../core/types.ts';
 import { codecOfInitFile } from './codecs.ts';
-import { findIFrames, iFrameSegments, measureIFrames } from './iframes.ts';
+import { findIFrames, iFrameSegments, measureIFrames, type SegmentIndex } from './iframes.ts';
 import { renderMasterPlaylist, type MasterAudio, type MasterVariant } from './master.ts';
 import { measureRendition } from './measure.ts';
 import { parseMediaPlaylist, renderMediaPlaylist } from './media-playlist.ts';
 
 /** A rendition directory written by the transcoder (`<dir>/index.m3u8`, `init.mp4`, segments). */
+/** Segment indexes by path relative to the package root (e.g. `v0/seg_00003.m4s`). */
+export type PackageIndex = (rel: string) => SegmentIndex | undefined;
+
 export interface RenditionInput {
   readonly name: string;
   readonly kind: 'video' | 'audio';
@@ -61,9 +64,13 @@ async function rewriteAsVod(root: string, r: RenditionInput): Promise<string> {
   return rel;
 }
 
-async function writeIFramePlaylist(root: string, r: RenditionInput): Promise<{ rel: string; peak: number; average: number } | undefined> {
+async function writeIFramePlaylist(
+  root: string,
+  r: RenditionInput,
+  known: PackageIndex | undefined,
+): Promise<{ rel: string; peak: number; average: number } | undefined> {
   const pl = parseMediaPlaylist(await readFile(path.join(root, r.dir, PLAYLIST_NAME), 'utf8'));
-  const entries = await findIFrames(path.join(root, r.dir), pl);
+  const entries = await findIFrames(path.join(root, r.dir), pl, known && ((uri) => known(`${r.dir}/${uri}`)));
   if (entries.length === 0 || !pl.mapUri) return undefined;
   const rel = `${r.dir}/${IFRAME_PLAYLIST_NAME}`;
   const text = renderMediaPlaylist({ mapUri: pl.mapUri, segments: iFrameSegments(entries), type: 'VOD', endList: true, iFramesOnly: true });
@@ -71,11 +78,15 @@ async function writeIFramePlaylist(root: string, r: RenditionInput): Promise<{ r
   return { rel, ...measureIFrames(entries) };
 }
 
-async function describe(root: string, r: RenditionInput): Promise<PackagedRendition & { iFramePeak: number; iFrameAverage: number }> {
+async function describe(
+  root: string,
+  r: RenditionInput,
+  known: PackageIndex | undefined,
+): Promise<PackagedRendition & { iFramePeak: number; iFrameAverage: number }> {
   const playlist = await rewriteAsVod(root, r);
   const m = await measureRendition(path.join(root, playlist));
   const codecs = await codecOfInitFile(path.join(root, r.dir, 'init.mp4'), r.kind);
-  const iframes = r.kind === 'video' ? await writeIFramePlaylist(root, r) : undefined;
+  const iframes = r.kind === 'video' ? await writeIFramePlaylist(root, r, known) : undefined;
   return {
     name: r.name,
     kind: r.kind,
@@ -99,10 +110,11 @@ export const defaultAudio = (uri: string): MasterAudio => ({ uri, groupId: AUDIO
  * Finishes a transcoded ladder in `root`: rewrites every media playlist as VOD with our tags, writes an I-frame
  * playlist per video rung, measures every rendition and writes the master with measured BANDWIDTH/AVERAGE-BANDWIDTH
  * and the real CODECS. Video variants carry the audio rendition's bitrate in their own (§4.3.4.2: BANDWIDTH covers
- * every rendition a client may play together).
+ * every rendition a client may play together). Segments `known` has indexed (the progressive packager indexes each
+ * one as it publishes it) are not read again.
  */
-export async function writeMaster(root: string, inputs: readonly RenditionInput[]): Promise<PackageResult> {
-  const described = await Promise.all(inputs.map((r) => describe(root, r)));
+export async function writeMaster(root: string, inputs: readonly RenditionInput[], known?: PackageIndex): Promise<PackageResult> {
+  const described = await Promise.all(inputs.map((r) => describe(root, r, known)));
   const audio = described.find((r) => r.kind === 'audio');
   const variants: MasterVariant[] = described
     .filter((r) => r.kind === 'video')

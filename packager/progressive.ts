@@ -7,7 +7,16 @@ import { trackDefaults, type TrackDefaults } from './boxes.ts';
 import { codecOfInitFile } from './codecs.ts';
 import { renderMasterPlaylist, type MasterVariant } from './master.ts';
 import { parseMediaPlaylist, renderMediaPlaylist, type MediaSegmentEntry } from './media-playlist.ts';
-import { defaultAudio, MASTER_NAME, PLAYLIST_NAME, writeMaster, type PackageResult, type RenditionInput } from './package.ts';
+import { indexSegment, type SegmentIndex } from './iframes.ts';
+import {
+  defaultAudio,
+  MASTER_NAME,
+  PLAYLIST_NAME,
+  writeMaster,
+  type PackageIndex,
+  type PackageResult,
+  type RenditionInput,
+} from './package.ts';
 import { splitAtKeyframes } from './refragment.ts';
 import { bakeEditList, shiftDecodeTimes } from './timeline.ts';
 
@@ -58,6 +67,8 @@ export class ProgressivePackager {
   private readonly o: ProgressivePackagerOptions;
   private readonly states: RenditionState[];
   private readonly publishedFiles = new Set<string>();
+  /** Every video segment as it was published, indexed while its bytes were in hand (see iframes.ts SegmentIndex). */
+  private readonly segmentIndex = new Map<string, SegmentIndex>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
   private masterPublished = false;
@@ -146,7 +157,8 @@ export class ProgressivePackager {
     }
     await mapLimit(fresh, PUBLISH_CONCURRENCY, async (seg) => {
       if (!s.rewritten.has(seg.uri)) {
-        await rewriteSegment(path.join(dir, seg.uri), s.shift, s.input.kind === 'video' ? s.defaults : undefined);
+        const index = await rewriteSegment(path.join(dir, seg.uri), s.shift, s.input.kind === 'video' ? s.defaults : undefined);
+        if (index) this.segmentIndex.set(`${s.input.dir}/${seg.uri}`, index);
         s.rewritten.add(seg.uri);
       }
       await this.putFile(`${s.input.dir}/${seg.uri}`, path.join(dir, seg.uri));
@@ -202,7 +214,7 @@ export class ProgressivePackager {
   async finish(): Promise<PackageResult> {
     await this.stop();
     await this.poll(); // segments ffmpeg listed since the last tick: split and publish them like the others
-    const result = await writeMaster(this.o.workDir, this.o.renditions);
+    const result = await writeMaster(this.o.workDir, this.o.renditions, this.known);
     const files = await filesUnder(this.o.workDir);
     const local = (f: string): string => path.join(this.o.workDir, f);
     // Three waves, each in parallel: media and images, then the playlists naming them, the master last.
@@ -221,6 +233,9 @@ export class ProgressivePackager {
     return result;
   }
 
+  /** The published segments' indexes by package-relative path, for validation without reading them again. */
+  readonly known: PackageIndex = (rel) => this.segmentIndex.get(rel);
+
   /** The last poll error, if polling has not recovered since (for diagnostics). */
   get error(): unknown {
     return this.lastError;
@@ -235,14 +250,16 @@ async function replaceFile(file: string, data: Buffer): Promise<void> {
 
 /**
  * Decode times shifted by the baked edit list (timeline.ts) and, for video, one fragment per GOP (refragment.ts) so
- * the I-frame playlist lists every key frame. ffmpeg has already renamed the segment into place and never touches it
- * again.
+ * the I-frame playlist lists every key frame; returns a video segment's index. ffmpeg has already renamed the segment
+ * into place and never touches it again.
  */
-async function rewriteSegment(file: string, shift: number, videoDefaults: TrackDefaults | undefined): Promise<void> {
-  if (shift === 0 && !videoDefaults) return;
+async function rewriteSegment(file: string, shift: number, videoDefaults: TrackDefaults | undefined): Promise<SegmentIndex | undefined> {
+  if (shift === 0 && !videoDefaults) return undefined;
   const shifted = shiftDecodeTimes(await readFile(file), shift);
   const split = videoDefaults ? splitAtKeyframes(shifted, videoDefaults) : undefined;
-  if (split || shift !== 0) await replaceFile(file, split ?? shifted);
+  const final = split ?? shifted;
+  if (split || shift !== 0) await replaceFile(file, final);
+  return videoDefaults ? indexSegment(final, videoDefaults) : undefined;
 }
 
 /** Files under `dir` as `/`-separated relative paths, without ffmpeg's and our in-progress temp files. */

@@ -1,6 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { mediaTimescale, readBoxes, readFragments, trackDefaults } from './boxes.ts';
+import { mediaTimescale, trackDefaults } from './boxes.ts';
+import { indexSegment, type SegmentIndex } from './iframes.ts';
+import type { PackageIndex } from './package.ts';
 import { parseMediaPlaylist, type MediaPlaylist } from './media-playlist.ts';
 
 /** Stable codes of package rule violations; ops tooling and tests match on these, never on the detail text. */
@@ -44,6 +46,11 @@ export interface ValidatePackageOptions {
   readonly bitrateTolerance?: number;
   /** Master file name in the package root; default master.m3u8. */
   readonly masterName?: string;
+  /**
+   * Segment indexes already in memory (the packager made them from the bytes it published): those segments are not
+   * read again. Default: every segment is read from disk.
+   */
+  readonly known?: PackageIndex;
 }
 
 export type Report = (code: ViolationCode, file: string, detail: string) => void;
@@ -83,7 +90,7 @@ export async function checkMediaPlaylist(
   root: string,
   rel: string,
   kind: 'video' | 'audio',
-  o: Required<ValidatePackageOptions>,
+  o: Required<Omit<ValidatePackageOptions, 'known'>>,
   report: Report,
 ): Promise<CheckedMedia | undefined> {
   const pl = await readPlaylist(root, rel, report);
@@ -146,6 +153,7 @@ export async function checkIFramePlaylist(
   rel: string,
   rendition: CheckedMedia,
   report: Report,
+  known: PackageIndex | undefined,
 ): Promise<{ peak: number; average: number } | undefined> {
   const pl = await readPlaylist(root, rel, report);
   if (!pl) return undefined;
@@ -162,7 +170,7 @@ export async function checkIFramePlaylist(
     return undefined;
   }
   const defaults = trackDefaults(init);
-  const cache = new Map<string, Buffer | undefined>();
+  const cache = new Map<string, SegmentIndex | undefined>();
   let peak = 0;
   let bits = 0;
   let duration = 0;
@@ -174,24 +182,31 @@ export async function checkIFramePlaylist(
       complete = false;
       continue;
     }
-    if (!cache.has(e.uri)) cache.set(e.uri, await readFile(path.join(dir, e.uri)).catch(() => undefined));
-    const buf = cache.get(e.uri);
+    if (!cache.has(e.uri)) {
+      const segRel = path.posix.join(path.posix.dirname(rel), e.uri);
+      const index =
+        known?.(segRel) ??
+        (await readFile(path.join(dir, e.uri)).then(
+          (b) => indexSegment(b, defaults),
+          () => undefined,
+        ));
+      cache.set(e.uri, index);
+    }
+    const index = cache.get(e.uri);
     const { offset, length } = e.byteRange;
     const where = `${e.uri} ${length}@${offset}`;
     // A missing segment is already reported by the media playlist check; its bitrates cannot be measured either.
-    if (!buf) {
+    if (!index) {
       complete = false;
       continue;
     }
-    if (offset + length > buf.length) {
+    if (offset + length > index.size) {
       report('PKG_IFRAME_RANGE_INVALID', rel, `${where} lies outside the segment`);
       complete = false;
       continue;
     }
-    const box = readBoxes(buf, offset).at(0);
-    const frag = box?.type === 'moof' ? readFragments(buf, defaults).find((f) => f.moofOffset === offset) : undefined;
-    const first = frag?.samples[0];
-    if (!first?.sync || first.offset + first.size > offset + length) {
+    const frag = index.fragments.find((f) => f.moofOffset === offset);
+    if (frag?.keyEnd === undefined || frag.keyEnd > offset + length) {
       report('PKG_IFRAME_RANGE_INVALID', rel, `${where} does not start at a moof covering a key frame`);
       complete = false;
     }

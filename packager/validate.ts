@@ -19,7 +19,7 @@ export { VIOLATION_CODES, type ValidatePackageOptions, type Violation, type Viol
 const VARIANT_ATTRIBUTES = ['BANDWIDTH', 'AVERAGE-BANDWIDTH', 'CODECS', 'RESOLUTION', 'FRAME-RATE'] as const;
 const IFRAME_ATTRIBUTES = ['BANDWIDTH', 'CODECS', 'RESOLUTION', 'URI'] as const;
 
-function withDefaults(o: ValidatePackageOptions): Required<ValidatePackageOptions> {
+function withDefaults(o: ValidatePackageOptions): Required<Omit<ValidatePackageOptions, 'known'>> {
   return {
     targetDurationSec: o.targetDurationSec ?? SEGMENT_SECONDS,
     gopSec: o.gopSec ?? GOP_SECONDS,
@@ -117,7 +117,7 @@ export async function validatePackage(root: string, opts: ValidatePackageOptions
     }
     for (const a of IFRAME_ATTRIBUTES)
       if (!iframe[a]) report('PKG_VARIANT_ATTRIBUTE_MISSING', o.masterName, `I-frame stream for ${v.uri}: missing ${a}`);
-    const measured = await checkIFramePlaylist(root, iframe['URI']!, checked, report);
+    const measured = await checkIFramePlaylist(root, iframe['URI']!, checked, report, opts.known);
     if (measured)
       compareBitrate('PKG_IFRAME_BANDWIDTH_MISMATCH', iframe['BANDWIDTH'], measured.peak, o.bitrateTolerance, iframe['URI']!, report);
   }

@@ -13,6 +13,8 @@ import { plannedRenditions } from '../../transcoder/command.ts';
 import { planLadder } from '../../transcoder/ladder.ts';
 import { probeSource } from '../../transcoder/probe.ts';
 import { transcodeLadder } from '../../transcoder/transcode.ts';
+import { trackDefaults } from '../boxes.ts';
+import { indexSegment, type SegmentIndex } from '../iframes.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { ProgressivePackager, type PackageSink } from '../progressive.ts';
 import { validatePackage } from '../validate.ts';
@@ -106,6 +108,21 @@ describe('progressive publishing under failure', () => {
     expect(packager.error).toBeUndefined();
     await packager.finish();
     expect(playable).toBe(1);
-    expect(await validatePackage(path.join(storage.root, 'p'))).toEqual([]);
+    const dir = path.join(storage.root, 'p');
+    expect(await validatePackage(dir)).toEqual([]);
+    // The index the packager kept while publishing is the published bytes' own (retried writes did not shift twice),
+    // so validating from it is validating the package.
+    const defaults = trackDefaults(await readFile(path.join(dir, 'v0/init.mp4')));
+    const segs = parseMediaPlaylist(await readFile(path.join(dir, 'v0/index.m3u8'), 'utf8')).segments;
+    for (const seg of segs) {
+      expect(packager.known(`v0/${seg.uri}`)).toEqual(indexSegment(await readFile(path.join(dir, 'v0', seg.uri)), defaults));
+    }
+    expect(await validatePackage(dir, { known: packager.known })).toEqual([]);
+    // And the validator does use it: an index whose key frames end elsewhere is reported.
+    const skewed = (rel: string): SegmentIndex | undefined => {
+      const i = packager.known(rel);
+      return i && { ...i, fragments: i.fragments.map((f) => ({ ...f, keyEnd: f.keyEnd === undefined ? undefined : f.keyEnd + 1e6 })) };
+    };
+    expect((await validatePackage(dir, { known: skewed })).map((v) => v.code)).toContain('PKG_IFRAME_RANGE_INVALID');
   });
 });
