@@ -24,6 +24,7 @@ export const DEFAULT_CAPACITY: CapacityOptions = {
   backlogHours: 100,
   clearWithinHours: 24,
   incomingHoursPerDay: 0,
+  videoMinutes: 5,
 };
 
 export interface RunBenchOptions {

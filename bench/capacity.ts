@@ -26,6 +26,8 @@ export interface CapacityInput {
   readonly clearWithinHours: number;
   /** New 1080p hours arriving per day on top of the backlog; default 0. */
   readonly incomingHoursPerDay: number;
+  /** Length of a typical upload in minutes, to turn hours of video into videos; default 5 (a family clip). */
+  readonly videoMinutes: number;
 }
 
 export interface CapacityEstimate {
@@ -37,6 +39,8 @@ export interface CapacityEstimate {
   readonly targetXRealtime: number;
   /** Hours of 1080p uploads one target host processes per day at `utilisation`. */
   readonly hoursPerDayPerHost: number;
+  /** Uploads of `videoMinutes` 1080p one target host finishes per hour at `utilisation`. */
+  readonly videosPerHourPerHost: number;
   /** Hours of video per day the backlog + incoming load needs. */
   readonly requiredHoursPerDay: number;
   readonly hostsNeeded: number;
@@ -56,6 +60,7 @@ export function estimateCapacity(i: CapacityInput): CapacityEstimate {
   const scale = (targetCoreEquivalents / machineCoreEquivalents) * i.perCoreSpeed;
   const targetXRealtime = i.measuredXRealtime * scale;
   const hoursPerDayPerHost = targetXRealtime * 24 * i.utilisation;
+  const videosPerHourPerHost = (targetXRealtime * 60 * i.utilisation) / i.videoMinutes;
   const requiredHoursPerDay = i.incomingHoursPerDay + (i.backlogHours * 24) / i.clearWithinHours;
   const hostsNeeded = Math.max(1, Math.ceil(requiredHoursPerDay / hoursPerDayPerHost));
   const note =
@@ -69,6 +74,7 @@ export function estimateCapacity(i: CapacityInput): CapacityEstimate {
     scale,
     targetXRealtime,
     hoursPerDayPerHost,
+    videosPerHourPerHost,
     requiredHoursPerDay,
     hostsNeeded,
     note,

@@ -42,12 +42,14 @@ const CapacitySchema = z.object({
     backlogHours: z.number(),
     clearWithinHours: z.number(),
     incomingHoursPerDay: z.number(),
+    videoMinutes: z.number(),
   }),
   machineCoreEquivalents: z.number(),
   targetCoreEquivalents: z.number(),
   scale: z.number(),
   targetXRealtime: z.number(),
   hoursPerDayPerHost: z.number(),
+  videosPerHourPerHost: z.number(),
   requiredHoursPerDay: z.number(),
   hostsNeeded: z.number().int().positive(),
   note: z.string(),
@@ -137,6 +139,7 @@ export function formatCapacity(c: CapacityEstimate): string {
   return [
     `Capacity estimate (${i.basis}):`,
     `  one ${i.targetCores}c/${i.targetThreads}t host ≈ ${c.targetXRealtime.toFixed(1)}× realtime → ${c.hoursPerDayPerHost.toFixed(0)} h of 1080p uploads/day at ${Math.round(i.utilisation * 100)} % utilisation`,
+    `  ≈ ${c.videosPerHourPerHost.toFixed(0)} videos/hour of ${i.videoMinutes} min 1080p per host`,
     `  backlog ${i.backlogHours} h within ${i.clearWithinHours} h + ${i.incomingHoursPerDay} h/day incoming needs ${c.requiredHoursPerDay.toFixed(0)} h/day → ${c.hostsNeeded} worker host(s)`,
     `  ${c.note}`,
   ].join('\n');

@@ -12,7 +12,7 @@
  *   --out DIR                   results directory (default bench/results)
  *   --target-cores N --target-threads N   box to size for (default AX42: 6 / 12)
  *   --smt-yield F --per-core-speed F --utilisation F
- *   --backlog-hours H --clear-within-hours H --incoming-hours-per-day H
+ *   --backlog-hours H --clear-within-hours H --incoming-hours-per-day H --video-minutes M
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
         'backlog-hours',
         'clear-within-hours',
         'incoming-hours-per-day',
+        'video-minutes',
       ].map((k) => [k, { type: 'string' }]),
     ]) as Record<string, { type: 'string' } | { type: 'boolean'; default: boolean }>,
   });
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
     backlogHours: num(str('backlog-hours'), 'backlog-hours') ?? DEFAULT_CAPACITY.backlogHours,
     clearWithinHours: num(str('clear-within-hours'), 'clear-within-hours') ?? DEFAULT_CAPACITY.clearWithinHours,
     incomingHoursPerDay: Number(str('incoming-hours-per-day') ?? DEFAULT_CAPACITY.incomingHoursPerDay),
+    videoMinutes: num(str('video-minutes'), 'video-minutes') ?? DEFAULT_CAPACITY.videoMinutes,
   };
   // Scratch space of the run, removed even on Ctrl-C (ffmpeg children get the same SIGINT from the terminal).
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'ks-bench-run-'));

@@ -61,6 +61,7 @@ describe('capacity', () => {
     });
     expect(c.scale).toBe(3.75);
     expect(c.hoursPerDayPerHost).toBeCloseTo(72, 6); // 3.75 × 24 h × 0.8
+    expect(c.videosPerHourPerHost).toBeCloseTo(36, 6); // 3.75 × 60 min × 0.8 / 5 min
     expect(c.requiredHoursPerDay).toBe(100);
     expect(c.hostsNeeded).toBe(2);
     expect(c.note).toMatch(/^ESTIMATE/);
