@@ -3,10 +3,9 @@ import { describeError } from '../core/errors.ts';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
 import type { PosterRow } from '../db/videos.ts';
 import type { MediaInput } from '../media/allow-list.ts';
+import { artworkStills, planArtwork, writeArtwork, type ArtworkPlan } from '../packager/artwork.ts';
 import { MASTER_NAME, type PackageResult } from '../packager/package.ts';
-import { makePosters } from '../packager/posters.ts';
 import { ProgressivePackager, type PackageSink } from '../packager/progressive.ts';
-import { makeStoryboard } from '../packager/storyboard.ts';
 import { validatePackage, type Violation } from '../packager/validate.ts';
 import { storageSink } from '../storage/publish.ts';
 import type { ObjectStorage } from '../storage/types.ts';
@@ -44,7 +43,7 @@ export interface PackagedTranscodeOptions {
   readonly pollIntervalMs?: number;
   /** Aborting stops ffmpeg (SIGTERM, then SIGKILL) and rejects with TRANSCODE_CANCELLED. */
   readonly signal?: AbortSignal;
-  /** Skip posters and storyboard (benchmarks measuring the ladder only); default false. */
+  /** Skip posters and storyboard, and the frames the ladder would write for them (benchmarks); default false. */
   readonly skipArtwork?: boolean;
 }
 
@@ -62,17 +61,20 @@ export interface PackagedTranscodeResult {
   readonly violations: readonly Violation[];
 }
 
-/** Posters and storyboard are extras: a failure is logged and the video still gets published without them. */
-async function makeArtwork(o: PackagedTranscodeOptions, sink: PackageSink): Promise<Artwork> {
-  const common = { ffmpegPath: o.ffmpegPath, source: o.source, durationSec: o.probe.durationSec, outDir: o.workDir, logger: o.logger };
-  const none: Artwork = { posterKey: null, storyboardKey: null, posters: [] };
-  if (o.skipArtwork) return none;
+const NO_ARTWORK: Artwork = { posterKey: null, storyboardKey: null, posters: [] };
+
+/**
+ * Posters and storyboard from the frames the ladder's ffmpeg run already wrote (no decode of their own), published
+ * images first and the VTT that points at the sprite last. They are extras: a failure is logged and the video still
+ * gets published without them.
+ */
+async function publishArtwork(o: PackagedTranscodeOptions, sink: PackageSink, plan: ArtworkPlan): Promise<Artwork> {
+  const started = performance.now();
   try {
-    const posters = await makePosters(common);
-    const board = await makeStoryboard(common);
-    for (const rel of [...posters.images.map((i) => i.file), board.spriteFile, board.vttFile]) {
-      await sink.putFile(rel, path.join(o.workDir, rel));
-    }
+    const { posters, storyboard } = await writeArtwork(plan, o.workDir);
+    const put = (rel: string): Promise<void> => sink.putFile(rel, path.join(o.workDir, rel));
+    await Promise.all([...posters.images.map((i) => i.file), storyboard.spriteFile].map(put));
+    await put(storyboard.vttFile);
     const rows = posters.images.map((i): PosterRow => ({
       key: `${o.prefix}/${i.file}`,
       width: i.width,
@@ -80,21 +82,25 @@ async function makeArtwork(o: PackagedTranscodeOptions, sink: PackageSink): Prom
       format: i.format,
     }));
     const main = rows.find((r) => r.format === 'jpeg' && r.width === 640) ?? rows.find((r) => r.format === 'jpeg') ?? null;
-    return { posterKey: main?.key ?? null, storyboardKey: `${o.prefix}/${board.vttFile}`, posters: rows };
+    const ms = Math.round(performance.now() - started);
+    o.logger.info({ ms, posterAtSec: posters.timeSec, tiles: storyboard.tiles }, 'posters and storyboard published');
+    return { posterKey: main?.key ?? null, storyboardKey: `${o.prefix}/${storyboard.vttFile}`, posters: rows };
   } catch (err) {
     o.logger.warn({ err: describeError(err) }, 'posters/storyboard failed; publishing without them');
-    return none;
+    return NO_ARTWORK;
   }
 }
 
 /**
  * Transcode + package with progressive publishing: segments reach storage while ffmpeg runs (EVENT playlists), the
  * package is switched to VOD with a measured master when ffmpeg is done, then posters and storyboard are published.
+ * ffmpeg runs once: the frames for the artwork come from the ladder's own decode.
  */
 export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<PackagedTranscodeResult> {
   const rungs = o.rungs ?? planLadder(o.probe);
   const renditions = plannedRenditions(rungs, o.probe.audio !== null);
   const sink = storageSink(o.storage, o.prefix);
+  const artworkPlan = o.skipArtwork ? undefined : planArtwork(o.workDir, o.probe.durationSec);
   const packager = new ProgressivePackager({
     workDir: o.workDir,
     renditions,
@@ -119,6 +125,7 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
       signal: o.signal,
       pool: o.pool,
       allowRemux: o.allowRemux,
+      stills: artworkPlan ? artworkStills(artworkPlan) : undefined,
     });
   } finally {
     await packager.stop();
@@ -127,6 +134,6 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
   const pkg = await packager.finish();
   const violations = await validatePackage(o.workDir);
   if (violations.length > 0) o.logger.warn({ violations }, 'package violates HLS rules');
-  const artwork = await makeArtwork(o, sink);
+  const artwork = artworkPlan ? await publishArtwork(o, sink, artworkPlan) : NO_ARTWORK;
   return { masterKey: `${o.prefix}/${MASTER_NAME}`, pkg, artwork, violations };
 }
