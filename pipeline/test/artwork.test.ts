@@ -43,6 +43,7 @@ describe('artwork from the ladder decode', () => {
     readonly spawns: string[];
     readonly logs: { find(msg: string): LogLine[] };
     readonly durationSec: number;
+    readonly progress: number[];
   }
 
   async function publish(clip: string, o: { pool?: FfmpegPool; storage?: (root: string) => ObjectStorage } = {}): Promise<Published> {
@@ -52,6 +53,7 @@ describe('artwork from the ladder decode', () => {
     const root = path.join(tmp, name);
     const logs = logLines();
     await writeFile(spawnLog, '');
+    const progress: number[] = [];
     const res = await transcodeAndPackage({
       ffmpegPath,
       ffprobePath: 'ffprobe',
@@ -64,10 +66,11 @@ describe('artwork from the ladder decode', () => {
       preset: 'ultrafast',
       threads: 1,
       pool: o.pool,
+      onProgress: (pct) => progress.push(pct),
     });
     // fluent-ffmpeg also asks the binary for its formats and encoders (no input, no decode); those are not counted.
     const spawns = (await readFile(spawnLog, 'utf8')).split('\n').filter((l) => l && !/^-(formats|encoders|codecs|filters)$/.test(l));
-    return { res, dir: path.join(root, 'hls'), workDir, spawns, logs, durationSec: probe.durationSec };
+    return { res, dir: path.join(root, 'hls'), workDir, spawns, logs, durationSec: probe.durationSec, progress };
   }
 
   /** Posters at their sizes, a sprite of 160 px tiles, VTT cues from 0 to the end without gaps, no frame published. */
@@ -106,6 +109,10 @@ describe('artwork from the ladder decode', () => {
     const p = await publish(clip);
     expect(p.spawns).toHaveLength(1);
     expect(p.res.pkg.renditions.filter((r) => r.kind === 'video')).toHaveLength(2);
+    // Progress still comes from ffmpeg's time= with the still outputs in the run: rising, some of it mid-way, 100 at the end.
+    expect(p.progress.some((pct) => pct > 0 && pct < 100)).toBe(true);
+    expect(p.progress.every((pct, i) => i === 0 || pct >= p.progress[i - 1]!)).toBe(true);
+    expect(p.progress.at(-1)).toBe(100);
     await expectArtwork(p, { width: 640, height: 360 });
   });
 
