@@ -6,7 +6,7 @@
  * Without a source, a 30 s 1080p30 clip with grain (hard to code, like phone video) is generated.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,7 +24,10 @@ const run = promisify(execFile);
 const logger = pino({ level: 'warn' });
 
 export interface ArtworkCostResult {
+  /** Wall time of the ladder's ffmpeg run. */
   readonly ladderSec: { readonly without: number[]; readonly with: number[] };
+  /** Its CPU time (user + system): what the still branches cost, barely touched by other load on the machine. */
+  readonly ladderCpuSec: { readonly without: number[]; readonly with: number[] };
   /** From ffmpeg's exit to the last artwork file in storage, one per run with stills. */
   readonly afterFfmpegMs: number[];
 }
@@ -48,8 +51,35 @@ async function makeSource(file: string): Promise<void> {
   );
 }
 
-/** One ladder run (the pipeline's plan, default preset and threads); returns its wall time and, with stills, the rest. */
-async function once(source: string, dir: string, stills: boolean): Promise<{ ladderSec: number; afterMs?: number }> {
+/**
+ * An ffmpeg that appends its CPU seconds to `log` when it exits: bash's `times` prints the shell's user and system
+ * time, then its children's (ffmpeg's) on the last line. Not piped: a subshell would report its own, empty, children.
+ */
+async function timedFfmpeg(dir: string): Promise<{ path: string; lastCpuSec: () => Promise<number> }> {
+  const log = path.join(dir, 'cpu.log');
+  const file = path.join(dir, 'ffmpeg-timed');
+  await writeFile(file, `#!/bin/bash\nffmpeg "$@"\nrc=$?\ntimes >> '${log}'\nexit $rc\n`);
+  await chmod(file, 0o755);
+  const seconds = (t: string): number => {
+    const [, m, s] = /(\d+)m([\d.]+)s/.exec(t) ?? [];
+    return Number(m) * 60 + Number(s);
+  };
+  const lastCpuSec = async (): Promise<number> => {
+    const last = (await readFile(log, 'utf8')).trim().split('\n').at(-1) ?? '';
+    return last.split(' ').reduce((sum, t) => sum + seconds(t), 0);
+  };
+  return { path: file, lastCpuSec };
+}
+
+type Ffmpeg = Awaited<ReturnType<typeof timedFfmpeg>>;
+
+/** One ladder run (the pipeline's plan, default preset and threads); returns its times and, with stills, the rest. */
+async function once(
+  ffmpeg: Ffmpeg,
+  source: string,
+  dir: string,
+  stills: boolean,
+): Promise<{ ladderSec: number; cpuSec: number; afterMs?: number }> {
   const probe = await probeSource(source, { ffprobePath: 'ffprobe' });
   const art = stills ? planArtwork(dir, probe.durationSec) : undefined;
   const t = await planTranscode({
@@ -62,14 +92,15 @@ async function once(source: string, dir: string, stills: boolean): Promise<{ lad
   const dirs = [...t.renditions.map((r) => path.join(dir, r.dir)), ...(art ? artworkStills(art).map((s) => s.dir) : [])];
   await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
   const t0 = performance.now();
-  await runFfmpeg({ ffmpegPath: 'ffmpeg', plan: t.plan, logger });
+  await runFfmpeg({ ffmpegPath: ffmpeg.path, plan: t.plan, logger });
   const t1 = performance.now();
-  if (!art) return { ladderSec: (t1 - t0) / 1000 };
+  const times = { ladderSec: (t1 - t0) / 1000, cpuSec: await ffmpeg.lastCpuSec() };
+  if (!art) return times;
   const sink = storageSink(new LocalDiskStorage({ root: path.join(dir, '..', `${path.basename(dir)}-published`) }), 'hls');
   const { posters, storyboard } = await writeArtwork(art, dir);
   const files = [...posters.images.map((i) => i.file), storyboard.spriteFile, storyboard.vttFile];
   await Promise.all(files.map((rel) => sink.putFile(rel, path.join(dir, rel))));
-  return { ladderSec: (t1 - t0) / 1000, afterMs: performance.now() - t1 };
+  return { ...times, afterMs: performance.now() - t1 };
 }
 
 export async function benchArtworkCost(source: string | undefined, repeats: number): Promise<ArtworkCostResult> {
@@ -77,12 +108,15 @@ export async function benchArtworkCost(source: string | undefined, repeats: numb
   try {
     const src = source ?? path.join(tmp, 'source.mp4');
     if (!source) await makeSource(src);
-    const result: ArtworkCostResult = { ladderSec: { without: [], with: [] }, afterFfmpegMs: [] };
+    const ffmpeg = await timedFfmpeg(tmp);
+    const result: ArtworkCostResult = { ladderSec: { without: [], with: [] }, ladderCpuSec: { without: [], with: [] }, afterFfmpegMs: [] };
+    const round = (sec: number): number => Math.round(sec * 100) / 100;
     for (let i = 0; i < repeats * 2; i++) {
       const stills = i % 2 === 1;
       const dir = path.join(tmp, `run${i}`);
-      const r = await once(src, dir, stills);
-      (stills ? result.ladderSec.with : result.ladderSec.without).push(Math.round(r.ladderSec * 100) / 100);
+      const r = await once(ffmpeg, src, dir, stills);
+      (stills ? result.ladderSec.with : result.ladderSec.without).push(round(r.ladderSec));
+      (stills ? result.ladderCpuSec.with : result.ladderCpuSec.without).push(round(r.cpuSec));
       if (r.afterMs !== undefined) result.afterFfmpegMs.push(Math.round(r.afterMs));
       await rm(dir, { recursive: true, force: true });
     }
