@@ -97,7 +97,7 @@ export interface TranscodeResult extends TranscodePlan {
 
 /**
  * Decodes the source once and writes every rung plus one shared audio rendition as fMP4 HLS into outDir (which the
- * caller owns and removes), and the still series as PNGs into their directories.
+ * caller owns and removes), and the still series as TIFFs into their directories.
  * Errors: TRANSCODE_SOURCE_CORRUPT, TRANSCODE_CANCELLED, TRANSCODE_FFMPEG_FAILED.
  */
 export async function transcodeLadder(o: TranscodeLadderOptions): Promise<TranscodeResult> {

@@ -123,7 +123,7 @@ describe('packager units', () => {
 
   it('never publishes the frames: filesUnder skips dot-directories and temp files', async () => {
     const dir = await mkdtemp(path.join(tmp, 'files-'));
-    for (const f of ['.stills/tiles/tile_00001.png', 'v0/seg_00000.m4s', 'v0/seg_00001.m4s.tmp', 'master.m3u8']) {
+    for (const f of ['.stills/tiles/tile_00001.tiff', 'v0/seg_00000.m4s', 'v0/seg_00001.m4s.tmp', 'master.m3u8']) {
       await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
       await writeFile(path.join(dir, f), 'x');
     }

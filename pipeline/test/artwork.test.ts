@@ -100,7 +100,7 @@ describe('artwork from the ladder decode', () => {
     }
     expect(end).toBeCloseTo(p.durationSec, 3);
     // The frames were neither published nor left behind.
-    expect((await readdir(p.dir, { recursive: true })).filter((f) => f.includes('.stills') || f.endsWith('.png'))).toEqual([]);
+    expect((await readdir(p.dir, { recursive: true })).filter((f) => f.includes('.stills') || f.endsWith('.tiff'))).toEqual([]);
     expect(await readdir(p.workDir)).not.toContain('.stills');
   }
 

@@ -142,15 +142,25 @@ describe('buildLadderPlan', () => {
   const tiles: StillSeries = { name: 'tile', dir: '/o/.s/t', startSec: 0, intervalSec: 2, width: 160, fit: 'exact' };
   const cands: StillSeries = { name: 'cand', dir: '/o/.s/c', startSec: 1.5, intervalSec: 2.25, width: 1280, fit: 'shrink' };
 
-  it('still series are more outputs of the one split: low-rate fps branches, one PNG per frame', () => {
+  it('still series are more outputs of the one split: low-rate fps branches, one uncompressed TIFF per frame', () => {
     const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, stills: [tiles, cands] });
     const graph = plan.complexFilter!.split(';');
     expect(graph[0]).toMatch(/split=4\[s0\]\[s1\]\[s2\]\[s3\]$/);
     expect(graph).toContain('[s2]fps=fps=1000/2000:start_time=0:round=up,scale=160:-2[tile]');
     // The tick grid is moved to startSec by shifting the timestamps, not by fps's start_time (which it rounds).
     expect(graph).toContain("[s3]setpts=PTS-1500/(1000*TB),fps=fps=1000/2250:start_time=0:round=up,scale='min(1280,iw)':-2[cand]");
-    expect(plan.outputs.map((o) => o.path).slice(3)).toEqual(['/o/.s/t/tile_%05d.png', '/o/.s/c/cand_%05d.png']);
-    expect(plan.outputs[3]!.options).toEqual(['-map', '[tile]', '-an', '-fps_mode', 'passthrough']);
+    expect(plan.outputs.map((o) => o.path).slice(3)).toEqual(['/o/.s/t/tile_%05d.tiff', '/o/.s/c/cand_%05d.tiff']);
+    expect(plan.outputs[3]!.options).toEqual([
+      '-map',
+      '[tile]',
+      '-an',
+      '-fps_mode',
+      'passthrough',
+      '-pix_fmt',
+      'rgb24',
+      '-compression_algo',
+      'raw',
+    ]);
     // The HLS outputs are the same as without stills.
     expect(plan.outputs.slice(0, 3)).toEqual(buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true }).outputs);
   });
