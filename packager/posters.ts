@@ -1,22 +1,29 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Logger } from '../core/logger.ts';
-import type { MediaInput } from '../media/allow-list.ts';
-import { runFfmpeg } from '../transcoder/run-ffmpeg.ts';
+import { PipelineError } from '../core/errors.ts';
+import type { Still } from '../transcoder/stills.ts';
+
+/** Largest poster width; candidates are taken at most this wide (never upscaled). */
+export const MAX_POSTER_WIDTH = 1280;
+/** Poster widths written, each as JPEG and WebP; widths above the frame's are dropped (no upscaling). */
+const WIDTHS = [320, 640, MAX_POSTER_WIDTH];
+/** Candidates at 10 %, 25 %, … 85 % of the duration: spread over the video, away from fades at either end. */
+const FIRST_POSITION = 0.1;
+const POSITION_STEP = 0.15;
+export const POSTER_CANDIDATES = 6;
+
+/** Where the candidates are taken: the first at startSec, then one every intervalSec (whole milliseconds, ≥ 1 ms). */
+export function posterCandidateTimes(durationSec: number): { startSec: number; intervalSec: number } {
+  const wholeMs = (sec: number): number => Math.round(sec * 1000) / 1000;
+  return { startSec: wholeMs(durationSec * FIRST_POSITION), intervalSec: Math.max(0.001, wholeMs(durationSec * POSITION_STEP)) };
+}
 
 export interface PosterOptions {
-  readonly ffmpegPath: string;
-  /** The master as the media layer vetted it. */
-  readonly source: MediaInput;
-  readonly durationSec: number;
+  /** Candidate frames, at most MAX_POSTER_WIDTH wide. */
+  readonly candidates: readonly Still[];
   /** Directory of the package; posters go to `<outDir>/poster/`. */
   readonly outDir: string;
-  readonly logger: Logger;
-  /** Poster widths; default [320, 640, 1280]. Widths above the source's are dropped (no upscaling). */
-  readonly widths?: readonly number[];
-  /** Where candidates are sampled, as fractions of the duration; default 0.1 … 0.85. */
-  readonly positions?: readonly number[];
 }
 
 export interface PosterImage {
@@ -55,56 +62,27 @@ export async function scoreFrame(file: string): Promise<FrameScore> {
   return { luma, contrast, score };
 }
 
-const DEFAULT_POSITIONS = [0.1, 0.25, 0.4, 0.55, 0.7, 0.85];
-const MAX_WIDTH = 1280;
-
-async function extractCandidates(o: PosterOptions, tmp: string): Promise<Array<{ file: string; timeSec: number }>> {
-  const out: Array<{ file: string; timeSec: number }> = [];
-  for (const [i, pos] of (o.positions ?? DEFAULT_POSITIONS).entries()) {
-    const timeSec = Math.max(0, Math.min(o.durationSec - 0.1, o.durationSec * pos));
-    const file = path.join(tmp, `cand_${i}.png`);
-    await runFfmpeg({
-      ffmpegPath: o.ffmpegPath,
-      logger: o.logger,
-      // -ss before -i seeks to the preceding keyframe and decodes up to the exact time: cheap even for long sources.
-      plan: {
-        input: o.source,
-        inputOptions: ['-hide_banner', '-nostdin', '-ss', timeSec.toFixed(3)],
-        complexFilter: undefined,
-        outputs: [{ path: file, options: ['-frames:v', '1', '-vf', `scale='min(${MAX_WIDTH},iw)':-2`, '-y'] }],
-      },
-    });
-    out.push({ file, timeSec });
+/** Picks the most representative candidate frame and writes it as JPEG and WebP at several widths, all at once. */
+export async function writePosters(o: PosterOptions): Promise<PosterResult> {
+  if (o.candidates.length === 0) {
+    throw new PipelineError('PACKAGE_ARTWORK_FAILED', 'The transcode wrote no poster candidates.', { outDir: o.outDir });
   }
-  return out;
-}
-
-/** Picks the most representative candidate frame and writes it as JPEG and WebP at several widths. */
-export async function makePosters(o: PosterOptions): Promise<PosterResult> {
-  const dir = path.join(o.outDir, 'poster');
-  await mkdir(dir, { recursive: true });
-  const tmp = await mkdtemp(path.join(o.outDir, '.poster-'));
-  try {
-    const candidates = await extractCandidates(o, tmp);
-    const scored = await Promise.all(candidates.map(async (c) => ({ ...c, ...(await scoreFrame(c.file)) })));
-    const best = scored.reduce((a, b) => (b.score > a.score ? b : a));
-    const meta = await sharp(best.file).metadata();
-    const srcWidth = meta.width ?? MAX_WIDTH;
-    const wanted = (o.widths ?? [320, 640, 1280]).filter((w) => w <= srcWidth);
-    const widths = wanted.length > 0 ? wanted : [srcWidth];
-    const images: PosterImage[] = [];
-    for (const w of widths) {
-      const resized = sharp(best.file).resize({ width: w });
-      for (const format of ['jpeg', 'webp'] as const) {
+  const scored = await Promise.all(o.candidates.map(async (c) => ({ ...c, ...(await scoreFrame(c.file)) })));
+  const best = scored.reduce((a, b) => (b.score > a.score ? b : a));
+  const srcWidth = (await sharp(best.file).metadata()).width ?? MAX_POSTER_WIDTH;
+  const wanted = WIDTHS.filter((w) => w <= srcWidth);
+  const widths = wanted.length > 0 ? wanted : [srcWidth];
+  await mkdir(path.join(o.outDir, 'poster'), { recursive: true });
+  const images = await Promise.all(
+    widths.flatMap((w) =>
+      (['jpeg', 'webp'] as const).map(async (format): Promise<PosterImage> => {
         const file = `poster/poster-${w}.${format === 'jpeg' ? 'jpg' : 'webp'}`;
-        const info = await (
-          format === 'jpeg' ? resized.clone().jpeg({ quality: 82, mozjpeg: true }) : resized.clone().webp({ quality: 80 })
-        ).toFile(path.join(o.outDir, file));
-        images.push({ file, width: info.width, height: info.height, format });
-      }
-    }
-    return { timeSec: best.timeSec, images };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+        const resized = sharp(best.file).resize({ width: w });
+        const encoded = format === 'jpeg' ? resized.jpeg({ quality: 82, mozjpeg: true }) : resized.webp({ quality: 80 });
+        const info = await encoded.toFile(path.join(o.outDir, file));
+        return { file, width: info.width, height: info.height, format };
+      }),
+    ),
+  );
+  return { timeSec: best.timeSec, images };
 }

@@ -262,13 +262,17 @@ async function rewriteSegment(file: string, shift: number, videoDefaults: TrackD
   return videoDefaults ? indexSegment(final, videoDefaults) : undefined;
 }
 
-/** Files under `dir` as `/`-separated relative paths, without ffmpeg's and our in-progress temp files. */
+/**
+ * Files under `dir` as `/`-separated relative paths, without ffmpeg's and our in-progress temp files and without
+ * dot-directories: those hold work material that is not part of the package (the still frames of artwork.ts).
+ */
 export async function filesUnder(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(path.join(dir, rel), { withFileTypes: true })) {
     const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await filesUnder(dir, r)));
-    else if (!e.name.endsWith('.tmp')) out.push(r);
+    if (e.isDirectory()) {
+      if (!e.name.startsWith('.')) out.push(...(await filesUnder(dir, r)));
+    } else if (!e.name.endsWith('.tmp')) out.push(r);
   }
   return out;
 }

@@ -1,25 +1,33 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { PipelineError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
-import type { MediaInput } from '../media/allow-list.ts';
-import { runFfmpeg } from '../transcoder/run-ffmpeg.ts';
+import type { Still } from '../transcoder/stills.ts';
+
+/** Thumbnail width in px: big enough to recognise a scene over the seek bar, small enough for 100 in one sprite. */
+export const TILE_WIDTH = 160;
+/** Most thumbnails in one sprite; the interval grows for long videos to stay under it (one image, one request). */
+const MAX_TILES = 100;
+/** Tiles per sprite row. */
+const COLUMNS = 10;
+
+/** Seconds between thumbnails: one a second, longer for videos over MAX_TILES seconds. */
+export function storyboardInterval(durationSec: number): number {
+  return Math.max(1, Math.ceil(durationSec / MAX_TILES));
+}
+
+/** How many thumbnails a video of `durationSec` gets at `intervalSec`: one per started interval. */
+export function storyboardTiles(durationSec: number, intervalSec: number): number {
+  return Math.max(1, Math.ceil(durationSec / intervalSec));
+}
 
 export interface StoryboardOptions {
-  readonly ffmpegPath: string;
-  /** The master as the media layer vetted it. */
-  readonly source: MediaInput;
+  /** The thumbnails in time order, all TILE_WIDTH wide and of one height; tile k shows the time k × intervalSec. */
+  readonly tiles: readonly Still[];
   readonly durationSec: number;
+  readonly intervalSec: number;
   /** Directory of the package; the sprite and VTT go to `<outDir>/storyboard/`. */
   readonly outDir: string;
-  readonly logger: Logger;
-  /** Thumbnail width in px; default 160. */
-  readonly tileWidth?: number;
-  /** Most thumbnails in one sprite; the interval grows for long videos to stay under it. Default 100. */
-  readonly maxTiles?: number;
-  /** Tiles per sprite row; default 10. */
-  readonly columns?: number;
 }
 
 export interface StoryboardResult {
@@ -50,64 +58,43 @@ export interface Tile {
   readonly h: number;
 }
 
-/** A WebVTT track whose cues point into the sprite with media fragments (`sprite.jpg#xywh=x,y,w,h`). */
+/**
+ * A WebVTT track whose cues point into the sprite with media fragments (`sprite.jpg#xywh=x,y,w,h`). The last cue runs
+ * to the end of the video, so a seek anywhere finds a thumbnail even when the decode ended a frame before the
+ * container's duration and its last interval got no tile.
+ */
 export function renderStoryboardVtt(sprite: string, tiles: readonly Tile[], intervalSec: number, durationSec: number): string {
   const cues = tiles.map((t, i) => {
     const start = i * intervalSec;
-    const end = Math.min(durationSec, (i + 1) * intervalSec);
+    const end = i === tiles.length - 1 ? durationSec : Math.min(durationSec, (i + 1) * intervalSec);
     return `${vttTime(start)} --> ${vttTime(Math.max(end, start + 0.001))}\n${sprite}#xywh=${t.x},${t.y},${t.w},${t.h}`;
   });
   return ['WEBVTT', '', ...cues.map((c) => `${c}\n`)].join('\n');
 }
 
-/** Extracts one thumbnail per interval with ffmpeg and composes them into one sprite sheet with sharp. */
-export async function makeStoryboard(o: StoryboardOptions): Promise<StoryboardResult> {
-  const tileWidth = o.tileWidth ?? 160;
-  const maxTiles = o.maxTiles ?? 100;
-  const intervalSec = Math.max(1, Math.ceil(o.durationSec / maxTiles));
-  const dir = path.join(o.outDir, 'storyboard');
-  await mkdir(dir, { recursive: true });
-  const tmp = await mkdtemp(path.join(o.outDir, '.storyboard-'));
-  try {
-    await runFfmpeg({
-      ffmpegPath: o.ffmpegPath,
-      logger: o.logger,
-      // fps=1/interval emits the frame nearest to each multiple of the interval; scale keeps the aspect, even height.
-      plan: {
-        input: o.source,
-        inputOptions: ['-hide_banner', '-nostdin'],
-        complexFilter: undefined,
-        outputs: [{ path: path.join(tmp, 'tile_%05d.png'), options: ['-an', '-vf', `fps=1/${intervalSec},scale=${tileWidth}:-2`, '-y'] }],
-      },
-    });
-    const expected = Math.max(1, Math.ceil(o.durationSec / intervalSec));
-    const frames = (await readdir(tmp))
-      .filter((f) => f.endsWith('.png'))
-      .sort()
-      .slice(0, expected);
-    if (frames.length === 0)
-      throw new PipelineError('PACKAGE_ARTWORK_FAILED', 'ffmpeg extracted no storyboard frames.', { source: o.source.path });
-    const first = await sharp(path.join(tmp, frames[0]!)).metadata();
-    const tileHeight = first.height ?? Math.round((tileWidth * 9) / 16);
-    const columns = Math.min(o.columns ?? 10, frames.length);
-    const rows = Math.ceil(frames.length / columns);
-    const tiles: Tile[] = frames.map((_, i) => ({
-      x: (i % columns) * tileWidth,
-      y: Math.floor(i / columns) * tileHeight,
-      w: tileWidth,
-      h: tileHeight,
-    }));
-    const spriteWidth = columns * tileWidth;
-    const spriteHeight = rows * tileHeight;
-    const spriteFile = 'storyboard/sprite.jpg';
-    await sharp({ create: { width: spriteWidth, height: spriteHeight, channels: 3, background: { r: 0, g: 0, b: 0 } } })
-      .composite(frames.map((f, i) => ({ input: path.join(tmp, f), left: tiles[i]!.x, top: tiles[i]!.y })))
-      .jpeg({ quality: 70, mozjpeg: true })
-      .toFile(path.join(o.outDir, spriteFile));
-    const vttFile = 'storyboard/storyboard.vtt';
-    await writeFile(path.join(o.outDir, vttFile), renderStoryboardVtt('sprite.jpg', tiles, intervalSec, o.durationSec));
-    return { vttFile, spriteFile, spriteWidth, spriteHeight, tileWidth, tileHeight, intervalSec, tiles: frames.length };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+/** Composes the thumbnails into one sprite sheet (sharp) and writes the VTT that maps each interval to its tile. */
+export async function composeStoryboard(o: StoryboardOptions): Promise<StoryboardResult> {
+  const first = o.tiles[0];
+  if (!first) throw new PipelineError('PACKAGE_ARTWORK_FAILED', 'The transcode wrote no storyboard frames.', { outDir: o.outDir });
+  const meta = await sharp(first.file).metadata();
+  const tileWidth = meta.width ?? TILE_WIDTH;
+  const tileHeight = meta.height ?? Math.round((tileWidth * 9) / 16);
+  const columns = Math.min(COLUMNS, o.tiles.length);
+  const tiles: Tile[] = o.tiles.map((_, i) => ({
+    x: (i % columns) * tileWidth,
+    y: Math.floor(i / columns) * tileHeight,
+    w: tileWidth,
+    h: tileHeight,
+  }));
+  const spriteWidth = columns * tileWidth;
+  const spriteHeight = Math.ceil(o.tiles.length / columns) * tileHeight;
+  await mkdir(path.join(o.outDir, 'storyboard'), { recursive: true });
+  const spriteFile = 'storyboard/sprite.jpg';
+  await sharp({ create: { width: spriteWidth, height: spriteHeight, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+    .composite(o.tiles.map((t, i) => ({ input: t.file, left: tiles[i]!.x, top: tiles[i]!.y })))
+    .jpeg({ quality: 70, mozjpeg: true })
+    .toFile(path.join(o.outDir, spriteFile));
+  const vttFile = 'storyboard/storyboard.vtt';
+  await writeFile(path.join(o.outDir, vttFile), renderStoryboardVtt('sprite.jpg', tiles, o.intervalSec, o.durationSec));
+  return { vttFile, spriteFile, spriteWidth, spriteHeight, tileWidth, tileHeight, intervalSec: o.intervalSec, tiles: o.tiles.length };
 }

@@ -4,10 +4,9 @@ import { stageClock } from '../core/stage-clock.ts';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
 import type { PosterRow } from '../db/videos.ts';
 import type { MediaInput } from '../media/allow-list.ts';
+import { artworkStills, planArtwork, writeArtwork, type ArtworkPlan } from '../packager/artwork.ts';
 import { MASTER_NAME, type PackageResult } from '../packager/package.ts';
-import { makePosters } from '../packager/posters.ts';
 import { ProgressivePackager, type PackageSink } from '../packager/progressive.ts';
-import { makeStoryboard } from '../packager/storyboard.ts';
 import { validatePackage, type Violation } from '../packager/validate.ts';
 import { storageSink } from '../storage/publish.ts';
 import type { ObjectStorage } from '../storage/types.ts';
@@ -45,7 +44,7 @@ export interface PackagedTranscodeOptions {
   readonly pollIntervalMs?: number;
   /** Aborting stops ffmpeg (SIGTERM, then SIGKILL) and rejects with TRANSCODE_CANCELLED. */
   readonly signal?: AbortSignal;
-  /** Skip posters and storyboard (benchmarks measuring the ladder only); default false. */
+  /** Skip posters and storyboard, and the frames the ladder would write for them (benchmarks); default false. */
   readonly skipArtwork?: boolean;
 }
 
@@ -65,17 +64,20 @@ export interface PackagedTranscodeResult {
   readonly timings: Readonly<Record<string, number>>;
 }
 
-/** Posters and storyboard are extras: a failure is logged and the video still gets published without them. */
-async function makeArtwork(o: PackagedTranscodeOptions, sink: PackageSink): Promise<Artwork> {
-  const common = { ffmpegPath: o.ffmpegPath, source: o.source, durationSec: o.probe.durationSec, outDir: o.workDir, logger: o.logger };
-  const none: Artwork = { posterKey: null, storyboardKey: null, posters: [] };
-  if (o.skipArtwork) return none;
+const NO_ARTWORK: Artwork = { posterKey: null, storyboardKey: null, posters: [] };
+
+/**
+ * Posters and storyboard from the frames the ladder's ffmpeg run already wrote (no decode of their own), published
+ * images first and the VTT that points at the sprite last. They are extras: a failure is logged and the video still
+ * gets published without them.
+ */
+async function publishArtwork(o: PackagedTranscodeOptions, sink: PackageSink, plan: ArtworkPlan): Promise<Artwork> {
+  const started = performance.now();
   try {
-    const posters = await makePosters(common);
-    const board = await makeStoryboard(common);
-    for (const rel of [...posters.images.map((i) => i.file), board.spriteFile, board.vttFile]) {
-      await sink.putFile(rel, path.join(o.workDir, rel));
-    }
+    const { posters, storyboard } = await writeArtwork(plan, o.workDir);
+    const put = (rel: string): Promise<void> => sink.putFile(rel, path.join(o.workDir, rel));
+    await Promise.all([...posters.images.map((i) => i.file), storyboard.spriteFile].map(put));
+    await put(storyboard.vttFile);
     const rows = posters.images.map((i): PosterRow => ({
       key: `${o.prefix}/${i.file}`,
       width: i.width,
@@ -83,21 +85,25 @@ async function makeArtwork(o: PackagedTranscodeOptions, sink: PackageSink): Prom
       format: i.format,
     }));
     const main = rows.find((r) => r.format === 'jpeg' && r.width === 640) ?? rows.find((r) => r.format === 'jpeg') ?? null;
-    return { posterKey: main?.key ?? null, storyboardKey: `${o.prefix}/${board.vttFile}`, posters: rows };
+    const ms = Math.round(performance.now() - started);
+    o.logger.info({ ms, posterAtSec: posters.timeSec, tiles: storyboard.tiles }, 'posters and storyboard published');
+    return { posterKey: main?.key ?? null, storyboardKey: `${o.prefix}/${storyboard.vttFile}`, posters: rows };
   } catch (err) {
     o.logger.warn({ err: describeError(err) }, 'posters/storyboard failed; publishing without them');
-    return none;
+    return NO_ARTWORK;
   }
 }
 
 /**
  * Transcode + package with progressive publishing: segments reach storage while ffmpeg runs (EVENT playlists), the
  * package is switched to VOD with a measured master when ffmpeg is done, then posters and storyboard are published.
+ * ffmpeg runs once: the frames for the artwork come from the ladder's own decode.
  */
 export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<PackagedTranscodeResult> {
   const rungs = o.rungs ?? planLadder(o.probe);
   const renditions = plannedRenditions(rungs, o.probe.audio !== null);
   const sink = storageSink(o.storage, o.prefix);
+  const artworkPlan = o.skipArtwork ? undefined : planArtwork(o.workDir, o.probe.durationSec);
   const packager = new ProgressivePackager({
     workDir: o.workDir,
     renditions,
@@ -123,6 +129,7 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
       signal: o.signal,
       pool: o.pool,
       allowRemux: o.allowRemux,
+      stills: artworkPlan ? artworkStills(artworkPlan) : undefined,
     });
   } finally {
     await packager.stop();
@@ -131,12 +138,14 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
   // VOD first: the package is complete without artwork, so players get ENDLIST as soon as possible.
   const pkg = await packager.finish();
   clock.lap('vodSwitch');
-  // The validator reads the playlists it checks; segments come from the packager's index, not from disk again.
-  const violations = await validatePackage(o.workDir, { known: packager.known });
+  // Validation (playlists from disk, segments from the packager's index) and the artwork (sharp on the stills ffmpeg
+  // already wrote) do not touch each other's files: side by side.
+  const [violations, artwork] = await Promise.all([
+    validatePackage(o.workDir, { known: packager.known }),
+    artworkPlan ? publishArtwork(o, sink, artworkPlan) : Promise.resolve(NO_ARTWORK),
+  ]);
   if (violations.length > 0) o.logger.warn({ violations }, 'package violates HLS rules');
-  clock.lap('validate');
-  const artwork = await makeArtwork(o, sink);
-  clock.lap('artwork');
+  clock.lap('validateAndArtwork');
   const timings = Object.fromEntries(Object.entries(clock.laps).filter(([k]) => k !== 'total'));
   return { masterKey: `${o.prefix}/${MASTER_NAME}`, pkg, artwork, violations, timings };
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { LadderRung } from '../core/types.ts';
 import type { MediaInput } from '../media/allow-list.ts';
 import { BUFSIZE_SECONDS, type PictureFixes } from './ladder.ts';
+import { stillBranch, stillOutput, type StillSeries } from './stills.ts';
 
 /** Seconds between IDR frames; HLS segments are a whole number of GOPs so every rung's segments line up. */
 export const GOP_SECONDS = 2;
@@ -36,6 +37,8 @@ export interface LadderCommandOptions {
   readonly preset?: string;
   /** ffmpeg -threads; 0 = automatic. */
   readonly threads?: number;
+  /** Still frames (storyboard tiles, poster candidates) taken from the same decode; default none. */
+  readonly stills?: readonly StillSeries[];
 }
 
 export interface FfmpegOutput {
@@ -153,15 +156,19 @@ const AUDIO_ENCODE = ['-c:a', 'aac', '-b:a', String(AUDIO_BITRATE), '-ac', '2', 
 /**
  * One decode, one split, N encodes: the source is decoded once and every rung is scaled from the same frames.
  * Keyframes are forced every GOP_SECONDS and scene-cut keyframes are off, so segment boundaries match across rungs.
- * With copyTopRung the top rung is a stream copy and only the lower rungs go through the filter graph.
+ * With copyTopRung the top rung is a stream copy and only the lower rungs go through the filter graph. Still series
+ * are further outputs of the same split (stills.ts): with them even a pure remux decodes, once, and nothing else does.
  */
 export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
   const fixes = o.fixes ?? { deinterlace: false, toneMap: false, fps: o.rungs[0]?.fps ?? 30 };
   const copy = o.copyTopRung === true;
   const encoded = copy ? o.rungs.length - 1 : o.rungs.length;
-  const labels = Array.from({ length: encoded }, (_, i) => `[s${i}]`).join('');
-  const split = `[0:v:0]${sharedVideoFilters(fixes)},split=${encoded}${labels}`;
+  const stills = o.stills ?? [];
+  const branches = encoded + stills.length;
+  const labels = Array.from({ length: branches }, (_, i) => `[s${i}]`).join('');
+  const split = `[0:v:0]${sharedVideoFilters(fixes)},split=${branches}${labels}`;
   const scales = o.rungs.slice(0, encoded).map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1[v${i}]`);
+  const taps = stills.map((s, j) => stillBranch(`s${encoded + j}`, s));
   const renditions = plannedRenditions(o.rungs, o.hasAudio);
   const outputs: FfmpegOutput[] = renditions.map((r, i) => {
     const dir = path.join(o.outDir, r.dir);
@@ -175,7 +182,7 @@ export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
     // -xerror: stop at the first decode error instead of concealing it, so a corrupt-midway upload fails with
     // TRANSCODE_SOURCE_CORRUPT rather than publishing glitched video (kids' content is reviewed frame by frame).
     inputOptions: ['-hide_banner', '-nostdin', '-xerror'],
-    complexFilter: encoded > 0 ? [split, ...scales].join(';') : undefined,
-    outputs,
+    complexFilter: branches > 0 ? [split, ...scales, ...taps].join(';') : undefined,
+    outputs: [...outputs, ...stills.map(stillOutput)],
   };
 }

@@ -8,6 +8,7 @@ import { keyframesAligned, keyframeTimes } from './keyframes.ts';
 import { pictureFixes, planLadder, remuxBlocker, type PictureFixes } from './ladder.ts';
 import type { FfmpegPool } from './pool.ts';
 import { runFfmpeg } from './run-ffmpeg.ts';
+import type { StillSeries } from './stills.ts';
 
 export interface PlanTranscodeOptions {
   /** The source as the media layer vetted it (see media/allow-list.ts mediaInput). */
@@ -25,6 +26,8 @@ export interface PlanTranscodeOptions {
   readonly rungs?: readonly LadderRung[];
   /** Allow the quick path (stream-copy the top rung when the source already fits it); default true. */
   readonly allowRemux?: boolean;
+  /** Still frames to take from the same decode (see stills.ts); their directories are created. Default none. */
+  readonly stills?: readonly StillSeries[];
 }
 
 export interface TranscodePlan {
@@ -64,6 +67,7 @@ export async function planTranscode(o: PlanTranscodeOptions): Promise<TranscodeP
     copyTopRung: remuxBlockedBy === undefined,
     preset: o.preset,
     threads: o.threads,
+    stills: o.stills,
   });
   return {
     plan,
@@ -93,13 +97,21 @@ export interface TranscodeResult extends TranscodePlan {
 
 /**
  * Decodes the source once and writes every rung plus one shared audio rendition as fMP4 HLS into outDir (which the
- * caller owns and removes). Errors: TRANSCODE_SOURCE_CORRUPT, TRANSCODE_CANCELLED, TRANSCODE_FFMPEG_FAILED.
+ * caller owns and removes), and the still series as TIFFs into their directories.
+ * Errors: TRANSCODE_SOURCE_CORRUPT, TRANSCODE_CANCELLED, TRANSCODE_FFMPEG_FAILED.
  */
 export async function transcodeLadder(o: TranscodeLadderOptions): Promise<TranscodeResult> {
   const t = await planTranscode(o);
-  await Promise.all(t.renditions.map((r) => mkdir(path.join(o.outDir, r.dir), { recursive: true })));
+  const dirs = [...t.renditions.map((r) => path.join(o.outDir, r.dir)), ...(o.stills ?? []).map((s) => s.dir)];
+  await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
   o.logger.info(
-    { rungs: t.rungs.map((r) => r.name), fixes: t.fixes, remux: t.remuxedTopRung, remuxBlockedBy: t.remuxBlockedBy },
+    {
+      rungs: t.rungs.map((r) => r.name),
+      fixes: t.fixes,
+      remux: t.remuxedTopRung,
+      remuxBlockedBy: t.remuxBlockedBy,
+      stills: (o.stills ?? []).map((s) => s.name),
+    },
     'transcode planned',
   );
   const run = { durationSec: o.probe.durationSec, onProgress: o.onProgress, signal: o.signal, onSpawn: o.onSpawn };

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -16,8 +16,10 @@ import { splitAtKeyframes } from '../refragment.ts';
 import { codecOfInitFile } from '../codecs.ts';
 import { parseAttributes } from '../master-parse.ts';
 import { parseMediaPlaylist, renderMediaPlaylist } from '../media-playlist.ts';
-import { makePosters, scoreFrame } from '../posters.ts';
-import { makeStoryboard, renderStoryboardVtt, vttTime } from '../storyboard.ts';
+import { artworkStills, planArtwork, writeArtwork } from '../artwork.ts';
+import { scoreFrame } from '../posters.ts';
+import { filesUnder } from '../progressive.ts';
+import { renderStoryboardVtt, vttTime } from '../storyboard.ts';
 import { mediaInput } from '../../media/allow-list.ts';
 
 const run = promisify(execFile);
@@ -67,7 +69,7 @@ describe('packager units', () => {
     expect(readBoxes(buf).map((b) => b.type)).toEqual(['ftyp']);
   });
 
-  it('formats WebVTT cues with #xywh fragments', () => {
+  it('formats WebVTT cues with #xywh fragments, the last one running to the end', () => {
     expect(vttTime(3723.5)).toBe('01:02:03.500');
     const vtt = renderStoryboardVtt(
       's.jpg',
@@ -80,6 +82,10 @@ describe('packager units', () => {
     );
     expect(vtt).toBe(
       'WEBVTT\n\n00:00:00.000 --> 00:00:02.000\ns.jpg#xywh=0,0,160,90\n\n00:00:02.000 --> 00:00:03.500\ns.jpg#xywh=160,0,160,90\n',
+    );
+    // The last cue runs to the end even when the decode gave its interval no tile of its own.
+    expect(renderStoryboardVtt('s.jpg', [{ x: 0, y: 0, w: 160, h: 90 }], 2, 2.5)).toBe(
+      'WEBVTT\n\n00:00:00.000 --> 00:00:02.500\ns.jpg#xywh=0,0,160,90\n',
     );
   });
 
@@ -96,7 +102,35 @@ describe('packager units', () => {
     expect((await scoreFrame(noisy)).score).toBeGreaterThan((await scoreFrame(black)).score);
   });
 
-  it('still makes posters and a storyboard for a video that is black throughout, and cleans its temp dirs', async () => {
+  it('plans one tile per second up to 100 tiles, then longer intervals; six candidates from 10 % in 15 % steps', () => {
+    const tiles = (d: number): string => {
+      const p = planArtwork('/w', d);
+      return `${p.tiles.intervalSec}s x${p.tileCount}`;
+    };
+    expect([tiles(2), tiles(30), tiles(100), tiles(101), tiles(250.5), tiles(3600)]).toEqual([
+      '1s x2',
+      '1s x30',
+      '1s x100',
+      '2s x51',
+      '3s x84',
+      '36s x100',
+    ]);
+    const p = planArtwork('/w', 30);
+    expect(p.candidates).toMatchObject({ startSec: 3, intervalSec: 4.5, width: 1280, fit: 'shrink' });
+    expect(p.tiles).toMatchObject({ startSec: 0, width: 160, fit: 'exact' });
+    expect([p.tiles.dir, p.candidates.dir].every((d) => d.startsWith('/w/.stills/'))).toBe(true);
+  });
+
+  it('never publishes the frames: filesUnder skips dot-directories and temp files', async () => {
+    const dir = await mkdtemp(path.join(tmp, 'files-'));
+    for (const f of ['.stills/tiles/tile_00001.tiff', 'v0/seg_00000.m4s', 'v0/seg_00001.m4s.tmp', 'master.m3u8']) {
+      await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
+      await writeFile(path.join(dir, f), 'x');
+    }
+    expect((await filesUnder(dir)).sort()).toEqual(['master.m3u8', 'v0/seg_00000.m4s']);
+  });
+
+  it('still makes posters and a storyboard for a video that is black throughout, and removes the frames', async () => {
     const clip = await makeClip({
       out: path.join(tmp, 'black.mp4'),
       durationSec: 2,
@@ -105,34 +139,33 @@ describe('packager units', () => {
       audio: false,
       extraArgs: ['-vf', 'drawbox=c=black:t=fill'],
     });
+    const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const out = await mkdtemp(path.join(tmp, 'out-'));
-    const common = {
+    const plan = planArtwork(out, probe.durationSec);
+    await transcodeLadder({
       ffmpegPath: 'ffmpeg',
-      source: { path: clip, demuxer: 'mov' } as const,
-      durationSec: 2,
+      ffprobePath: 'ffprobe',
+      source: mediaInput(clip, probe.container),
+      probe,
       outDir: out,
       logger: pino({ level: 'silent' }),
-    };
-    const posters = await makePosters(common);
+      preset: 'ultrafast',
+      threads: 2,
+      stills: artworkStills(plan),
+    });
+    const { posters, storyboard } = await writeArtwork(plan, out);
     expect(posters.images.map((i) => i.width)).toEqual([320, 320]); // no upscaling beyond the 320 px source
-    const board = await makeStoryboard(common);
-    expect(board.tiles).toBe(2);
-    expect((await readdir(out)).sort()).toEqual(['poster', 'storyboard']);
+    expect(storyboard.tiles).toBe(2);
+    expect((await readdir(out)).sort()).toEqual(['poster', 'storyboard', 'v0']);
   });
 
-  it('fails storyboard extraction on a non-video with TRANSCODE_SOURCE_CORRUPT and leaves no temp dir', async () => {
-    const junk = path.join(tmp, 'not-video.mp4');
-    await writeFile(junk, 'hello');
-    const out = await mkdtemp(path.join(tmp, 'bad-'));
-    const err = await makeStoryboard({
-      ffmpegPath: 'ffmpeg',
-      source: { path: junk, demuxer: 'mov' },
-      durationSec: 2,
-      outDir: out,
-      logger: pino({ level: 'silent' }),
-    }).catch((e: unknown) => e);
-    expect((err as { code?: string }).code).toBe('TRANSCODE_SOURCE_CORRUPT');
-    expect((await readdir(out)).sort()).toEqual(['storyboard']);
+  it('fails with PACKAGE_ARTWORK_FAILED when the transcode wrote no frames, and still removes the frames dir', async () => {
+    const out = await mkdtemp(path.join(tmp, 'none-'));
+    const plan = planArtwork(out, 2);
+    for (const s of artworkStills(plan)) await mkdir(s.dir, { recursive: true });
+    const err = await writeArtwork(plan, out).catch((e: unknown) => e);
+    expect(isPipelineError(err, 'PACKAGE_ARTWORK_FAILED')).toBe(true);
+    expect(await readdir(out)).toEqual([]);
   });
 
   it('splits an ffmpeg segment into one fragment per GOP without changing a single packet', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildLadderPlan } from '../command.ts';
 import { keyframesAligned } from '../keyframes.ts';
 import { outputFps, pictureFixes, planLadder, remuxBlocker } from '../ladder.ts';
+import type { StillSeries } from '../stills.ts';
 import { probeOf } from './fixtures.ts';
 
 const IN = { path: 'in.mp4', demuxer: 'mov' } as const;
@@ -136,6 +137,48 @@ describe('buildLadderPlan', () => {
     const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs: one, hasAudio: false, copyTopRung: true });
     expect(plan.complexFilter).toBeUndefined();
     expect(plan.outputs).toHaveLength(1);
+  });
+
+  const tiles: StillSeries = { name: 'tile', dir: '/o/.s/t', startSec: 0, intervalSec: 2, width: 160, fit: 'exact' };
+  const cands: StillSeries = { name: 'cand', dir: '/o/.s/c', startSec: 1.5, intervalSec: 2.25, width: 1280, fit: 'shrink' };
+
+  it('still series are more outputs of the one split: low-rate fps branches, one uncompressed TIFF per frame', () => {
+    const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, stills: [tiles, cands] });
+    const graph = plan.complexFilter!.split(';');
+    expect(graph[0]).toMatch(/split=4\[s0\]\[s1\]\[s2\]\[s3\]$/);
+    expect(graph).toContain('[s2]fps=fps=1000/2000:start_time=0:round=up,scale=160:-2[tile]');
+    // The tick grid is moved to startSec by shifting the timestamps, not by fps's start_time (which it rounds).
+    expect(graph).toContain("[s3]setpts=PTS-1500/(1000*TB),fps=fps=1000/2250:start_time=0:round=up,scale='min(1280,iw)':-2[cand]");
+    expect(plan.outputs.map((o) => o.path).slice(3)).toEqual(['/o/.s/t/tile_%05d.tiff', '/o/.s/c/cand_%05d.tiff']);
+    expect(plan.outputs[3]!.options).toEqual([
+      '-map',
+      '[tile]',
+      '-an',
+      '-fps_mode',
+      'passthrough',
+      '-pix_fmt',
+      'rgb24',
+      '-compression_algo',
+      'raw',
+    ]);
+    // The HLS outputs are the same as without stills.
+    expect(plan.outputs.slice(0, 3)).toEqual(buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true }).outputs);
+  });
+
+  it('with stills even a pure remux decodes, once: a split that feeds only the still branches', () => {
+    const one = planLadder(probeOf(320, 180));
+    const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs: one, hasAudio: false, copyTopRung: true, stills: [tiles] });
+    expect(plan.complexFilter).toBe(
+      '[0:v:0]fps=30,format=yuv420p,split=1[s0];[s0]fps=fps=1000/2000:start_time=0:round=up,scale=160:-2[tile]',
+    );
+    expect(plan.outputs[0]!.options.slice(0, 5)).toEqual(['-map', '0:v:0', '-an', '-c:v', 'copy']);
+    expect(plan.outputs).toHaveLength(2);
+  });
+
+  it('refuses a still series whose name could clash with a graph label or whose interval is zero', () => {
+    const build = (s: StillSeries) => () => buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, stills: [s] });
+    expect(build({ ...tiles, name: 'v0' })).toThrow(RangeError);
+    expect(build({ ...tiles, intervalSec: 0.0001 })).toThrow(RangeError);
   });
 });
 

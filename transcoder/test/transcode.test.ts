@@ -3,12 +3,14 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../core/errors.ts';
 import { measureRendition } from '../../packager/measure.ts';
 import { ALIGNED_GOP, makeClip } from '../../test/helpers/media.ts';
 import { keyframeTimes } from '../keyframes.ts';
 import { probeSource } from '../probe.ts';
+import { listStills, type StillSeries } from '../stills.ts';
 import { transcodeLadder, type TranscodeResult } from '../transcode.ts';
 import { firstStream, frameDurations, garbleMiddle, joinRendition, packetSizes } from '../../test/helpers/media-check.ts';
 import { mediaInput } from '../../media/allow-list.ts';
@@ -20,7 +22,7 @@ const bins = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
 let tmp: string;
 let n = 0;
 
-async function transcode(source: string, extra: { allowRemux?: boolean } = {}): Promise<TranscodeResult> {
+async function transcode(source: string, extra: { allowRemux?: boolean; stills?: StillSeries[] } = {}): Promise<TranscodeResult> {
   const outDir = path.join(tmp, `out${n++}`);
   const probe = await probeSource(source, bins);
   return transcodeLadder({
@@ -183,6 +185,33 @@ describe('transcodeLadder (real ffmpeg)', () => {
     expect(durations.filter((d) => Math.abs(d - frame) > 0.002)).toEqual([]);
   });
 
+  it('taps still frames off the same decode, each showing the picture at its presentation time', async () => {
+    // Black until 4.2 s, white after: a tile or candidate taken even a fraction of a second off its time flips colour.
+    const src = await makeClip({
+      out: path.join(tmp, 'switch.mp4'),
+      durationSec: 10,
+      width: 320,
+      height: 180,
+      extraArgs: ['-vf', "drawbox=c=black:t=fill:enable='lt(t,4.2)',drawbox=c=white:t=fill:enable='gte(t,4.2)'"],
+    });
+    const dir = path.join(tmp, 'switch-stills');
+    const tiles: StillSeries = { name: 'tile', dir: path.join(dir, 't'), startSec: 0, intervalSec: 1, width: 160, fit: 'exact' };
+    const cands: StillSeries = { name: 'cand', dir: path.join(dir, 'c'), startSec: 1, intervalSec: 1.5, width: 1280, fit: 'shrink' };
+    const r = await transcode(src, { stills: [tiles, cands] });
+    expect(r.plan.complexFilter).toContain('split=3'); // one rung, two still series
+    const looks = async (series: StillSeries, limit: number): Promise<string[]> =>
+      Promise.all(
+        (await listStills(series, limit)).map(async (s) => {
+          const { width, height } = await sharp(s.file).metadata();
+          const mean = (await sharp(s.file).greyscale().stats()).channels[0]!.mean;
+          return `${s.timeSec}s ${width}x${height} ${mean < 40 ? 'black' : mean > 200 ? 'white' : 'grey'}`;
+        }),
+      );
+    expect(await looks(tiles, 10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((t) => `${t}s 160x90 ${t < 4.2 ? 'black' : 'white'}`));
+    // Shrink only: a 320 px source gives 320 px candidates.
+    expect(await looks(cands, 6)).toEqual([1, 2.5, 4, 5.5, 7, 8.5].map((t) => `${t}s 320x180 ${t < 4.2 ? 'black' : 'white'}`));
+  });
+
   it('fails a source that is corrupt half-way with TRANSCODE_SOURCE_CORRUPT (not a retryable ffmpeg failure)', async () => {
     const src = await makeClip({
       out: path.join(tmp, 'corrupt.mp4'),
@@ -193,7 +222,16 @@ describe('transcodeLadder (real ffmpeg)', () => {
     });
     await garbleMiddle(src);
     await probeSource(src, bins); // the header is intact: only decoding finds the damage
-    const err = await transcode(src).catch((e: unknown) => e);
+    // With still outputs on the split too: they must not keep -xerror from ending the run.
+    const stills: StillSeries = {
+      name: 'tile',
+      dir: path.join(tmp, 'corrupt-stills'),
+      startSec: 0,
+      intervalSec: 1,
+      width: 160,
+      fit: 'exact',
+    };
+    const err = await transcode(src, { stills: [stills] }).catch((e: unknown) => e);
     expect(isPipelineError(err, 'TRANSCODE_SOURCE_CORRUPT')).toBe(true);
     expect(String((err as { context: { stderrTail: string } }).context.stderrTail).length).toBeGreaterThan(0);
   });
