@@ -76,7 +76,10 @@ async function publishArtwork(o: PackagedTranscodeOptions, sink: PackageSink, pl
   try {
     const { posters, storyboard } = await writeArtwork(plan, o.workDir);
     const put = (rel: string): Promise<void> => sink.putFile(rel, path.join(o.workDir, rel));
-    await Promise.all([...posters.images.map((i) => i.file), storyboard.spriteFile].map(put));
+    // allSettled: a failed upload does not return while the others still read the work dir the caller removes.
+    const images = await Promise.allSettled([...posters.images.map((i) => i.file), storyboard.spriteFile].map(put));
+    const failed = images.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     await put(storyboard.vttFile);
     const rows = posters.images.map((i): PosterRow => ({
       key: `${o.prefix}/${i.file}`,
