@@ -7,6 +7,7 @@
  *   --runner NAME               pipeline implementation to time (bench/methods.ts PIPELINE_RUNNERS; default pipeline)
  *   --preset P                  x264 preset of the comparison/scaling runs (default veryfast)
  *   --ingest-mib N              ingest upload size (quick 48, full 1024)
+ *   --ingest-chunk-mib N        tus chunk size of the ingest upload (default: the upload page's, see configs.ts)
  *   --out DIR                   results directory (default bench/results)
  *   --target-cores N --target-threads N   box to size for (default AX42: 6 / 12)
  *   --smt-yield F --per-core-speed F --utilisation F
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
         'runner',
         'preset',
         'ingest-mib',
+        'ingest-chunk-mib',
         'out',
         'target-cores',
         'target-threads',
@@ -57,13 +59,17 @@ async function main(): Promise<void> {
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
   const base = v['quick'] === true ? quickConfig() : fullConfig();
   const ingestMib = num(str('ingest-mib'), 'ingest-mib');
+  const chunkMib = num(str('ingest-chunk-mib'), 'ingest-chunk-mib');
   const config: BenchConfig = {
     ...base,
     repeats: num(str('repeats'), 'repeats') ?? base.repeats,
     preset: str('preset') ?? base.preset,
     ...(str('runner') ? { runner: str('runner')! } : {}),
     ...(str('only') ? { only: str('only')!.split(',') } : {}),
-    ingest: base.ingest && ingestMib ? { ...base.ingest, bytes: Math.round(ingestMib * 1024 * 1024) } : base.ingest,
+    ingest: base.ingest && {
+      bytes: ingestMib ? Math.round(ingestMib * 1024 * 1024) : base.ingest.bytes,
+      chunkBytes: chunkMib ? Math.round(chunkMib * 1024 * 1024) : base.ingest.chunkBytes,
+    },
   };
   const capacity: CapacityOptions = {
     targetCores: num(str('target-cores'), 'target-cores') ?? DEFAULT_CAPACITY.targetCores,
