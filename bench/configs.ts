@@ -5,6 +5,12 @@ import type { BenchConfig } from './types.ts';
 
 const MiB = 1024 * 1024;
 
+/**
+ * tus chunkSize of the upload page (player/upload.html data-chunk-bytes; a bench test keeps the two equal): the
+ * ingest scenario also measures uploads sent the way browsers send them.
+ */
+export const UPLOAD_PAGE_CHUNK_BYTES = 8 * MiB;
+
 const QUICK_SOURCES: readonly SourceSpec[] = [
   { content: 'grain', width: 640, height: 360, fps: 30, durationSec: 2 },
   { content: 'grain', width: 1920, height: 1080, fps: 30, durationSec: 1 },

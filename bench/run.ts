@@ -9,6 +9,7 @@
  *   --ingest-mib N              ingest upload size (quick 48, full 1024)
  *   --service-log FILE          append the end-to-end service's log lines (JSON) to FILE
  *   --e2e a,b                   end-to-end source ids to run (default all of the mode, e.g. 1080p30-grain-30s)
+ *   --ingest-chunk-mib N        tus chunk size of the ingest upload (default: the upload page's, see configs.ts)
  *   --out DIR                   results directory (default bench/results)
  *   --target-cores N --target-threads N   box to size for (default AX42: 6 / 12)
  *   --smt-yield F --per-core-speed F --utilisation F
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
         'ingest-mib',
         'e2e',
         'service-log',
+        'ingest-chunk-mib',
         'out',
         'target-cores',
         'target-threads',
@@ -72,13 +74,17 @@ async function main(): Promise<void> {
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
   const base = v['quick'] === true ? quickConfig() : fullConfig();
   const ingestMib = num(str('ingest-mib'), 'ingest-mib');
+  const chunkMib = num(str('ingest-chunk-mib'), 'ingest-chunk-mib');
   const config: BenchConfig = {
     ...base,
     repeats: num(str('repeats'), 'repeats') ?? base.repeats,
     preset: str('preset') ?? base.preset,
     ...(str('runner') ? { runner: str('runner')! } : {}),
     ...(str('only') ? { only: str('only')!.split(',') } : {}),
-    ingest: base.ingest && ingestMib ? { ...base.ingest, bytes: Math.round(ingestMib * 1024 * 1024) } : base.ingest,
+    ingest: base.ingest && {
+      bytes: ingestMib ? Math.round(ingestMib * 1024 * 1024) : base.ingest.bytes,
+      chunkBytes: chunkMib ? Math.round(chunkMib * 1024 * 1024) : base.ingest.chunkBytes,
+    },
     e2eSources: selectE2e(base.e2eSources, str('e2e')),
     ...(str('service-log') ? { serviceLog: path.resolve(str('service-log')!) } : {}),
   };

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Upload } from '@tus/server';
-import { NodeRequest, sendNodeResponse } from 'srvx/node';
+import { sendNodeResponse } from 'srvx/node';
 import { PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { UploadQuota } from '../core/upload-quota.ts';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADER, checksumScope, parseChecksumHeader } from './checksum.ts';
 import { createFinalUpload, parseFinalConcat } from './concat.ts';
 import type { DiskSpace } from './disk-space.ts';
+import { nodeRequest } from './node-request.ts';
 import { isPartialId, PARTIAL_PREFIX, SafeFileStore } from './safe-file-store.ts';
 import { asJsonError, errorBody, toIngestError } from './tus-errors.ts';
 import { UploadCompletion, VIDEO_ID_HEADER, type FinishedUploadLookup, type UploadFinishHook } from './upload-finish.ts';
@@ -116,7 +117,7 @@ export class TusIngest {
 
   /** Node entry point (fastify hands over the raw request after hijacking the reply). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const response = await this.handleWeb(new NodeRequest({ req, res }));
+    const response = await this.handleWeb(nodeRequest(req, res));
     await sendNodeResponse(res, response);
   }
 

@@ -1,9 +1,11 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBench, DEFAULT_CAPACITY } from '../bench.ts';
 import { coreEquivalents, estimateCapacity } from '../capacity.ts';
+import { UPLOAD_PAGE_CHUNK_BYTES } from '../configs.ts';
 import { physicalCores } from '../machine.ts';
 import { handSingleArgs, perRungArgs, pipelineRunner, type LadderJob } from '../methods.ts';
 import { SCENARIOS, selectScenarios } from '../registry.ts';
@@ -12,6 +14,8 @@ import { lavfiVideo, sourceArgs, sourceId, type ContentKind } from '../sources.t
 import { meets, pairedRatios, ratioFigure, summarize } from '../stats.ts';
 import { escapeXml, panelsFromFigures, renderSvg } from '../svg.ts';
 import type { BenchConfig, Figure, Scenario } from '../types.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const fig = (id: string, samples: number[], extra: Partial<Figure> = {}): Figure => ({
   id,
@@ -132,6 +136,11 @@ describe('sources and reference commands', () => {
     expect(one[one.indexOf('-vf') + 1]).toContain('scale=1280:720');
   });
 
+  it("measures ingest in the upload page's tus chunk size", async () => {
+    const page = await readFile(path.join(ROOT, 'player', 'upload.html'), 'utf8');
+    expect(Number(/data-chunk-bytes="(\d+)"/.exec(page)?.[1])).toBe(UPLOAD_PAGE_CHUNK_BYTES);
+  });
+
   it('rejects unknown scenario ids and runners', () => {
     expect(() => pipelineRunner('nope')).toThrow(/Unknown runner nope; known: pipeline/);
     expect(selectScenarios(SCENARIOS, ['ingest']).map((s) => s.id)).toEqual(['ingest']);
@@ -192,6 +201,7 @@ describe('runBench (tiny config, structure only — never speed)', () => {
       `e2e.${sourceId(spec)}.previewable-share`,
       `e2e.${sourceId(spec)}.vs-hand`,
       'ingest.tus-rss-flatness',
+      'ingest.tus-vs-raw',
       `transcode.${sourceId(spec)}.per-rung-speedup`,
       `transcode.${sourceId(spec)}.pipeline-vs-hand`,
       'ttp.ratio',

@@ -1,11 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { FileStore } from '@tus/file-store';
-import { Upload } from '@tus/utils';
+import { ERRORS, Upload } from '@tus/utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PARTIAL_PREFIX, SafeFileStore } from '../safe-file-store.ts';
+import { FLUSH_EVERY_BYTES, PARTIAL_PREFIX, SafeFileStore } from '../safe-file-store.ts';
 
 const HOUR = 3600_000;
 
@@ -65,5 +66,41 @@ describe('SafeFileStore expiration', () => {
     await store.removeParts([`${PARTIAL_PREFIX}a`]); // a repeated final request finds them gone
     expect((await readdir(dir)).sort()).toEqual(['final', 'final.json']);
     expect((await store.getUpload('final')).offset).toBe(5);
+  });
+});
+
+describe('SafeFileStore writes and lookups', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ks-store-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores chunks at their offsets across PATCHes, counts what reached the file, and syncs after its flushes', async () => {
+    const store = new SafeFileStore({ directory: dir, expirationMs: 0 });
+    const data = randomBytes(3 * FLUSH_EVERY_BYTES + 12_345);
+    await store.create(new Upload({ id: 'big', size: data.length, offset: 0 }));
+    const cut = 2 * FLUSH_EVERY_BYTES + 7;
+    // Many small pieces, as they come off a socket, then the rest in one request.
+    const pieces = (b: Buffer): Buffer[] =>
+      Array.from({ length: Math.ceil(b.length / 65_536) }, (_, i) => b.subarray(i * 65_536, (i + 1) * 65_536));
+    expect(await store.write(Readable.from(pieces(data.subarray(0, cut))), 'big', 0)).toBe(cut);
+    expect((await store.getUpload('big')).offset).toBe(cut);
+    expect(await store.write(Readable.from(pieces(data.subarray(cut))), 'big', cut)).toBe(data.length);
+    await store.sync('big');
+    expect((await readFile(path.join(dir, 'big'))).equals(data)).toBe(true);
+  });
+
+  it('getUpload: offset from the data file, the rest from the info file, upstream errors for missing files', async () => {
+    const store = new SafeFileStore({ directory: dir, expirationMs: 0 });
+    await expect(store.getUpload('nothing')).rejects.toBe(ERRORS.FILE_NOT_FOUND);
+    await store.create(new Upload({ id: 'u', size: 10, offset: 0, metadata: { title: 't' }, creation_date: '2026-01-01T00:00:00.000Z' }));
+    await store.write(Readable.from([Buffer.from('abcd')]), 'u', 0);
+    const u = await store.getUpload('u');
+    expect([u.offset, u.size, u.metadata?.title, u.creation_date]).toEqual([4, 10, 't', '2026-01-01T00:00:00.000Z']);
+    await rm(path.join(dir, 'u'));
+    await expect(store.getUpload('u')).rejects.toBe(ERRORS.FILE_NO_LONGER_EXISTS);
   });
 });

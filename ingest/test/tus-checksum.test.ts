@@ -102,4 +102,30 @@ describe('tus ingest endpoint: checksum extension', () => {
     expect(mismatches).toBe(1);
     expect(await fileSha256(storedPath(t.config.uploadDir, up.url))).toBe(sha256(data));
   });
+
+  it('a multi-MiB upload in several PATCHes, each with its sha256, is stored byte for byte', async () => {
+    // Chunks of more than a socket read, so the body reaches the store in batches and is hashed as it is written.
+    const data = randomBytes(3 * 1024 * 1024 + 4321);
+    let checked = 0;
+    const inner = new tus.DefaultHttpStack({});
+    const httpStack: tus.HttpStack = {
+      getName: () => 'sha256',
+      createRequest(method, url) {
+        const req = inner.createRequest(method, url);
+        const send = req.send.bind(req);
+        req.send = async (body: unknown) => {
+          if (method === 'PATCH' && body instanceof Uint8Array) {
+            req.setHeader('Upload-Checksum', `sha256 ${createHash('sha256').update(body).digest('base64')}`);
+            checked++;
+          }
+          return send(body);
+        };
+        return req;
+      },
+    };
+    const up = await runUpload(data, { endpoint, headers: tusHeaders(), metadata: META, chunkSize: 1024 * 1024 + 17, httpStack });
+    expect(checked).toBe(4);
+    expect(up.videoId).toBeTruthy();
+    expect(await fileSha256(storedPath(t.config.uploadDir, up.url))).toBe(sha256(data));
+  });
 });
