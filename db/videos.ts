@@ -89,13 +89,17 @@ export class VideoRepository {
     await this.sql`SELECT 1`;
   }
 
+  /**
+   * The row is on its way (again). Never an infected one: the scan's verdict arrives while the transcode already
+   * runs (pipeline/scan-gate.ts), and a stage update that lands after it must not make the video look alive again.
+   */
   async markProcessing(id: string, stage: string, probe?: SourceProbe): Promise<void> {
     await this.sql`
       UPDATE videos SET status = 'processing', stage = ${stage}, error_code = NULL, error_message = NULL,
         waiting_for = NULL, waiting_since = NULL,
         source_probe = COALESCE(${probe ? this.sql.json(probe as never) : null}, source_probe),
         duration_sec = COALESCE(${probe?.durationSec ?? null}, duration_sec), updated_at = now()
-      WHERE id = ${id}`;
+      WHERE id = ${id} AND status <> 'infected'`;
   }
 
   async setProgress(id: string, stage: string, progress: number): Promise<void> {

@@ -16,6 +16,7 @@ import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../core/logger.ts';
 import { transcodeAndPackage, type PackagedTranscodeResult } from './package-stage.ts';
 import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
+import { scanGate, type ScanGate } from './scan-gate.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -103,7 +104,7 @@ function throttled(
   return { report, flush: () => chain };
 }
 
-/** Scan → validate → strip; returns the stripped master. Infected/invalid uploads are already recorded. */
+/** Scan beside validate → strip; returns the stripped master with the scan still pending (see scan-gate.ts). */
 async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<PreparedMaster> {
   try {
     return await prepareMaster(job.data.videoId, job.data.sourcePath, {
@@ -137,7 +138,8 @@ async function finishedEarlier(job: Job<TranscodeJobData>, d: PipelineDeps): Pro
 }
 
 /**
- * One job: scan → validate → strip → probe → ladder → master playlist → publish → ready. Temp dir always removed.
+ * One job: scan beside validate → strip → probe → ladder (gated on the scan) → master playlist → publish → ready.
+ * Temp dir always removed.
  * Errors from an unavailable dependency are thrown as they are: the worker (queue.ts) turns them into a wait.
  */
 export async function processTranscodeJob(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<{ masterKey: string }> {
@@ -166,9 +168,10 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   const source = mediaInput(sourcePath, probe.container);
   clock.lap('probe');
   await d.videos.markProcessing(videoId, 'transcode', probe);
+  const gate = scanGate(prepared, d.signal);
   // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back. It
-  // is copied while the ladder encodes (it only reads the master) and the row turns ready only when both are done.
-  const archived = d.archive ? archiveInBackground(d.archive, videoId, sourcePath, d) : undefined;
+  // is copied once the scan cleared it, while the ladder encodes; the row turns ready only when both are done.
+  const archived = d.archive ? archiveInBackground(d.archive, videoId, sourcePath, d, gate.cleared) : undefined;
   await mkdir(d.workDir, { recursive: true });
   await removeStaleWorkDirs(d.workDir, videoId);
   const work = await mkdtemp(path.join(d.workDir, workDirPrefix(videoId)));
@@ -176,11 +179,18 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   const masterKey = `${prefix}/${MASTER_NAME}`;
   // The work dir is removed before the row says ready: whoever sees `ready` (a user, a test, the orphan sweep) never
   // finds this job's temp files still on disk.
-  const { pkg, artwork, timings } = await packageInWorkDir(job, d, { work, prefix, masterKey, source, probe })
-    .finally(() => rm(work, { recursive: true, force: true }))
-    // A failed transcode still waits for the archive copy, so a retry never races an upload of the same master.
-    .finally(() => archived?.settled);
+  const { pkg, artwork, timings } = await packageInWorkDir(job, d, { work, prefix, masterKey, source, probe, gate })
+    .catch(async (err: unknown) => {
+      // A transcode stopped by a bad verdict fails with the verdict.
+      if (gate.closed()) await gate.cleared;
+      // A retryable failure waits for the scan and the archive copy, so the retry never races either on the same
+      // files; a final one (a cancel, a verdict) does not hold the worker for them.
+      if (!(err instanceof UnrecoverableError)) await Promise.allSettled([gate.cleared, archived?.settled]);
+      throw err;
+    })
+    .finally(() => rm(work, { recursive: true, force: true }));
   clock.lap('package');
+  await gate.cleared;
   await archived?.result();
   clock.lap('archiveWait');
   await d.videos.setProgress(videoId, 'package', 100);
@@ -216,8 +226,11 @@ function archiveInBackground(
   videoId: string,
   localPath: string,
   d: PipelineDeps,
+  cleared: Promise<void>,
 ): { settled: Promise<unknown>; result: () => Promise<void> } {
-  const run = d.videos.get(videoId).then((v) => archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId }));
+  const run = cleared
+    .then(() => d.videos.get(videoId))
+    .then((v) => archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId }));
   const settled = run.then(
     () => undefined,
     (err: unknown) => err,
@@ -235,7 +248,7 @@ function archiveInBackground(
 async function packageInWorkDir(
   job: Job<TranscodeJobData>,
   d: PipelineDeps,
-  w: { work: string; prefix: string; masterKey: string; source: MediaInput; probe: SourceProbe },
+  w: { work: string; prefix: string; masterKey: string; source: MediaInput; probe: SourceProbe; gate: ScanGate },
 ): Promise<Pick<PackagedTranscodeResult, 'pkg' | 'artwork' | 'timings'>> {
   const { videoId } = job.data;
   // The row first: it is the record, and a job Redis lost must not stop it moving. job.updateProgress also tells
@@ -263,12 +276,13 @@ async function packageInWorkDir(
     preset: d.preset,
     onProgress: progress.report,
     pool: d.pool,
-    signal: d.signal,
+    signal: w.gate.signal,
+    publishGate: w.gate.cleared,
     // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
     // the next attempt must not take the same path.
     allowRemux: job.attemptsMade === 0,
     onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: w.prefix, masterKey: w.masterKey }),
-  }).catch((err: unknown) => failFinally(err, videoId, d));
+  }).catch((err: unknown) => (w.gate.closed() ? Promise.reject(err) : failFinally(err, videoId, d)));
   await progress.flush();
   return { pkg, artwork, timings };
 }

@@ -44,6 +44,8 @@ export interface PackagedTranscodeOptions {
   readonly pollIntervalMs?: number;
   /** Aborting stops ffmpeg (SIGTERM, then SIGKILL) and rejects with TRANSCODE_CANCELLED. */
   readonly signal?: AbortSignal;
+  /** Every write to storage waits for this (the scan verdict); a rejection fails the write. Default: none. */
+  readonly publishGate?: Promise<void>;
   /** Skip posters and storyboard, and the frames the ladder would write for them (benchmarks); default false. */
   readonly skipArtwork?: boolean;
 }
@@ -97,6 +99,21 @@ async function publishArtwork(o: PackagedTranscodeOptions, sink: PackageSink, pl
   }
 }
 
+/** A sink whose writes wait for `gate` first. */
+function gatedSink(sink: PackageSink, gate: Promise<void> | undefined): PackageSink {
+  if (!gate) return sink;
+  return {
+    putFile: async (rel, file) => {
+      await gate;
+      await sink.putFile(rel, file);
+    },
+    putText: async (rel, text) => {
+      await gate;
+      await sink.putText(rel, text);
+    },
+  };
+}
+
 /**
  * Transcode + package with progressive publishing: segments reach storage while ffmpeg runs (EVENT playlists), the
  * package is switched to VOD with a measured master when ffmpeg is done, then posters and storyboard are published.
@@ -105,7 +122,7 @@ async function publishArtwork(o: PackagedTranscodeOptions, sink: PackageSink, pl
 export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<PackagedTranscodeResult> {
   const rungs = o.rungs ?? planLadder(o.probe);
   const renditions = plannedRenditions(rungs, o.probe.audio !== null);
-  const sink = storageSink(o.storage, o.prefix);
+  const sink = gatedSink(storageSink(o.storage, o.prefix), o.publishGate);
   const artworkPlan = o.skipArtwork ? undefined : planArtwork(o.workDir, o.probe.durationSec);
   const packager = new ProgressivePackager({
     workDir: o.workDir,

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import { isPipelineError, PipelineError, type ErrorCode } from '../core/errors.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import type { RawProbe } from '../media/ffprobe.ts';
-import { quarantineFile, scanFile, type ClamdOptions } from '../ingest/scan.ts';
+import { quarantineFile, scanFile, type ClamdOptions, type ScanResult } from '../ingest/scan.ts';
 import { deleteTusUpload } from '../ingest/video-files.ts';
 import { stripVideoMetadata, type StrippedMaster } from '../ingest/strip.ts';
 import { validateUpload } from '../ingest/validate.ts';
@@ -63,15 +63,22 @@ async function assertUnchanged(file: string, scanned: { key: string }): Promise<
 }
 
 /**
- * Everything between a finished upload and the transcoder: ClamAV scan (with sha256) → validation by content →
- * metadata-stripped master. Returns the master's path. Infected and invalid uploads end in `infected` / `rejected`
- * and throw a terminal error; clamd being unreachable throws INGEST_SCAN_UNAVAILABLE, on which the job waits for clamd
- * (pipeline/outage.ts): the file is never passed on unscanned. A retry after the master was written reuses it.
+ * Everything between a finished upload and the transcoder: ClamAV scan (with sha256) beside validation by content and
+ * the metadata-stripped master. Returns as soon as the master exists, with `cleared` still pending: the transcoder may
+ * start on the master, but nothing may leave the worker (publish, archive) and the row may not turn ready before
+ * `cleared` resolves. Infected and invalid uploads end in `infected` / `rejected` and throw (or reject `cleared`
+ * with) a terminal error; clamd being unreachable gives INGEST_SCAN_UNAVAILABLE, on which the job waits for clamd
+ * (pipeline/outage.ts): the file is never passed on unscanned. A retry after the master was recorded reuses it.
  */
-/** The stripped master, and its probe when this attempt wrote it (a retry that reuses the master probes it once). */
 export interface PreparedMaster {
   readonly path: string;
+  /** The master's probe when this attempt wrote it (a retry that reuses the master probes it once). */
   readonly probe: RawProbe | undefined;
+  /**
+   * Resolves once the scan cleared these bytes and the master is recorded (already resolved for a reused master);
+   * rejects with the verdict (INGEST_INFECTED, recorded and quarantined; the master deleted) or the scan's error.
+   */
+  readonly cleared: Promise<void>;
 }
 
 const quarantineName = (videoId: string, sourcePath: string): string => `${videoId}-${path.basename(sourcePath)}`;
@@ -83,6 +90,33 @@ const quarantineName = (videoId: string, sourcePath: string): string => `${video
 async function quarantine(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<void> {
   if (await exists(sourcePath)) await quarantineFile(sourcePath, o.quarantineDir, quarantineName(videoId, sourcePath));
   await deleteTusUpload(sourcePath);
+}
+
+/**
+ * Waits for the scan and acts on its verdict: clamd unreachable → its error; infected → recorded, quarantined,
+ * INGEST_INFECTED; a different length read → INGEST_SOURCE_CHANGED; clean → recorded.
+ */
+async function verdict(
+  videoId: string,
+  sourcePath: string,
+  before: { size: number },
+  scanning: Promise<ScanResult>,
+  o: PrepareMasterOptions,
+): Promise<void> {
+  const scan = await scanning;
+  if (scan.verdict.infected) {
+    const { signature } = scan.verdict;
+    const quarantinePath = path.join(o.quarantineDir, quarantineName(videoId, sourcePath));
+    await o.videos.markInfected(videoId, { signature, sha256: scan.sha256, quarantinePath });
+    await quarantine(videoId, sourcePath, o);
+    o.logger.warn({ videoId, signature, quarantinePath }, 'infected upload quarantined');
+    throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
+  }
+  // clamd saw every byte of the file as it was when the scan started, and nothing else.
+  if (scan.bytes !== before.size) {
+    throw new PipelineError('INGEST_SOURCE_CHANGED', 'The scan read a different length.', { bytes: scan.bytes });
+  }
+  await o.videos.recordCleanScan(videoId, scan.sha256);
 }
 
 /** Validation by content, then the metadata-stripped master; nothing is recorded here (the scan verdict comes first). */
@@ -102,7 +136,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
   const video = await o.videos.get(videoId);
   if (video?.stripped_master_key) {
     const done = path.join(o.mastersDir, video.stripped_master_key);
-    if (await exists(done)) return { path: done, probe: undefined };
+    if (await exists(done)) return { path: done, probe: undefined, cleared: Promise.resolve() };
   }
   if (video?.status === 'infected') {
     await quarantine(videoId, sourcePath, o);
@@ -110,34 +144,16 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
   }
   await o.videos.markProcessing(videoId, 'scan');
   const before = await fingerprint(sourcePath);
-  // The scan (one read: clamd + sha256) and validate → strip run side by side; the stripped copy is only kept, and
-  // only ever used, once the scan has cleared the very bytes it was made from.
-  const [scanned, stripped] = await Promise.allSettled([scanFile(sourcePath, o.clamd), validateAndStrip(videoId, sourcePath, o)]);
-  const discard = async (): Promise<void> => {
-    if (stripped.status === 'fulfilled') await rm(stripped.value.path, { force: true });
-  };
-  if (scanned.status === 'rejected') {
-    await discard();
-    throw scanned.reason;
-  }
-  const scan = scanned.value;
-  if (scan.verdict.infected) {
-    await discard();
-    const { signature } = scan.verdict;
-    const quarantinePath = path.join(o.quarantineDir, quarantineName(videoId, sourcePath));
-    await o.videos.markInfected(videoId, { signature, sha256: scan.sha256, quarantinePath });
-    await quarantine(videoId, sourcePath, o);
-    o.logger.warn({ videoId, signature, quarantinePath }, 'infected upload quarantined');
-    throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
-  }
-  // clamd saw every byte of the file as it was when the scan started, and nothing else.
-  if (scan.bytes !== before.size) {
-    await discard();
-    throw new PipelineError('INGEST_SOURCE_CHANGED', 'The scan read a different length.', { bytes: scan.bytes });
-  }
-  await o.videos.recordCleanScan(videoId, scan.sha256);
-  if (stripped.status === 'rejected') {
-    const err: unknown = stripped.reason;
+  // The scan (one read: clamd + sha256) and validate → strip run side by side; the stripped copy is only recorded,
+  // and only ever leaves the worker, once the scan has cleared the very bytes it was made from.
+  const scanning = scanFile(sourcePath, o.clamd);
+  scanning.catch(() => undefined); // awaited below on every path; this only keeps an early rejection from being unhandled
+  let master: StrippedMaster;
+  try {
+    master = await validateAndStrip(videoId, sourcePath, o);
+  } catch (err) {
+    // The verdict comes first: an infected upload is recorded as infected whatever else is wrong with it.
+    await verdict(videoId, sourcePath, before, scanning, o);
     if (isTerminalIngestError(err)) {
       await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
       // Not a video we will ever use, and it may carry location tags: do not keep it (it would never expire either).
@@ -145,14 +161,19 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     }
     throw err;
   }
-  const master = stripped.value;
-  await assertUnchanged(sourcePath, before).catch(async (err: unknown) => {
-    await discard();
-    throw err;
-  });
-  const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
-  await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
-  // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
-  await deleteTusUpload(sourcePath);
-  return { path: master.path, probe: master.probe };
+  const cleared = (async (): Promise<void> => {
+    try {
+      await verdict(videoId, sourcePath, before, scanning, o);
+      await assertUnchanged(sourcePath, before);
+    } catch (err) {
+      await rm(master.path, { force: true });
+      throw err;
+    }
+    const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
+    await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
+    // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
+    await deleteTusUpload(sourcePath);
+  })();
+  cleared.catch(() => undefined); // the caller awaits it; this only keeps a rejection it has not reached yet quiet
+  return { path: master.path, probe: master.probe, cleared };
 }
