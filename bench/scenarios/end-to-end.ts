@@ -1,10 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { planLadder } from '../../transcoder/ladder.ts';
 import { startE2eService, type E2eService } from '../e2e-service.ts';
 import { handSingleMethod, perRungMethod, type LadderJob } from '../methods.ts';
 import { prepareSources, type GeneratedSource, type SourceSpec } from '../sources.ts';
 import { fmt, ratioFigure, summarize } from '../stats.ts';
+import { inTemp } from './transcode.ts';
 import type { Figure, Scenario, ScenarioContext } from '../types.ts';
 
 /** How long one upload may take to turn ready before the run gives up on it. */
@@ -37,15 +36,6 @@ async function throughService(svc: E2eService, src: GeneratedSource): Promise<Se
     if (['failed', 'rejected', 'infected'].includes(v.status)) throw new Error(`video ${videoId} ended ${v.status}`);
     if (Date.now() > deadline) throw new Error(`video ${videoId} not ready after ${READY_TIMEOUT_MS} ms`);
     await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
-
-async function inTemp<T>(ctx: ScenarioContext, fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(ctx.workDir, 'e2e-ref-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

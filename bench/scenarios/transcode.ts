@@ -10,7 +10,8 @@ import { fmt, ratioFigure, summarize } from '../stats.ts';
 import type { Figure, Scenario, ScenarioContext } from '../types.ts';
 
 /** Runs `fn` in a fresh directory under the run's work dir and always removes it. */
-async function inTemp<T>(ctx: ScenarioContext, fn: (dir: string) => Promise<T>): Promise<T> {
+/** Runs `fn` in a fresh scratch dir under the run's work dir and removes the dir afterwards, whatever happens. */
+export async function inTemp<T>(ctx: ScenarioContext, fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(ctx.workDir, 'job-'));
   try {
     return await fn(dir);
