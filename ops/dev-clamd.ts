@@ -51,7 +51,11 @@ export async function prepareClamdDir(dir: string, socket: string): Promise<stri
       `LocalSocket ${socket}`,
       'Foreground yes',
       `PidFile ${path.join(dir, 'clamd.pid')}`,
-      'StreamMaxLength 100M',
+      // As large as clamd allows (< 4 GiB): a file over the limit is refused (INGEST_SCAN_FAILED) or scanned only in
+      // part, and the benchmarks upload sources of several hundred MB. Production sets these in ops/setup.sh.
+      'StreamMaxLength 4000M',
+      'MaxFileSize 4000M',
+      'MaxScanSize 4000M',
       'LogTime no',
       `LogFile ${path.join(dir, 'clamd.log')}`,
       '',
