@@ -5,10 +5,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import * as tus from 'tus-js-client';
 import { issueAccessToken } from '../api/auth.ts';
 import { startDevClamd, type DevClamd } from '../ops/dev-clamd.ts';
+import { createScratchDatabase } from '../ops/dev-database.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -62,12 +62,7 @@ export interface E2eServiceOptions {
 
 export async function startE2eService(o: E2eServiceOptions): Promise<E2eService> {
   const dir = await mkdtemp(path.join(o.tmpRoot, 'e2e-'));
-  const dbName = `bench_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const dbUrl = new URL(ADMIN_DATABASE_URL);
-  dbUrl.pathname = `/${dbName}`;
+  const db = await createScratchDatabase(ADMIN_DATABASE_URL, 'bench');
   const jwtSecret = randomBytes(24).toString('hex');
   let clamd: DevClamd | undefined;
   let child: ChildProcess | undefined;
@@ -78,9 +73,7 @@ export async function startE2eService(o: E2eServiceOptions): Promise<E2eService>
       await exited;
     }
     await clamd?.stop();
-    const a = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
-    await a.unsafe(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await a.end();
+    await db.drop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -93,7 +86,7 @@ export async function startE2eService(o: E2eServiceOptions): Promise<E2eService>
         HOST: '127.0.0.1',
         PORT: '0',
         DATA_DIR: path.join(dir, 'data'),
-        DATABASE_URL: dbUrl.toString(),
+        DATABASE_URL: db.url,
         REDIS_URL,
         QUEUE_PREFIX: `ksb${randomBytes(4).toString('hex')}`,
         CLAMD_SOCKET: clamd.socket,
