@@ -145,13 +145,15 @@ export class ProgressivePackager {
     if (fresh.length === 0 || !pl.mapUri) return false;
     if (!s.mapUri) {
       const initFile = path.join(dir, pl.mapUri);
-      const bake = bakeEditList(await readFile(initFile));
+      let init: Buffer = await readFile(initFile);
+      const bake = bakeEditList(init);
       if ('unsupported' in bake) this.o.logger.warn({ rendition: s.input.name, reason: bake.unsupported }, 'edit list kept');
       else {
         s.shift = bake.shift;
-        await replaceFile(initFile, bake.init);
+        init = bake.init;
+        await replaceFile(initFile, init);
       }
-      s.defaults = trackDefaults(await readFile(initFile));
+      s.defaults = trackDefaults(init);
       await this.putFile(`${s.input.dir}/${pl.mapUri}`, initFile);
       s.mapUri = pl.mapUri;
     }
