@@ -7,7 +7,7 @@ import { stageClock } from '../core/stage-clock.ts';
 import type { SourceProbe, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { mediaInput, type MediaInput } from '../media/allow-list.ts';
-import { isTerminalIngestError, prepareMaster, type PreparedMaster, type PrepareMasterOptions } from './prepare.ts';
+import { prepareMaster, type PreparedMaster, type PrepareMasterOptions } from './prepare.ts';
 import { workDirPrefix } from '../ingest/video-files.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
@@ -16,7 +16,7 @@ import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../core/logger.ts';
 import { transcodeAndPackage, type PackagedTranscodeResult } from './package-stage.ts';
 import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
-import { scanGate, type ScanGate } from './scan-gate.ts';
+import { finalIfVerdict, scanGate, type ScanGate } from './scan-gate.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -115,9 +115,7 @@ async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<Pre
       logger: d.logger,
     });
   } catch (err) {
-    // Retrying cannot change an infected or invalid verdict.
-    if (isTerminalIngestError(err)) throw new UnrecoverableError(err.code);
-    throw err;
+    throw finalIfVerdict(err);
   }
 }
 

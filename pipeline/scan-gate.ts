@@ -17,12 +17,16 @@ export interface ScanGate {
   readonly closed: () => boolean;
 }
 
+/** An upload's verdict (infected, invalid) as the error that tells BullMQ not to retry: retrying cannot change it. */
+export function finalIfVerdict(err: unknown): unknown {
+  return isTerminalIngestError(err) ? new UnrecoverableError(err.code) : err;
+}
+
 export function scanGate(prepared: PreparedMaster, outer: AbortSignal | undefined): ScanGate {
   const stop = new AbortController();
   const cleared = prepared.cleared.catch((err: unknown) => {
     stop.abort();
-    // Retrying cannot change an infected or invalid verdict.
-    throw isTerminalIngestError(err) ? new UnrecoverableError(err.code) : err;
+    throw finalIfVerdict(err);
   });
   cleared.catch(() => undefined); // every path awaits it; this keeps a rejection nobody reached yet quiet
   return {
