@@ -9,6 +9,7 @@ import { machineInfo, type MachineInfo } from './machine.ts';
 import { pipelineRunner } from './methods.ts';
 import { SCENARIOS, selectScenarios } from './registry.ts';
 import { buildReport, type BenchReport } from './report.ts';
+import { chooseSizing, type SizingChoice } from './sizing.ts';
 import { prepareSources, type GeneratedSource } from './sources.ts';
 import type { BenchConfig, Figure, Progress, Scenario } from './types.ts';
 
@@ -50,20 +51,42 @@ export function consoleProgress(write: (line: string) => void = (l) => process.s
   };
 }
 
-/** Best aggregate × realtime on the capacity source, normalised to 1080p30 by pixel rate when the source differs. */
+/** The jobs × threads grid measured on the capacity source, and the defaults chosen from it (bench/sizing.ts). */
+export function sizingFrom(
+  figures: readonly Figure[],
+  source: string,
+  machineThreads: number,
+  targetThreads: number,
+): SizingChoice | undefined {
+  const grid = figures
+    .filter((f) => f.id.startsWith(`scaling.${source}.`) && f.unit === 'x realtime')
+    .map((f) => ({ jobs: Number(f.params.jobs), threadsPerJob: Number(f.params.threadsPerJob), xrt: f.stat.median }));
+  return chooseSizing({ grid, machineThreads, targetThreads });
+}
+
+/**
+ * Aggregate × realtime on the capacity source at the chosen sizing (else the best figure there is), normalised to
+ * 1080p30 by pixel rate when the source differs: the capacity estimate is for the defaults a host would run.
+ */
 export function capacityBasis(
   figures: readonly Figure[],
   src: GeneratedSource,
   preset: string,
+  chosen?: SizingChoice['chosen'],
 ): { xrt: number; basis: string } | undefined {
   const scaling = figures.filter((f) => f.id.startsWith(`scaling.${src.id}.`) && f.unit === 'x realtime');
   const single =
     figures.find((f) => f.id === `transcode.${src.id}.pipeline.xrt`) ??
     figures.find((f) => f.id === `presets.${src.id}.${preset}.full.xrt`);
-  const best = [...scaling, ...(single ? [single] : [])].sort((a, b) => b.stat.median - a.stat.median)[0];
+  const atChosen = chosen && scaling.find((f) => f.params.jobs === chosen.jobs && f.params.threadsPerJob === chosen.threadsPerJob);
+  const best = atChosen ?? [...scaling, ...(single ? [single] : [])].sort((a, b) => b.stat.median - a.stat.median)[0];
   if (!best) return undefined;
   const norm = (src.spec.width * src.spec.height * src.spec.fps) / (1920 * 1080 * 30);
-  const how = best.id.startsWith('scaling.') ? `best of ${scaling.length} concurrency levels (${best.label})` : 'single job';
+  const how = atChosen
+    ? `chosen sizing ${best.label} of ${scaling.length} grid points`
+    : best.id.startsWith('scaling.')
+      ? `best of ${scaling.length} concurrency levels (${best.label})`
+      : 'single job';
   const normNote = Math.abs(norm - 1) > 0.01 ? `, normalised ×${norm.toFixed(2)} by pixel rate to 1080p30` : '';
   return { xrt: best.stat.median * norm, basis: `${src.id}, full ladder, ${preset}, ${how}${normNote}` };
 }
@@ -74,9 +97,10 @@ function capacityFrom(
   srcs: ReadonlyMap<string, GeneratedSource>,
   m: MachineInfo,
   opts: CapacityOptions,
+  sizing: SizingChoice | undefined,
 ): CapacityEstimate | null {
   const src = srcs.get(cfg.capacitySource);
-  const b = src ? capacityBasis(figures, src, cfg.preset) : undefined;
+  const b = src ? capacityBasis(figures, src, cfg.preset, sizing?.chosen) : undefined;
   if (!b) return null;
   return estimateCapacity({ ...opts, measuredXRealtime: b.xrt, basis: b.basis, machineThreads: m.threads, machineCores: m.cores });
 }
@@ -114,7 +138,9 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
-  const capacity = capacityFrom(figures, o.config, sources, machine, o.capacity ?? DEFAULT_CAPACITY);
+  const capacityOpts = o.capacity ?? DEFAULT_CAPACITY;
+  const sizing = sizingFrom(figures, o.config.capacitySource, machine.threads, capacityOpts.targetThreads) ?? null;
+  const capacity = capacityFrom(figures, o.config, sources, machine, capacityOpts, sizing ?? undefined);
   if (o.config.mode === 'quick') notes.push('quick mode: tiny clips and few repeats; figures are for smoke-testing, not sizing.');
   const srcList = await Promise.all(
     [...sources.values()].map(async (s) => ({
@@ -123,5 +149,5 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
       sizeBytes: (await stat(s.path)).size,
     })),
   );
-  return buildReport({ config: o.config, machine, startedAt, finishedAt: new Date(), figures, sources: srcList, capacity, notes });
+  return buildReport({ config: o.config, machine, startedAt, finishedAt: new Date(), figures, sources: srcList, capacity, sizing, notes });
 }

@@ -25,7 +25,7 @@ export function quickConfig(): BenchConfig {
     presets: ['veryfast', 'ultrafast'],
     capacitySource: sourceId(QUICK_SOURCES[1]!),
     scalingJobs: [1, 2],
-    scalingThreads: 'auto',
+    scalingThreads: ['auto'],
     preset: 'veryfast',
     ingest: { bytes: 48 * MiB, chunkBytes: 16 * MiB },
     e2eSources: [{ content: 'grain', width: 640, height: 360, fps: 30, durationSec: 4, bitrateKbps: 2_000 }],
@@ -58,6 +58,9 @@ export function defaultScalingJobs(threads = os.availableParallelism()): number[
   return [...new Set([1, 2, Math.ceil(threads / 2), threads].filter((n) => n >= 1 && n <= Math.max(threads, 2)))].sort((a, b) => a - b);
 }
 
+/** ffmpeg's own choice, one thread per job (many small jobs), and the cores shared out evenly. */
+const FULL_SCALING_THREADS = ['auto', 1, 'split'] as const;
+
 /** The full suite: every resolution 360p–2160p, 24–60 fps, realistic and flat content, 1 GiB ingest, 3 repeats. */
 export function fullConfig(): BenchConfig {
   return {
@@ -67,7 +70,7 @@ export function fullConfig(): BenchConfig {
     presets: ['veryfast', 'ultrafast', 'faster', 'medium'],
     capacitySource: sourceId(FULL_SOURCES[2]!),
     scalingJobs: defaultScalingJobs(),
-    scalingThreads: 'auto',
+    scalingThreads: FULL_SCALING_THREADS,
     preset: 'veryfast',
     ingest: { bytes: 1024 * MiB, chunkBytes: 64 * MiB },
     e2eSources: E2E_SOURCES,

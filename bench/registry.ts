@@ -1,7 +1,8 @@
 import { endToEndScenario } from './scenarios/end-to-end.ts';
 import { ingestScenario } from './scenarios/ingest.ts';
 import { timeToPlayableScenario } from './scenarios/time-to-playable.ts';
-import { transcodeCompare, transcodePresets, transcodeScaling } from './scenarios/transcode.ts';
+import { transcodeScaling } from './scenarios/scaling.ts';
+import { transcodeCompare, transcodePresets } from './scenarios/transcode.ts';
 import type { Scenario } from './types.ts';
 
 /**

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { CapacityEstimate } from './capacity.ts';
+import type { SizingChoice } from './sizing.ts';
 import type { MachineInfo } from './machine.ts';
 import { fmt } from './stats.ts';
 import { panelsFromFigures, renderSvg } from './svg.ts';
@@ -26,6 +27,15 @@ export const FigureSchema = z.object({
   reference: z.string().optional(),
   target: z.object({ op: z.enum(['<=', '>=']), value: z.number() }).optional(),
   meetsTarget: z.boolean().optional(),
+});
+
+const GridPointSchema = z.object({ jobs: z.number(), threadsPerJob: z.number(), xrt: z.number() });
+const SizingSchema = z.object({
+  best: GridPointSchema,
+  chosen: GridPointSchema,
+  jobsPerThread: z.number(),
+  target: z.object({ workerConcurrency: z.number().int().positive(), ffmpegThreads: z.number().int().min(0) }),
+  rule: z.string(),
 });
 
 const CapacitySchema = z.object({
@@ -85,6 +95,7 @@ export const BenchReportSchema = z.object({
   ),
   figures: z.array(FigureSchema),
   capacity: CapacitySchema.nullable(),
+  sizing: SizingSchema.nullable(),
   notes: z.array(z.string()),
 });
 export type BenchReport = z.infer<typeof BenchReportSchema>;
@@ -97,6 +108,7 @@ export function buildReport(o: {
   figures: readonly Figure[];
   sources: BenchReport['sources'];
   capacity: CapacityEstimate | null;
+  sizing: SizingChoice | null;
   notes: readonly string[];
 }): BenchReport {
   return BenchReportSchema.parse({
@@ -109,6 +121,7 @@ export function buildReport(o: {
     sources: o.sources,
     figures: o.figures,
     capacity: o.capacity,
+    sizing: o.sizing,
     notes: o.notes,
   });
 }

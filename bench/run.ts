@@ -112,6 +112,7 @@ async function main(): Promise<void> {
   );
   const out = await writeReport(str('out') ?? path.join(HERE, 'results'), report);
   console.log(`\n${formatTable(report.figures)}\n`);
+  if (report.sizing) console.log(`Sizing: ${report.sizing.rule}\n`);
   if (report.capacity) console.log(`${formatCapacity(report.capacity)}\n`);
   for (const n of report.notes) console.log(`note: ${n}`);
   console.log(`results: ${out.json}\nchart:   ${out.svg}`);

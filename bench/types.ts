@@ -47,6 +47,9 @@ export interface IngestSettings {
 }
 
 /** Everything a run needs; `--quick` and full mode are two presets of this, tests pass a tiny one. */
+/** Threads per job in the scaling grid (see BenchConfig.scalingThreads). */
+export type ThreadSetting = 'auto' | 'split' | number;
+
 export interface BenchConfig {
   readonly mode: 'quick' | 'full' | 'custom';
   readonly repeats: number;
@@ -60,10 +63,10 @@ export interface BenchConfig {
   /** Concurrent job counts for the scaling scenario, e.g. [1, 2, 4]. */
   readonly scalingJobs: readonly number[];
   /**
-   * x264 threads per job in the scaling scenario: `auto` = 0 (what WORKER_CONCURRENCY=N does today), `split` =
-   * cores / N (what a pool that pins threads per worker would do). Measured here: auto wins on a 2-core box.
+   * x264 threads per job in the scaling scenario, each run with every job count: `auto` = 0 (ffmpeg decides; what
+   * FFMPEG_THREADS=0 does), `split` = cores / N, or a fixed number.
    */
-  readonly scalingThreads: 'auto' | 'split';
+  readonly scalingThreads: readonly ThreadSetting[];
   /** Which pipeline implementation is timed (bench/methods.ts PIPELINE_RUNNERS); default `pipeline`. */
   readonly runner?: string;
   /** Preset of the comparison and scaling runs (the pipeline's default). */

@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LadderRung } from '../../core/types.ts';
@@ -9,7 +8,6 @@ import type { GeneratedSource } from '../sources.ts';
 import { fmt, ratioFigure, summarize } from '../stats.ts';
 import type { Figure, Scenario, ScenarioContext } from '../types.ts';
 
-/** Runs `fn` in a fresh directory under the run's work dir and always removes it. */
 /** Runs `fn` in a fresh scratch dir under the run's work dir and removes the dir afterwards, whatever happens. */
 export async function inTemp<T>(ctx: ScenarioContext, fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(ctx.workDir, 'job-'));
@@ -20,7 +18,7 @@ export async function inTemp<T>(ctx: ScenarioContext, fn: (dir: string) => Promi
   }
 }
 
-function job(
+export function ladderJob(
   ctx: ScenarioContext,
   src: GeneratedSource,
   outDir: string,
@@ -80,7 +78,7 @@ export const transcodeCompare: Scenario = {
       for (let r = 1; r <= ctx.config.repeats; r++) {
         // Interleaved (pipeline, a, b, pipeline, a, b …) so slow drift of a shared machine hits every method alike.
         for (const [name, method] of methods) {
-          const w = await inTemp(ctx, (dir) => method(job(ctx, src, dir)));
+          const w = await inTemp(ctx, (dir) => method(ladderJob(ctx, src, dir)));
           walls.get(name)!.push(w);
           ctx.progress.step(this.id, `${id} ${name} rep ${r}/${ctx.config.repeats}`, `${fmt(w)} s`);
         }
@@ -146,7 +144,7 @@ export const transcodePresets: Scenario = {
     const walls = cells.map(() => [] as number[]);
     for (let r = 1; r <= ctx.config.repeats; r++) {
       for (const [i, c] of cells.entries()) {
-        const w = await inTemp(ctx, (dir) => run(job(ctx, src, dir, { preset: c.preset, rungs: c.rungs })));
+        const w = await inTemp(ctx, (dir) => run(ladderJob(ctx, src, dir, { preset: c.preset, rungs: c.rungs })));
         walls[i]!.push(w);
         ctx.progress.step(this.id, `${src.id} ${c.preset} ${c.set} rep ${r}/${ctx.config.repeats}`, `${fmt(src.spec.durationSec / w)}× rt`);
       }
@@ -174,59 +172,6 @@ export const transcodePresets: Scenario = {
           label: `${src.id}: ${f.label} speed-up vs ${ref.label}`,
           numerator: ref,
           denominator: f,
-        }),
-      );
-    }
-    return figures;
-  },
-};
-
-/**
- * Scaling with concurrency: N pipeline transcodes at once (N worker slots on one box), x264 threads per
- * config.scalingThreads. Aggregate × realtime = N × duration / wall, compared with N = 1.
- */
-export const transcodeScaling: Scenario = {
-  id: 'transcode-scaling',
-  title: 'Throughput with N concurrent pipeline jobs',
-  async run(ctx) {
-    const src = ctx.sources.get(ctx.config.capacitySource);
-    if (!src) throw new Error(`capacitySource ${ctx.config.capacitySource} is not a configured source`);
-    const cpus = os.availableParallelism();
-    const run = pipelineRunner(ctx.config.runner ?? 'pipeline');
-    const figures: Figure[] = [];
-    for (const n of ctx.config.scalingJobs) {
-      const threads = ctx.config.scalingThreads === 'split' ? Math.max(1, Math.floor(cpus / n)) : 0;
-      const walls: number[] = [];
-      for (let r = 1; r <= ctx.config.repeats; r++) {
-        const t0 = performance.now();
-        await Promise.all(Array.from({ length: n }, () => inTemp(ctx, (dir) => run(job(ctx, src, dir, { threads })))));
-        walls.push((performance.now() - t0) / 1000);
-        ctx.progress.step(
-          this.id,
-          `${src.id} jobs=${n} threads/job=${threads || 'auto'} rep ${r}/${ctx.config.repeats}`,
-          `${fmt((n * src.spec.durationSec) / walls.at(-1)!)}× rt total`,
-        );
-      }
-      figures.push({
-        id: `scaling.${src.id}.jobs${n}.xrt`,
-        scenario: this.id,
-        group: `Scaling ${src.id} — aggregate × realtime`,
-        label: `${n} job${n > 1 ? 's' : ''}`,
-        unit: 'x realtime',
-        stat: summarize(walls.map((w) => (n * src.spec.durationSec) / w)),
-        params: { source: src.id, jobs: n, threadsPerJob: threads },
-      });
-    }
-    const base = figures[0]!;
-    for (const f of figures.slice(1)) {
-      figures.push(
-        ratioFigure({
-          id: f.id.replace(/\.xrt$/, '.gain'),
-          scenario: this.id,
-          group: 'Ratios vs reference',
-          label: `${src.id}: throughput ${f.label} / ${base.label}`,
-          numerator: f,
-          denominator: base,
         }),
       );
     }

@@ -166,7 +166,7 @@ describe('runBench (tiny config, structure only — never speed)', () => {
       presets: ['ultrafast', 'superfast'],
       capacitySource: sourceId(spec),
       scalingJobs: [1, 2],
-      scalingThreads: 'auto',
+      scalingThreads: ['auto', 1],
       preset: 'ultrafast',
       ingest: { bytes: 3 * 1024 * 1024, chunkBytes: 1024 * 1024 },
       e2eSources: [spec],
@@ -184,6 +184,9 @@ describe('runBench (tiny config, structure only — never speed)', () => {
     });
     expect(BenchReportSchema.safeParse(report).success).toBe(true);
     expect(report.machine.threads).toBeGreaterThan(0);
+    // The jobs × threads grid ran and the defaults were chosen from it; the capacity estimate uses that point.
+    expect(report.sizing?.chosen.jobs).toBeGreaterThan(0);
+    expect(report.capacity?.input.basis).toContain('chosen sizing');
     expect(report.machine.ffmpeg).toMatch(/^ffmpeg version/);
     const ids = report.figures.map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
