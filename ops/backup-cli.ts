@@ -5,6 +5,7 @@ import { describeError } from '../core/errors.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { backupDatabase } from './backup.ts';
+import { exitOnHelp } from './cli.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { openStorages } from './storage-factory.ts';
@@ -27,6 +28,7 @@ async function archiveStorage(config: AppConfig, logger: Logger): Promise<Object
 }
 
 async function main(): Promise<void> {
+  exitOnHelp(USAGE);
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: { id: { type: 'string' }, target: { type: 'string' }, keep: { type: 'string' }, list: { type: 'boolean', default: false } },

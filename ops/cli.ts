@@ -14,14 +14,26 @@ export function isMain(moduleUrl: string): boolean {
 }
 
 /**
+ * `--help` / `-h` anywhere on the command line prints `usage` and exits 0 before anything is read or changed: an
+ * operator asking how a sweep works must not run the sweep.
+ */
+export function exitOnHelp(usage: string, argv: readonly string[] = process.argv.slice(2)): void {
+  if (!argv.some((a) => a === '--help' || a === '-h')) return;
+  process.stdout.write(`${usage.trim()}\n`);
+  process.exit(0);
+}
+
+/**
  * Runs one command-line task with the validated configuration and a logger tagged with `role`; `done` logs the
  * result. A failure prints the error (which says how to fix it) and exits 1, so cron and scripts see it.
  */
 export function runCli<T>(
   role: string,
+  usage: string,
   task: (config: AppConfig, logger: Logger) => Promise<T>,
   done: (r: T, logger: Logger) => void,
 ): void {
+  exitOnHelp(usage);
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { role } });
   task(config, logger).then(

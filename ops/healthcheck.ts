@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { describeError } from '../core/errors.ts';
+import { exitOnHelp } from './cli.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg-binaries.ts';
 
@@ -28,6 +29,7 @@ async function checkWorker(c: AppConfig): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  exitOnHelp('usage: node --import tsx ops/healthcheck.ts [--role api|worker]\n  Exit 0 = healthy, 1 = unhealthy (the reason on stderr).');
   const { values } = parseArgs({ options: { role: { type: 'string', default: 'api' } } });
   const config = loadConfig(process.env);
   if (values.role === 'worker') await checkWorker(config);

@@ -1,11 +1,15 @@
 import { parseArgs } from 'node:util';
 import { describeError } from '../core/errors.ts';
 import { startApp, type ProcessRole } from './app.ts';
+import { exitOnHelp } from './cli.ts';
 import { loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 
 /** Service entry point: `--role api|worker|all` (default all). SIGTERM/SIGINT close gracefully. */
 async function main(): Promise<void> {
+  exitOnHelp(`usage: npm start [-- --role api|worker|all]   (default all)
+  Runs the service: api (HTTP, tus uploads, playback, moderation), worker (transcodes, webhooks, sweeps) or both.
+  Configuration from the environment (README "Configuration"); SIGTERM/SIGINT close gracefully.`);
   const { values } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
   const roles: ProcessRole[] =
     values.role === 'all' ? ['api', 'worker'] : values.role === 'api' || values.role === 'worker' ? [values.role] : [];

@@ -61,5 +61,10 @@ export async function runMasterSweepOnce(config: AppConfig, logger: Logger): Pro
 }
 
 if (isMain(import.meta.url)) {
-  runCli('master-sweep', runMasterSweepOnce, (r, logger) => logger.info({ removed: r.removed, kept: r.kept }, 'orphan master sweep done'));
+  const usage = `usage: npm run sweep-masters
+  Removes the stripped masters, raw uploads and work dirs of videos that no longer exist (deleted or never recorded)
+  and the published HLS of deleted videos. Idempotent; the API process runs it on a timer as well.`;
+  runCli('master-sweep', usage, runMasterSweepOnce, (r, logger) =>
+    logger.info({ removed: r.removed, kept: r.kept }, 'orphan master sweep done'),
+  );
 }

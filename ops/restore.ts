@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { describeError, PipelineError } from '../core/errors.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
@@ -7,6 +5,7 @@ import { createDb } from '../db/client.ts';
 import { createTranscodeQueue } from '../pipeline/queue.ts';
 import { requeueTranscode } from '../pipeline/reconcile.ts';
 import { restoreMaster, type RestoreResult } from '../pipeline/restore.ts';
+import { exitOnHelp, isMain } from './cli.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { redisConnection } from '../pipeline/redis.ts';
@@ -47,7 +46,10 @@ export async function runRestore(o: { config: AppConfig; videoId: string; logger
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain(import.meta.url)) {
+  exitOnHelp(`usage: npm run restore -- <videoId>
+  Copies the video's verified master back from the archive (checking its sha256) and queues a new transcode; a job
+  still waiting or running for the video is left to finish.`);
   const videoId = process.argv[2];
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { role: 'restore' } });

@@ -63,5 +63,9 @@ export async function runRetentionOnce(config: AppConfig, logger: PinoLogger): P
 }
 
 if (isMain(import.meta.url)) {
-  runCli('retention', runRetentionOnce, (r, logger) => logger.info(r, 'staging retention sweep done'));
+  const usage = `usage: npm run retention
+  One sweep of the archive's staging copies older than STAGING_RETENTION_DAYS (verified, then deleted), day-old
+  .part files of killed writes, and a poll of Cloudflare Stream for videos whose webhook never came. Idempotent; the
+  worker processes run the same sweep on a timer. Configuration from the environment (README "Configuration").`;
+  runCli('retention', usage, runRetentionOnce, (r, logger) => logger.info(r, 'staging retention sweep done'));
 }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { issueAccessToken } from '../api/auth.ts';
 import { describeError } from '../core/errors.ts';
 import { ROLES, type Role } from '../core/types.ts';
+import { exitOnHelp } from './cli.ts';
 import { loadConfig } from './config.ts';
 
 /**
@@ -9,7 +10,11 @@ import { loadConfig } from './config.ts';
  *   npm run token -- --sub alice --role uploader [--ttl 3600]
  * Deployments whose tokens come from an identity provider (JWT_PUBLIC_KEY) mint them there instead.
  */
+const USAGE = `usage: npm run token -- --sub <user id> [--role uploader|moderator|admin] [--ttl <seconds, default 3600>]
+  Prints an HS256 access token signed with JWT_SECRET (at most JWT_MAX_LIFETIME_SEC long).`;
+
 async function main(): Promise<void> {
+  exitOnHelp(USAGE);
   const { values } = parseArgs({
     options: { sub: { type: 'string' }, role: { type: 'string', default: 'uploader' }, ttl: { type: 'string', default: '3600' } },
   });

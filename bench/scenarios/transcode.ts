@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { LadderRung } from '../../core/types.ts';
 import { planLadder } from '../../transcoder/ladder.ts';
 import { handSingleMethod, perRungMethod, pipelineRunner, warmPipeline, type LadderJob, type LadderMethod } from '../methods.ts';
