@@ -39,6 +39,8 @@ export function registerStaticRoutes(app: FastifyInstance, o: StaticRoutesOption
   // The embed page reads the video id from its own path (or ?src= for a signed URL); see player/embed-page.js.
   app.get('/embed', page('embed.html'));
   app.get('/embed/:id', page('embed.html'));
+  // Browsers ask for /favicon.ico whatever a page links; one SVG answers both (every page links it with its type).
+  app.get('/favicon.ico', (_req, reply) => sendFile(reply, path.join(root, 'favicon.svg'), PAGE_TYPES['.svg']!));
   app.get<{ Params: { name: string } }>('/vendor/:name', (req, reply) => {
     const file = VENDOR[req.params.name];
     if (!file) throw new PipelineError('API_NOT_FOUND', `No vendor bundle ${req.params.name}.`);

@@ -223,6 +223,15 @@ describe('API built directly: readiness failures, request ids, logs, rate limits
     expect(lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
   });
 
+  it('serves a favicon that every page links', async () => {
+    const res = await fetch(`${t.url}/favicon.ico`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await res.text()).toMatch(/^<svg /);
+    for (const page of ['/', '/upload', '/moderate', '/embed'])
+      expect(await (await fetch(`${t.url}${page}`)).text()).toContain('rel="icon" href="/favicon.ico"');
+  });
+
   it('deletes the archive copy only with ?archive=true when an archive is configured', async () => {
     const storage = new LocalDiskStorage({ root: t.config.publishDir });
     const id = await seedVideo(sql, storage, { uploaderId: 'owner' });
