@@ -19,6 +19,8 @@ const root = /** @type {HTMLElement} */ (document.getElementById('player'));
 const fetchPlayback = () => api(`/api/playback/${encodeURIComponent(/** @type {string} */ (videoId))}`, { token });
 const player = createPlayer(root, { refresh: videoId ? fetchPlayback : undefined, keyboardTarget: document });
 root.focus();
+// embed.js on the partner's page waits for this: a frame that never says it runs was refused by frame-ancestors.
+if (window.parent !== window) window.parent.postMessage({ type: 'kidstream:embed-ready' }, '*');
 const status = /** @type {HTMLElement} */ (root.querySelector('[data-role="status"]'));
 
 async function start() {

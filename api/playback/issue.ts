@@ -27,6 +27,7 @@ export function issueGrant(o: PlaybackIssuerOptions, v: VideoRow, grant: Playbac
   const storyboard = packagePath(v, v.storyboard_key);
   return {
     url: signedHlsUrl(v.id, masterRel, sig),
+    title: v.title,
     posterUrl: poster ? signedHlsUrl(v.id, poster, sig) : null,
     storyboardUrl: storyboard ? signedHlsUrl(v.id, storyboard, sig) : null,
     expiresAt: new Date(expiresAt * 1000).toISOString(),

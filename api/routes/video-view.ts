@@ -16,6 +16,7 @@ export const Moderation = z.object({
 export const Playback = z
   .object({
     url: z.string().describe('Signed master playlist URL (relative to the API origin)'),
+    title: z.string().describe("The video's title, for the player to show"),
     posterUrl: z.string().nullable(),
     storyboardUrl: z.string().nullable().describe('Signed WebVTT of storyboard thumbnails (#xywh= into a signed sprite)'),
     expiresAt: isoDate,

@@ -4,22 +4,8 @@
 /* global Hls */
 import { messageFor } from './messages.js';
 import { codeOf, fillQualityMenu, wireControls, wireKeyboard } from './player-controls.js';
+import { TEMPLATE } from './player-template.js';
 import { loadStoryboard } from './storyboard.js';
-
-const TEMPLATE = `
-  <div class="player-frame">
-    <video data-role="video" playsinline preload="metadata"></video>
-    <div class="thumb" data-role="thumb" hidden><div class="thumb-img" data-role="thumb-img"></div><span data-role="thumb-time"></span></div>
-  </div>
-  <div class="controls">
-    <button type="button" data-role="play" aria-label="Play">Play</button>
-    <input type="range" data-role="seek" min="0" max="0" step="0.1" value="0" aria-label="Seek">
-    <span class="time" data-role="time">0:00 / 0:00</span>
-    <button type="button" data-role="mute" aria-label="Mute">Mute</button>
-    <label class="quality">Quality <select data-role="quality"><option value="-1">Auto</option></select></label>
-    <button type="button" data-role="fullscreen" aria-label="Full screen">Full screen</button>
-  </div>
-  <p class="player-status" data-role="status" role="status" aria-live="polite"></p>`;
 
 /** Fresh URLs fetched for one source before giving up (an expiry loop means the clock or the key is wrong). */
 const MAX_REFRESHES = 3;
@@ -103,6 +89,11 @@ class Player {
     this.#source = playback;
     if (!keepRefreshes) this.#refreshes = 0;
     delete this.#root.dataset.error;
+    const title = this.#root.querySelector('[data-role="title"]');
+    if (title) {
+      title.textContent = playback.title ?? '';
+      title.toggleAttribute('hidden', !playback.title);
+    }
     if (playback.posterUrl) video.poster = playback.posterUrl;
     else video.removeAttribute('poster');
     this.#showStoryboard(playback.storyboardUrl);

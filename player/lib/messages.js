@@ -75,7 +75,7 @@ export const MESSAGES = Object.freeze({
   AUTH_FORBIDDEN: 'Your account may not do this.',
   AUTH_NOT_CONFIGURED: 'Sign-in is not set up on this server yet. Please tell the administrator.',
   MODERATION_NOT_READY: 'This video has not finished processing yet.',
-  PLAYBACK_NOT_APPROVED: 'This video is waiting for review.',
+  PLAYBACK_NOT_APPROVED: 'This video has not been approved for viewing.', // also said of a rejected one: viewers never learn that
   PLAYBACK_SIGNATURE_MISSING: 'This playback link is incomplete.',
   PLAYBACK_SIGNATURE_INVALID: 'This playback link is not valid.',
   PLAYBACK_SIGNATURE_EXPIRED: 'This playback link has expired.',

@@ -1,6 +1,7 @@
 // @ts-check
 // The player's controls and keyboard shortcuts, wired to a <video> and the player's template elements.
 import { formatTime } from './format.js';
+import { ICONS } from './player-template.js';
 import { cueAt } from './storyboard.js';
 
 /** @typedef {import('./storyboard.js').Cue} Cue */
@@ -39,6 +40,16 @@ export async function codeOf(url) {
 }
 
 /**
+ * The end of the buffered range that holds `t` (what is loaded ahead of the playhead), 0 when none does.
+ * @param {TimeRanges} ranges
+ * @param {number} t
+ */
+export function bufferedEnd(ranges, t) {
+  for (let i = 0; i < ranges.length; i++) if (ranges.start(i) <= t + 0.1 && t <= ranges.end(i)) return ranges.end(i);
+  return 0;
+}
+
+/**
  * @param {HTMLElement} root
  * @param {RoleLookup} el
  * @param {HTMLVideoElement} video
@@ -46,28 +57,69 @@ export async function codeOf(url) {
  */
 export function wireControls(root, el, video, { setQuality, cues }) {
   const play = el('play');
+  const bigPlay = el('big-play');
   const seek = /** @type {HTMLInputElement} */ (el('seek'));
+  const volume = /** @type {HTMLInputElement} */ (el('volume'));
+  const speed = /** @type {HTMLSelectElement} */ (el('speed'));
+  const buffered = el('buffered');
   const time = el('time');
   const mute = el('mute');
+  const pip = el('pip');
+  const spinner = el('spinner');
   const thumb = el('thumb');
   const thumbImg = el('thumb-img');
   const thumbTime = el('thumb-time');
+  const togglePlay = () => (video.paused ? video.play().catch(() => undefined) : video.pause());
   const sync = () => {
     const playing = !video.paused;
-    play.textContent = playing ? 'Pause' : 'Play';
+    play.innerHTML = playing ? ICONS.pause : ICONS.play;
     play.setAttribute('aria-label', playing ? 'Pause' : 'Play');
-    mute.textContent = video.muted ? 'Unmute' : 'Mute';
+    bigPlay.hidden = playing;
+    root.dataset.paused = String(!playing);
+    const silent = video.muted || video.volume === 0;
+    mute.innerHTML = silent ? ICONS.muted : ICONS.volume;
     mute.setAttribute('aria-label', video.muted ? 'Unmute' : 'Mute');
+    volume.value = String(video.muted ? 0 : video.volume);
+    speed.value = String(video.playbackRate);
     if (Number.isFinite(video.duration)) seek.max = String(video.duration);
     if (document.activeElement !== seek) seek.value = String(video.currentTime);
     time.textContent = `${formatTime(video.currentTime)} / ${formatTime(video.duration)}`;
     seek.setAttribute('aria-valuetext', time.textContent);
+    const end = bufferedEnd(video.buffered, video.currentTime);
+    buffered.style.width = video.duration > 0 ? `${Math.min(100, (end / video.duration) * 100)}%` : '0';
   };
-  for (const ev of ['play', 'pause', 'timeupdate', 'durationchange', 'volumechange', 'loadedmetadata']) video.addEventListener(ev, sync);
-  play.addEventListener('click', () => (video.paused ? video.play().catch(() => undefined) : video.pause()));
+  const events = ['play', 'pause', 'timeupdate', 'durationchange', 'volumechange', 'ratechange', 'loadedmetadata', 'progress'];
+  for (const ev of events) video.addEventListener(ev, sync);
+  // The spinner shows while the player waits for data it needs now, never merely because the video is paused.
+  const loading =
+    (on = true) =>
+    () => {
+      spinner.hidden = !on;
+    };
+  for (const ev of ['waiting', 'seeking', 'loadstart']) video.addEventListener(ev, () => !video.paused && loading()());
+  for (const ev of ['playing', 'seeked', 'canplay', 'pause', 'error']) video.addEventListener(ev, loading(false));
+  play.addEventListener('click', togglePlay);
+  bigPlay.addEventListener('click', togglePlay);
+  // A click on the picture plays or pauses, a double click toggles full screen: what every video player does.
+  video.addEventListener('click', togglePlay);
+  video.addEventListener('dblclick', () => toggleFullscreen(root));
   mute.addEventListener('click', () => {
     video.muted = !video.muted;
+    if (!video.muted && video.volume === 0) video.volume = 0.5;
   });
+  volume.addEventListener('input', () => {
+    video.volume = Number(volume.value);
+    video.muted = video.volume === 0;
+  });
+  speed.addEventListener('change', () => {
+    video.playbackRate = Number(speed.value);
+  });
+  if (document.pictureInPictureEnabled) {
+    pip.hidden = false;
+    pip.addEventListener('click', () =>
+      (document.pictureInPictureElement ? document.exitPictureInPicture() : video.requestPictureInPicture()).catch(() => undefined),
+    );
+  }
   seek.addEventListener('input', () => {
     video.currentTime = Number(seek.value);
     showThumb(Number(seek.value));
@@ -85,6 +137,7 @@ export function wireControls(root, el, video, { setQuality, cues }) {
   });
   el('quality').addEventListener('change', (e) => setQuality(Number(/** @type {HTMLSelectElement} */ (e.target).value)));
   el('fullscreen').addEventListener('click', () => toggleFullscreen(root));
+  sync();
 
   /**
    * @param {number} at
@@ -118,7 +171,9 @@ export function toggleFullscreen(root) {
 }
 
 /**
- * space/k play-pause, ←/→ seek 5 s, f full screen, m mute (YouTube's keys, which viewers already know).
+ * space/k play-pause, ←/→ seek 5 s, f full screen, m mute (YouTube's keys, which viewers already know). They work
+ * wherever focus is in the player, the seek bar included (there ←/→ seek the same 5 s); only text fields, menus and
+ * the volume slider keep their own keys.
  * @param {GlobalEventHandlers} target an element or the document
  * @param {HTMLVideoElement} video
  * @param {HTMLElement} root
@@ -126,10 +181,13 @@ export function toggleFullscreen(root) {
 export function wireKeyboard(target, video, root) {
   target.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const tag = /** @type {Element | null} */ (e.target)?.tagName;
-    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') return;
-    if (tag === 'BUTTON' && (e.key === ' ' || e.key === 'Enter')) return;
+    const el = /** @type {HTMLElement | null} */ (e.target);
+    const tag = el?.tagName;
     const key = e.key.toLowerCase();
+    const range = tag === 'INPUT' && /** @type {HTMLInputElement} */ (el).type === 'range';
+    if (tag === 'TEXTAREA' || tag === 'SELECT' || (tag === 'INPUT' && !range)) return;
+    if (range && el?.dataset['role'] === 'volume' && key.startsWith('arrow')) return;
+    if (tag === 'BUTTON' && (e.key === ' ' || e.key === 'Enter')) return;
     if (key === ' ' || key === 'k') {
       if (video.paused) video.play().catch(() => undefined);
       else video.pause();

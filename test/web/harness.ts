@@ -114,3 +114,34 @@ export async function watchTus(page: Page, holdPatchMs: number): Promise<TusTraf
   });
   return traffic;
 }
+
+/** The player controls a viewer needs on every screen size. */
+export const ESSENTIAL_CONTROLS = ['play', 'seek', 'mute', 'quality', 'fullscreen'] as const;
+
+/**
+ * Each essential control of the player in `frame` is visible to a person: rendered, inside `box` (the iframe or the
+ * viewport, in page coordinates), not covered by anything at its centre, and all of them on one row.
+ */
+export async function expectControlsVisible(
+  frame: import('playwright-core').Frame,
+  box: { x: number; y: number; width: number; height: number },
+): Promise<void> {
+  const tops: number[] = [];
+  for (const role of ESSENTIAL_CONTROLS) {
+    const el = frame.locator(`[data-role="${role}"]`);
+    const b = await el.boundingBox();
+    if (!b) throw new Error(`control ${role} has no box`);
+    const inside =
+      b.x >= box.x - 1 && b.y >= box.y - 1 && b.x + b.width <= box.x + box.width + 1 && b.y + b.height <= box.y + box.height + 1;
+    const onTop = await el.evaluate((node) => {
+      const r = node.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return hit === node || node.contains(hit) || (hit instanceof HTMLLabelElement && hit.contains(node));
+    });
+    if (!(await el.isVisible()) || !inside || !onTop)
+      throw new Error(`control ${role} not visible: ${JSON.stringify({ b, box, inside, onTop })}`);
+    tops.push(b.y + b.height / 2);
+  }
+  // One row: every control's centre within a few pixels of the others'.
+  if (Math.max(...tops) - Math.min(...tops) > 8) throw new Error(`controls wrap to more than one row: ${tops.join(', ')}`);
+}

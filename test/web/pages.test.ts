@@ -9,7 +9,16 @@ import { PlaybackSigner } from '../../api/playback/signing.ts';
 import { startTestApp, waitFor, type TestApp } from '../helpers/app.ts';
 import { bearer, TEST_PLAYBACK_KEY, tokenFor } from '../helpers/auth.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { makeNoisyClip, openPage, PHONE, screenshot, setUploadForm, watchTus, writePosterAndStoryboard } from './harness.ts';
+import {
+  expectControlsVisible,
+  makeNoisyClip,
+  openPage,
+  PHONE,
+  screenshot,
+  setUploadForm,
+  watchTus,
+  writePosterAndStoryboard,
+} from './harness.ts';
 
 /** A third-party site that embeds videos with our embed script. */
 const hostPage = (api: string, id: string) => `<!doctype html><html><body><h1>Partner site</h1>
@@ -148,8 +157,22 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).muted)).toBe(!muted);
     await page.keyboard.press('k');
     expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).paused)).toBe(true);
+    // After a click on the seek bar the shortcuts still work, and ←/→ seek 5 s there too (not the range's 0.1 s step).
+    const seek = (await page.locator('[data-role="seek"]').boundingBox())!;
+    await page.mouse.click(seek.x + 2, seek.y + seek.height / 2);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime < 1);
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).currentTime)).toBeGreaterThan(2);
+    await page.keyboard.press('k');
+    expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).paused)).toBe(false);
+    await page.keyboard.press('k');
+    // The title of the video shows over the paused picture; the big play button too.
+    expect(await page.locator('[data-role="title"]').textContent()).toBe('Noisy clip');
+    await expect.poll(() => page.locator('[data-role="big-play"]').isVisible()).toBe(true);
+    await expectControlsVisible(page.mainFrame(), { x: 0, y: 0, ...page.viewportSize()! });
     await screenshot(page, 'player-desktop');
     await page.setViewportSize(PHONE);
+    await expectControlsVisible(page.mainFrame(), { x: 0, y: 0, ...page.viewportSize()! });
     await screenshot(page, 'player-phone');
     // Nothing wider than the phone screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
@@ -246,7 +269,30 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     const frame = await iframe.contentFrame();
     await frame!.waitForURL(`${t.url}/embed/${videoId}?autoplay=1`);
     await frame!.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 30_000 });
+    // The partner's 16:9 box shows the player's controls inside it, on a desktop and on a phone.
+    await expectControlsVisible(frame!, (await iframe.boundingBox())!);
+    // A click on the picture pauses, the big play button resumes.
+    const box = (await iframe.boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 3);
+    await frame!.waitForFunction(() => document.querySelector('video')!.paused);
+    expect(await frame!.locator('[data-role="title"]').textContent()).toBe('Noisy clip');
+    await screenshot(page, 'partner-embed-desktop');
+    await frame!.click('[data-role="big-play"]');
+    await frame!.waitForFunction(() => !document.querySelector('video')!.paused);
+    await page.setViewportSize(PHONE);
+    await expectControlsVisible(frame!, (await iframe.boundingBox())!);
+    await screenshot(page, 'partner-embed-phone');
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('says so on the partner page when the partner site is not allowed to embed (instead of a browser error page)', async () => {
+    // Same server, other origin: 127.0.0.1 is not the allowed http://localhost:<port>.
+    const { page, context } = await openPage(browser, `http://127.0.0.1:${sitePort}/`);
+    const note = page.locator('[data-kidstream-error="EMBED_NOT_ALLOWED"]');
+    await note.waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await page.locator('iframe').count()).toBe(0);
+    await screenshot(page, 'partner-embed-refused');
     await context.close();
   });
 
