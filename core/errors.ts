@@ -165,7 +165,10 @@ export const ERROR_DEFINITIONS = {
   },
   AUTH_NOT_CONFIGURED: { status: 503, hint: 'Set JWT_SECRET or JWT_PUBLIC_KEY so the API can verify access tokens.' },
   AUTH_FORBIDDEN: { status: 403, hint: 'Your role may not do this; ask an admin for the needed role.' },
-  MODERATION_NOT_READY: { status: 409, hint: 'Only videos that finished processing (status ready) can be moderated.' },
+  MODERATION_NOT_READY: {
+    status: 409,
+    hint: 'Only videos that finished processing (status ready) can be approved; rejecting works at any time.',
+  },
   PLAYBACK_NOT_APPROVED: { status: 403, hint: 'The video is not approved for viewers (yet); moderators can preview it.' },
   PLAYBACK_SIGNATURE_MISSING: { status: 403, hint: 'Request playback URLs from the API; HLS files need a ?sig= parameter.' },
   PLAYBACK_SIGNATURE_INVALID: { status: 403, hint: 'The signature does not match this video; request a fresh playback URL.' },

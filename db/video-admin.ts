@@ -86,7 +86,9 @@ export class VideoAdminRepository {
     return this.sql.begin(async (tx) => {
       const [cur] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${id} FOR UPDATE`;
       if (!cur) return undefined;
-      if (cur.status !== 'ready') return { video: cur, notReady: true };
+      // Approval opens playback to everyone, so it waits for the finished package; a rejection may come at any time,
+      // and matters most for content that is obviously bad while it is still being transcoded.
+      if (decision === 'approved' && cur.status !== 'ready') return { video: cur, notReady: true };
       const [row] = await tx<VideoRow[]>`UPDATE videos SET moderation_status = ${decision}, moderation_notes = ${notes},
         moderated_by = ${actor.id}, moderated_at = now(), updated_at = now() WHERE id = ${id} RETURNING *`;
       await this.audit(tx, id, decision, actor, notes, cur.moderation_status, decision);

@@ -52,6 +52,15 @@ function detail(id, fresh = false) {
   return /** @type {Promise<VideoDetail>} */ (details.get(id)); // set just above when missing
 }
 
+/**
+ * The item's second line: length, uploader, age and, while it transcodes, how far it is.
+ * @param {VideoSummary} item
+ */
+function metaText(item) {
+  const base = `${formatTime(item.durationSec ?? 0)} · by ${item.uploaderId ?? 'unknown'} · ${formatAge(item.createdAt)}`;
+  return item.status === 'processing' ? `${base} · processing ${Math.round(item.progress)}%` : base;
+}
+
 /** @param {VideoSummary} item */
 function renderItem(item) {
   const li = document.createElement('li');
@@ -67,8 +76,7 @@ function renderItem(item) {
   title.textContent = item.title;
   const meta = document.createElement('span');
   meta.className = 'meta';
-  meta.textContent = `${formatTime(item.durationSec ?? 0)} · by ${item.uploaderId ?? 'unknown'} · ${formatAge(item.createdAt)}`;
-  if (item.status === 'processing') meta.textContent += ` · processing ${Math.round(item.progress)}%`;
+  meta.textContent = metaText(item);
   text.append(title, meta);
   li.append(img, text);
   li.addEventListener('click', () => select(item.id));
@@ -90,7 +98,11 @@ function render() {
   /** @type {HTMLElement | null} */
   let prev = null;
   for (const item of items.values()) {
-    const li = existing.get(item.id) ?? renderItem(item);
+    const known = existing.get(item.id);
+    // A row already on the page follows its video (processing 32 % → ready) without being rebuilt.
+    const meta = known?.querySelector('.meta');
+    if (meta) meta.textContent = metaText(item);
+    const li = known ?? renderItem(item);
     if (li.previousElementSibling !== prev || !li.isConnected) {
       if (prev) prev.after(li);
       else list.prepend(li);
@@ -110,8 +122,17 @@ async function poll() {
     showError(null);
     render();
     if (selected && !items.has(selected)) selected = null;
-    // The selected video may have finished transcoding since it was selected: its decisions open without a reselect.
-    if (selected) enableDecisions(items.get(selected));
+    // The selected video may have finished transcoding since it was selected: its decisions open without a reselect,
+    // and its preview starts once there is one.
+    if (selected) {
+      const item = items.get(selected);
+      enableDecisions(item);
+      if (item && previewing === selected && !player.source) {
+        previewing = null;
+        details.delete(selected);
+        select(selected, { focus: false });
+      }
+    }
     if (!selected && items.size) select(/** @type {string} */ ([...items.keys()][0]), { focus: false });
     if (!items.size) {
       $('review').hidden = true;
@@ -124,13 +145,23 @@ async function poll() {
   }
 }
 
+/** Why Approve is not available for the item, or '' when it is. @param {VideoSummary | undefined} item */
+function approveBlocked(item) {
+  if (!item) return 'Select a video first.';
+  if (item.status === 'ready') return '';
+  return `Approve opens when processing finishes (${Math.round(item.progress)}% done). Rejecting works now.`;
+}
+
 /**
- * A video previewed during its transcode (the API's `previewable`) cannot be decided before it is ready.
+ * A video previewed during its transcode (the API's `previewable`) can be rejected at once but approved only once
+ * ready; the page says so next to the buttons.
  * @param {VideoSummary | undefined} item
  */
 function enableDecisions(item) {
-  $('approve').disabled = item?.status !== 'ready';
-  $('reject').disabled = item?.status !== 'ready';
+  const why = approveBlocked(item);
+  $('approve').disabled = why !== '';
+  $('reject').disabled = !item;
+  $('decision-hint').textContent = why;
 }
 
 /**
@@ -226,7 +257,10 @@ document.addEventListener('keydown', (e) => {
     p: () => (player.video.paused ? player.play() : player.video.pause()),
   };
   const act = actions[e.key];
-  if (e.key === 'a' && $('approve').disabled) return;
+  if (e.key === 'a' && $('approve').disabled) {
+    setStatus(approveBlocked(selected ? items.get(selected) : undefined));
+    return;
+  }
   if (act) {
     e.preventDefault();
     act();

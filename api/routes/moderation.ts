@@ -72,7 +72,8 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
         preHandler: staff,
         schema: {
           tags: ['moderation'],
-          summary: `${decision === 'approve' ? 'Approve' : 'Reject'} a ready video (audited)`,
+          summary:
+            decision === 'approve' ? 'Approve a ready video (audited)' : 'Reject a video, also while it is still processing (audited)',
           params: IdParams,
           body: z.object({
             notes: decision === 'reject' ? z.string().trim().min(1).max(2000) : z.string().trim().max(2000).optional(),

@@ -11,6 +11,7 @@ import { seedVideo } from '../../test/helpers/seed.ts';
 
 interface Detail {
   id: string;
+  status: string;
   moderation: { status: string; notes: string | null; by: string | null; at: string | null };
   playback: { url: string; scope: string; posterUrl: string | null } | null;
 }
@@ -65,6 +66,14 @@ describe('moderation flow and deletion', () => {
     expect((await call(t.url, 'GET', `/api/playback/${live}`)).status).toBe(403);
     const approve = await call(t.url, 'POST', `/api/moderation/videos/${live}/approve`, { token: mod, body: {} });
     expect([approve.status, codeOf(approve)]).toEqual([409, 'MODERATION_NOT_READY']);
+    // Rejecting does not wait for the transcode: obviously bad content is stopped while it is still processing.
+    const reject = await call<Detail>(t.url, 'POST', `/api/moderation/videos/${live}/reject`, {
+      token: mod,
+      body: { notes: 'not for kids' },
+    });
+    expect([reject.status, reject.body.moderation.status, reject.body.status]).toEqual([200, 'rejected', 'processing']);
+    const q3 = await call<{ items: Array<{ id: string }> }>(t.url, 'GET', '/api/moderation/queue', { token: mod });
+    expect(q3.body.items.map((v) => v.id)).not.toContain(live);
     await sql`DELETE FROM videos WHERE id = ${live}`;
   });
 
@@ -107,7 +116,7 @@ describe('moderation flow and deletion', () => {
     expect(codeOf(await call(t.url, 'GET', `/api/playback/${v1}`))).toBe('PLAYBACK_NOT_APPROVED');
   });
 
-  it('refuses to moderate videos that are not ready (409) or do not exist (404)', async () => {
+  it('refuses to approve videos that are not ready (409) or moderate ones that do not exist (404)', async () => {
     const r = await call(t.url, 'POST', `/api/moderation/videos/${busy}/approve`, { token: mod, body: {} });
     expect([r.status, codeOf(r)]).toEqual([409, 'MODERATION_NOT_READY']);
     const missing = await call(t.url, 'POST', '/api/moderation/videos/00000000-0000-4000-8000-000000000000/approve', {

@@ -74,7 +74,7 @@ export const MESSAGES = Object.freeze({
   AUTH_INVALID_TOKEN: 'Your sign-in has expired. Please sign in again.',
   AUTH_FORBIDDEN: 'Your account may not do this.',
   AUTH_NOT_CONFIGURED: 'Sign-in is not set up on this server yet. Please tell the administrator.',
-  MODERATION_NOT_READY: 'This video has not finished processing yet.',
+  MODERATION_NOT_READY: 'This video has not finished processing yet, so it cannot be approved. You can reject it now.',
   PLAYBACK_NOT_APPROVED: 'This video has not been approved for viewing.', // also said of a rejected one: viewers never learn that
   PLAYBACK_SIGNATURE_MISSING: 'This playback link is incomplete.',
   PLAYBACK_SIGNATURE_INVALID: 'This playback link is not valid.',
