@@ -252,7 +252,8 @@ async function follow(id) {
       continue;
     }
     document.body.dataset.videoStatus = v.status;
-    $('processing-progress').value = v.status === 'ready' ? 100 : v.status === 'processing' ? v.progress : 0;
+    // One bar from upload to ready that never goes back (a wait for a service does not say how far the job had come).
+    if (v.overallProgress !== null) $('processing-progress').value = Math.max($('processing-progress').value, v.overallProgress);
     if (['failed', 'rejected', 'infected'].includes(v.status)) {
       setStatus('This video cannot be published.');
       showError(v.error?.code ?? v.status);

@@ -42,6 +42,14 @@ export const VideoSummary = z.object({
   status: z.enum(VIDEO_STATUSES),
   stage: z.string().nullable(),
   progress: z.number().min(0).max(100).describe('Percent of the current stage'),
+  overallProgress: z
+    .number()
+    .min(0)
+    .max(100)
+    .nullable()
+    .describe(
+      'Percent of the whole way from upload to ready; null while the job waits for a service and once the video failed or was refused',
+    ),
   waiting: Waiting,
   error: VideoError,
   durationSec: z.number().nullable(),
@@ -74,6 +82,33 @@ export const VideoDetail = VideoSummary.extend({
 export type VideoDetailOut = z.infer<typeof VideoDetail>;
 export type PlaybackOut = z.infer<typeof Playback>;
 
+/**
+ * Where each processing stage starts and ends on the one 0–100 scale a person watches. The checks before the encode
+ * are quick, the ladder encode is most of the wait, and packaging ends below 100 so the bar reaches 100 only when the
+ * video is ready.
+ */
+const STAGE_SPANS: Readonly<Record<string, readonly [number, number]>> = {
+  scan: [0, 5],
+  validate: [0, 5],
+  strip: [0, 5],
+  probe: [5, 6],
+  transcode: [6, 95],
+  package: [95, 99],
+  archive: [95, 99],
+  done: [99, 99],
+};
+
+export function overallProgress(v: Pick<VideoRow, 'status' | 'stage' | 'progress'>): number | null {
+  if (v.status === 'ready') return 100;
+  if (v.status === 'uploaded') return 0;
+  if (v.status !== 'processing') return null;
+  const span = STAGE_SPANS[v.stage ?? ''];
+  // While a job waits for a service (stage `waiting`) the row no longer says how far it had come.
+  if (!span) return null;
+  const [from, to] = span;
+  return Math.round((from + ((to - from) * Math.min(100, Math.max(0, v.progress))) / 100) * 10) / 10;
+}
+
 export function videoSummary(v: VideoRow): z.infer<typeof VideoSummary> {
   return {
     id: v.id,
@@ -82,6 +117,7 @@ export function videoSummary(v: VideoRow): z.infer<typeof VideoSummary> {
     status: v.status,
     stage: v.stage,
     progress: v.progress,
+    overallProgress: overallProgress(v),
     waiting: v.waiting_for && v.waiting_since ? { for: v.waiting_for, since: v.waiting_since.toISOString() } : null,
     error: v.error_code ? { code: v.error_code, message: v.error_message } : null,
     durationSec: v.duration_sec,

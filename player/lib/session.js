@@ -92,6 +92,7 @@ export async function api(path, { token, method = 'GET', body } = {}) {
  * @property {string} status uploaded, processing, ready, failed, rejected or infected
  * @property {string | null} stage the processing stage (scan, validate, … done)
  * @property {number} progress percent of the current stage
+ * @property {number | null} overallProgress percent of the whole way to ready (null once failed or refused)
  * @property {{ for: string, since: string } | null} waiting set while stage is `waiting`: the service the job waits for
  * @property {{ code: string } | null} error
  * @property {number | null} durationSec

@@ -34,7 +34,7 @@ export function describeVideo(v) {
   if (v.status === 'uploaded') return 'Uploaded. Waiting for processing to start…';
   if (v.status === 'processing' && v.waiting)
     return `${WAITING[v.waiting.for] ?? 'Waiting'}… Your video is safe and continues automatically.`;
-  if (v.status === 'processing') return `${STAGES[v.stage ?? ''] ?? 'Processing'}… ${Math.round(v.progress)}%`;
+  if (v.status === 'processing') return `${STAGES[v.stage ?? ''] ?? 'Processing'}… ${Math.round(v.overallProgress ?? 0)}% done`;
   if (v.moderation.status === 'approved') return 'Published. Everyone can watch it now.';
   if (v.moderation.status === 'rejected')
     return `A moderator did not accept this video${v.moderation.notes ? `: ${v.moderation.notes}` : '.'}`;

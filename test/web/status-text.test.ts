@@ -4,6 +4,7 @@ interface Video {
   status: string;
   stage: string | null;
   progress: number;
+  overallProgress: number | null;
   waiting: { for: string; since: string } | null;
   moderation: { status: string; notes: string | null };
 }
@@ -17,7 +18,14 @@ async function describeVideo(): Promise<(v: Video) => string> {
 }
 
 describe('upload page status line', () => {
-  const base: Video = { status: 'processing', stage: 'scan', progress: 0, waiting: null, moderation: { status: 'pending', notes: null } };
+  const base: Video = {
+    status: 'processing',
+    stage: 'scan',
+    progress: 0,
+    overallProgress: 0,
+    waiting: null,
+    moderation: { status: 'pending', notes: null },
+  };
 
   it('says what a waiting video waits for, and that it continues by itself', async () => {
     const text = await describeVideo();
@@ -31,7 +39,7 @@ describe('upload page status line', () => {
 
   it('names the stage and its progress otherwise', async () => {
     const text = await describeVideo();
-    expect(text({ ...base, stage: 'transcode', progress: 41.6 })).toBe('Converting for every screen size… 42%');
+    expect(text({ ...base, stage: 'transcode', progress: 41.6, overallProgress: 43.0 })).toBe('Converting for every screen size… 43% done');
     expect(text({ ...base, status: 'uploaded', stage: null })).toBe('Uploaded. Waiting for processing to start…');
   });
 });
