@@ -5,6 +5,8 @@
 import { createRateMeter, formatBytes, formatTime } from './lib/format.js';
 import { messageFor } from './lib/messages.js';
 import { api, claimsOf, takeAccessToken } from './lib/session.js';
+import { showMyVideos } from './lib/my-videos.js';
+import { codeOfTusError } from './lib/tus-errors.js';
 import { describeVideo } from './lib/status-text.js';
 
 /** @typedef {import('./lib/session.js').VideoDetail} VideoDetail */
@@ -39,6 +41,35 @@ function showError(code) {
   document.body.dataset.errorCode = code ?? '';
 }
 
+const refreshMine = () => token && showMyVideos($('my-videos'), $('mine-empty'), token).catch(() => undefined);
+
+/**
+ * Once a file is uploaded the form is done with: locked (pressing Upload again would send a duplicate) until the user
+ * asks for another upload, which clears it.
+ * @param {boolean} done
+ */
+function setFinished(done) {
+  for (const id of /** @type {const} */ (['file', 'title', 'description', 'start'])) $(id).disabled = done;
+  $('another').hidden = !done;
+  if (done) $('resume-hint').hidden = true;
+}
+
+$('another').addEventListener('click', () => {
+  form.reset();
+  setFinished(false);
+  $('drop-text').textContent = 'Drag a video here, or choose a file';
+  for (const id of /** @type {const} */ (['processing', 'links'])) $(id).hidden = true;
+  $('progress').value = 0;
+  $('processing-progress').value = 0;
+  $('rate').textContent = '';
+  showError(null);
+  setStatus('Choose a file to start.');
+  delete document.body.dataset.videoId;
+  delete document.body.dataset.videoStatus;
+  history.replaceState(history.state, '', location.pathname);
+  $('file').focus();
+});
+
 /**
  * Per user and file, so two accounts in one browser never resume each other's uploads.
  * @type {(file: File, options: { endpoint?: string | null }) => Promise<string>}
@@ -58,23 +89,6 @@ async function showResumeHint() {
   // it with the final request, so it must be the same again).
   if (!$('title').value && first.metadata?.title) $('title').value = first.metadata.title;
   if (!$('description').value && first.metadata?.description) $('description').value = first.metadata.description;
-}
-
-/**
- * The API's `{"error": {"code"}}` body; @tus/server's own size check answers 413 with a plain-text body.
- * @param {Error & { originalResponse?: import('tus-js-client').HttpResponse | null }} err
- */
-async function codeOfTusError(err) {
-  const res = err?.originalResponse;
-  if (!res) return 'NETWORK';
-  const status = res.getStatus();
-  let code;
-  try {
-    code = JSON.parse(res.getBody())?.error?.code;
-  } catch {
-    code = undefined;
-  }
-  return code ?? (status === 413 ? 'INGEST_TOO_LARGE' : `HTTP_${status}`);
 }
 
 /**
@@ -137,6 +151,7 @@ function startUpload(file, uploadToken) {
       $('pause').hidden = true;
       $('progress').value = 100;
       $('rate').textContent = '';
+      setFinished(true);
       follow(id);
     },
   });
@@ -186,6 +201,8 @@ $('pause').addEventListener('click', () => {
   if ($('pause').textContent === 'Pause') {
     upload.abort().then(() => {
       setUploading(false);
+      // Speed and time left mean nothing while paused: only what has been sent stays.
+      $('rate').textContent = `${$('rate').textContent.split(' · ')[0]} · paused`;
       setStatus('Paused. Press Resume to continue.');
     });
   } else {
@@ -257,6 +274,7 @@ async function follow(id) {
     if (['failed', 'rejected', 'infected'].includes(v.status)) {
       setStatus('This video cannot be published.');
       showError(v.error?.code ?? v.status);
+      refreshMine();
       return;
     }
     setStatus(describeVideo(v));
@@ -265,6 +283,7 @@ async function follow(id) {
         $('watch-link').href = `/embed/${id}`;
         $('links').hidden = false;
       }
+      refreshMine();
       return;
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
@@ -272,6 +291,9 @@ async function follow(id) {
 }
 
 const resumeId = new URLSearchParams(location.search).get('v');
-if (resumeId) follow(resumeId);
-else showResumeHint();
+if (resumeId) {
+  setFinished(true);
+  follow(resumeId);
+} else showResumeHint();
+refreshMine();
 if (!token) showError('AUTH_MISSING_TOKEN');

@@ -102,6 +102,13 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     expect(tusTraffic.creations).toEqual(['single']);
     videoId = (await page.evaluate(() => document.body.dataset['videoId']))!;
     expect(await page.locator('#status').textContent()).toContain('moderator will review');
+    // The upload is done with: the form is locked (no duplicate by a second press), the unfinished-upload hint is gone,
+    // and the video is in "my videos", waiting for review.
+    expect(await page.isDisabled('#start')).toBe(true);
+    expect(await page.isVisible('#another')).toBe(true);
+    expect(await page.isVisible('#resume-hint')).toBe(false);
+    const mine = page.locator(`.my-video[data-id="${videoId}"]`);
+    await expect.poll(() => mine.textContent(), { timeout: 10_000 }).toContain('Waiting for review');
     await screenshot(page, 'upload-ready-desktop');
 
     // The moderator page picked the video up by polling, without a reload.
@@ -130,6 +137,19 @@ describe('web pages in Chromium: upload → moderate → play', () => {
       moderation: { status: string; by: string };
     };
     expect(v.moderation).toMatchObject({ status: 'approved', by: 'mod-1' });
+    // Back on the upload page: the video is published, with the code to embed it elsewhere; "upload another" clears
+    // the form for the next file.
+    await page.reload();
+    await expect.poll(() => mine.textContent(), { timeout: 10_000 }).toContain('Published');
+    expect(await mine.locator('textarea').inputValue()).toContain(`data-kidstream-video="${videoId}"`);
+    await page.click('#another');
+    expect(await page.isEnabled('#start')).toBe(true);
+    expect(await page.inputValue('#title')).toBe('');
+    expect(await page.isVisible('#processing')).toBe(false);
+    expect(page.url()).not.toContain('v=');
+    await page.setViewportSize(PHONE);
+    await screenshot(page, 'upload-mine-phone');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     expect(mod.problems).toEqual([]);
     expect(up.problems).toEqual([]);
     await mod.context.close();
@@ -163,6 +183,9 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime < 1);
     await page.keyboard.press('ArrowRight');
     expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).currentTime)).toBeGreaterThan(2);
+    // The clip is 3 s: → went to its end; ← comes back to the start, where k plays it again.
+    await page.keyboard.press('ArrowLeft');
+    expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).currentTime)).toBeLessThan(1);
     await page.keyboard.press('k');
     expect(await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).paused)).toBe(false);
     await page.keyboard.press('k');

@@ -67,6 +67,8 @@ describe('upload and moderator pages in Chromium: refused files, a flaky network
     await page.click('#pause');
     await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Paused') === true);
     expect(await page.locator('#pause').textContent()).toBe('Resume');
+    // Paused: what was sent stays, speed and time left go.
+    expect(await page.textContent('#rate')).toMatch(/ of .* · paused$/);
     const pausedAt = tusTraffic.patches;
     await page.click('#pause');
     await waitFor(async () => (tusTraffic.patches > pausedAt ? true : undefined), { timeoutMs: 20_000, what: 'a chunk after resume' });
