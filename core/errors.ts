@@ -131,7 +131,7 @@ export const ERROR_DEFINITIONS = {
     status: 500,
     hint:
       'The upload or master is not where the job says (local path or bucket key): with STORAGE_DRIVER=local every worker ' +
-      'must mount the API\'s DATA_DIR; with s3 check the bucket and that nothing deleted incoming/ or masters/ objects.',
+      "must mount the API's DATA_DIR; with s3 check the bucket and that nothing deleted incoming/ or masters/ objects.",
   },
   TRANSCODE_SOURCE_CORRUPT: {
     status: 422,

@@ -76,7 +76,8 @@ export interface DependencyWait {
  * Where a job's upload is: an absolute path on the data volume every worker mounts (STORAGE_DRIVER=local), or a key in
  * the bucket's private `incoming/` prefix (STORAGE_DRIVER=s3), so a worker on another host needs no shared disk.
  */
-export type TranscodeSource = { readonly sourcePath: string; readonly sourceObject?: never } | { readonly sourceObject: string; readonly sourcePath?: never };
+export type TranscodeSource =
+  { readonly sourcePath: string; readonly sourceObject?: never } | { readonly sourceObject: string; readonly sourcePath?: never };
 
 /** Job payload on the transcode queue. */
 export type TranscodeJobData = TranscodeSource & {

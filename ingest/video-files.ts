@@ -31,7 +31,8 @@ export interface WorkDirOwner {
 const hostTag = (host: string): string => host.replace(/[^A-Za-z0-9]/g, '').slice(0, 40) || 'host';
 
 /** `<videoId>-<host>.<pid>-`: the prefix of a temp dir this process makes for a job of `videoId`. */
-export const ownedWorkDirPrefix = (videoId: string, owner: WorkDirOwner): string => `${workDirPrefix(videoId)}${hostTag(owner.host)}.${owner.pid}-`;
+export const ownedWorkDirPrefix = (videoId: string, owner: WorkDirOwner): string =>
+  `${workDirPrefix(videoId)}${hostTag(owner.host)}.${owner.pid}-`;
 
 const OWNED = /^[0-9a-f-]{36}-([A-Za-z0-9]+)\.(\d+)-/;
 

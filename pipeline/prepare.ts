@@ -68,7 +68,8 @@ const exists = (p: string): Promise<boolean> =>
 async function fingerprint(file: string): Promise<{ key: string; size: number }> {
   const st = await stat(file, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
     // Not a scanner outage: a worker that cannot see the upload (no shared DATA_DIR) must say so.
-    if (err.code === 'ENOENT') throw new PipelineError('TRANSCODE_SOURCE_MISSING', `The upload is not at ${file}.`, { where: file }, { cause: err });
+    if (err.code === 'ENOENT')
+      throw new PipelineError('TRANSCODE_SOURCE_MISSING', `The upload is not at ${file}.`, { where: file }, { cause: err });
     throw err;
   });
   return { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, size: Number(st.size) };

@@ -133,7 +133,10 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     const master = await fetch(`${api.url}${v.playback!.url}`);
     expect(master.status).toBe(200);
     const text = await master.text();
-    const playlists = [...text.split('\n').filter((l) => l && !l.startsWith('#')), ...[...text.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!)];
+    const playlists = [
+      ...text.split('\n').filter((l) => l && !l.startsWith('#')),
+      ...[...text.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!),
+    ];
     expect(playlists.length).toBeGreaterThanOrEqual(3);
     for (const uri of playlists) {
       const plUrl = new URL(uri, master.url).toString();
