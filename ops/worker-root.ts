@@ -145,6 +145,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
       logger,
       stream: storages.stream,
       localStores: [storages.publish, storages.archive].filter((x): x is LocalDiskStorage => x instanceof LocalDiskStorage),
+      sourcesBucket: s.sources.kind === 'bucket' ? s.sources.storage : undefined,
     });
     cleanups.push(async () => timer.stop());
   }

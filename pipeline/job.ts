@@ -18,7 +18,7 @@ import { transcodeAndPackage, type PackagedTranscodeResult } from './package-sta
 import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
 import { scanGate, type ScanGate } from './scan-gate.ts';
 import { makeJobDir, prepareSource } from './source-step.ts';
-import type { VideoSources } from './sources.ts';
+import { bucketRef, masterObjectKey, type VideoSources } from './sources.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -225,6 +225,10 @@ async function runPrepared(
   return { masterKey };
 }
 
+/** With the bucket, the staging copy retention deletes is the master object, not this attempt's temp copy. */
+const stagingOf = (d: PipelineDeps, videoId: string, localPath: string): string | undefined =>
+  d.sources?.kind === 'bucket' ? bucketRef(masterObjectKey(`${videoId}/${path.basename(localPath)}`)) : undefined;
+
 /** The archive step started beside the transcode: its error is kept for `result()`, never left unhandled. */
 function archiveInBackground(
   archive: ArchiveStepDeps,
@@ -235,7 +239,9 @@ function archiveInBackground(
 ): { settled: Promise<unknown>; result: () => Promise<void> } {
   const run = cleared
     .then(() => d.videos.get(videoId))
-    .then((v) => archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId }));
+    .then((v) =>
+      archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId, stagingPath: stagingOf(d, videoId, localPath) }),
+    );
   const settled = run.then(
     () => undefined,
     (err: unknown) => err,

@@ -9,7 +9,7 @@ import type { VideoRepository } from '../db/videos.ts';
 import { ownedWorkDirPrefix } from '../ingest/video-files.ts';
 import { prepareMaster, type PreparedMaster, type PrepareMasterOptions, type SourceKeeping } from './prepare.ts';
 import { finalIfVerdict } from './scan-gate.ts';
-import { quarantineKey, type BucketSources, type VideoSources } from './sources.ts';
+import { bucketRef, quarantineKey, type BucketSources, type VideoSources } from './sources.ts';
 
 export interface SourceStepDeps {
   readonly videos: VideoRepository;
@@ -39,7 +39,7 @@ export async function makeJobDir(workDir: string, videoId: string): Promise<stri
 function bucketKeeping(bucket: BucketSources, videoId: string): SourceKeeping {
   return {
     // The row's quarantine_path names the object, marked as a bucket key so nobody looks for it on a disk.
-    quarantineLocation: () => `bucket:${quarantineKey(videoId)}`,
+    quarantineLocation: () => bucketRef(quarantineKey(videoId)),
     quarantine: () => bucket.quarantine(videoId),
     keepMaster: (localPath, key) => bucket.keepMaster(localPath, key),
     discardUpload: () => bucket.discardUpload(videoId),

@@ -18,6 +18,10 @@ import type { ObjectStorage } from '../storage/types.ts';
 export const incomingKey = (videoId: string): string => `incoming/${videoId}/upload`;
 export const masterObjectKey = (strippedMasterKey: string): string => `masters/${strippedMasterKey}`;
 export const quarantineKey = (videoId: string): string => `quarantine/${videoId}/upload`;
+/** How a bucket key is written where a local path would be (archive staging_path, quarantine_path). */
+export const bucketRef = (key: string): string => `bucket:${key}`;
+export const keyOfBucketRef = (ref: string): string | undefined => (ref.startsWith('bucket:') ? ref.slice('bucket:'.length) : undefined);
+
 /** Bucket prefixes that hold sources (never published, never served). */
 export const SOURCE_PREFIXES = ['incoming/', 'masters/', 'quarantine/'] as const;
 

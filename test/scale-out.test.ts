@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { createDb, type Sql } from '../db/client.ts';
 import { VideoRepository } from '../db/videos.ts';
 import { createTranscodeQueue } from '../pipeline/queue.ts';
 import { redisConnection } from '../pipeline/redis.ts';
-import { incomingKey } from '../pipeline/sources.ts';
+import { incomingKey, quarantineKey } from '../pipeline/sources.ts';
 import { S3Storage } from '../storage/s3.ts';
 import { deleteQueueKeys, listFiles, waitFor } from './helpers/app.ts';
 import { bearer, TEST_JWT_SECRET, TEST_PLAYBACK_KEY, tokenFor } from './helpers/auth.ts';
@@ -56,6 +56,7 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
   const dataDirs: Record<'api' | 'w1' | 'w2', string> = { api: '', w1: '', w2: '' };
   let env: Record<string, string>;
   let mod: Record<string, string>;
+  let flagged: string;
 
   const startWorker = async (name: 'w1' | 'w2'): Promise<ServiceProcess> => {
     const others = (['api', 'w1', 'w2'] as const).filter((n) => n !== name).map((n) => dataDirs[n]);
@@ -83,6 +84,9 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     bucket = await S3Storage.create({ endpoint: s3.endpoint, bucket: BUCKET, accessKey: s3.accessKey, secretKey: s3.secretKey });
     const clamdDir = path.join(tmp, 'clamd');
     await mkdir(clamdDir);
+    // A real video clamd is taught to flag (EICAR is not a video and would be rejected before the verdict matters).
+    flagged = await makeClip({ out: path.join(tmp, 'flagged.mp4'), durationSec: 2, width: 320, height: 240 });
+    await writeFile(path.join(clamdDir, 'video.hdb'), execFileSync('sigtool', ['--md5', flagged]));
     clamd = await startClamd({ socket: path.join(clamdDir, 'clamd.sock'), dir: clamdDir });
     await deleteQueueKeys(TEST_REDIS_URL, PREFIX);
     env = {
@@ -196,6 +200,19 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     workers[holder] = await startWorker(name);
     expect(await readdir(path.join(dataDirs[name], 'work'))).toEqual([]);
     expect(await bucket.list(`incoming/${up.videoId}/`)).toEqual([]);
+  });
+
+  it('an infected upload leaves incoming/ for quarantine/ in the bucket, no master is kept, and no route reaches it', async () => {
+    const up = await tusUpload(`${api.url}/uploads`, flagged, { filename: 'flagged.mp4', title: 'Flagged' });
+    const v = await settled(up.videoId);
+    expect({ status: v.status, code: v.error?.code }).toEqual({ status: 'infected', code: 'INGEST_INFECTED' });
+    expect(await bucket.list(`incoming/${up.videoId}/`)).toEqual([]);
+    expect(await bucket.list(`masters/${up.videoId}/`)).toEqual([]);
+    expect(await bucket.list(`quarantine/${up.videoId}/`)).toEqual([quarantineKey(up.videoId)]);
+    for (const p of [`/hls/${up.videoId}/upload`, `/${quarantineKey(up.videoId)}`, `/objects/archive/${quarantineKey(up.videoId)}`]) {
+      expect([200, 206], p).not.toContain((await fetch(`${api.url}${p}`, { headers: mod })).status);
+    }
+    for (const n of ['w1', 'w2'] as const) expect(await listFiles(path.join(dataDirs[n], 'work'))).toEqual([]);
   });
 
   it('a job whose source is not there fails with TRANSCODE_SOURCE_MISSING (bucket key, and a path only the API host has)', async () => {
