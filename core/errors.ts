@@ -127,6 +127,12 @@ export const ERROR_DEFINITIONS = {
   TRANSCODE_PROBE_FAILED: { status: 422, hint: 'The upload is not a readable video file; upload a real video.' },
   TRANSCODE_NO_VIDEO: { status: 422, hint: 'The file has no video stream; upload a video, not audio or an image.' },
   TRANSCODE_FFMPEG_FAILED: { status: 500, hint: 'See the stderr tail in the error context and the job log.' },
+  TRANSCODE_SOURCE_MISSING: {
+    status: 500,
+    hint:
+      'The upload or master is not where the job says (local path or bucket key): with STORAGE_DRIVER=local every worker ' +
+      "must mount the API's DATA_DIR; with s3 check the bucket and that nothing deleted incoming/ or masters/ objects.",
+  },
   TRANSCODE_SOURCE_CORRUPT: {
     status: 422,
     hint: 'The file stops decoding part-way (damaged or truncated upload); re-export or re-upload the original video.',

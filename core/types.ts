@@ -72,14 +72,19 @@ export interface DependencyWait {
   readonly count: number;
 }
 
+/**
+ * Where a job's upload is: an absolute path on the data volume every worker mounts (STORAGE_DRIVER=local), or a key in
+ * the bucket's private `incoming/` prefix (STORAGE_DRIVER=s3), so a worker on another host needs no shared disk.
+ */
+export type TranscodeSource =
+  { readonly sourcePath: string; readonly sourceObject?: never } | { readonly sourceObject: string; readonly sourcePath?: never };
+
 /** Job payload on the transcode queue. */
-export interface TranscodeJobData {
+export type TranscodeJobData = TranscodeSource & {
   readonly videoId: string;
-  /** Absolute path of the finished upload on the shared data volume. */
-  readonly sourcePath: string;
   /** Set while the job waits for a dependency (pipeline/outage.ts). */
   readonly wait?: DependencyWait;
-}
+};
 
 export const QUEUE_NAMES = { transcode: 'transcode', webhook: 'webhook' } as const;
 

@@ -9,6 +9,15 @@ export interface MasterSweepOptions {
   /** Removes a deleted video's published HLS, returning the object count (ops wires it to the storage); default none. */
   readonly removePublished?: (videoId: string) => Promise<number>;
   readonly logger: Pick<Logger, 'info' | 'warn'>;
+  /**
+   * Sources kept in object storage (STORAGE_DRIVER=s3: `incoming/` and `masters/` of the bucket), swept by the same
+   * rule as the local files; default none.
+   */
+  readonly bucket?: {
+    videoIds(): Promise<string[]>;
+    /** Deletes the video's upload and master objects; returns how many there were. */
+    removeVideo(videoId: string): Promise<number>;
+  };
   /** Ids looked up per query; default 500. */
   readonly batch?: number;
 }
@@ -19,6 +28,9 @@ export interface MasterSweepResult {
   /** Videos whose master is still needed. */
   readonly kept: number;
 }
+
+/** Names in the bucket that are not video ids are not ours to judge, as on disk. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Processing verdicts after which nothing reads the master again: the upload was bad input or malware. A moderator's
@@ -33,7 +45,10 @@ const TERMINAL: ReadonlySet<VideoStatus> = new Set<VideoStatus>(['rejected', 'in
  * files are never mistaken for orphans. Safe to run from several workers at once (every step is rm -f).
  */
 export async function sweepOrphanMasters(o: MasterSweepOptions): Promise<MasterSweepResult> {
-  const ids = [...new Set([...(await o.files.masterVideoIds()), ...(await o.files.workVideoIds())])];
+  const bucketIds = o.bucket ? await o.bucket.videoIds() : [];
+  const ids = [...new Set([...(await o.files.masterVideoIds()), ...(await o.files.workVideoIds()), ...bucketIds])].filter((id) =>
+    UUID.test(id),
+  );
   const removed: string[] = [];
   let kept = 0;
   const batch = o.batch ?? 500;
@@ -48,9 +63,10 @@ export async function sweepOrphanMasters(o: MasterSweepOptions): Promise<MasterS
       }
       const master = await o.files.removeMaster(id);
       const workDirs = await o.files.removeWorkDirs(id);
+      const objects = o.bucket ? await o.bucket.removeVideo(id) : 0;
       // A deleted video's job may have published after the DELETE listed its objects; a terminal one is left as is.
       const hlsObjects = status === undefined && o.removePublished ? await o.removePublished(id) : 0;
-      o.logger.info({ videoId: id, status: status ?? 'deleted', master, workDirs, hlsObjects }, 'orphaned video files removed');
+      o.logger.info({ videoId: id, status: status ?? 'deleted', master, workDirs, objects, hlsObjects }, 'orphaned video files removed');
       removed.push(id);
     }
   }

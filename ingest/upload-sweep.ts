@@ -21,6 +21,11 @@ export interface UploadSweepOptions {
   readonly graceMs?: number;
   /** Clock in ms since epoch; default Date.now. */
   readonly now?: () => number;
+  /**
+   * Also finish complete uploads whose video is still `uploaded`; default false. With STORAGE_DRIVER=s3 the finish
+   * puts the upload into the bucket and then removes it here, so one still here is one whose put failed.
+   */
+  readonly refinishUploaded?: boolean;
 }
 
 export interface UploadSweepResult {
@@ -92,7 +97,7 @@ export async function sweepUploads(o: UploadSweepOptions): Promise<UploadSweepRe
   const states = complete.length ? await o.statesOf(complete) : new Map<string, UploadState>();
   for (const id of complete) {
     const state = states.get(id);
-    if (state === undefined) {
+    if (state === undefined || (state === 'uploaded' && o.refinishUploaded)) {
       const videoId = await o.finish(id).catch((err: unknown) => {
         o.logger.error({ err, uploadId: id }, 'stranded upload not finished; the next sweep retries');
       });

@@ -21,6 +21,38 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Name prefix of a video's job temp dirs (`mkdtemp` appends the random part). */
 export const workDirPrefix = (videoId: string): string => `${videoId}-`;
+
+/** Who owns a temp dir: this host (letters and digits of its name) and process, so a restart can find its own leftovers. */
+export interface WorkDirOwner {
+  readonly host: string;
+  readonly pid: number;
+}
+
+const hostTag = (host: string): string => host.replace(/[^A-Za-z0-9]/g, '').slice(0, 40) || 'host';
+
+/** `<videoId>-<host>.<pid>-`: the prefix of a temp dir this process makes for a job of `videoId`. */
+export const ownedWorkDirPrefix = (videoId: string, owner: WorkDirOwner): string =>
+  `${workDirPrefix(videoId)}${hostTag(owner.host)}.${owner.pid}-`;
+
+const OWNED = /^[0-9a-f-]{36}-([A-Za-z0-9]+)\.(\d+)-/;
+
+/**
+ * Removes job temp dirs this host left behind: those of `me` (a restarted process cannot own any yet) and of processes
+ * of this host that are gone (`alive` says). Dirs of other hosts sharing the volume are theirs to clean. Returns the
+ * names removed.
+ */
+export async function removeOwnStaleWorkDirs(workDir: string, me: WorkDirOwner, alive: (pid: number) => boolean): Promise<string[]> {
+  const names = await readdir(workDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  const stale = names.filter((n) => {
+    const m = OWNED.exec(n);
+    return m !== null && m[1] === hostTag(me.host) && (Number(m[2]) === me.pid || !alive(Number(m[2])));
+  });
+  for (const n of stale) await removePath(path.join(workDir, n));
+  return stale;
+}
 /** File name of a master restored from the archive into the upload dir. */
 export const restoredUploadName = (videoId: string): string => `restored-${videoId}`;
 

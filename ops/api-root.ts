@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createTokenVerifier } from '../api/auth.ts';
 import { PlaybackSigner } from '../api/playback/signing.ts';
+import type { LocalVideoFiles } from '../api/routes/videos.ts';
 import { buildApi } from '../api/server.ts';
 import { describeError } from '../core/errors.ts';
 import { UploadQuotaLedger } from '../db/upload-quota.ts';
@@ -37,7 +38,13 @@ export interface ApiRoleOptions {
 function createTus(s: SharedResources, cleanups: Cleanups, disk: DiskSpace): { tus: TusIngest; uploadTokens: UploadTokens } {
   const { config, logger } = s;
   const uploadTokens = new UploadTokens({ secret: config.uploadTokenSecret, ttlSec: config.uploadTokenTtlSec });
-  const finish = createUploadFinisher({ videos: s.videos, queue: s.queue, logger });
+  const bucket = s.sources.kind === 'bucket' ? s.sources : undefined;
+  const finish = createUploadFinisher({
+    videos: s.videos,
+    queue: s.queue,
+    logger,
+    stageUpload: bucket && ((videoId, file) => bucket.stageUpload(videoId, file)),
+  });
   const tus = new TusIngest({
     uploadDir: config.uploadDir,
     path: '/uploads',
@@ -71,12 +78,25 @@ function createTus(s: SharedResources, cleanups: Cleanups, disk: DiskSpace): { t
       store: tus.store,
       finish: (id) => tus.completion.completeStored(id),
       statesOf: (ids) => s.videos.uploadStates(ids),
+      refinishUploaded: bucket !== undefined,
       everyMs: config.uploadSweepIntervalMs,
       logger,
     });
     cleanups.push(() => sweep.stop());
   }
   return { tus, uploadTokens };
+}
+
+/** A deleted video's files: those on this host's data volume and, with the bucket, its upload and master objects. */
+function filesOf(s: SharedResources): LocalVideoFiles {
+  const local = videoFilesOf(s.config);
+  return {
+    removeVideo: async (videoId, sourceKey) => {
+      const removed = await local.removeVideo(videoId, sourceKey);
+      const objects = s.sources.kind === 'bucket' ? await s.sources.removeVideo(videoId) : 0;
+      return { ...removed, master: removed.master || objects > 0 };
+    },
+  };
 }
 
 /** The API process role: tus ingest, the fastify app and its readiness checks. Returns the listening app. */
@@ -119,6 +139,7 @@ export async function startApiRole(
           prefix: config.queuePrefix,
           uploadDir: config.uploadDir,
           mastersDir: config.mastersDir,
+          sources: s.sources,
         },
         id,
         actor,
@@ -139,7 +160,7 @@ export async function startApiRole(
     rateLimit: config.rateLimit,
     uploadRateLimit: config.uploadRateLimit,
     trustProxy: config.trustProxy,
-    files: videoFilesOf(config),
+    files: filesOf(s),
     // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
     cancelJob: async (id) => {
       await s.cancel(id);

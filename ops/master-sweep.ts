@@ -7,6 +7,7 @@ import type { ObjectStorage } from '../storage/types.ts';
 import { isMain, runCli, withDbAndStorages } from './cli.ts';
 import type { AppConfig } from './config.ts';
 import { hlsPrefix } from '../pipeline/job.ts';
+import { sourcesOf } from './shared-root.ts';
 
 /** The data-volume layout of a config, for deletion and the sweep. */
 export const videoFilesOf = (c: AppConfig): VideoFiles =>
@@ -19,8 +20,10 @@ export function masterSweepDeps(o: {
   storage: ObjectStorage;
   logger: Logger;
 }): MasterSweepOptions {
+  const sources = sourcesOf(o.config, { publish: o.storage });
   return {
     files: videoFilesOf(o.config),
+    bucket: sources.kind === 'bucket' ? sources : undefined,
     statusesOf: (ids) => o.videos.statusesOf(ids),
     removePublished: async (videoId) => {
       const keys = await o.storage.list(`${hlsPrefix(videoId)}/`);

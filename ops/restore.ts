@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { describeError, PipelineError } from '../core/errors.ts';
 import { ArchiveRecords } from '../db/archive-records.ts';
@@ -9,6 +10,7 @@ import { exitOnHelp, isMain } from './cli.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { redisConnection } from '../pipeline/redis.ts';
+import { sourcesOf } from './shared-root.ts';
 import { openStorages } from './storage-factory.ts';
 
 /**
@@ -35,9 +37,14 @@ export async function runRestore(o: { config: AppConfig; videoId: string; logger
       videoId: o.videoId,
       destDir: o.config.uploadDir,
       enqueue: async (data) => {
+        // With the bucket, workers on other hosts cannot read this host's disk: the verified copy goes to incoming/
+        // (scanned and stripped again like an upload) and the job names its key.
+        const sources = sourcesOf(o.config, storages);
+        const source = sources.kind === 'bucket' ? await sources.stageUpload(data.videoId, data.sourcePath) : data;
+        if (sources.kind === 'bucket') await rm(data.sourcePath, { force: true });
         // One job per video (id = video id), so the reconciler sees this run: a kept finished job is replaced, and
         // a job still waiting or running is left to finish instead of a second one starting beside it.
-        await requeueTranscode(queue, data);
+        await requeueTranscode(queue, { videoId: data.videoId, ...source });
         return data.videoId;
       },
     });

@@ -20,6 +20,8 @@ export interface RetentionTimerOptions {
   readonly stream?: StreamClient;
   /** Local stores whose day-old `.part` files (left by killed puts) each sweep removes. */
   readonly localStores?: readonly LocalDiskStorage[];
+  /** The bucket holding masters with STORAGE_DRIVER=s3 (their staging copies are deleted there). */
+  readonly sourcesBucket?: ObjectStorage;
 }
 
 /**
@@ -31,7 +33,13 @@ export function startRetentionTimer(o: RetentionTimerOptions): { stop(): void } 
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    cleanStagingCopies({ records: o.records, archive: o.archive, retentionDays: o.retentionDays, logger: o.logger })
+    cleanStagingCopies({
+      records: o.records,
+      archive: o.archive,
+      retentionDays: o.retentionDays,
+      logger: o.logger,
+      sourcesBucket: o.sourcesBucket,
+    })
       .then(async (r) => {
         if (r.deleted.length || r.kept.length) o.logger.info({ deleted: r.deleted.length, kept: r.kept.length }, 'staging retention sweep');
         if (o.stream) await refreshPendingStream({ client: o.stream, records: o.records, logger: o.logger });
@@ -56,6 +64,7 @@ export async function runRetentionOnce(config: AppConfig, logger: PinoLogger): P
       archive: storages.archive,
       retentionDays: config.storage.stagingRetentionDays,
       logger,
+      sourcesBucket: config.storage.publish.driver === 's3' ? storages.publish : undefined,
     });
     if (storages.stream) await refreshPendingStream({ client: storages.stream, records, logger });
     return { deleted: r.deleted.length, kept: r.kept.length };

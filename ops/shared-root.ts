@@ -13,6 +13,7 @@ import type { Cleanups } from './cleanups.ts';
 import type { AppConfig } from './config.ts';
 import { resolveFfmpeg, type FfmpegBinaries } from './ffmpeg-binaries.ts';
 import { redisConnection, type RedisConnectionOptions } from '../pipeline/redis.ts';
+import { BucketSources, LocalSources, type VideoSources } from '../pipeline/sources.ts';
 import { openStorages, type Storages } from './storage-factory.ts';
 
 /** What both process roles use: one database pool, the stores and the queues. */
@@ -24,6 +25,8 @@ export interface SharedResources {
   readonly videos: VideoRepository;
   readonly records: ArchiveRecords;
   readonly storages: Storages;
+  /** Where uploads and masters live between hosts: the bucket with STORAGE_DRIVER=s3, else the data volume. */
+  readonly sources: VideoSources;
   readonly connection: RedisConnectionOptions;
   readonly queueOpts: TranscodeQueueOptions;
   readonly queue: Queue<TranscodeJobData>;
@@ -33,6 +36,9 @@ export interface SharedResources {
   /** Cancels a video's transcode wherever it runs; the video ends TRANSCODE_CANCELLED. */
   cancel(videoId: string): Promise<CancelOutcome>;
 }
+
+export const sourcesOf = (config: AppConfig, storages: Pick<Storages, 'publish'>): VideoSources =>
+  config.storage.publish.driver === 's3' ? new BucketSources(storages.publish) : new LocalSources({ mastersDir: config.mastersDir });
 
 /** Opens the shared resources, registering each one's cleanup as soon as it exists. */
 export async function openShared(config: AppConfig, logger: Logger, cleanups: Cleanups): Promise<SharedResources> {
@@ -66,6 +72,7 @@ export async function openShared(config: AppConfig, logger: Logger, cleanups: Cl
     videos,
     records: new ArchiveRecords(sql),
     storages,
+    sources: sourcesOf(config, storages),
     connection,
     queueOpts,
     queue,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import { createWebhookProcessor } from '../api/webhooks/deliver.ts';
 import { startWebhookRelay, type WebhookJobData } from '../api/webhooks/relay.ts';
@@ -11,6 +12,7 @@ import { Reconciler, startReconcileTimer } from '../pipeline/reconcile.ts';
 import { checkStuckVideos } from '../pipeline/stuck-videos.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
 import { FfmpegPool } from '../transcoder/pool.ts';
+import { removeOwnStaleWorkDirs } from '../ingest/video-files.ts';
 import type { Cleanups } from './cleanups.ts';
 import { masterSweepDeps, startMasterSweepTimer } from './master-sweep.ts';
 import { startRetentionTimer } from './retention.ts';
@@ -22,12 +24,25 @@ export interface WorkerRoleOptions {
   readonly withApi: boolean;
 }
 
+/** Whether a process of this host still runs (signal 0 only checks; EPERM means it runs as someone else). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * The worker process role: the ffmpeg pool, the transcode and webhook workers, the outbox relay, the reconciler
  * and the periodic sweeps.
  */
 export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o: WorkerRoleOptions): Promise<void> {
   const { config, logger, storages, videos } = s;
+  // Temp dirs a killed or crashed run of this process left on this host (a worker host's DATA_DIR is its own scratch).
+  const stale = await removeOwnStaleWorkDirs(config.workDir, { host: hostname(), pid: process.pid }, isAlive);
+  if (stale.length) logger.info({ removed: stale }, 'stale job temp dirs removed');
   const pool = await FfmpegPool.create({
     ffmpegPath: s.bin.ffmpegPath,
     setprivPath: s.bin.setprivPath,
@@ -76,6 +91,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
           cancelRequested,
           metrics: s.metrics,
           archive: archive && { ...archive, logger: jobLogger },
+          sources: s.sources,
           ingest: {
             clamd: config.clamd,
             quarantineDir: config.quarantineDir,
@@ -129,6 +145,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
       logger,
       stream: storages.stream,
       localStores: [storages.publish, storages.archive].filter((x): x is LocalDiskStorage => x instanceof LocalDiskStorage),
+      sourcesBucket: s.sources.kind === 'bucket' ? s.sources.storage : undefined,
     });
     cleanups.push(async () => timer.stop());
   }
@@ -156,6 +173,7 @@ function startReconciler(s: SharedResources, cleanups: Cleanups): void {
     queue: s.queue,
     uploadDir: config.uploadDir,
     mastersDir: config.mastersDir,
+    sources: s.sources,
     logger,
     metrics,
     // Heartbeats come every half JOB_LOCK_MS; two lock durations without one and the worker is as dead as BullMQ says.

@@ -22,10 +22,13 @@ export interface ArchiveStepDeps {
  * Cloudflare Stream. Archive failures fail the job (a master must be safe before we spend CPU on it); Stream is an
  * optional extra, so its failures are logged and the self-hosted HLS goes ahead.
  */
-export async function archiveAndOffload(d: ArchiveStepDeps, v: { videoId: string; localPath: string; title: string }): Promise<void> {
+export async function archiveAndOffload(
+  d: ArchiveStepDeps,
+  v: { videoId: string; localPath: string; title: string; /** Recorded staging copy; default localPath. */ stagingPath?: string },
+): Promise<void> {
   const key = archiveKeyFor(v.videoId);
   const r = await archiveMaster({ storage: d.archive, localPath: v.localPath, key, attempts: d.attempts, logger: d.logger });
-  await d.records.markArchived(v.videoId, { sha256: r.sha256, size: r.size, key, stagingPath: v.localPath, at: d.now() });
+  await d.records.markArchived(v.videoId, { sha256: r.sha256, size: r.size, key, stagingPath: v.stagingPath ?? v.localPath, at: d.now() });
   if (!d.stream) return;
   const existing = await d.records.get(v.videoId);
   if (existing?.stream_uid) return; // a retried or restored job must not upload a second copy to Stream

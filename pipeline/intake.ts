@@ -1,9 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../core/logger.ts';
-import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
+import { QUEUE_NAMES, type TranscodeJobData, type TranscodeSource } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { parseVideoMetadata } from '../ingest/upload-metadata.ts';
 import { UPLOADER_KEY, type FinishedUpload } from '../ingest/tus.ts';
+import { deleteTusUpload } from '../ingest/video-files.ts';
 
 export { sanitizeFilename } from '../ingest/upload-metadata.ts';
 
@@ -16,6 +17,11 @@ export interface UploadFinisherOptions {
    * away, and the upload must not hang on it: the row is what counts (see below).
    */
   readonly queueTimeoutMs?: number;
+  /**
+   * Puts a finished upload where workers on other hosts can fetch it and returns the job's source (BucketSources
+   * .stageUpload with STORAGE_DRIVER=s3); default none: the job names the upload's path on the shared data volume.
+   */
+  readonly stageUpload?: (videoId: string, uploadPath: string) => Promise<TranscodeSource>;
 }
 
 /**
@@ -40,11 +46,16 @@ export function createUploadFinisher(o: UploadFinisherOptions): (u: FinishedUplo
       sourceSizeBytes: u.size,
     });
     if (video.status === 'uploaded') {
-      const adding = o.queue.add(QUEUE_NAMES.transcode, { videoId: video.id, sourcePath: u.path }, { jobId: video.id });
+      // Staged before the client hears "complete": a failed put fails the finish (INGEST_FINISH_PENDING), the client
+      // or the upload sweep finishes it again, and the local copy stays until the bucket has it.
+      const source: TranscodeSource = o.stageUpload ? await o.stageUpload(video.id, u.path) : { sourcePath: u.path };
+      const adding = o.queue.add(QUEUE_NAMES.transcode, { videoId: video.id, ...source }, { jobId: video.id });
       await withTimeout(adding, timeoutMs).catch((err: unknown) => {
         o.logger.warn({ err, videoId: video.id }, 'video recorded but its job was not queued; the reconciler queues it');
       });
     }
+    // The bucket holds the upload now (or the video is past it): the API host keeps no raw upload around.
+    if (o.stageUpload) await deleteTusUpload(u.path);
     return { videoId: video.id, created: video.inserted };
   };
 }

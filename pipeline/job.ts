@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { describeError, isPipelineError, PipelineError } from '../core/errors.ts';
@@ -7,7 +7,7 @@ import { stageClock } from '../core/stage-clock.ts';
 import type { SourceProbe, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { mediaInput, type MediaInput } from '../media/allow-list.ts';
-import { prepareMaster, type PreparedMaster, type PrepareMasterOptions } from './prepare.ts';
+import type { PreparedMaster, PrepareMasterOptions } from './prepare.ts';
 import { workDirPrefix } from '../ingest/video-files.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
@@ -16,7 +16,9 @@ import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../core/logger.ts';
 import { transcodeAndPackage, type PackagedTranscodeResult } from './package-stage.ts';
 import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
-import { finalIfVerdict, scanGate, type ScanGate } from './scan-gate.ts';
+import { scanGate, type ScanGate } from './scan-gate.ts';
+import { makeJobDir, prepareSource } from './source-step.ts';
+import { bucketRef, masterObjectKey, type VideoSources } from './sources.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -40,6 +42,8 @@ export interface PipelineDeps {
   readonly cancelRequested?: () => Promise<boolean>;
   /** Master archive (+ optional Stream offload); absent when ARCHIVE_DRIVER=none. */
   readonly archive?: ArchiveStepDeps;
+  /** Where uploads and masters are (pipeline/sources.ts); default the data volume. Jobs naming a bucket key need it. */
+  readonly sources?: VideoSources;
 }
 
 /** Storage prefix of a video's published HLS package. */
@@ -104,21 +108,6 @@ function throttled(
   return { report, flush: () => chain };
 }
 
-/** Scan beside validate → strip; returns the stripped master with the scan still pending (see scan-gate.ts). */
-async function prepare(job: Job<TranscodeJobData>, d: PipelineDeps): Promise<PreparedMaster> {
-  try {
-    return await prepareMaster(job.data.videoId, job.data.sourcePath, {
-      ...d.ingest,
-      videos: d.videos,
-      ffmpegPath: d.ffmpegPath,
-      ffprobePath: d.ffprobePath,
-      logger: d.logger,
-    });
-  } catch (err) {
-    throw finalIfVerdict(err);
-  }
-}
-
 /**
  * The row already turned ready after this job was created: an earlier attempt of this very job finished it, and BullMQ
  * handed the job out again because that attempt's lock lapsed (a worker whose event loop was blocked for longer than
@@ -153,7 +142,25 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   // A preview left by an earlier attempt (one that failed, or died and stalled) points at a package this attempt is
   // about to delete and re-publish: the API stops offering it now, not when this attempt's first segments are out.
   if (await d.videos.clearPreview(videoId)) d.logger.info({ videoId }, 'preview of an earlier attempt withdrawn');
-  const prepared = await prepare(job, d);
+  // Before this attempt makes its own temp dirs (a worker SIGKILLed mid-transcode leaves its dirs behind).
+  await removeStaleWorkDirs(d.workDir, videoId);
+  // The staged source (a temp copy when it came from the bucket) is removed on every way out of this attempt.
+  const staged = await prepareSource(job, d);
+  try {
+    return await runPrepared(job, d, staged.prepared, { started, clock, release: () => staged.release() });
+  } finally {
+    await staged.release();
+  }
+}
+
+async function runPrepared(
+  job: Job<TranscodeJobData>,
+  d: PipelineDeps,
+  prepared: PreparedMaster,
+  t: { started: number; clock: ReturnType<typeof stageClock>; release: () => Promise<void> },
+): Promise<{ masterKey: string }> {
+  const { videoId } = job.data;
+  const { started, clock } = t;
   clock.lap('scanStrip');
   const sourcePath = prepared.path;
   await d.videos.markProcessing(videoId, 'probe');
@@ -170,9 +177,7 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back. It
   // is copied once the scan cleared it, while the ladder encodes; the row turns ready only when both are done.
   const archived = d.archive ? archiveInBackground(d.archive, videoId, sourcePath, d, gate.cleared) : undefined;
-  await mkdir(d.workDir, { recursive: true });
-  await removeStaleWorkDirs(d.workDir, videoId);
-  const work = await mkdtemp(path.join(d.workDir, workDirPrefix(videoId)));
+  const work = await makeJobDir(d.workDir, videoId);
   const prefix = hlsPrefix(videoId);
   const masterKey = `${prefix}/${MASTER_NAME}`;
   // The work dir is removed before the row says ready: whoever sees `ready` (a user, a test, the orphan sweep) never
@@ -190,6 +195,8 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   clock.lap('package');
   await gate.cleared;
   await archived?.result();
+  // As the work dir above: no temp copy of the source outlives the row turning ready.
+  await t.release();
   clock.lap('archiveWait');
   await d.videos.setProgress(videoId, 'package', 100);
   await d.videos.setArtwork(videoId, artwork);
@@ -218,6 +225,10 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   return { masterKey };
 }
 
+/** With the bucket, the staging copy retention deletes is the master object, not this attempt's temp copy. */
+const stagingOf = (d: PipelineDeps, videoId: string, localPath: string): string | undefined =>
+  d.sources?.kind === 'bucket' ? bucketRef(masterObjectKey(`${videoId}/${path.basename(localPath)}`)) : undefined;
+
 /** The archive step started beside the transcode: its error is kept for `result()`, never left unhandled. */
 function archiveInBackground(
   archive: ArchiveStepDeps,
@@ -228,7 +239,9 @@ function archiveInBackground(
 ): { settled: Promise<unknown>; result: () => Promise<void> } {
   const run = cleared
     .then(() => d.videos.get(videoId))
-    .then((v) => archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId }));
+    .then((v) =>
+      archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId, stagingPath: stagingOf(d, videoId, localPath) }),
+    );
   const settled = run.then(
     () => undefined,
     (err: unknown) => err,

@@ -21,6 +21,24 @@ export interface PrepareMasterOptions {
   /** Config MAX_DURATION_SEC. */
   readonly maxDurationSec: number;
   readonly logger: Pick<Logger, 'info' | 'warn'>;
+  /** Where the upload and master live beyond this attempt; default the data volume (QUARANTINE_DIR, mastersDir). */
+  readonly keeping?: SourceKeeping;
+}
+
+/**
+ * What happens to the upload and the master outside this attempt's files. The default keeps everything on the data
+ * volume; with the bucket (pipeline/source-step.ts) the master is put before it is recorded and the upload object is
+ * deleted or quarantined.
+ */
+export interface SourceKeeping {
+  /** Where an infected upload is kept, as recorded on the row (before it is moved there). */
+  quarantineLocation(videoId: string, sourcePath: string): string;
+  /** Moves the infected upload there; idempotent. */
+  quarantine(videoId: string, sourcePath: string): Promise<void>;
+  /** Makes the stripped master durable; called before the row records it. */
+  keepMaster(localPath: string, key: string): Promise<void>;
+  /** The raw upload is not needed any more (master recorded, or the upload rejected). */
+  discardUpload(sourcePath: string): Promise<void>;
 }
 
 /** Outcomes decided by the upload itself: recorded on the video, never retried. */
@@ -48,7 +66,12 @@ const exists = (p: string): Promise<boolean> =>
 
 /** What identifies the bytes of a file on disk without reading them again. */
 async function fingerprint(file: string): Promise<{ key: string; size: number }> {
-  const st = await stat(file, { bigint: true });
+  const st = await stat(file, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
+    // Not a scanner outage: a worker that cannot see the upload (no shared DATA_DIR) must say so.
+    if (err.code === 'ENOENT')
+      throw new PipelineError('TRANSCODE_SOURCE_MISSING', `The upload is not at ${file}.`, { where: file }, { cause: err });
+    throw err;
+  });
   return { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, size: Number(st.size) };
 }
 
@@ -87,10 +110,19 @@ const quarantineName = (videoId: string, sourcePath: string): string => `${video
  * Moves an infected upload to quarantine (and drops its tus info file). The verdict is recorded before this runs, so
  * a job that stopped in between (the database or the disk was down) finishes the move when it runs again.
  */
-async function quarantine(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<void> {
-  if (await exists(sourcePath)) await quarantineFile(sourcePath, o.quarantineDir, quarantineName(videoId, sourcePath));
-  await deleteTusUpload(sourcePath);
-}
+const onDataVolume = (o: PrepareMasterOptions): SourceKeeping => ({
+  quarantineLocation: (videoId, sourcePath) => path.join(o.quarantineDir, quarantineName(videoId, sourcePath)),
+  quarantine: async (videoId, sourcePath) => {
+    if (await exists(sourcePath)) await quarantineFile(sourcePath, o.quarantineDir, quarantineName(videoId, sourcePath));
+    await deleteTusUpload(sourcePath);
+  },
+  keepMaster: async () => undefined,
+  discardUpload: async (sourcePath) => {
+    await deleteTusUpload(sourcePath);
+  },
+});
+
+const keepingOf = (o: PrepareMasterOptions): SourceKeeping => o.keeping ?? onDataVolume(o);
 
 /**
  * Waits for the scan and acts on its verdict: clamd unreachable → its error; infected → recorded, quarantined,
@@ -106,9 +138,9 @@ async function verdict(
   const scan = await scanning;
   if (scan.verdict.infected) {
     const { signature } = scan.verdict;
-    const quarantinePath = path.join(o.quarantineDir, quarantineName(videoId, sourcePath));
+    const quarantinePath = keepingOf(o).quarantineLocation(videoId, sourcePath);
     await o.videos.markInfected(videoId, { signature, sha256: scan.sha256, quarantinePath });
-    await quarantine(videoId, sourcePath, o);
+    await keepingOf(o).quarantine(videoId, sourcePath);
     o.logger.warn({ videoId, signature, quarantinePath }, 'infected upload quarantined');
     throw new PipelineError('INGEST_INFECTED', `ClamAV found ${signature}.`, { signature });
   }
@@ -139,7 +171,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     if (await exists(done)) return { path: done, probe: undefined, cleared: Promise.resolve() };
   }
   if (video?.status === 'infected') {
-    await quarantine(videoId, sourcePath, o);
+    await keepingOf(o).quarantine(videoId, sourcePath);
     throw new PipelineError('INGEST_INFECTED', `ClamAV found ${video.scan_signature ?? 'malware'}.`, { signature: video.scan_signature });
   }
   await o.videos.markProcessing(videoId, 'scan');
@@ -157,7 +189,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     if (isTerminalIngestError(err)) {
       await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
       // Not a video we will ever use, and it may carry location tags: do not keep it (it would never expire either).
-      await deleteTusUpload(sourcePath);
+      await keepingOf(o).discardUpload(sourcePath);
     }
     throw err;
   }
@@ -170,9 +202,10 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
       throw err;
     }
     const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
+    await keepingOf(o).keepMaster(master.path, key);
     await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
     // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
-    await deleteTusUpload(sourcePath);
+    await keepingOf(o).discardUpload(sourcePath);
   })();
   cleared.catch(() => undefined); // the caller awaits it; this only keeps a rejection it has not reached yet quiet
   return { path: master.path, probe: master.probe, cleared };

@@ -4,10 +4,11 @@ import type { Job, Queue } from 'bullmq';
 import { describeError, ERROR_DEFINITIONS, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
-import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
+import { QUEUE_NAMES, type TranscodeJobData, type TranscodeSource } from '../core/types.ts';
 import type { UnfinishedVideoRow, UnfinishedVideos } from '../db/unfinished-videos.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { restoredUploadName } from '../ingest/video-files.ts';
+import type { VideoSources } from './sources.ts';
 
 /** BullMQ states in which a job still runs or will run: the reconciler never touches these. */
 const LIVE_STATES: ReadonlySet<string> = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused']);
@@ -35,6 +36,8 @@ export interface ReconcilerOptions {
   readonly uploadDir: string;
   /** Stripped masters (DATA_DIR/masters); prepare reuses a video's master when it exists. */
   readonly mastersDir: string;
+  /** With the bucket (STORAGE_DRIVER=s3) the upload and master are looked for there; default the data volume. */
+  readonly sources?: VideoSources;
   readonly logger: Logger;
   readonly metrics?: PipelineMetrics;
   /** A worker heartbeat younger than this means the video is being processed even if Redis lost its job (2 × JOB_LOCK_MS). */
@@ -143,18 +146,18 @@ export class Reconciler {
       this.o.logger.warn({ ...log, reason: job.failedReason }, 'reconciler recorded the failure of a finished job on its unfinished video');
       return 'job_failed';
     }
-    const sourcePath = await this.#sourcePathOf(row);
-    if (!sourcePath) {
+    const source = await this.#sourceOf(row);
+    if (!source) {
       if (!this.#reportedMissing.has(row.id)) {
         this.#reportedMissing.add(row.id);
         this.o.logger.error(log, 'unfinished video has neither its upload nor its master on disk: its job cannot be re-queued');
       }
       return 'source_missing';
     }
-    await requeueTranscode(queue, { videoId: row.id, sourcePath });
+    await requeueTranscode(queue, { videoId: row.id, ...source });
     const reason: RepairReason = state === 'completed' ? 'job_completed' : 'job_missing';
     this.#count(reason);
-    this.o.logger.warn({ ...log, reason, sourcePath }, 'reconciler re-queued the transcode of an unfinished video');
+    this.o.logger.warn({ ...log, reason, ...source }, 'reconciler re-queued the transcode of an unfinished video');
     return reason;
   }
 
@@ -166,6 +169,12 @@ export class Reconciler {
    * The path intake would have queued: the tus upload, or a master restored from the archive. When neither is left but
    * the stripped master is, prepare starts from the master and never opens the path, so the upload's path is kept.
    */
+  async #sourceOf(row: UnfinishedVideoRow): Promise<TranscodeSource | undefined> {
+    if (this.o.sources?.kind === 'bucket') return this.o.sources.requeueSource(row);
+    const sourcePath = await this.#sourcePathOf(row);
+    return sourcePath === undefined ? undefined : { sourcePath };
+  }
+
   async #sourcePathOf(row: UnfinishedVideoRow): Promise<string | undefined> {
     const upload = row.source_key ? childOf(this.o.uploadDir, row.source_key) : undefined;
     if (upload && (await exists(upload))) return upload;

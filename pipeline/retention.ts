@@ -1,4 +1,5 @@
-import { describeError } from '../core/errors.ts';
+import { describeError, PipelineError } from '../core/errors.ts';
+import { keyOfBucketRef } from './sources.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ArchiveRecords } from '../db/archive-records.ts';
 import type { ObjectStorage } from '../storage/types.ts';
@@ -13,6 +14,8 @@ export interface StagingCleanupOptions {
   /** Clock in ms since the epoch; default Date.now. */
   readonly now?: () => number;
   readonly logger: Logger;
+  /** The bucket that holds masters with STORAGE_DRIVER=s3 (staging paths `bucket:masters/…`); default none. */
+  readonly sourcesBucket?: ObjectStorage;
   /** Rows per sweep; default 100. */
   readonly batch?: number;
 }
@@ -21,6 +24,14 @@ export interface StagingCleanupResult {
   readonly deleted: string[];
   /** Videos whose archive copy no longer verified: their staging copy is kept and the error logged. */
   readonly kept: string[];
+}
+
+/** A staging copy in the bucket is deleted there; a local one by its path (the default). */
+function removerOf(stagingPath: string, bucket: ObjectStorage | undefined): (() => Promise<void>) | undefined {
+  const key = keyOfBucketRef(stagingPath);
+  if (key === undefined) return undefined;
+  if (!bucket) throw new PipelineError('STORAGE_NOT_FOUND', `Staging copy ${stagingPath} is in a bucket this process has not opened.`);
+  return () => bucket.delete(key);
 }
 
 /**
@@ -41,6 +52,7 @@ export async function cleanStagingCopies(o: StagingCleanupOptions): Promise<Stag
         sha256: r.master_sha256,
         size: r.master_size_bytes,
         localPath: r.staging_path,
+        remove: removerOf(r.staging_path, o.sourcesBucket),
       });
       await o.records.markStagingDeleted(r.id);
       deleted.push(r.id);

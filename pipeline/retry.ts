@@ -3,11 +3,12 @@ import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PipelineError } from '../core/errors.ts';
-import { QUEUE_NAMES, type TranscodeJobData } from '../core/types.ts';
+import { QUEUE_NAMES, type TranscodeJobData, type TranscodeSource } from '../core/types.ts';
 import type { Actor, VideoAdminRepository } from '../db/video-admin.ts';
 import type { VideoRepository, VideoRow } from '../db/videos.ts';
 import { restoredUploadName } from '../ingest/video-files.ts';
 import { cancelMarkerKey } from './queue.ts';
+import type { VideoSources } from './sources.ts';
 
 export interface RetryDeps {
   readonly videos: VideoRepository;
@@ -20,6 +21,8 @@ export interface RetryDeps {
   readonly uploadDir: string;
   /** Stripped masters, `<videoId>/master.<ext>`. */
   readonly mastersDir: string;
+  /** With the bucket (STORAGE_DRIVER=s3) the upload and master are looked for there; default the data volume. */
+  readonly sources?: VideoSources;
 }
 
 const exists = (p: string): Promise<boolean> =>
@@ -33,7 +36,18 @@ const exists = (p: string): Promise<boolean> =>
  * the scan, which it already passed), else a master restored from the archive, else the raw upload (scanned again).
  * None left → API_RETRY_SOURCE_MISSING.
  */
-async function retrySource(v: VideoRow, d: RetryDeps): Promise<string> {
+async function retrySource(v: VideoRow, d: RetryDeps): Promise<TranscodeSource> {
+  if (d.sources?.kind === 'bucket') {
+    const source = await d.sources.requeueSource(v);
+    if (source) return source;
+    throw new PipelineError('API_RETRY_SOURCE_MISSING', `Video ${v.id} has neither a master nor an upload left in the bucket.`, {
+      id: v.id,
+    });
+  }
+  return { sourcePath: await retryPath(v, d) };
+}
+
+async function retryPath(v: VideoRow, d: RetryDeps): Promise<string> {
   const uploadDir = path.resolve(d.uploadDir);
   const restored = path.join(uploadDir, restoredUploadName(v.id));
   // source_key comes from the database; a path outside the upload dir is never handed to a job, whatever it says.
@@ -59,7 +73,7 @@ export async function retryVideo(d: RetryDeps, videoId: string, actor: Actor, no
   const v = await d.videos.get(videoId);
   if (!v) throw new PipelineError('API_NOT_FOUND', `No video ${videoId}.`, { id: videoId });
   if (v.status !== 'failed') throw new PipelineError('API_RETRY_NOT_FAILED', `Video is ${v.status}.`, { status: v.status });
-  const sourcePath = await retrySource(v, d);
+  const source = await retrySource(v, d);
   const old = await d.queue.getJob(videoId);
   if (old) {
     const state = await old.getState();
@@ -74,6 +88,6 @@ export async function retryVideo(d: RetryDeps, videoId: string, actor: Actor, no
   const res = await d.admin.resetForRetry(videoId, actor, notes);
   if (!res) throw new PipelineError('API_NOT_FOUND', `No video ${videoId}.`, { id: videoId });
   if (res.notFailed) throw new PipelineError('API_RETRY_NOT_FAILED', `Video is ${res.video.status}.`, { status: res.video.status });
-  await d.queue.add(QUEUE_NAMES.transcode, { videoId, sourcePath }, { jobId: videoId });
+  await d.queue.add(QUEUE_NAMES.transcode, { videoId, ...source }, { jobId: videoId });
   return res.video;
 }

@@ -73,9 +73,21 @@ describe('docker-compose.yml', () => {
     expect(c.services['api']?.command).toContain('api');
   });
 
+  it('gives workers no shared volume: each has only its own scratch /data, and the api keeps its volume for tus uploads', () => {
+    const worker = c.services['worker']!;
+    expect(worker.volumes).toEqual(['/data']);
+    expect(worker.environment?.['STORAGE_DRIVER']).toBe('s3');
+    expect(c.services['api']?.volumes).toEqual(['appdata:/data']);
+    for (const [name, s] of Object.entries(c.services)) {
+      if (name === 'api' || name === 'backup') continue;
+      expect(s.volumes ?? [], name).not.toContain('appdata:/data');
+    }
+  });
+
   it('keeps state in declared named volumes', () => {
     const declared = new Set(Object.keys(c.volumes));
-    for (const name of ['api', 'worker', 'postgres', 'redis', 'minio', 'clamav']) {
+    // Workers keep no state (only scratch, tested above).
+    for (const name of ['api', 'postgres', 'redis', 'minio', 'clamav']) {
       const named = (c.services[name]?.volumes ?? []).map((v) => v.split(':')[0]!).filter((v) => !v.startsWith('.') && !v.startsWith('/'));
       expect(named.length, name).toBeGreaterThan(0);
       for (const v of named) expect(declared.has(v), `${name} uses undeclared volume ${v}`).toBe(true);

@@ -45,6 +45,7 @@ export const MESSAGES = Object.freeze({
   TRANSCODE_PROBE_FAILED: 'This file could not be read as a video.',
   TRANSCODE_NO_VIDEO: 'This file has no video picture. Choose a video file.',
   TRANSCODE_FFMPEG_FAILED: OUR_SIDE,
+  TRANSCODE_SOURCE_MISSING: 'The uploaded file could not be found for processing. A moderator can retry it, or upload it again.',
   TRANSCODE_SOURCE_CORRUPT: 'The video stops part-way through (the file is damaged or incomplete). Export or upload the original again.',
   TRANSCODE_CANCELLED: 'Processing of this video was cancelled. A moderator can start it again.',
   TRANSCODE_POOL_START_FAILED: OUR_SIDE,

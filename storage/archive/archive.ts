@@ -101,6 +101,8 @@ export interface ReleaseStagingOptions {
   readonly sha256: string;
   readonly size: number;
   readonly localPath: string;
+  /** Deletes the staging copy; default removes `localPath` (a copy kept in a bucket passes its own delete). */
+  readonly remove?: () => Promise<void>;
 }
 
 /**
@@ -111,5 +113,5 @@ export async function releaseStagingCopy(o: ReleaseStagingOptions): Promise<void
   if (!(await verifyArchived(o.storage, o.key, o))) {
     throw new PipelineError('STORAGE_NOT_ARCHIVED', `Archive copy ${o.key} is missing or differs; keeping ${o.localPath}.`, { key: o.key });
   }
-  await rm(o.localPath, { force: true });
+  await (o.remove ? o.remove() : rm(o.localPath, { force: true }));
 }

@@ -25,12 +25,36 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+export interface StartServiceOptions {
+  /**
+   * Directories the process must not see, as on another host: it runs in a mount namespace of its own (unshare, needs
+   * root) with an empty tmpfs mounted over each. Default none.
+   */
+  readonly hide?: readonly string[];
+}
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** argv that runs `argv` with `hide` covered by empty tmpfs mounts in a private mount namespace. */
+export function hiddenFrom(hide: readonly string[], argv: readonly string[]): string[] {
+  const mounts = hide.map((d) => `mount -t tmpfs tmpfs ${quote(d)}`).join(' && ');
+  // `exec` keeps the pid: the process the caller spawned is node itself, so signals reach it directly.
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${mounts} && exec "$0" "$@"`, ...argv];
+}
+
 /**
  * Runs `ops/main.ts --role <role>` as its own process with `env` (the way production runs it) and resolves when it
  * logged "started". Lines that are not JSON (stack traces) are kept as `{ msg: <text> }`.
  */
-export async function startService(role: 'api' | 'worker', env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'ops', 'main.ts'), '--role', role], {
+export async function startService(
+  role: 'api' | 'worker',
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  o: StartServiceOptions = {},
+): Promise<ServiceProcess> {
+  const node = [process.execPath, '--import', 'tsx', path.join(ROOT, 'ops', 'main.ts'), '--role', role];
+  const [cmd, ...args] = o.hide?.length ? hiddenFrom(o.hide, node) : node;
+  const child = spawn(cmd!, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

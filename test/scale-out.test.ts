@@ -1,0 +1,246 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startS3rver, type RunningS3rver } from '../bench/s3rver-server.ts';
+import { createDb, type Sql } from '../db/client.ts';
+import { VideoRepository } from '../db/videos.ts';
+import { createTranscodeQueue } from '../pipeline/queue.ts';
+import { redisConnection } from '../pipeline/redis.ts';
+import { incomingKey, quarantineKey } from '../pipeline/sources.ts';
+import { S3Storage } from '../storage/s3.ts';
+import { deleteQueueKeys, listFiles, waitFor } from './helpers/app.ts';
+import { bearer, TEST_JWT_SECRET, TEST_PLAYBACK_KEY, tokenFor } from './helpers/auth.ts';
+import { startClamd, type TestClamd } from './helpers/clamd.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/db.ts';
+import { TEST_REDIS_URL } from './helpers/env.ts';
+import { makeClip } from './helpers/media.ts';
+import { hiddenFrom, startService, type ServiceProcess } from './helpers/processes.ts';
+import { tusUpload } from './helpers/tus-upload.ts';
+
+const BUCKET = 'kidstream-scale';
+const PREFIX = `ksscale${process.pid}`;
+
+/** Whether this machine lets us cover a directory in a private mount namespace (root, unshare and mount allowed). */
+function canHide(dir: string): boolean {
+  const r = spawnSync(hiddenFrom([dir], ['true'])[0]!, hiddenFrom([dir], ['true']).slice(1), { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+interface VideoJson {
+  readonly status: string;
+  readonly stage: string | null;
+  readonly error: { code: string } | null;
+  readonly playback: { url: string } | null;
+}
+
+const probeDir = await mkdtemp(path.join(os.tmpdir(), 'ks-scale-probe-'));
+const hideable = canHide(probeDir);
+await rm(probeDir, { recursive: true, force: true });
+
+/**
+ * Scale-out without a shared disk: one API and two workers of the real service, each with its own DATA_DIR, each
+ * worker in a mount namespace where the other processes' data dirs are empty tmpfs mounts, so everything a worker
+ * needs must come through Redis, PostgreSQL and the one bucket.
+ */
+describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesystem (STORAGE_DRIVER=s3)', () => {
+  let s3: RunningS3rver;
+  let db: TestDatabase;
+  let sql: Sql;
+  let clamd: TestClamd;
+  let tmp: string;
+  let bucket: S3Storage;
+  let api: ServiceProcess;
+  const workers: ServiceProcess[] = [];
+  const dataDirs: Record<'api' | 'w1' | 'w2', string> = { api: '', w1: '', w2: '' };
+  let env: Record<string, string>;
+  let mod: Record<string, string>;
+  let flagged: string;
+
+  const startWorker = async (name: 'w1' | 'w2'): Promise<ServiceProcess> => {
+    const others = (['api', 'w1', 'w2'] as const).filter((n) => n !== name).map((n) => dataDirs[n]);
+    return startService('worker', { ...env, DATA_DIR: dataDirs[name] }, 120_000, { hide: others });
+  };
+  const video = async (id: string): Promise<VideoJson> =>
+    (await (await fetch(`${api.url}/api/videos/${id}`, { headers: mod })).json()) as VideoJson;
+  const settled = (id: string): Promise<VideoJson> =>
+    waitFor(
+      async () => {
+        const v = await video(id).catch(() => undefined);
+        return v && ['ready', 'failed', 'rejected', 'infected'].includes(v.status) ? v : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 500, what: `video ${id} to settle` },
+    );
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-scale-'));
+    for (const n of ['api', 'w1', 'w2'] as const) {
+      dataDirs[n] = path.join(tmp, `data-${n}`);
+      await mkdir(dataDirs[n], { recursive: true });
+    }
+    [s3, db] = await Promise.all([startS3rver([BUCKET]), createTestDatabase()]);
+    sql = createDb({ url: db.url, max: 2 });
+    bucket = await S3Storage.create({ endpoint: s3.endpoint, bucket: BUCKET, accessKey: s3.accessKey, secretKey: s3.secretKey });
+    const clamdDir = path.join(tmp, 'clamd');
+    await mkdir(clamdDir);
+    // A real video clamd is taught to flag (EICAR is not a video and would be rejected before the verdict matters).
+    flagged = await makeClip({ out: path.join(tmp, 'flagged.mp4'), durationSec: 2, width: 320, height: 240 });
+    await writeFile(path.join(clamdDir, 'video.hdb'), execFileSync('sigtool', ['--md5', flagged]));
+    clamd = await startClamd({ socket: path.join(clamdDir, 'clamd.sock'), dir: clamdDir });
+    await deleteQueueKeys(TEST_REDIS_URL, PREFIX);
+    env = {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: PREFIX,
+      CLAMD_SOCKET: path.join(clamdDir, 'clamd.sock'),
+      JWT_SECRET: TEST_JWT_SECRET,
+      PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
+      UPLOAD_TOKEN_SECRET: 'scale-out-upload-token-secret-0123456789',
+      LOG_LEVEL: 'info',
+      STORAGE_DRIVER: 's3',
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: BUCKET,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      FFMPEG_THREADS: '1',
+      WORKER_CONCURRENCY: '1',
+      TRANSCODE_ATTEMPTS: '3',
+      TRANSCODE_BACKOFF_MS: '300',
+      // Short enough that a SIGKILLed worker's job is taken over within seconds, long enough for a busy 2-core box.
+      JOB_LOCK_MS: '5000',
+      JOB_STALLED_INTERVAL_MS: '1000',
+      JOB_MAX_STALLED: '3',
+    };
+    api = await startService('api', { ...env, DATA_DIR: dataDirs.api }, 120_000);
+    workers.push(await startWorker('w1'), await startWorker('w2'));
+    mod = bearer(await tokenFor('scale-mod', 'moderator', { ttlSec: 3600 }));
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([api?.kill('SIGKILL'), ...workers.map((w) => w.kill('SIGKILL'))]);
+    await sql?.end({ timeout: 5 });
+    await Promise.allSettled([bucket?.close(), s3?.close(), clamd?.stop(), db?.drop(), deleteQueueKeys(TEST_REDIS_URL, PREFIX)]);
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  let readyId = '';
+
+  it('a tus upload on the API host is transcoded by a worker that cannot see its disk, and plays through the API', async () => {
+    const clip = await makeClip({ out: path.join(tmp, 'clip.mp4'), durationSec: 4, width: 640, height: 360 });
+    const up = await tusUpload(`${api.url}/uploads`, clip, { filename: 'clip.mp4', title: 'Scale-out clip' });
+    readyId = up.videoId;
+    const v = await settled(up.videoId);
+    expect(v.status).toBe('ready');
+    const master = await fetch(`${api.url}${v.playback!.url}`);
+    expect(master.status).toBe(200);
+    const text = await master.text();
+    const playlists = [
+      ...text.split('\n').filter((l) => l && !l.startsWith('#')),
+      ...[...text.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]!),
+    ];
+    expect(playlists.length).toBeGreaterThanOrEqual(3);
+    for (const uri of playlists) {
+      const plUrl = new URL(uri, master.url).toString();
+      const pl = await fetch(plUrl);
+      expect(pl.status).toBe(200);
+      const segment = (await pl.text()).split('\n').find((l) => l && !l.startsWith('#'));
+      const seg = await fetch(new URL(segment!, plUrl));
+      expect(seg.status).toBe(200);
+      expect((await seg.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    }
+    // The raw upload left the bucket once the master was recorded; the API host kept no copy; workers kept no temp files.
+    expect(await bucket.list(`incoming/${up.videoId}/`)).toEqual([]);
+    expect(await bucket.list(`masters/${up.videoId}/`)).toHaveLength(1);
+    expect(await readdir(path.join(dataDirs.api, 'uploads'))).toEqual([]);
+    for (const n of ['w1', 'w2'] as const) expect(await listFiles(path.join(dataDirs[n], 'work'))).toEqual([]);
+  });
+
+  it('masters and raw uploads are not reachable through any playback or object route', async () => {
+    const v = await video(readyId);
+    const sig = new URL(`${api.url}${v.playback!.url}`).searchParams.get('sig')!;
+    const [masterKey] = await bucket.list(`masters/${readyId}/`);
+    const attempts = [
+      `/hls/${readyId}/..%2F..%2F${masterKey!.replace(/\//g, '%2F')}`,
+      `/hls/${readyId}/%2e%2e/%2e%2e/${masterKey}`,
+      `/hls/${readyId}/master.mp4`,
+      `/hls/${readyId}/upload`,
+      `/objects/archive/${masterKey}`,
+      `/objects/${masterKey}`,
+      `/${masterKey}`,
+      `/${incomingKey(readyId)}`,
+      `/masters/${readyId}/master.mp4`,
+    ];
+    for (const p of attempts) {
+      const res = await fetch(`${api.url}${p}${p.includes('?') ? '&' : '?'}sig=${encodeURIComponent(sig)}`, { headers: mod });
+      expect({ p, status: res.status }).not.toEqual({ p, status: 200 });
+      expect([200, 206]).not.toContain(res.status);
+    }
+  });
+
+  it('a worker SIGKILLed mid-encode: the other worker finishes the video; the restarted one removes its stale temp dir', async () => {
+    const clip = await makeClip({ out: path.join(tmp, 'long.mp4'), durationSec: 20, width: 640, height: 360 });
+    const up = await tusUpload(`${api.url}/uploads`, clip, { filename: 'long.mp4', title: 'Crash me' });
+    await waitFor(async () => ((await video(up.videoId)).stage === 'transcode' ? true : undefined), {
+      timeoutMs: 120_000,
+      what: 'transcode to start',
+    });
+    const holder = workers.findIndex((w) => w.logs.some((l) => l['videoId'] === up.videoId && l.msg === 'transcode job started'));
+    expect(holder).toBeGreaterThanOrEqual(0);
+    const name = holder === 0 ? 'w1' : 'w2';
+    await workers[holder]!.kill('SIGKILL');
+    // The dead worker's temp dirs are still on its own disk.
+    expect((await readdir(path.join(dataDirs[name], 'work'))).length).toBeGreaterThan(0);
+    const v = await settled(up.videoId);
+    expect(v.status).toBe('ready');
+    const survivor = workers[1 - holder]!;
+    expect(survivor.logs.some((l) => l['videoId'] === up.videoId && l.msg === 'video ready')).toBe(true);
+    workers[holder] = await startWorker(name);
+    expect(await readdir(path.join(dataDirs[name], 'work'))).toEqual([]);
+    expect(await bucket.list(`incoming/${up.videoId}/`)).toEqual([]);
+  });
+
+  it('an infected upload leaves incoming/ for quarantine/ in the bucket, no master is kept, and no route reaches it', async () => {
+    const up = await tusUpload(`${api.url}/uploads`, flagged, { filename: 'flagged.mp4', title: 'Flagged' });
+    const v = await settled(up.videoId);
+    expect({ status: v.status, code: v.error?.code }).toEqual({ status: 'infected', code: 'INGEST_INFECTED' });
+    expect(await bucket.list(`incoming/${up.videoId}/`)).toEqual([]);
+    expect(await bucket.list(`masters/${up.videoId}/`)).toEqual([]);
+    expect(await bucket.list(`quarantine/${up.videoId}/`)).toEqual([quarantineKey(up.videoId)]);
+    for (const p of [`/hls/${up.videoId}/upload`, `/${quarantineKey(up.videoId)}`, `/objects/archive/${quarantineKey(up.videoId)}`]) {
+      expect([200, 206], p).not.toContain((await fetch(`${api.url}${p}`, { headers: mod })).status);
+    }
+    for (const n of ['w1', 'w2'] as const) expect(await listFiles(path.join(dataDirs[n], 'work'))).toEqual([]);
+  });
+
+  it('a job whose source is not there fails with TRANSCODE_SOURCE_MISSING (bucket key, and a path only the API host has)', async () => {
+    const videos = new VideoRepository(sql);
+    const queue = createTranscodeQueue({ connection: redisConnection(TEST_REDIS_URL), prefix: PREFIX, attempts: 2, backoffMs: 300 });
+    try {
+      const make = async (n: number): Promise<string> =>
+        (
+          await videos.createFromUpload({
+            uploadId: `missing-${n}-${process.pid}`,
+            title: `missing ${n}`,
+            description: '',
+            originalFilename: 'gone.mp4',
+            uploaderId: 'scale-uploader',
+            sourceKey: `missing-${n}`,
+            sourceSizeBytes: 10,
+          })
+        ).id;
+      const [a, b] = [await make(1), await make(2)];
+      await queue.add('transcode', { videoId: a, sourceObject: incomingKey(a) }, { jobId: a });
+      // What a worker without the shared volume used to wait on for ever as a clamd outage.
+      await queue.add('transcode', { videoId: b, sourcePath: path.join(dataDirs.api, 'uploads', 'only-here') }, { jobId: b });
+      for (const id of [a, b]) {
+        const v = await settled(id);
+        expect({ id, status: v.status, code: v.error?.code }).toEqual({ id, status: 'failed', code: 'TRANSCODE_SOURCE_MISSING' });
+      }
+    } finally {
+      await queue.close();
+    }
+  });
+});
