@@ -13,9 +13,20 @@ export interface UploadRoutesOptions {
   readonly rateLimit?: UploadRateLimit;
 }
 
-/** Mounts the tus endpoint; fastify must not parse tus bodies, the tus server streams them to disk itself. */
+/**
+ * Mounts the tus endpoint in a scope of its own where fastify parses no body at all, whatever its Content-Type: the
+ * tus server streams PATCH bodies to disk itself and answers every protocol error (a wrong Content-Type is its 415,
+ * with Tus-Resumable and a JSON code), instead of fastify refusing a type it has no parser for.
+ */
 export function registerUploadRoutes(app: FastifyInstance, o: UploadRoutesOptions): void {
-  app.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    mountTus(scope, o);
+  });
+}
+
+function mountTus(app: FastifyInstance, o: UploadRoutesOptions): void {
   const handle = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     reply.hijack();
     await o.tus.handle(req.raw, reply.raw);

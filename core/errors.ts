@@ -95,6 +95,7 @@ export const ERROR_DEFINITIONS = {
     hint: 'The request does not follow tus 1.0 (headers, Content-Type or method); use a tus client.',
   },
   INGEST_TUS_VERSION: { status: 412, hint: 'Send "Tus-Resumable: 1.0.0"; this server speaks tus 1.0.0 only.' },
+  INGEST_CONTENT_TYPE: { status: 415, hint: 'Send upload bytes as "Content-Type: application/offset+octet-stream" (tus 1.0).' },
   INGEST_RATE_LIMITED: {
     status: 429,
     hint: 'Too many requests for this upload or uploader; retry after the Retry-After seconds. Operators: UPLOAD_RATE_LIMIT_PER_UPLOAD / UPLOAD_RATE_LIMIT_PER_USER.',

@@ -10,6 +10,7 @@ import type { DiskSpace } from './disk-space.ts';
 import { nodeRequest } from './node-request.ts';
 import { isPartialId, PARTIAL_PREFIX, SafeFileStore } from './safe-file-store.ts';
 import { asJsonError, errorBody, toIngestError } from './tus-errors.ts';
+import { checkProtocol, TUS_VERSION, withMethodOverride } from './tus-protocol.ts';
 import { UploadCompletion, VIDEO_ID_HEADER, type FinishedUploadLookup, type UploadFinishHook } from './upload-finish.ts';
 import { assertNoServerKeys, parseVideoMetadata } from './upload-metadata.ts';
 import { deleteTusUpload } from './video-files.ts';
@@ -124,11 +125,15 @@ export class TusIngest {
   async handleWeb(req: Request): Promise<Response> {
     let res: Response;
     try {
-      res = await this.#route(req);
+      const tunnelled = withMethodOverride(req);
+      checkProtocol(tunnelled);
+      res = await this.#route(tunnelled);
     } catch (err) {
       res = this.#errorResponse(this.#describe(err));
     }
     if (RETRY_LATER.has(res.status)) res.headers.set('Retry-After', '5');
+    // A 412 names the versions this server speaks (tus 1.0: "MUST").
+    if (res.status === 412) res.headers.set('Tus-Version', TUS_VERSION);
     return asJsonError(res);
   }
 
@@ -263,7 +268,7 @@ export class TusIngest {
 
   /** What @tus/server sets on every response it writes itself (tus version, CORS). */
   #baseHeaders(): Headers {
-    const headers = new Headers({ 'Tus-Resumable': '1.0.0' });
+    const headers = new Headers({ 'Tus-Resumable': TUS_VERSION });
     headers.set('Access-Control-Allow-Origin', '*');
     headers.set(
       'Access-Control-Expose-Headers',

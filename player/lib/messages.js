@@ -27,6 +27,7 @@ export const MESSAGES = Object.freeze({
   INGEST_UPLOAD_BUSY: 'This upload is busy in another tab or request. It continues in a moment.',
   INGEST_PROTOCOL_INVALID: 'Your browser sent the upload in a way this server does not support. Reload the page and try again.',
   INGEST_TUS_VERSION: 'This page is out of date. Reload it and try again.',
+  INGEST_CONTENT_TYPE: 'Your browser sent the upload in a way this server does not support. Reload the page and try again.',
   INGEST_RATE_LIMITED: 'Too many upload requests in a short time. Please wait a minute, then resume.',
   INGEST_EMPTY: 'The file is empty. Choose the video file itself.',
   INGEST_UNREADABLE: 'This file could not be read as a video. It may be damaged or in an unsupported format.',

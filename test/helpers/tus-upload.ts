@@ -17,6 +17,8 @@ export interface TusUploadOptions {
   readonly token?: string;
   /** Who uploads (JWT sub of the uploader asking for the token); default `test-uploader`. */
   readonly uploaderId?: string;
+  /** Send PATCH as POST + X-HTTP-Method-Override (tus-js-client's option for proxies that block PATCH). */
+  readonly overridePatchMethod?: boolean;
 }
 
 /** Default uploader of test uploads. */
@@ -47,6 +49,7 @@ export async function tusUpload(
       metadata,
       headers: { 'Upload-Token': token, ...opts.headers },
       parallelUploads: opts.parallelUploads ?? 1,
+      overridePatchMethod: opts.overridePatchMethod ?? false,
       retryDelays: [],
       onError: reject,
       onSuccess: (payload) => {
