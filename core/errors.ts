@@ -152,6 +152,10 @@ export const ERROR_DEFINITIONS = {
     hint: 'The transcoder output is incomplete or not fMP4 HLS (see context.file); re-run the job, and check the ffmpeg log if it repeats.',
   },
   PACKAGE_BAD_PLAYLIST: { status: 500, hint: 'The file is not an HLS playlist (no #EXTM3U first line); check what wrote it.' },
+  PACKAGE_CHUNKS_INCOMPLETE: {
+    status: 500,
+    hint: 'The stitch got chunk results with gaps, overlaps or a missing chunk; re-run the missing chunk jobs, then the stitch.',
+  },
   PACKAGE_ARTWORK_FAILED: { status: 500, hint: 'ffmpeg produced no frames for posters/storyboard; check the source with ffprobe.' },
   API_NOT_FOUND: { status: 404, hint: 'Check the id; the video may have been deleted.' },
   API_BAD_REQUEST: { status: 400, hint: 'Fix the request to match the documented schema.' },

@@ -62,17 +62,28 @@ export async function findIFrames(renditionDir: string, playlist: MediaPlaylist,
   const timescale = mediaTimescale(init);
   if (!timescale) return [];
   const defaults = trackDefaults(init);
+  const indexed: Array<{ uri: string; index: SegmentIndex }> = [];
+  for (const seg of playlist.segments) {
+    indexed.push({ uri: seg.uri, index: known?.(seg.uri) ?? indexSegment(await readFile(path.join(renditionDir, seg.uri)), defaults) });
+  }
+  return iFramesOf(indexed, timescale);
+}
+
+/** The I-frames of a rendition from its segments' indexes, in playlist order (no segment is read). */
+export function iFramesOf(
+  segments: ReadonlyArray<{ readonly uri: string; readonly index: SegmentIndex }>,
+  timescale: number,
+): IFrameEntry[] {
   const found: Array<Omit<IFrameEntry, 'duration'>> = [];
   let firstDecodeTime: number | undefined;
   let endTime = 0;
-  for (const seg of playlist.segments) {
-    const index = known?.(seg.uri) ?? indexSegment(await readFile(path.join(renditionDir, seg.uri)), defaults);
+  for (const { uri, index } of segments) {
     for (const frag of index.fragments) {
       firstDecodeTime ??= frag.decodeTime;
       endTime = Math.max(endTime, (frag.decodeTime - firstDecodeTime + frag.ticks) / timescale);
       if (frag.keyEnd === undefined) continue;
       found.push({
-        uri: seg.uri,
+        uri,
         offset: frag.moofOffset,
         length: frag.keyEnd - frag.moofOffset,
         time: (frag.decodeTime - firstDecodeTime) / timescale,

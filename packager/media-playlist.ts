@@ -10,6 +10,8 @@ export interface MediaSegmentEntry {
   readonly uri: string;
   readonly duration: number;
   readonly byteRange?: ByteRangeSpec;
+  /** EXT-X-MAP in effect for this segment when it is not the playlist's first one (§4.3.2.5: a map applies until the next). */
+  readonly mapUri?: string;
 }
 
 /** A parsed HLS media playlist: what the packager needs to measure, rewrite and validate. */
@@ -42,6 +44,7 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
   let targetDuration = 0;
   let mediaSequence = 0;
   let mapUri: string | undefined;
+  let currentMap: string | undefined;
   let pending: number | undefined;
   let pendingRange: ByteRangeSpec | undefined;
   let lastEnd: number | undefined;
@@ -55,15 +58,20 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
     if (line.startsWith('#EXT-X-VERSION:')) version = Number(value(line));
     else if (line.startsWith('#EXT-X-TARGETDURATION:')) targetDuration = Number(value(line));
     else if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) mediaSequence = Number(value(line));
-    else if (line.startsWith('#EXT-X-MAP:')) mapUri = /URI="([^"]+)"/.exec(line)?.[1];
-    else if (line.startsWith('#EXTINF:')) pending = parseFloat(value(line));
+    else if (line.startsWith('#EXT-X-MAP:')) {
+      currentMap = /URI="([^"]+)"/.exec(line)?.[1];
+      mapUri ??= currentMap;
+    } else if (line.startsWith('#EXTINF:')) pending = parseFloat(value(line));
     else if (line.startsWith('#EXT-X-BYTERANGE:')) pendingRange = parseByteRange(value(line), lastEnd);
     else if (line === '#EXT-X-ENDLIST') endList = true;
     else if (line === '#EXT-X-INDEPENDENT-SEGMENTS') independentSegments = true;
     else if (line === '#EXT-X-I-FRAMES-ONLY') iFramesOnly = true;
     else if (line.startsWith('#EXT-X-PLAYLIST-TYPE:')) playlistType = value(line);
     else if (!line.startsWith('#') && pending !== undefined) {
-      segments.push(pendingRange ? { uri: line, duration: pending, byteRange: pendingRange } : { uri: line, duration: pending });
+      const map = currentMap !== mapUri ? { mapUri: currentMap } : {};
+      segments.push(
+        pendingRange ? { uri: line, duration: pending, byteRange: pendingRange, ...map } : { uri: line, duration: pending, ...map },
+      );
       lastEnd = pendingRange ? pendingRange.offset + pendingRange.length : undefined;
       pending = undefined;
       pendingRange = undefined;
@@ -105,7 +113,12 @@ export function renderMediaPlaylist(o: RenderMediaPlaylistOptions): string {
   ];
   if (o.iFramesOnly) lines.push('#EXT-X-I-FRAMES-ONLY');
   lines.push(`#EXT-X-MAP:URI="${o.mapUri}"`);
+  let map = o.mapUri;
   for (const s of o.segments) {
+    if ((s.mapUri ?? o.mapUri) !== map) {
+      map = s.mapUri ?? o.mapUri;
+      lines.push(`#EXT-X-MAP:URI="${map}"`);
+    }
     lines.push(`#EXTINF:${s.duration.toFixed(3)},`);
     if (s.byteRange) lines.push(`#EXT-X-BYTERANGE:${s.byteRange.length}@${s.byteRange.offset}`);
     lines.push(s.uri);

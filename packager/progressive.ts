@@ -1,13 +1,13 @@
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.ts';
 import { mapLimit } from '../core/map-limit.ts';
 import { AUDIO_BITRATE, SEGMENT_SECONDS } from '../transcoder/command.ts';
-import { trackDefaults, type TrackDefaults } from './boxes.ts';
+import type { TrackDefaults } from './boxes.ts';
 import { codecOfInitFile } from './codecs.ts';
 import { renderMasterPlaylist, type MasterVariant } from './master.ts';
 import { parseMediaPlaylist, renderMediaPlaylist, type MediaSegmentEntry } from './media-playlist.ts';
-import { indexSegment, type SegmentIndex } from './iframes.ts';
+import type { SegmentIndex } from './iframes.ts';
 import {
   defaultAudio,
   MASTER_NAME,
@@ -17,8 +17,7 @@ import {
   type PackageResult,
   type RenditionInput,
 } from './package.ts';
-import { splitAtKeyframes } from './refragment.ts';
-import { bakeEditList, shiftDecodeTimes } from './timeline.ts';
+import { prepareInit, rewriteSegment } from './segment-rewrite.ts';
 
 /**
  * Where a package is published. The packager knows nothing about object storage; ops adapts storage to this.
@@ -145,15 +144,9 @@ export class ProgressivePackager {
     if (fresh.length === 0 || !pl.mapUri) return false;
     if (!s.mapUri) {
       const initFile = path.join(dir, pl.mapUri);
-      let init: Buffer = await readFile(initFile);
-      const bake = bakeEditList(init);
-      if ('unsupported' in bake) this.o.logger.warn({ rendition: s.input.name, reason: bake.unsupported }, 'edit list kept');
-      else {
-        s.shift = bake.shift;
-        init = bake.init;
-        await replaceFile(initFile, init);
-      }
-      s.defaults = trackDefaults(init);
+      const prepared = await prepareInit(initFile, this.o.logger, s.input.name);
+      s.shift = prepared.shift;
+      s.defaults = prepared.defaults;
       await this.putFile(`${s.input.dir}/${pl.mapUri}`, initFile);
       s.mapUri = pl.mapUri;
     }
@@ -242,26 +235,6 @@ export class ProgressivePackager {
   get error(): unknown {
     return this.lastError;
   }
-}
-
-/** Write-then-rename, so a reader of the work dir never sees half a file. */
-async function replaceFile(file: string, data: Buffer): Promise<void> {
-  await writeFile(`${file}.rewrite.tmp`, data);
-  await rename(`${file}.rewrite.tmp`, file);
-}
-
-/**
- * Decode times shifted by the baked edit list (timeline.ts) and, for video, one fragment per GOP (refragment.ts) so
- * the I-frame playlist lists every key frame; returns a video segment's index. ffmpeg has already renamed the segment
- * into place and never touches it again.
- */
-async function rewriteSegment(file: string, shift: number, videoDefaults: TrackDefaults | undefined): Promise<SegmentIndex | undefined> {
-  if (shift === 0 && !videoDefaults) return undefined;
-  const shifted = shiftDecodeTimes(await readFile(file), shift);
-  const split = videoDefaults ? splitAtKeyframes(shifted, videoDefaults) : undefined;
-  const final = split ?? shifted;
-  if (split || shift !== 0) await replaceFile(file, final);
-  return videoDefaults ? indexSegment(final, videoDefaults) : undefined;
 }
 
 /**

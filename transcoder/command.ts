@@ -39,6 +39,23 @@ export interface LadderCommandOptions {
   readonly threads?: number;
   /** Still frames (storyboard tiles, poster candidates) taken from the same decode; default none. */
   readonly stills?: readonly StillSeries[];
+  /** Encode only this time range of the source (one chunk of a chunked encode, see chunks.ts); default the whole source. */
+  readonly window?: TimeWindow;
+}
+
+/**
+ * A time range of the source on the one-piece encode's timeline (seconds from the source's first frame). The decode
+ * starts `prerollSec` earlier and the frames are cut with a filter after the fps filter, so a chunk holds exactly the
+ * output frames the one-piece encode has in that range: the fps filter and bwdif see the same neighbouring frames.
+ */
+export interface TimeWindow {
+  readonly startSec: number;
+  /** undefined: up to the source's end. */
+  readonly endSec: number | undefined;
+  /** Seconds decoded before startSec and dropped; default 1. */
+  readonly prerollSec?: number;
+  /** Number of the first segment file (seg_%05d) and EXT-X-MEDIA-SEQUENCE of ffmpeg's playlist. */
+  readonly firstSegmentNumber: number;
 }
 
 export interface FfmpegOutput {
@@ -63,8 +80,9 @@ export interface PlannedRendition {
   readonly rung: LadderRung | undefined;
 }
 
-function hlsOptions(dir: string): string[] {
+function hlsOptions(dir: string, startNumber = 0): string[] {
   return [
+    ...(startNumber > 0 ? ['-start_number', String(startNumber)] : []),
     '-output_ts_offset',
     String(PRESENTATION_OFFSET_SECONDS),
     '-f',
@@ -118,6 +136,9 @@ export function sharedVideoFilters(fixes: PictureFixes): string {
 
 function encoderOptions(rung: LadderRung, o: LadderCommandOptions, fixes: PictureFixes): string[] {
   const gop = Math.max(1, Math.round(fixes.fps * GOP_SECONDS));
+  // A window keeps the source's absolute timestamps (windowFilters), so the forced keyframes sit on the same 2 s grid
+  // as in the one-piece encode; n_forced counts from the window's first keyframe.
+  const from = o.window ? `${o.window.startSec}+` : '';
   return [
     '-c:v',
     'libx264',
@@ -144,11 +165,35 @@ function encoderOptions(rung: LadderRung, o: LadderCommandOptions, fixes: Pictur
     '-sc_threshold',
     '0',
     '-force_key_frames',
-    `expr:gte(t,n_forced*${GOP_SECONDS})`,
+    `expr:gte(t,${from}n_forced*${GOP_SECONDS})`,
     '-x264-params',
     'open-gop=0',
     ...(fixes.toneMap ? ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'] : []),
+    // The fps filter already made the frames CFR; a window's first frame is not at 0 and must not be padded back to it.
+    ...(o.window ? ['-fps_mode', 'passthrough'] : []),
   ];
+}
+
+const PREROLL_SECONDS = 1;
+
+/** Input seek/limit for a window: decode from prerollSec before the start (ffmpeg seeks to the keyframe before that). */
+function windowInputOptions(w: TimeWindow | undefined): string[] {
+  if (!w) return [];
+  const from = Math.max(0, w.startSec - (w.prerollSec ?? PREROLL_SECONDS));
+  // One second past the end lets the fps filter see the frame after the cut, as it does in the one-piece run.
+  const limit = w.endSec === undefined ? [] : ['-t', String(w.endSec + PREROLL_SECONDS - from)];
+  return [...(from > 0 ? ['-ss', String(from)] : []), ...limit];
+}
+
+/**
+ * After an input seek ffmpeg starts the timestamps at the seek point; setpts puts them back on the source's timeline,
+ * the fps filter then picks frames exactly as in the one-piece run, and trim keeps this window's output frames.
+ */
+function windowFilters(w: TimeWindow | undefined, shared: string): string {
+  if (!w) return shared;
+  const from = Math.max(0, w.startSec - (w.prerollSec ?? PREROLL_SECONDS));
+  const end = w.endSec === undefined ? '' : `:end=${w.endSec}`;
+  return `setpts=PTS+${from}/TB,${shared},trim=start=${w.startSec}${end}`;
 }
 
 const AUDIO_ENCODE = ['-c:a', 'aac', '-b:a', String(AUDIO_BITRATE), '-ac', '2', '-ar', String(AUDIO_SAMPLE_RATE)];
@@ -166,13 +211,16 @@ export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
   const stills = o.stills ?? [];
   const branches = encoded + stills.length;
   const labels = Array.from({ length: branches }, (_, i) => `[s${i}]`).join('');
-  const split = `[0:v:0]${sharedVideoFilters(fixes)},split=${branches}${labels}`;
+  const split = `[0:v:0]${windowFilters(o.window, sharedVideoFilters(fixes))},split=${branches}${labels}`;
   const scales = o.rungs.slice(0, encoded).map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1[v${i}]`);
   const taps = stills.map((s, j) => stillBranch(`s${encoded + j}`, s));
   const renditions = plannedRenditions(o.rungs, o.hasAudio);
   const outputs: FfmpegOutput[] = renditions.map((r, i) => {
     const dir = path.join(o.outDir, r.dir);
-    const out = (options: string[]): FfmpegOutput => ({ path: path.join(dir, 'index.m3u8'), options: [...options, ...hlsOptions(dir)] });
+    const out = (options: string[]): FfmpegOutput => ({
+      path: path.join(dir, 'index.m3u8'),
+      options: [...options, ...hlsOptions(dir, o.window?.firstSegmentNumber)],
+    });
     if (r.kind === 'audio') return out(['-map', '0:a:0', '-vn', ...(copy ? ['-c:a', 'copy'] : AUDIO_ENCODE)]);
     if (i >= encoded) return out(['-map', '0:v:0', '-an', '-c:v', 'copy']);
     return out(['-map', `[v${i}]`, '-an', ...encoderOptions(r.rung!, o, fixes)]);
@@ -181,7 +229,7 @@ export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
     input: o.input,
     // -xerror: stop at the first decode error instead of concealing it, so a corrupt-midway upload fails with
     // TRANSCODE_SOURCE_CORRUPT rather than publishing glitched video (kids' content is reviewed frame by frame).
-    inputOptions: ['-hide_banner', '-nostdin', '-xerror'],
+    inputOptions: ['-hide_banner', '-nostdin', '-xerror', ...windowInputOptions(o.window)],
     complexFilter: branches > 0 ? [split, ...scales, ...taps].join(';') : undefined,
     outputs: [...outputs, ...stills.map(stillOutput)],
   };

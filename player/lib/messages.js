@@ -53,6 +53,7 @@ export const MESSAGES = Object.freeze({
   TRANSCODE_POOL_CLOSED: 'The server is restarting; processing continues shortly.',
   PACKAGE_BAD_RENDITION: NOT_PACKAGED,
   PACKAGE_BAD_PLAYLIST: NOT_PACKAGED,
+  PACKAGE_CHUNKS_INCOMPLETE: NOT_PACKAGED,
   PACKAGE_ARTWORK_FAILED: NOT_PACKAGED,
   STORAGE_BAD_KEY: NOT_STORED,
   STORAGE_NOT_FOUND: 'This file is no longer available.',
