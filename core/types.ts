@@ -84,7 +84,21 @@ export type TranscodeJobData = TranscodeSource & {
   readonly videoId: string;
   /** Set while the job waits for a dependency (pipeline/outage.ts). */
   readonly wait?: DependencyWait;
+  /** Set once the job split the video into chunk jobs (pipeline/chunked.ts): what its second run stitches. */
+  readonly chunked?: ChunkedState;
 };
+
+/** What a chunked transcode remembers between planning its child jobs and stitching their results. */
+export interface ChunkedState {
+  /** When the children were planned: their job ids and results carry it, so a re-planned video ignores old ones. */
+  readonly epoch: number;
+  /** Video chunks planned (the whole-source part comes on top). */
+  readonly count: number;
+  /** The probe every child encodes from (the ladder and the chunk plan follow from it). */
+  readonly probe: SourceProbe;
+  /** Every child was added (a parent stopped before that adds the rest when it runs again). */
+  readonly added: boolean;
+}
 
 export const QUEUE_NAMES = { transcode: 'transcode', webhook: 'webhook' } as const;
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { createWebhookProcessor } from '../api/webhooks/deliver.ts';
 import { startWebhookRelay, type WebhookJobData } from '../api/webhooks/relay.ts';
 import { QUEUE_NAMES } from '../core/types.ts';
@@ -7,7 +8,10 @@ import { WebhookOutbox } from '../db/webhook-outbox.ts';
 import { UnfinishedVideos } from '../db/unfinished-videos.ts';
 import { processTranscodeJob } from '../pipeline/job.ts';
 import { watchTranscodeJobs, withHeartbeat } from '../pipeline/job-watch.ts';
-import { startTranscodeWorker } from '../pipeline/queue.ts';
+import { cancelMarkerKey, startTranscodeWorker } from '../pipeline/queue.ts';
+import { processChunkJob } from '../pipeline/chunk-job.ts';
+import { CHUNK_QUEUE, type ChunkJobData, type ChunkJobResult } from '../pipeline/chunked.ts';
+import { chunkingDeps } from '../pipeline/chunked-run.ts';
 import { Reconciler, startReconcileTimer } from '../pipeline/reconcile.ts';
 import { checkStuckVideos } from '../pipeline/stuck-videos.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
@@ -62,6 +66,12 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
         stream: storages.stream && sc.stream ? { client: storages.stream, requireSignedURLs: sc.stream.requireSignedURLs } : undefined,
       }
     : undefined;
+  const chunkQueue = new Queue<ChunkJobData, ChunkJobResult>(CHUNK_QUEUE, { connection: s.connection, prefix: config.queuePrefix });
+  cleanups.push(() => chunkQueue.close());
+  const chunking =
+    config.chunking.chunkSec > 0
+      ? chunkingDeps(chunkQueue, config.chunking, { attempts: config.transcodeAttempts, backoffMs: config.transcodeBackoffMs })
+      : undefined;
   const worker = await startTranscodeWorker({
     ...s.queueOpts,
     redisUrl: config.redisUrl,
@@ -73,7 +83,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
     maxStalledCount: config.jobMaxStalled,
     metrics: s.metrics,
     dependencyBackoff: config.dependencyBackoff,
-    process: (job, signal, cancelRequested) => {
+    process: (job, signal, cancelRequested, token) => {
       const jobLogger = logger.child({ job: job.id });
       const heartbeat = { videos, videoId: job.data.videoId, everyMs: config.jobLockMs / 2, logger: jobLogger };
       return withHeartbeat(heartbeat, () =>
@@ -92,6 +102,8 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
           metrics: s.metrics,
           archive: archive && { ...archive, logger: jobLogger },
           sources: s.sources,
+          chunking,
+          token,
           ingest: {
             clamd: config.clamd,
             quarantineDir: config.quarantineDir,
@@ -104,6 +116,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
   });
   // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
   cleanups.push(() => worker.close());
+  startChunkWorker(s, cleanups, { queue: chunkQueue, pool });
   watchTranscodeJobs({ worker: worker.worker, queue: s.queue, videos, logger, metrics: s.metrics });
   startReconciler(s, cleanups);
   if (!o.withApi && config.workerMetricsPort > 0) {
@@ -188,4 +201,59 @@ function startReconciler(s: SharedResources, cleanups: Cleanups): void {
     metrics,
   });
   cleanups.push(() => timer.stop());
+}
+
+/**
+ * Chunk jobs of long videos (pipeline/chunk-job.ts), taken by every worker process beside whole-video transcodes, as
+ * many at once as WORKER_CONCURRENCY. A chunk whose worker dies is handed to another by BullMQ's stalled-job check,
+ * and only that chunk is encoded again.
+ */
+function startChunkWorker(
+  s: SharedResources,
+  cleanups: Cleanups,
+  o: { queue: Queue<ChunkJobData, ChunkJobResult>; pool: FfmpegPool },
+): void {
+  const { config, logger, storages, videos } = s;
+  // One connection for the cancel-marker check every chunk job makes when it starts.
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'chunk cancel-check connection error'));
+  const chunkWorker = new Worker<ChunkJobData, ChunkJobResult>(
+    CHUNK_QUEUE,
+    (job, _token, signal) => {
+      const jobLogger = logger.child({ job: job.id });
+      const heartbeat = { videos, videoId: job.data.videoId, everyMs: config.jobLockMs / 2, logger: jobLogger };
+      return withHeartbeat(heartbeat, () =>
+        processChunkJob(job, {
+          videos,
+          storage: storages.publish,
+          sources: s.sources,
+          ffmpegPath: s.bin.ffmpegPath,
+          workDir: config.workDir,
+          logger: jobLogger,
+          threads: config.ffmpegThreads,
+          preset: config.x264Preset,
+          pool: o.pool,
+          signal,
+          queue: o.queue,
+          cancelRequested: async () => (await redis.exists(cancelMarkerKey(config.queuePrefix, job.data.videoId))) === 1,
+        }),
+      );
+    },
+    {
+      connection: s.connection,
+      prefix: config.queuePrefix,
+      concurrency: config.workerConcurrency,
+      lockDuration: config.jobLockMs,
+      stalledInterval: config.jobStalledIntervalMs,
+      maxStalledCount: config.jobMaxStalled,
+    },
+  );
+  chunkWorker.on('failed', (job, err) =>
+    logger.warn({ job: job?.id, videoId: job?.data.videoId, attempt: job?.attemptsMade, err: err.message }, 'chunk job failed'),
+  );
+  chunkWorker.on('error', (err) => logger.error({ err: err.message }, 'chunk worker error'));
+  cleanups.push(async () => {
+    await chunkWorker.close();
+    redis.disconnect();
+  });
 }

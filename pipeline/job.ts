@@ -15,10 +15,12 @@ import { probeSource, toSourceProbe } from '../transcoder/probe.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../core/logger.ts';
 import { transcodeAndPackage, type PackagedTranscodeResult } from './package-stage.ts';
-import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
+import type { ArchiveStepDeps } from './archive-step.ts';
+import { archiveInBackground, clearPrefix, hlsPrefix, renditionRows } from './job-parts.ts';
+import { resumeChunked, runChunked, type ChunkingDeps } from './chunked-run.ts';
 import { scanGate, type ScanGate } from './scan-gate.ts';
 import { makeJobDir, prepareSource } from './source-step.ts';
-import { bucketRef, masterObjectKey, type VideoSources } from './sources.ts';
+import type { VideoSources } from './sources.ts';
 
 export interface PipelineDeps {
   readonly videos: VideoRepository;
@@ -44,10 +46,13 @@ export interface PipelineDeps {
   readonly archive?: ArchiveStepDeps;
   /** Where uploads and masters are (pipeline/sources.ts); default the data volume. Jobs naming a bucket key need it. */
   readonly sources?: VideoSources;
+  /** Long sources become chunk jobs any worker may take (pipeline/chunked.ts); default: never chunked. */
+  readonly chunking?: ChunkingDeps;
+  /** The job's lock token (moving the job to wait for its chunk jobs needs it). */
+  readonly token?: string;
 }
 
-/** Storage prefix of a video's published HLS package. */
-export const hlsPrefix = (videoId: string): string => `hls/${videoId}`;
+export { hlsPrefix } from './job-parts.ts';
 
 /** Errors caused by the upload itself: retrying cannot help, the video is rejected with the code. */
 function isInputError(err: unknown): err is PipelineError {
@@ -76,17 +81,6 @@ async function removeStaleWorkDirs(workDir: string, videoId: string): Promise<vo
   await Promise.all(
     names.filter((n) => n.startsWith(workDirPrefix(videoId))).map((n) => rm(path.join(workDir, n), { recursive: true, force: true })),
   );
-}
-
-/**
- * Output of an earlier attempt (a worker that died mid-publish) is deleted before this attempt publishes anything,
- * the stale master first so no reader follows it to segments that are being deleted. The packager then publishes
- * media before the playlists that name them, and the row only turns ready at the end.
- */
-async function clearPrefix(storage: ObjectStorage, prefix: string): Promise<void> {
-  const stale = await storage.list(`${prefix}/`);
-  stale.sort((a, b) => Number(b.endsWith(`/${MASTER_NAME}`)) - Number(a.endsWith(`/${MASTER_NAME}`)));
-  for (const key of stale) await storage.delete(key);
 }
 
 /** Progress writes to Postgres at most every `ms`, the last one always. */
@@ -139,6 +133,8 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   }
   const done = await finishedEarlier(job, d);
   if (done) return done;
+  // The second run of a chunked transcode: its chunk jobs are done (or some must be waited for again).
+  if (job.data.chunked && d.chunking) return resumeChunked(job, d, d.chunking, { started, clock });
   // A preview left by an earlier attempt (one that failed, or died and stalled) points at a package this attempt is
   // about to delete and re-publish: the API stops offering it now, not when this attempt's first segments are out.
   if (await d.videos.clearPreview(videoId)) d.logger.info({ videoId }, 'preview of an earlier attempt withdrawn');
@@ -174,6 +170,7 @@ async function runPrepared(
   clock.lap('probe');
   await d.videos.markProcessing(videoId, 'transcode', probe);
   const gate = scanGate(prepared, d.signal);
+  if (d.chunking?.plan(probe)) return runChunked(job, d, d.chunking, { probe, sourcePath, gate, release: t.release, started, clock });
   // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back. It
   // is copied once the scan cleared it, while the ladder encodes; the row turns ready only when both are done.
   const archived = d.archive ? archiveInBackground(d.archive, videoId, sourcePath, d, gate.cleared) : undefined;
@@ -201,58 +198,13 @@ async function runPrepared(
   await d.videos.setProgress(videoId, 'package', 100);
   await d.videos.setArtwork(videoId, artwork);
   // Also stores the video.ready webhook event, in the same transaction (the outbox relay delivers it).
-  await d.videos.markReady(videoId, {
-    hlsPrefix: prefix,
-    masterKey,
-    renditions: pkg.renditions.map((r) => ({
-      name: r.name,
-      kind: r.kind,
-      width: r.width,
-      height: r.height,
-      fps: r.fps,
-      codecs: r.codecs,
-      bandwidth: r.bandwidth,
-      average_bandwidth: r.averageBandwidth,
-      playlist_key: `${prefix}/${r.playlist}`,
-      size_bytes: r.sizeBytes,
-    })),
-  });
+  await d.videos.markReady(videoId, { hlsPrefix: prefix, masterKey, renditions: renditionRows(prefix, pkg.renditions) });
   clock.lap('ready');
   d.logger.info({ videoId, ms: { ...clock.laps, ...timings } }, 'video ready');
   const wallSec = (performance.now() - started) / 1000;
   d.metrics?.transcodeSeconds.observe({ outcome: 'ready' }, wallSec);
   if (wallSec > 0) d.metrics?.transcodeRealtimeFactor.observe(probe.durationSec / wallSec);
   return { masterKey };
-}
-
-/** With the bucket, the staging copy retention deletes is the master object, not this attempt's temp copy. */
-const stagingOf = (d: PipelineDeps, videoId: string, localPath: string): string | undefined =>
-  d.sources?.kind === 'bucket' ? bucketRef(masterObjectKey(`${videoId}/${path.basename(localPath)}`)) : undefined;
-
-/** The archive step started beside the transcode: its error is kept for `result()`, never left unhandled. */
-function archiveInBackground(
-  archive: ArchiveStepDeps,
-  videoId: string,
-  localPath: string,
-  d: PipelineDeps,
-  cleared: Promise<void>,
-): { settled: Promise<unknown>; result: () => Promise<void> } {
-  const run = cleared
-    .then(() => d.videos.get(videoId))
-    .then((v) =>
-      archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId, stagingPath: stagingOf(d, videoId, localPath) }),
-    );
-  const settled = run.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  return {
-    settled,
-    result: async () => {
-      const err = await settled;
-      if (err !== undefined) throw err;
-    },
-  };
 }
 
 /** Transcode + progressive publish + artwork inside one work dir; the caller removes the dir. */

@@ -66,14 +66,18 @@ export interface PackagedTranscodeResult {
   readonly timings: Readonly<Record<string, number>>;
 }
 
-const NO_ARTWORK: Artwork = { posterKey: null, storyboardKey: null, posters: [] };
+export const NO_ARTWORK: Artwork = { posterKey: null, storyboardKey: null, posters: [] };
 
 /**
  * Posters and storyboard from the frames the ladder's ffmpeg run already wrote (no decode of their own), published
  * images first and the VTT that points at the sprite last. They are extras: a failure is logged and the video still
  * gets published without them.
  */
-async function publishArtwork(o: PackagedTranscodeOptions, sink: PackageSink, plan: ArtworkPlan): Promise<Artwork> {
+export async function publishArtwork(
+  o: Pick<PackagedTranscodeOptions, 'workDir' | 'prefix' | 'logger'>,
+  sink: PackageSink,
+  plan: ArtworkPlan,
+): Promise<Artwork> {
   const started = performance.now();
   try {
     const { posters, storyboard } = await writeArtwork(plan, o.workDir);

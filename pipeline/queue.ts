@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeError } from '../core/errors.ts';
@@ -53,8 +53,13 @@ export interface TranscodeWorkerOptions extends TranscodeQueueOptions {
   readonly metrics?: PipelineMetrics;
   /** Delays of a job that waits for an unavailable dependency (no attempt spent). */
   readonly dependencyBackoff: DependencyBackoff;
-  /** The job body; `signal` aborts on cancelTranscode. */
-  readonly process: (job: Job<TranscodeJobData>, signal: AbortSignal, cancelled: () => Promise<boolean>) => Promise<unknown>;
+  /** The job body; `signal` aborts on cancelTranscode; `token` is the job's lock (a chunked job waits for children with it). */
+  readonly process: (
+    job: Job<TranscodeJobData>,
+    signal: AbortSignal,
+    cancelled: () => Promise<boolean>,
+    token: string | undefined,
+  ) => Promise<unknown>;
 }
 
 export interface TranscodeWorker {
@@ -100,8 +105,10 @@ export async function startTranscodeWorker(o: TranscodeWorkerOptions): Promise<T
     QUEUE_NAMES.transcode,
     async (job, token, signal) => {
       try {
-        return await o.process(job, signal ?? new AbortController().signal, cancelled(job.data.videoId));
+        return await o.process(job, signal ?? new AbortController().signal, cancelled(job.data.videoId), token);
       } catch (err) {
+        // Not a failure: the job waits for its chunk jobs and runs again when they are done.
+        if (err instanceof WaitingChildrenError) throw err;
         const dependency = token ? await classifyOutage(err, { probeDatabase: () => o.videos.ping() }) : undefined;
         if (!dependency || !token) throw err;
         return delayForDependency(job, token, dependency, err, {

@@ -113,6 +113,9 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
       JOB_LOCK_MS: '5000',
       JOB_STALLED_INTERVAL_MS: '1000',
       JOB_MAX_STALLED: '3',
+      // Sources of 30 s and more are encoded in 6 s chunks (one segment each): the long-video test below.
+      CHUNK_SECONDS: '6',
+      CHUNK_MIN_SOURCE_SEC: '30',
     };
     api = await startService('api', { ...env, DATA_DIR: dataDirs.api }, 120_000);
     workers.push(await startWorker('w1'), await startWorker('w2'));
@@ -200,6 +203,45 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     workers[holder] = await startWorker(name);
     expect(await readdir(path.join(dataDirs[name], 'work'))).toEqual([]);
     expect(await bucket.list(`incoming/${up.videoId}/`)).toEqual([]);
+  });
+
+  it('a long video is encoded in chunks by both workers; a worker killed mid-chunk: only that chunk is encoded again', async () => {
+    const clip = await makeClip({ out: path.join(tmp, 'chunked.mp4'), durationSec: 36, width: 640, height: 360 });
+    const up = await tusUpload(`${api.url}/uploads`, clip, { filename: 'chunked.mp4', title: 'Chunked' });
+    const started = (w: ServiceProcess): string[] =>
+      w.logs.filter((l) => l['videoId'] === up.videoId && l.msg === 'chunk job started').map((l) => String(l['part']));
+    // Kill the worker that runs a chunk after the first, while it runs it.
+    const victim = await waitFor(
+      async () => {
+        const i = workers.findIndex((w) => started(w).some((p) => p !== 'chunk 0' && p !== 'whole'));
+        return i >= 0 ? i : undefined;
+      },
+      { timeoutMs: 240_000, intervalMs: 50, what: 'a later chunk to start' },
+    );
+    const killedPart = started(workers[victim]!).at(-1)!;
+    const dead = workers[victim]!;
+    await dead.kill('SIGKILL');
+    const v = await settled(up.videoId);
+    expect(v.status).toBe('ready');
+    // Every part ran once, the killed one twice (on the survivor): nothing else was encoded again.
+    const all = [...started(dead), ...started(workers[1 - victim]!)];
+    const counts = new Map<string, number>();
+    for (const p of all) counts.set(p, (counts.get(p) ?? 0) + 1);
+    expect(counts.get(killedPart)).toBe(2);
+    for (const [p, n] of counts) if (p !== killedPart) expect({ p, n }).toEqual({ p, n: 1 });
+    expect([...counts.keys()].sort()).toEqual(['chunk 0', 'chunk 1', 'chunk 2', 'chunk 3', 'chunk 4', 'chunk 5', 'whole']);
+    // One VOD playlist per rung, its segments numbered on from chunk to chunk and as long as the source.
+    const master = await fetch(`${api.url}${v.playback!.url}`);
+    const rung = (await master.text()).split('\n').find((l) => l && !l.startsWith('#'))!;
+    const pl = await (await fetch(new URL(rung, master.url))).text();
+    const segments = pl.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(segments.map((s) => s.split('?')[0]!.split('/').pop())).toEqual([0, 1, 2, 3, 4, 5].map((n) => `seg_0000${n}.m4s`));
+    const total = [...pl.matchAll(/#EXTINF:([\d.]+)/g)].reduce((t, m) => t + Number(m[1]), 0);
+    expect(Math.abs(total - 36)).toBeLessThan(0.1);
+    expect(pl).toContain('#EXT-X-ENDLIST');
+    const name = victim === 0 ? 'w1' : 'w2';
+    workers[victim] = await startWorker(name);
+    for (const n of ['w1', 'w2'] as const) expect(await listFiles(path.join(dataDirs[n], 'work'))).toEqual([]);
   });
 
   it('an infected upload leaves incoming/ for quarantine/ in the bucket, no master is kept, and no route reaches it', async () => {
