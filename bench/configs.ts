@@ -29,6 +29,7 @@ export function quickConfig(): BenchConfig {
     preset: 'veryfast',
     ingest: { bytes: 48 * MiB, chunkBytes: 16 * MiB },
     e2eSources: [{ content: 'grain', width: 640, height: 360, fps: 30, durationSec: 4, bitrateKbps: 2_000 }],
+    scaleOut: { source: { content: 'grain', width: 320, height: 180, fps: 30, durationSec: 24, bitrateKbps: 800 }, chunkSec: 6 },
   };
 }
 
@@ -74,5 +75,7 @@ export function fullConfig(): BenchConfig {
     preset: 'veryfast',
     ingest: { bytes: 1024 * MiB, chunkBytes: 64 * MiB },
     e2eSources: E2E_SOURCES,
+    // The measure: a 10-minute 720p upload; chunks of 60 s (30 s and more cost ~1 % CPU, bench/chunked-cost.ts).
+    scaleOut: { source: E2E_SOURCES[3]!, chunkSec: 60 },
   };
 }

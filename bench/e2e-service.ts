@@ -46,7 +46,8 @@ function waitForStarted(child: ChildProcess, logFile: string | undefined): Promi
           return {};
         }
       })();
-      if (line.msg === 'started' && line.url) resolve(line.url);
+      // A worker-only process has no URL to report.
+      if (line.msg === 'started') resolve(line.url ?? '');
     });
   });
 }
@@ -58,6 +59,11 @@ export interface E2eServiceOptions {
   readonly env?: Record<string, string>;
   /** Append the service's log lines (pino JSON) here, to see where its time went. */
   readonly logFile?: string;
+  /**
+   * Separate worker processes (the main process then runs the API only), each pinned with `taskset -c` to its CPU
+   * list when one is given: the scale-out bench. Default: one process with both roles, as `npm start`.
+   */
+  readonly workers?: ReadonlyArray<{ readonly cpus?: string }>;
 }
 
 export async function startE2eService(o: E2eServiceOptions): Promise<E2eService> {
@@ -66,10 +72,12 @@ export async function startE2eService(o: E2eServiceOptions): Promise<E2eService>
   const jwtSecret = randomBytes(24).toString('hex');
   let clamd: DevClamd | undefined;
   let child: ChildProcess | undefined;
+  const workers: ChildProcess[] = [];
   const cleanup = async (): Promise<void> => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
+    for (const c of [...workers, child]) {
+      if (!c || c.exitCode !== null) continue;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
       await exited;
     }
     await clamd?.stop();
@@ -78,25 +86,31 @@ export async function startE2eService(o: E2eServiceOptions): Promise<E2eService>
   };
   try {
     clamd = await startDevClamd({ dir: path.join(dir, 'clamd') });
-    child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'ops', 'main.ts')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATA_DIR: path.join(dir, 'data'),
-        DATABASE_URL: db.url,
-        REDIS_URL,
-        QUEUE_PREFIX: `ksb${randomBytes(4).toString('hex')}`,
-        CLAMD_SOCKET: clamd.socket,
-        LOG_LEVEL: 'info',
-        JWT_SECRET: jwtSecret,
-        PLAYBACK_SIGNING_KEY: randomBytes(24).toString('hex'),
-        ...o.env,
-      },
-    });
+    const main = ['--import', 'tsx', path.join(ROOT, 'ops', 'main.ts')];
+    const env = {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: path.join(dir, 'data'),
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      QUEUE_PREFIX: `ksb${randomBytes(4).toString('hex')}`,
+      CLAMD_SOCKET: clamd.socket,
+      LOG_LEVEL: 'info',
+      JWT_SECRET: jwtSecret,
+      PLAYBACK_SIGNING_KEY: randomBytes(24).toString('hex'),
+      ...o.env,
+    };
+    const roles = o.workers ? ['--role', 'api'] : [];
+    child = spawn(process.execPath, [...main, ...roles], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env });
     const url = await waitForStarted(child, o.logFile);
+    for (const w of o.workers ?? []) {
+      const argv = [process.execPath, ...main, '--role', 'worker'];
+      const [cmd, ...args] = w.cpus ? ['taskset', '-c', w.cpus, ...argv] : argv;
+      const worker = spawn(cmd!, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, WORKER_METRICS_PORT: '0' } });
+      workers.push(worker);
+      await waitForStarted(worker, o.logFile);
+    }
     const auth = async (sub: string, role: 'uploader' | 'moderator'): Promise<Record<string, string>> => ({
       authorization: `Bearer ${await issueAccessToken({ secret: jwtSecret, sub, role, ttlSec: 3600 })}`,
     });

@@ -1,6 +1,7 @@
 import { endToEndScenario } from './scenarios/end-to-end.ts';
 import { ingestScenario } from './scenarios/ingest.ts';
 import { timeToPlayableScenario } from './scenarios/time-to-playable.ts';
+import { scaleOutScenario } from './scenarios/scale-out.ts';
 import { transcodeScaling } from './scenarios/scaling.ts';
 import { transcodeCompare, transcodePresets } from './scenarios/transcode.ts';
 import type { Scenario } from './types.ts';
@@ -16,6 +17,7 @@ export const SCENARIOS: readonly Scenario[] = [
   ingestScenario,
   timeToPlayableScenario,
   endToEndScenario,
+  scaleOutScenario,
 ];
 
 /** The registered scenarios `only` selects (all when absent); unknown ids are an error, not a silent no-op. */

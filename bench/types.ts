@@ -72,6 +72,8 @@ export interface BenchConfig {
   /** Preset of the comparison and scaling runs (the pipeline's default). */
   readonly preset: string;
   readonly ingest: IngestSettings | null;
+  /** The scale-out scenario's long source and chunk length; null skips it. */
+  readonly scaleOut: { readonly source: SourceSpec; readonly chunkSec: number } | null;
   /** Sources of the end-to-end scenario (generated when that scenario runs, cached with the others). */
   readonly e2eSources: readonly SourceSpec[];
   /** Where the end-to-end scenario appends the service's log (`--service-log`); default nowhere. */

@@ -99,9 +99,13 @@ async function encodeWhole(
 ): Promise<ChunkJobResult> {
   const hasAudio = data.probe.audio !== null;
   const artwork = planArtwork(w.out, data.probe.durationSec);
-  const plan = buildLadderPlan({ input: w.source, outDir: w.out, rungs: [], hasAudio, threads: d.threads, stills: artworkStills(artwork) });
+  const stills = artworkStills(artwork);
+  const plan = buildLadderPlan({ input: w.source, outDir: w.out, rungs: [], hasAudio, threads: d.threads, stills });
   const renditions = plannedRenditions([], hasAudio);
-  await Promise.all(renditions.map((r) => mkdir(path.join(w.out, r.dir), { recursive: true })));
+  // ffmpeg's image2 muxer creates no directories.
+  await Promise.all(
+    [...renditions.map((r) => path.join(w.out, r.dir)), ...stills.map((s) => s.dir)].map((dir) => mkdir(dir, { recursive: true })),
+  );
   const opts = { durationSec: data.probe.durationSec, signal: d.signal };
   if (d.pool) await d.pool.run(plan, opts);
   else await runFfmpeg({ ffmpegPath: d.ffmpegPath, plan, logger: d.logger, ...opts });

@@ -24,7 +24,7 @@ interface ServiceRun {
  * One upload through the running service. Both instants come from the row (previewable_at, ready_at, stamped by the
  * worker), measured against the client's clock at the final PATCH response: the same host, so the same clock.
  */
-async function throughService(svc: E2eService, src: GeneratedSource): Promise<ServiceRun> {
+export async function throughService(svc: E2eService, src: GeneratedSource): Promise<ServiceRun> {
   const { videoId, finishedAt } = await svc.upload(src.path);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {

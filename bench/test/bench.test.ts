@@ -170,6 +170,8 @@ describe('runBench (tiny config, structure only — never speed)', () => {
       preset: 'ultrafast',
       ingest: { bytes: 3 * 1024 * 1024, chunkBytes: 1024 * 1024 },
       e2eSources: [spec],
+      // Two 6 s chunks; speeds are not asserted, only that every setting ran and reported.
+      scaleOut: { source: { content: 'grain', width: 160, height: 90, fps: 15, durationSec: 12, bitrateKbps: 300 }, chunkSec: 6 },
     };
     const plugged: Scenario = { id: 'time-to-playable', title: 'plug-in', run: async () => [fig('ttp.x', [1, 2])] };
     const broken: Scenario = { id: 'broken', title: 'fails', run: async () => Promise.reject(new Error('boom')) };
@@ -199,12 +201,16 @@ describe('runBench (tiny config, structure only — never speed)', () => {
       if (f.reference) expect(ids).toContain(f.reference);
     }
     const withTargets = report.figures.filter((f) => f.target);
+    const so = sourceId(config.scaleOut!.source);
+    const scaleOutRatios = [`scaleout.${so}.chunk-cost`, ...(os.availableParallelism() >= 2 ? [`scaleout.${so}.speedup-2`] : [])];
+    if (os.availableParallelism() >= 4) scaleOutRatios.push(`scaleout.${so}.speedup-4`);
     expect(withTargets.map((f) => f.id).sort()).toEqual([
       `e2e.${sourceId(spec)}.peer-speedup`,
       `e2e.${sourceId(spec)}.previewable-share`,
       `e2e.${sourceId(spec)}.vs-hand`,
       'ingest.tus-rss-flatness',
       'ingest.tus-vs-raw',
+      ...scaleOutRatios,
       `transcode.${sourceId(spec)}.per-rung-speedup`,
       `transcode.${sourceId(spec)}.pipeline-vs-hand`,
       'ttp.ratio',
