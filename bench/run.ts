@@ -9,6 +9,7 @@
  *   --ingest-mib N              ingest upload size (quick 48, full 1024)
  *   --service-log FILE          append the end-to-end service's log lines (JSON) to FILE
  *   --e2e a,b                   end-to-end source ids to run (default all of the mode, e.g. 1080p30-grain-30s)
+ *   --scale-out-sec S --scale-out-chunk-sec C   scale-out source length and chunk length (full: 600 s, 60 s chunks)
  *   --ingest-chunk-mib N        tus chunk size of the ingest upload (default: the upload page's, see configs.ts)
  *   --out DIR                   results directory (default bench/results)
  *   --target-cores N --target-threads N   box to size for (default AX42: 6 / 12)
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
         'preset',
         'ingest-mib',
         'e2e',
+        'scale-out-sec',
+        'scale-out-chunk-sec',
         'service-log',
         'ingest-chunk-mib',
         'out',
@@ -86,6 +89,10 @@ async function main(): Promise<void> {
       chunkBytes: chunkMib ? Math.round(chunkMib * 1024 * 1024) : base.ingest.chunkBytes,
     },
     e2eSources: selectE2e(base.e2eSources, str('e2e')),
+    scaleOut: base.scaleOut && {
+      source: { ...base.scaleOut.source, durationSec: num(str('scale-out-sec'), 'scale-out-sec') ?? base.scaleOut.source.durationSec },
+      chunkSec: num(str('scale-out-chunk-sec'), 'scale-out-chunk-sec') ?? base.scaleOut.chunkSec,
+    },
     ...(str('service-log') ? { serviceLog: path.resolve(str('service-log')!) } : {}),
   };
   const capacity: CapacityOptions = {
