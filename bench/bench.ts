@@ -102,7 +102,17 @@ function capacityFrom(
   const src = srcs.get(cfg.capacitySource);
   const b = src ? capacityBasis(figures, src, cfg.preset, sizing?.chosen) : undefined;
   if (!b) return null;
-  return estimateCapacity({ ...opts, measuredXRealtime: b.xrt, basis: b.basis, machineThreads: m.threads, machineCores: m.cores });
+  // Two one-core workers against one, on one long chunked upload: what a second host really adds.
+  const speedup = figures.find((f) => f.id.startsWith('scaleout.') && f.id.endsWith('.speedup-2'))?.stat.median;
+  const addedHostYield = speedup !== undefined && Number.isFinite(speedup) ? Math.min(1, Math.max(0.1, speedup - 1)) : undefined;
+  return estimateCapacity({
+    ...opts,
+    measuredXRealtime: b.xrt,
+    basis: b.basis,
+    machineThreads: m.threads,
+    machineCores: m.cores,
+    ...(addedHostYield !== undefined ? { addedHostYield } : {}),
+  });
 }
 
 /** Runs the selected scenarios and returns a validated report; the caller writes and prints it. */

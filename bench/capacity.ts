@@ -28,6 +28,11 @@ export interface CapacityInput {
   readonly incomingHoursPerDay: number;
   /** Length of a typical upload in minutes, to turn hours of video into videos; default 5 (a family clip). */
   readonly videoMinutes: number;
+  /**
+   * What each host beyond the first adds, as a fraction of one host: the scale-out scenario's 2-worker speed-up / 2
+   * when it ran (chunk jobs spread over hosts), else 1. Default 1.
+   */
+  readonly addedHostYield?: number;
 }
 
 export interface CapacityEstimate {
@@ -62,11 +67,14 @@ export function estimateCapacity(i: CapacityInput): CapacityEstimate {
   const hoursPerDayPerHost = targetXRealtime * 24 * i.utilisation;
   const videosPerHourPerHost = (targetXRealtime * 60 * i.utilisation) / i.videoMinutes;
   const requiredHoursPerDay = i.incomingHoursPerDay + (i.backlogHours * 24) / i.clearWithinHours;
-  const hostsNeeded = Math.max(1, Math.ceil(requiredHoursPerDay / hoursPerDayPerHost));
+  const yieldPerHost = Math.min(1, Math.max(0.1, i.addedHostYield ?? 1));
+  // N hosts do 1 + (N − 1) × yield hosts' work.
+  const hostsNeeded = Math.max(1, 1 + Math.ceil((requiredHoursPerDay / hoursPerDayPerHost - 1) / yieldPerHost));
   const note =
     `ESTIMATE: measured ${i.measuredXRealtime.toFixed(2)}× realtime (${i.basis}) on ${i.machineCores}c/${i.machineThreads}t, ` +
     `scaled linearly to ${i.targetCores}c/${i.targetThreads}t (SMT sibling = ${i.smtYield} core, per-core speed ×${i.perCoreSpeed}). ` +
-    'x264 scales well but not perfectly with cores; run `npm run bench` on the target box to replace the estimate.';
+    'x264 scales well but not perfectly with cores; run `npm run bench` on the target box to replace the estimate.' +
+    (i.addedHostYield !== undefined ? ` Each added host counted as ${i.addedHostYield.toFixed(2)} host (measured scale-out).` : '');
   return {
     input: i,
     machineCoreEquivalents,

@@ -53,6 +53,7 @@ const CapacitySchema = z.object({
     clearWithinHours: z.number(),
     incomingHoursPerDay: z.number(),
     videoMinutes: z.number(),
+    addedHostYield: z.number().optional(),
   }),
   machineCoreEquivalents: z.number(),
   targetCoreEquivalents: z.number(),

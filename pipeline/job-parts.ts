@@ -2,26 +2,15 @@ import path from 'node:path';
 import type { RenditionRow } from '../db/videos.ts';
 import { archiveAndOffload, type ArchiveStepDeps } from './archive-step.ts';
 import type { PipelineDeps } from './job.ts';
-import { MASTER_NAME } from '../packager/package.ts';
+import { MASTER_NAME, type PackagedRendition } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { bucketRef, masterObjectKey } from './sources.ts';
 
 /** Storage prefix of a video's published HLS package. */
 export const hlsPrefix = (videoId: string): string => `hls/${videoId}`;
 
-/** A published rendition as the row records it. */
-export interface ReadyRendition {
-  readonly name: string;
-  readonly kind: 'video' | 'audio';
-  readonly width: number | null;
-  readonly height: number | null;
-  readonly fps: number | null;
-  readonly codecs: string;
-  readonly bandwidth: number;
-  readonly averageBandwidth: number;
-  readonly playlist: string;
-  readonly sizeBytes: number;
-}
+/** A published rendition as the row records it (a one-piece package's, or a stitched one's with its rung's size). */
+export type ReadyRendition = Omit<PackagedRendition, 'iFramePlaylist'>;
 
 /** Rows for markReady, playlists under the package prefix. */
 export function renditionRows(prefix: string, renditions: readonly ReadyRendition[]): Array<Omit<RenditionRow, 'video_id'>> {

@@ -157,7 +157,7 @@ describe('runBench (tiny config, structure only — never speed)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs every registered scenario plus a plugged-in one and writes a valid JSON report and SVG', async () => {
+  it('runs every registered scenario plus a plugged-in one and writes a valid JSON report and SVG', { timeout: 480_000 }, async () => {
     const spec = { content: 'grain' as const, width: 640, height: 360, fps: 15, durationSec: 1 };
     const config: BenchConfig = {
       mode: 'custom',

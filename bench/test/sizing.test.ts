@@ -55,3 +55,27 @@ describe('chooseSizing', () => {
     expect(chooseSizing({ grid: [], machineThreads: 2, targetThreads: 12 })).toBeUndefined();
   });
 });
+
+describe('capacity with a measured scale-out', () => {
+  it('counts each added host as the measured fraction of one', async () => {
+    const { estimateCapacity } = await import('../capacity.ts');
+    const base = {
+      measuredXRealtime: 1,
+      basis: 'test',
+      machineThreads: 2,
+      machineCores: 2,
+      targetCores: 2,
+      targetThreads: 2,
+      smtYield: 0.25,
+      perCoreSpeed: 1,
+      utilisation: 1,
+      backlogHours: 0,
+      clearWithinHours: 24,
+      incomingHoursPerDay: 72, // three hosts' worth at 24 h/day each
+      videoMinutes: 5,
+    };
+    expect(estimateCapacity(base).hostsNeeded).toBe(3);
+    // A second host adds only half a host: 1 + 2 × 0.5 = 2 hosts' work from 3, so 5 are needed for 3 hosts' worth.
+    expect(estimateCapacity({ ...base, addedHostYield: 0.5 }).hostsNeeded).toBe(5);
+  });
+});
