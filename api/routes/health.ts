@@ -59,7 +59,6 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
         summary: 'Prometheus metrics (text exposition format)',
         produces: ['text/plain'],
         security: security('public'),
-        response: errorResponses('AUTH_INVALID_TOKEN'),
       },
       config: { rateLimit: false },
     },

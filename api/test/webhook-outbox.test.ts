@@ -89,12 +89,18 @@ describe('webhook outbox: events are stored with the state change and relayed fr
     const failed = await newVideo();
     await videos.markFailed(failed, 'failed', 'TRANSCODE_FFMPEG_FAILED', 'x');
     await videos.markFailed(failed, 'failed', 'TRANSCODE_FFMPEG_FAILED', 'recorded twice');
-    expect((await outbox.ofVideo(failed)).map((e) => [e.event_type, e.data])).toEqual([
-      ['video.failed', { videoId: failed, code: 'TRANSCODE_FFMPEG_FAILED', status: 'failed' }],
-    ]);
+    const failedEvents = await outbox.ofVideo(failed);
+    expect(failedEvents.map((e) => e.event_type)).toEqual(['video.created', 'video.failed']);
+    expect(failedEvents[1]!.data).toMatchObject({
+      videoId: failed,
+      code: 'TRANSCODE_FFMPEG_FAILED',
+      status: 'failed',
+      passthrough: null,
+      video: { id: failed, status: 'failed', title: 'outbox' },
+    });
     const infected = await newVideo();
     await videos.markInfected(infected, { signature: 'Eicar', sha256: 'a'.repeat(64), quarantinePath: '/q/x' });
-    expect((await outbox.ofVideo(infected)).map((e) => e.data)).toEqual([
+    expect((await outbox.ofVideo(infected)).map((e) => e.data).slice(1)).toMatchObject([
       { videoId: infected, code: 'INGEST_INFECTED', status: 'infected' },
     ]);
 
@@ -102,11 +108,15 @@ describe('webhook outbox: events are stored with the state change and relayed fr
     await videos.markReady(ready, { hlsPrefix: `hls/${ready}`, masterKey: `hls/${ready}/master.m3u8`, renditions: [] });
     const admin = new VideoAdminRepository(sql);
     await admin.moderate(ready, 'approved', 'fine', { id: 'mod', role: 'moderator' });
-    expect((await outbox.ofVideo(ready)).map((e) => e.event_type)).toEqual(['video.ready', 'video.approved']);
-    // A refused decision (not ready) changes nothing and stores no event.
+    expect((await outbox.ofVideo(ready)).map((e) => e.event_type)).toEqual(['video.created', 'video.ready', 'video.approved']);
+    // A refused decision (approving a video that is not ready) changes nothing and stores no event.
     const busy = await newVideo();
-    expect((await admin.moderate(busy, 'rejected', 'no', { id: 'mod', role: 'moderator' }))?.notReady).toBe(true);
-    expect(await outbox.ofVideo(busy)).toEqual([]);
+    expect((await admin.moderate(busy, 'approved', 'no', { id: 'mod', role: 'moderator' }))?.notReady).toBe(true);
+    expect((await outbox.ofVideo(busy)).map((e) => e.event_type)).toEqual(['video.created']);
+    // Deleting stores video.deleted with the public fields of the row that was removed.
+    await admin.delete(busy, { id: 'u1', role: 'uploader' });
+    const last = (await outbox.ofVideo(busy)).at(-1)!;
+    expect([last.event_type, last.data]).toMatchObject(['video.deleted', { videoId: busy, deletedBy: 'u1', video: { id: busy } }]);
   });
 
   it('a queue that is down leaves events pending; the next relay queues each once, even after a crash half-way', async () => {
