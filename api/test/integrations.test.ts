@@ -67,7 +67,7 @@ describe('the API as Mux and Stream integrators expect it', () => {
     const patched = await fetch(new URL(created.headers.get('location')!, t.url), {
       method: 'PATCH',
       headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
-      body: clip,
+      body: new Uint8Array(clip),
     });
     expect(patched.status).toBe(204);
     expect(patched.headers.get('video-id')).toBe(videoId);
