@@ -13,8 +13,10 @@ import type { TusIngest } from '../ingest/tus.ts';
 import type { UploadTokens } from '../ingest/upload-token.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { authenticate, type TokenVerifier } from './auth.ts';
+import { registerApiCors } from './cors.ts';
 import { installErrorHandler } from './errors.ts';
 import { withLogRedaction } from './log-redaction.ts';
+import { SECURITY_SCHEMES } from './openapi.ts';
 import { AccessStateCache } from './playback/access-cache.ts';
 import { playbackPlugin } from './playback/routes.ts';
 import type { PlaybackSigner } from './playback/signing.ts';
@@ -28,6 +30,7 @@ import { registerStreamWebhook, type StreamWebhookOptions } from './stream-webho
 import type { UploadRateLimit } from './upload-rate-limit.ts';
 import { registerUploadRoutes } from './upload-routes.ts';
 import { registerUploadTokenRoutes } from './upload-token-routes.ts';
+import { webhookDocs } from './webhooks/event-schemas.ts';
 
 export interface ApiOptions {
   readonly logger: PinoLogger;
@@ -56,7 +59,7 @@ export interface ApiOptions {
   readonly readiness?: readonly ReadinessCheck[];
   /** How long /readyz reuses one result before the checks run again, in ms; default 5000. */
   readonly readinessCacheMs?: number;
-  /** Origins allowed to embed the player (CORS on playback routes); default none. */
+  /** Origins allowed to embed the player and call the API from a browser (CORS, see api/cors.ts); default none. */
   readonly corsOrigins?: readonly string[];
   /** Requests per window per client IP; default 300 per 60 s. The upload routes have their own budgets (uploadRateLimit). */
   readonly rateLimit?: { readonly max: number; readonly windowMs: number };
@@ -74,6 +77,20 @@ export interface ApiOptions {
   readonly streamWebhook?: StreamWebhookOptions;
   /** Local stores served through presigned URLs (a local archive handing Stream a URL); default none. */
   readonly signedObjects?: readonly SignedObjectRoutesOptions[];
+}
+
+/** One route as registered (onRoute), documented or hidden from the OpenAPI document. */
+export interface RegisteredRoute {
+  readonly methods: readonly string[];
+  readonly url: string;
+  readonly hidden: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of the app, in registration order (fastify's own HEAD twins excluded). */
+    readonly registeredRoutes: readonly RegisteredRoute[];
+  }
 }
 
 /**
@@ -106,13 +123,17 @@ async function registerPlatformPlugins(app: FastifyInstance, o: ApiOptions): Pro
   });
   await app.register(swagger, {
     openapi: {
+      // 3.1 for `webhooks`; every route states its own `security` (api/openapi.ts), there is no default.
+      openapi: '3.1.0',
       info: {
         title: 'kidstream API',
         version: '1.0.0',
-        description: 'Moderation, signed HLS playback and ops. Uploads use the tus 1.0 protocol at /uploads (not described here).',
+        description:
+          'Moderation, signed HLS playback and ops. Uploads use the tus 1.0 protocol at /uploads (not described here): the ' +
+          '201 of the creation carries the video id in Video-Id. Errors are {error: {code, message}}; match on code.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      security: [{ bearer: [] }],
+      components: { securitySchemes: SECURITY_SCHEMES },
+      webhooks: webhookDocs(),
     },
     transform: jsonSchemaTransform,
   });
@@ -143,19 +164,27 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
 
   // The tus endpoint speaks its own protocol and the pages are HTML: routes without a schema stay out of the document.
+  // Every route is listed, so the OpenAPI contract test can tell a deliberately hidden route from a forgotten one.
+  const routes: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', routes);
   app.addHook('onRoute', (route) => {
     if (!route.schema) route.schema = { hide: true };
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    routes.push({ methods: methods.map(String), url: route.url, hidden: route.schema.hide === true });
   });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
   registerHealthRoutes(app, { checks: o.readiness ?? [], metrics: o.metrics, cacheMs: o.readinessCacheMs });
   registerUploadRoutes(app, { tus: o.tus, tokens: o.uploadTokens, mountPath: o.uploadPath ?? '/uploads', rateLimit: o.uploadRateLimit });
-  registerUploadTokenRoutes(app, { tokens: o.uploadTokens, rateLimit: o.uploadRateLimit });
   // One cache per process, shared by the routes that change access (so they can drop an entry) and /hls that reads it.
   const access = new AccessStateCache({ load: (id) => o.videos.accessState(id), ttlMs: o.playbackAccessCacheMs, now: o.now });
-  registerVideoRoutes(app, { ...o, access });
-  registerModerationRoutes(app, { ...o, access });
-  if (o.retryVideo) registerRetryRoutes(app, { videos: o.videos, retry: o.retryVideo });
-  await app.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, access, corsOrigins: o.corsOrigins });
+  await app.register(async (browserApi) => {
+    await registerApiCors(browserApi, o.corsOrigins ?? []);
+    registerUploadTokenRoutes(browserApi, { tokens: o.uploadTokens, rateLimit: o.uploadRateLimit });
+    registerVideoRoutes(browserApi, { ...o, access });
+    registerModerationRoutes(browserApi, { ...o, access });
+    if (o.retryVideo) registerRetryRoutes(browserApi, { videos: o.videos, retry: o.retryVideo });
+    await browserApi.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, access });
+  });
   registerStaticRoutes(app, { playerDir: o.playerDir });
   if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);
   for (const so of o.signedObjects ?? []) registerSignedObjectRoutes(app, so);

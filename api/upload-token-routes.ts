@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { UploadTokens } from '../ingest/upload-token.ts';
 import { principalOf, requireRole } from './auth.ts';
-import { errorResponses } from './routes/video-view.ts';
+import { errorResponses, security } from './openapi.ts';
 import { tokenIssueLimit, type UploadRateLimit } from './upload-rate-limit.ts';
 
 export interface UploadTokenRoutesOptions {
@@ -28,7 +28,12 @@ export function registerUploadTokenRoutes(app: FastifyInstance, o: UploadTokenRo
         tags: ['uploads'],
         summary: 'Issue a short-lived token that authorises creating tus uploads',
         body: z.object({}).strict().nullish(),
-        response: { 201: TokenOut, ...errorResponses },
+        security: security('bearer'),
+        // Its own rate limit (per uploader) replaces the global one.
+        response: {
+          201: TokenOut,
+          ...errorResponses('AUTH_INVALID_TOKEN', 'AUTH_MISSING_TOKEN', 'AUTH_FORBIDDEN', 'API_BAD_REQUEST', 'INGEST_RATE_LIMITED'),
+        },
       },
     },
     async (req, reply) => {

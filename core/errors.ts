@@ -47,7 +47,10 @@ export const ERROR_DEFINITIONS = {
   },
   STREAM_WEBHOOK_STALE: { status: 401, hint: 'The webhook time is too far from our clock (replay protection); check NTP on both sides.' },
   INGEST_TOO_LARGE: { status: 413, hint: 'Upload a smaller file or raise MAX_UPLOAD_BYTES.' },
-  INGEST_BAD_METADATA: { status: 400, hint: 'Send tus Upload-Metadata with a valid title (1-200 chars).' },
+  INGEST_BAD_METADATA: {
+    status: 400,
+    hint: 'Send tus Upload-Metadata with a valid title (1-200 chars), an optional passthrough (at most 255 chars, no control characters) and none of the server-owned keys (uploader, videoId).',
+  },
   INGEST_QUOTA_OPEN_UPLOADS: {
     status: 429,
     hint:
@@ -158,6 +161,13 @@ export const ERROR_DEFINITIONS = {
   },
   PACKAGE_ARTWORK_FAILED: { status: 500, hint: 'ffmpeg produced no frames for posters/storyboard; check the source with ffprobe.' },
   API_NOT_FOUND: { status: 404, hint: 'Check the id; the video may have been deleted.' },
+  // 404 rather than a video row in an "uploading" state: a row exists exactly when every byte is stored, which the
+  // reconciler, lists and moderation queue rely on; this code only tells the uploader the id is theirs and on its way.
+  API_VIDEO_UPLOADING: {
+    status: 404,
+    hint: 'The id was reserved when the upload was created, but the upload has not finished; resume it (tus HEAD, then PATCH). The video exists once its last byte is stored.',
+  },
+  API_INTERNAL: { status: 500, hint: 'Unexpected server error; the server log has the details (look for the request id).' },
   API_BAD_REQUEST: { status: 400, hint: 'Fix the request to match the documented schema.' },
   API_RATE_LIMITED: { status: 429, hint: 'Slow down; retry after the number of seconds in the Retry-After header.' },
   API_ARCHIVE_UNAVAILABLE: { status: 409, hint: 'No archive store is configured; delete without ?archive=true.' },

@@ -106,6 +106,13 @@ export const QUEUE_NAMES = { transcode: 'transcode', webhook: 'webhook' } as con
 export const ROLES = ['uploader', 'moderator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Events sent to webhook subscribers. */
-export const WEBHOOK_EVENTS = ['video.ready', 'video.failed', 'video.approved', 'video.rejected'] as const;
+/** Events sent to webhook subscribers, in the order a video's life produces them. */
+export const WEBHOOK_EVENTS = [
+  'video.created',
+  'video.ready',
+  'video.failed',
+  'video.approved',
+  'video.rejected',
+  'video.deleted',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];

@@ -12,6 +12,8 @@ export interface QuotaReservation {
   readonly kind: QuotaKind;
   /** Declared Upload-Length; the largest allowed size while the length is deferred. */
   readonly bytes: number;
+  /** The video id reserved for a whole upload (its Video-Id); none for partials. */
+  readonly videoId?: string;
 }
 
 /** What tus ingest needs from a quota: check-and-record at creation, and release when an upload stops being open. */

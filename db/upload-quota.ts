@@ -53,8 +53,8 @@ export class UploadQuotaLedger implements UploadQuota {
                COALESCE(sum(bytes) FILTER (WHERE created_at > ${dayStart}), 0)::bigint AS bytes
         FROM upload_quota_entries WHERE uploader = ${r.uploader}`;
       this.#check(r, use ?? { open: 0, bytes: 0 });
-      await tx`INSERT INTO upload_quota_entries (upload_id, uploader, kind, bytes, created_at)
-        VALUES (${r.uploadId}, ${r.uploader}, ${r.kind}, ${r.bytes}, ${new Date(now)})`;
+      await tx`INSERT INTO upload_quota_entries (upload_id, uploader, kind, bytes, created_at, video_id)
+        VALUES (${r.uploadId}, ${r.uploader}, ${r.kind}, ${r.bytes}, ${new Date(now)}, ${r.videoId ?? null})`;
     });
   }
 

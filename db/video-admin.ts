@@ -2,7 +2,7 @@ import type { ModerationStatus, Role, VideoStatus } from '../core/types.ts';
 import type { TransactionSql } from 'postgres';
 import type { Sql } from './client.ts';
 import { isUuid, type VideoRow } from './videos.ts';
-import { insertOutboxEvent } from './webhook-outbox.ts';
+import { insertVideoEvent, playbackPath } from './video-events.ts';
 
 /** Who did something, for the audit log. */
 export interface Actor {
@@ -92,10 +92,12 @@ export class VideoAdminRepository {
       const [row] = await tx<VideoRow[]>`UPDATE videos SET moderation_status = ${decision}, moderation_notes = ${notes},
         moderated_by = ${actor.id}, moderated_at = now(), updated_at = now() WHERE id = ${id} RETURNING *`;
       await this.audit(tx, id, decision, actor, notes, cur.moderation_status, decision);
-      await insertOutboxEvent(tx, decision === 'approved' ? 'video.approved' : 'video.rejected', id, {
+      await insertVideoEvent(tx, decision === 'approved' ? 'video.approved' : 'video.rejected', row!, {
         title: row!.title,
         moderatedBy: row!.moderated_by,
         notes: row!.moderation_notes,
+        // Approval is what opens playback to viewers: the receiver learns where to ask for it.
+        ...(decision === 'approved' ? { playback: { path: playbackPath(id) } } : {}),
       });
       return { video: row!, notReady: false };
     });
@@ -122,12 +124,15 @@ export class VideoAdminRepository {
     });
   }
 
-  /** Deletes the row (renditions cascade) and leaves an audit row; returns the deleted row. */
+  /** Deletes the row (renditions cascade), leaves an audit row and stores the video.deleted event; returns the deleted row. */
   async delete(id: string, actor: Actor): Promise<VideoRow | undefined> {
     if (!isUuid(id)) return undefined;
     return this.sql.begin(async (tx) => {
       const [row] = await tx<VideoRow[]>`DELETE FROM videos WHERE id = ${id} RETURNING *`;
-      if (row) await this.audit(tx, id, 'deleted', actor, null, row.moderation_status, null);
+      if (row) {
+        await this.audit(tx, id, 'deleted', actor, null, row.moderation_status, null);
+        await insertVideoEvent(tx, 'video.deleted', row, { deletedBy: actor.id });
+      }
       return row;
     });
   }

@@ -49,6 +49,8 @@ export interface VideoRow {
   waiting_for: Dependency | null;
   /** Start of the wait (the first of a streak of waits for the same dependency). */
   waiting_since: Date | null;
+  /** The uploader's opaque reference (Upload-Metadata `passthrough`, migration 0014), echoed in every webhook. */
+  passthrough: string | null;
 }
 
 /** What every signed HLS request is checked against: the few columns that decide who may play the video. */
@@ -83,6 +85,8 @@ export interface RenditionRow {
 }
 
 export interface NewVideo {
+  /** The id reserved when the upload was created (its Video-Id); default: the database draws one. */
+  readonly id?: string | null;
   readonly uploadId: string;
   readonly title: string;
   readonly description: string;
@@ -90,4 +94,6 @@ export interface NewVideo {
   readonly uploaderId: string | null;
   readonly sourceKey: string;
   readonly sourceSizeBytes: number;
+  /** Upload-Metadata `passthrough` (validated, at most 255 characters); default none. */
+  readonly passthrough?: string | null;
 }

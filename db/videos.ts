@@ -3,7 +3,7 @@ import { PipelineError } from '../core/errors.ts';
 import type { Dependency, SourceProbe, VideoStatus } from '../core/types.ts';
 import type { Sql } from './client.ts';
 import type { AccessStateRow, NewVideo, PosterRow, RenditionRow, VideoRow } from './video-rows.ts';
-import { insertOutboxEvent } from './webhook-outbox.ts';
+import { insertVideoEvent, playbackPath } from './video-events.ts';
 
 export type { AccessStateRow, NewVideo, PosterRow, RenditionRow, VideoRow } from './video-rows.ts';
 
@@ -13,7 +13,8 @@ export class VideoRepository {
 
   /**
    * Idempotent on upload_id: a retried finish returns the row created the first time (`inserted` says which call
-   * created it). Records the upload in
+   * created it), with the id reserved at the upload's creation when there is one. The call that creates the row also
+   * stores its video.created event. Records the upload in
    * upload_finishes in the same transaction (migration 0010); once that video is deleted, the upload is never made
    * into a video again (INGEST_UPLOAD_GONE), whoever repeats the finish.
    */
@@ -27,12 +28,15 @@ export class VideoRepository {
       }
       // xmax is 0 on a row this statement inserted, set on one the ON CONFLICT branch touched (a concurrent finish).
       const [row] = await tx<Array<VideoRow & { inserted: boolean }>>`
-        INSERT INTO videos (upload_id, title, description, original_filename, uploader_id, source_key, source_size_bytes)
-        VALUES (${v.uploadId}, ${v.title}, ${v.description}, ${v.originalFilename}, ${v.uploaderId}, ${v.sourceKey}, ${v.sourceSizeBytes})
+        INSERT INTO videos (id, upload_id, title, description, original_filename, uploader_id, source_key, source_size_bytes,
+          passthrough)
+        VALUES (COALESCE(${v.id ?? null}::uuid, gen_random_uuid()), ${v.uploadId}, ${v.title}, ${v.description},
+          ${v.originalFilename}, ${v.uploaderId}, ${v.sourceKey}, ${v.sourceSizeBytes}, ${v.passthrough ?? null})
         ON CONFLICT (upload_id) DO UPDATE SET updated_at = videos.updated_at
         RETURNING *, (xmax = 0) AS inserted`;
       if (!row) throw new Error('INSERT ... RETURNING returned no row');
       await tx`INSERT INTO upload_finishes (upload_id, video_id) VALUES (${v.uploadId}, ${row.id}) ON CONFLICT DO NOTHING`;
+      if (row.inserted) await insertVideoEvent(tx, 'video.created', row);
       return row;
     });
   }
@@ -47,6 +51,17 @@ export class VideoRepository {
       SELECT f.upload_id, v.status FROM upload_finishes f LEFT JOIN videos v ON v.id = f.video_id
       WHERE f.upload_id = ANY(${uploadIds as string[]}::text[])`;
     return new Map(rows.map((r) => [r.upload_id, r.status ?? 'deleted']));
+  }
+
+  /**
+   * The upload a video id was reserved for at creation (migration 0014), while no video row has that id: who uploads
+   * and whether the upload is still open (not finished, terminated or failed). Undefined when the id was never handed out.
+   */
+  async reservation(videoId: string): Promise<{ uploader: string; open: boolean } | undefined> {
+    if (!isUuid(videoId)) return undefined;
+    const [r] = await this.sql<Array<{ uploader: string; open: boolean }>>`
+      SELECT uploader, closed_at IS NULL AS open FROM upload_quota_entries WHERE video_id = ${videoId}`;
+    return r;
   }
 
   /** The video upload `uploadId` became and the upload's size; 'deleted' once that row is gone; undefined if none. */
@@ -126,10 +141,11 @@ export class VideoRepository {
       for (const x of r.renditions) {
         await tx`INSERT INTO renditions ${tx({ ...x, video_id: id })}`;
       }
-      const [row] = await tx<Array<{ duration_sec: number | null }>>`UPDATE videos SET status = 'ready', stage = 'done',
+      const [row] = await tx<VideoRow[]>`UPDATE videos SET status = 'ready', stage = 'done',
         progress = 100, hls_prefix = ${r.hlsPrefix}, master_key = ${r.masterKey}, waiting_for = NULL, waiting_since = NULL,
-        ready_at = now(), updated_at = now() WHERE id = ${id} RETURNING duration_sec`;
-      if (row) await insertOutboxEvent(tx, 'video.ready', id, { masterKey: r.masterKey, durationSec: row.duration_sec });
+        ready_at = now(), updated_at = now() WHERE id = ${id} RETURNING *`;
+      // The playback endpoint, not the storage key: receivers get signed URLs from it for whoever asks.
+      if (row) await insertVideoEvent(tx, 'video.ready', row, { playback: { path: playbackPath(id) }, durationSec: row.duration_sec });
     });
   }
 
@@ -146,10 +162,10 @@ export class VideoRepository {
   async markInfected(id: string, r: { signature: string; sha256: string; quarantinePath: string }): Promise<void> {
     await this.sql.begin(async (tx) => {
       const changed = await endProcessing(tx, id, 'infected');
-      await tx`UPDATE videos SET scan_result = 'infected', scan_signature = ${r.signature}, scanned_at = now(),
-        source_sha256 = ${r.sha256}, quarantine_path = ${r.quarantinePath}, error_code = 'INGEST_INFECTED',
-        error_message = ${`ClamAV: ${r.signature}`} WHERE id = ${id}`;
-      if (changed) await insertOutboxEvent(tx, 'video.failed', id, { code: 'INGEST_INFECTED', status: 'infected' });
+      const [row] = await tx<VideoRow[]>`UPDATE videos SET scan_result = 'infected', scan_signature = ${r.signature},
+        scanned_at = now(), source_sha256 = ${r.sha256}, quarantine_path = ${r.quarantinePath}, error_code = 'INGEST_INFECTED',
+        error_message = ${`ClamAV: ${r.signature}`} WHERE id = ${id} RETURNING *`;
+      if (changed && row) await insertVideoEvent(tx, 'video.failed', row, { code: 'INGEST_INFECTED', status: 'infected' });
     });
   }
 
@@ -199,8 +215,9 @@ export class VideoRepository {
   async markFailed(id: string, status: 'failed' | 'rejected', code: string, message: string): Promise<void> {
     await this.sql.begin(async (tx) => {
       const changed = await endProcessing(tx, id, status);
-      await tx`UPDATE videos SET error_code = ${code}, error_message = ${message.slice(0, 2000)} WHERE id = ${id}`;
-      if (changed) await insertOutboxEvent(tx, 'video.failed', id, { code, status });
+      const [row] = await tx<VideoRow[]>`UPDATE videos SET error_code = ${code}, error_message = ${message.slice(0, 2000)}
+        WHERE id = ${id} RETURNING *`;
+      if (changed && row) await insertVideoEvent(tx, 'video.failed', row, { code, status });
     });
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Upload } from '@tus/server';
 import { sendNodeResponse } from 'srvx/node';
@@ -12,7 +13,7 @@ import { isPartialId, PARTIAL_PREFIX, SafeFileStore } from './safe-file-store.ts
 import { asJsonError, errorBody, toIngestError } from './tus-errors.ts';
 import { checkProtocol, TUS_VERSION, withMethodOverride } from './tus-protocol.ts';
 import { UploadCompletion, VIDEO_ID_HEADER, type FinishedUploadLookup, type UploadFinishHook } from './upload-finish.ts';
-import { assertNoServerKeys, parseVideoMetadata } from './upload-metadata.ts';
+import { assertNoServerKeys, parseVideoMetadata, UPLOADER_KEY, VIDEO_ID_KEY, withServerKeys } from './upload-metadata.ts';
 import { deleteTusUpload } from './video-files.ts';
 import { UPLOAD_TOKEN_HEADER, type UploadTokenClaims, type UploadTokens } from './upload-token.ts';
 
@@ -49,8 +50,7 @@ export interface TusIngestOptions {
 }
 
 export { VIDEO_ID_HEADER } from './upload-finish.ts';
-/** Metadata key the server sets to the token's subject; clients may not send it. */
-export const UPLOADER_KEY = 'uploader';
+export { UPLOADER_KEY, VIDEO_ID_KEY } from './upload-metadata.ts';
 
 /** Statuses whose cause passes with time: the client is told when to try again. */
 const RETRY_LATER = new Set([423, 503, 507]);
@@ -69,6 +69,8 @@ export class TusIngest {
   readonly #claims = new WeakMap<object, UploadTokenClaims>();
   /** Upload id a creation request made (set in onUploadCreate), to undo what a failed creation left. */
   readonly #created = new WeakMap<object, string>();
+  /** Video id reserved by a creation request (set in onUploadCreate), for the Video-Id of its 201. */
+  readonly #videoIds = new WeakMap<object, string>();
   /** Creation requests whose quota slot was taken, to give it back if creation fails. */
   readonly #reserved = new WeakSet<object>();
 
@@ -98,6 +100,8 @@ export class TusIngest {
       onUploadCreate: async (req, upload) => {
         const claims = this.#claims.get(req);
         const metadata = this.#prepareMetadata(upload, claims);
+        const videoId = metadata?.[VIDEO_ID_KEY];
+        if (videoId) this.#videoIds.set(req, videoId);
         this.#created.set(req, upload.id);
         await this.#reserve(req, upload, claims);
         return { metadata };
@@ -155,6 +159,9 @@ export class TusIngest {
     }
     const res = await this.server.handleWeb(req);
     if (req.method === 'POST') await this.#undoFailedCreation(req, res);
+    // The video id is handed out with the upload (as Stream and Mux do), not only once the last byte is in.
+    const reserved = this.#videoIds.get(req);
+    if (req.method === 'POST' && res.status === 201 && reserved) res.headers.set(VIDEO_ID_HEADER, reserved);
     if (req.method === 'DELETE' && res.status === 204) await this.completion.releaseQuietly([uploadIdOf(req)], 'terminated');
     if (req.method === 'OPTIONS') res.headers.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
     if (req.method === 'HEAD') return this.completion.answerHead(uploadIdOf(req), res);
@@ -171,9 +178,10 @@ export class TusIngest {
 
   #prepareMetadata(upload: Upload, claims: UploadTokenClaims | undefined): Upload['metadata'] {
     assertNoServerKeys(upload.metadata);
-    // Partials carry no video metadata (tus-js-client's metadataForPartialUploads); the final upload does.
-    if (!isPartialId(upload.id)) parseVideoMetadata(upload.metadata);
-    return withUploader(upload.metadata, claims?.sub);
+    // Partials carry no video metadata (tus-js-client's metadataForPartialUploads) and become no video; the final does.
+    if (isPartialId(upload.id)) return withServerKeys(upload.metadata, { uploader: claims?.sub });
+    parseVideoMetadata(upload.metadata);
+    return withServerKeys(upload.metadata, { uploader: claims?.sub, videoId: randomUUID() });
   }
 
   /** Takes a quota slot for the upload (throws INGEST_QUOTA_*), after its metadata passed validation. */
@@ -183,6 +191,7 @@ export class TusIngest {
       uploadId: upload.id,
       uploader: claims?.sub ?? '',
       kind: isPartialId(upload.id) ? 'partial' : 'upload',
+      videoId: this.#videoIds.get(req),
       // A deferred length counts as the largest allowed upload until the real size is known.
       bytes: upload.size ?? this.#o.maxSize,
     });
@@ -227,7 +236,7 @@ export class TusIngest {
         assertNoServerKeys(u.metadata);
         parseVideoMetadata(u.metadata);
         await this.#o.disk?.assertRoom(u.size ?? 0);
-        return withUploader(u.metadata, [...owners][0] || undefined);
+        return withServerKeys(u.metadata, { uploader: [...owners][0] || undefined, videoId: randomUUID() });
       },
     );
     const videoId = await this.completion.complete(upload);
@@ -276,11 +285,6 @@ export class TusIngest {
     );
     return headers;
   }
-}
-
-/** Sets the server-owned uploader key (never taken from the client; see assertNoServerKeys). */
-function withUploader(metadata: Upload['metadata'], uploader: string | undefined): Upload['metadata'] {
-  return uploader ? { ...metadata, [UPLOADER_KEY]: uploader } : metadata;
 }
 
 /** Upload id from a request URL (its last path segment, as @tus/server reads it). */

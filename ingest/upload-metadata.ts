@@ -13,8 +13,19 @@ export function sanitizeFilename(name: string | undefined | null): string | null
   return clean.length > 0 ? clean : null;
 }
 
+/** Metadata key the server sets to the token's subject. */
+export const UPLOADER_KEY = 'uploader';
+/**
+ * Metadata key of the video id reserved when the upload is created (sent back as Video-Id on the 201): the finish makes
+ * the video row with this id. Server-owned, so a client can never pick the id of someone else's video.
+ */
+export const VIDEO_ID_KEY = 'videoId';
+
 /** Keys the server sets itself; a client that sends them is refused rather than trusted. */
-export const SERVER_METADATA_KEYS = ['uploader'] as const;
+export const SERVER_METADATA_KEYS = [UPLOADER_KEY, VIDEO_ID_KEY] as const;
+
+/** Longest passthrough, as Mux allows: a reference to the uploader's own record, not a place for data. */
+export const PASSTHROUGH_MAX = 255;
 
 const Text = (max: number) =>
   z
@@ -30,12 +41,15 @@ const VideoMetadataSchema = z.object({
   description: Text(5000).optional(),
   filename: z.string().max(1024).optional(),
   filetype: z.string().max(255).optional(),
+  /** Opaque to us: stored on the video, returned by the API and echoed in every webhook about it. */
+  passthrough: Text(PASSTHROUGH_MAX).optional(),
 });
 
 export interface VideoUploadMetadata {
   readonly title: string;
   readonly description: string;
   readonly filename: string | null;
+  readonly passthrough: string | null;
 }
 
 type RawMetadata = Readonly<Record<string, string | null | undefined>> | undefined;
@@ -50,11 +64,27 @@ export function parseVideoMetadata(raw: RawMetadata): VideoUploadMetadata {
     const fields = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new PipelineError('INGEST_BAD_METADATA', `Invalid Upload-Metadata (${fields.join('; ')}).`, { fields });
   }
-  return { title: r.data.title, description: r.data.description ?? '', filename: sanitizeFilename(r.data.filename) };
+  return {
+    title: r.data.title,
+    description: r.data.description ?? '',
+    filename: sanitizeFilename(r.data.filename),
+    passthrough: r.data.passthrough || null,
+  };
 }
 
 /** Rejects server-owned keys sent by a client (they would otherwise spoof the uploader). */
 export function assertNoServerKeys(raw: RawMetadata): void {
   const bad = SERVER_METADATA_KEYS.filter((k) => raw && k in raw);
   if (bad.length) throw new PipelineError('INGEST_BAD_METADATA', `Reserved metadata keys: ${bad.join(', ')}.`, { fields: bad });
+}
+
+/** Sets the server-owned keys (never taken from the client; see assertNoServerKeys). */
+export function withServerKeys(
+  metadata: RawMetadata,
+  keys: { readonly uploader?: string | undefined; readonly videoId?: string | undefined },
+): Record<string, string | null> {
+  const out: Record<string, string | null> = { ...(metadata as Record<string, string | null> | undefined) };
+  if (keys.uploader) out[UPLOADER_KEY] = keys.uploader;
+  if (keys.videoId) out[VIDEO_ID_KEY] = keys.videoId;
+  return out;
 }

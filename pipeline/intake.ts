@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import { QUEUE_NAMES, type TranscodeJobData, type TranscodeSource } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { parseVideoMetadata } from '../ingest/upload-metadata.ts';
-import { UPLOADER_KEY, type FinishedUpload } from '../ingest/tus.ts';
+import { UPLOADER_KEY, VIDEO_ID_KEY, type FinishedUpload } from '../ingest/tus.ts';
 import { deleteTusUpload } from '../ingest/video-files.ts';
 
 export { sanitizeFilename } from '../ingest/upload-metadata.ts';
@@ -37,6 +37,8 @@ export function createUploadFinisher(o: UploadFinisherOptions): (u: FinishedUplo
     // Validated at creation already; parsing again keeps this function safe on its own.
     const meta = parseVideoMetadata(u.metadata);
     const video = await o.videos.createFromUpload({
+      // Reserved at creation and sent back then as Video-Id; uploads created before ids were reserved have none.
+      id: u.metadata[VIDEO_ID_KEY] ?? null,
       uploadId: u.id,
       title: meta.title,
       description: meta.description,
@@ -44,6 +46,7 @@ export function createUploadFinisher(o: UploadFinisherOptions): (u: FinishedUplo
       uploaderId: u.metadata[UPLOADER_KEY] ?? null,
       sourceKey: u.id,
       sourceSizeBytes: u.size,
+      passthrough: meta.passthrough,
     });
     if (video.status === 'uploaded') {
       // Staged before the client hears "complete": a failed put fails the finish (INGEST_FINISH_PENDING), the client

@@ -1,4 +1,3 @@
-import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,7 +5,8 @@ import { PipelineError } from '../../core/errors.ts';
 import type { VideoRepository } from '../../db/videos.ts';
 import { contentTypeFor } from '../../storage/keys.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
-import { errorResponses, Playback } from '../routes/video-view.ts';
+import { COMMON_ERRORS, errorResponses, security } from '../openapi.ts';
+import { Playback } from '../routes/video-view.ts';
 import { accessDenial } from './access.ts';
 import type { AccessStateCache } from './access-cache.ts';
 import { requirePlayback } from './issue.ts';
@@ -42,8 +42,7 @@ export function assertPackagePath(id: string, rest: string): void {
  * video's cached access state).
  */
 export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOptions): Promise<void> {
-  const origins = o.corsOrigins ?? [];
-  await app.register(cors, { origin: origins.length ? [...origins] : false, methods: ['GET', 'HEAD'], maxAge: 600 });
+  // CORS for the listed origins comes from the enclosing scope (api/cors.ts).
   // Embedding pages on other origins fetch these with CORS; helmet's same-origin CORP would block no-cors loads (posters).
   app.addHook('onSend', async (_req, reply) => {
     reply.header('cross-origin-resource-policy', 'cross-origin');
@@ -57,7 +56,11 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
         tags: ['playback'],
         summary: 'Signed playback URL: approved videos for everyone; short-lived previews for owners (until rejected) and moderators',
         params: z.object({ id: z.uuid() }),
-        response: { 200: Playback.unwrap(), ...errorResponses },
+        security: security('optional-bearer'),
+        response: {
+          200: Playback.unwrap(),
+          ...errorResponses(...COMMON_ERRORS, 'API_BAD_REQUEST', 'API_NOT_FOUND', 'PLAYBACK_NOT_APPROVED', 'PLAYBACK_REJECTED'),
+        },
       },
     },
     async (req) => requirePlayback(o, await o.videos.get(req.params.id), req.principal, req.params.id),
@@ -71,6 +74,20 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
         summary: 'HLS playlists (rewritten so every URI carries the signature) and media; needs ?sig=',
         params: z.object({ id: z.string(), '*': z.string() }),
         querystring: z.object({ sig: z.string().max(200).optional() }),
+        security: security('signature'),
+        // Not rate limited (a player fetches many segments), hence no API_RATE_LIMITED.
+        response: errorResponses(
+          'AUTH_INVALID_TOKEN',
+          'API_BAD_REQUEST',
+          'API_NOT_FOUND',
+          'PLAYBACK_PATH_INVALID',
+          'PLAYBACK_SIGNATURE_MISSING',
+          'PLAYBACK_SIGNATURE_INVALID',
+          'PLAYBACK_SIGNATURE_EXPIRED',
+          'PLAYBACK_NOT_APPROVED',
+          'PLAYBACK_REJECTED',
+          'PLAYBACK_REVOKED',
+        ),
       },
       config: { rateLimit: false },
     },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PipelineMetrics } from '../../core/metrics.ts';
+import { errorResponses, security } from '../openapi.ts';
 import { ReadinessProbe, ReadinessReport, type ReadinessCheck } from './readiness-probe.ts';
 
 export type { ReadinessCheck } from './readiness-probe.ts';
@@ -21,7 +22,12 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
   r.get(
     '/healthz',
     {
-      schema: { tags: ['ops'], summary: 'Liveness', response: { 200: z.object({ ok: z.literal(true) }) } },
+      schema: {
+        tags: ['ops'],
+        summary: 'Liveness',
+        security: security('public'),
+        response: { 200: z.object({ ok: z.literal(true) }), ...errorResponses('AUTH_INVALID_TOKEN') },
+      },
       config: { rateLimit: false },
     },
     async () => ({ ok: true as const }),
@@ -34,7 +40,8 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
       schema: {
         tags: ['ops'],
         summary: 'Readiness of Postgres, Redis, clamd, ffmpeg, storage and free disk (result reused for a few seconds)',
-        response: { 200: ReadinessReport, 503: ReadinessReport },
+        security: security('public'),
+        response: { 200: ReadinessReport, 503: ReadinessReport, ...errorResponses('AUTH_INVALID_TOKEN') },
       },
       config: { rateLimit: false },
     },
@@ -47,7 +54,12 @@ export function registerHealthRoutes(app: FastifyInstance, o: HealthRoutesOption
   r.get(
     '/metrics',
     {
-      schema: { tags: ['ops'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
+      schema: {
+        tags: ['ops'],
+        summary: 'Prometheus metrics (text exposition format)',
+        produces: ['text/plain'],
+        security: security('public'),
+      },
       config: { rateLimit: false },
     },
     async (_req, reply) => {

@@ -11,7 +11,8 @@ import { issuePlayback } from '../playback/issue.ts';
 import type { PlaybackSigner } from '../playback/signing.ts';
 import { decodeCursor, encodeCursor, PageQuery } from './cursor.ts';
 import { actorOf } from './videos.ts';
-import { errorResponses, ErrorOut, videoDetail, VideoDetail, VideoSummary, videoSummary } from './video-view.ts';
+import { BEARER_ERRORS, errorResponses, security } from '../openapi.ts';
+import { videoDetail, VideoDetail, VideoSummary, videoSummary } from './video-view.ts';
 
 export interface ModerationRoutesOptions {
   readonly videos: VideoRepository;
@@ -47,7 +48,11 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
         tags: ['moderation'],
         summary: 'Videos to review (pending; ready, or previewable while transcoding), oldest first',
         querystring: PageQuery,
-        response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
+        security: security('bearer'),
+        response: {
+          200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }),
+          ...errorResponses(...BEARER_ERRORS, 'AUTH_FORBIDDEN'),
+        },
       },
     },
     async (req) => {
@@ -78,7 +83,8 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
           body: z.object({
             notes: decision === 'reject' ? z.string().trim().min(1).max(2000) : z.string().trim().max(2000).optional(),
           }),
-          response: { 200: VideoDetail, ...errorResponses, 409: ErrorOut },
+          security: security('bearer'),
+          response: { 200: VideoDetail, ...errorResponses(...BEARER_ERRORS, 'AUTH_FORBIDDEN', 'API_NOT_FOUND', 'MODERATION_NOT_READY') },
         },
       },
       async (req) => {
@@ -103,7 +109,8 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
         tags: ['moderation'],
         summary: 'Append-only audit log of a video',
         params: IdParams,
-        response: { 200: z.object({ items: z.array(AuditEntry) }), ...errorResponses },
+        security: security('bearer'),
+        response: { 200: z.object({ items: z.array(AuditEntry) }), ...errorResponses(...BEARER_ERRORS, 'AUTH_FORBIDDEN') },
       },
     },
     async (req) => {

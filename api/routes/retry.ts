@@ -5,7 +5,8 @@ import type { Actor } from '../../db/video-admin.ts';
 import type { VideoRepository, VideoRow } from '../../db/videos.ts';
 import { principalOf, requireRole } from '../auth.ts';
 import { actorOf } from './videos.ts';
-import { errorResponses, ErrorOut, videoDetail, VideoDetail } from './video-view.ts';
+import { BEARER_ERRORS, errorResponses, security } from '../openapi.ts';
+import { videoDetail, VideoDetail } from './video-view.ts';
 
 /** Re-queues a failed video (pipeline/retry.ts); throws API_RETRY_* when it cannot. */
 export type RetryVideo = (videoId: string, actor: Actor, notes: string | null) => Promise<VideoRow>;
@@ -30,7 +31,11 @@ export function registerRetryRoutes(app: FastifyInstance, o: RetryRoutesOptions)
         summary: 'Queue a failed video again (audited); rejected and infected videos are verdicts and cannot be retried',
         params: z.object({ id: z.uuid() }),
         body: z.object({ notes: z.string().trim().max(2000).optional() }).nullish(),
-        response: { 200: VideoDetail, ...errorResponses, 409: ErrorOut },
+        security: security('bearer'),
+        response: {
+          200: VideoDetail,
+          ...errorResponses(...BEARER_ERRORS, 'AUTH_FORBIDDEN', 'API_NOT_FOUND', 'API_RETRY_NOT_FAILED', 'API_RETRY_SOURCE_MISSING'),
+        },
       },
     },
     async (req) => {

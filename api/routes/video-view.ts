@@ -54,6 +54,7 @@ export const VideoSummary = z.object({
   error: VideoError,
   durationSec: z.number().nullable(),
   moderation: Moderation,
+  passthrough: z.string().nullable().describe('Upload-Metadata `passthrough` as the uploader sent it; echoed in every webhook'),
   createdAt: isoDate,
   readyAt: isoDate.nullable(),
 });
@@ -122,6 +123,7 @@ export function videoSummary(v: VideoRow): z.infer<typeof VideoSummary> {
     error: v.error_code ? { code: v.error_code, message: v.error_message } : null,
     durationSec: v.duration_sec,
     moderation: { status: v.moderation_status, notes: v.moderation_notes, by: v.moderated_by, at: iso(v.moderated_at) },
+    passthrough: v.passthrough,
     createdAt: v.created_at.toISOString(),
     readyAt: iso(v.ready_at),
   };
@@ -148,7 +150,3 @@ export function videoDetail(v: VideoRow, renditions: RenditionRow[], playback: P
     updatedAt: v.updated_at.toISOString(),
   };
 }
-
-/** Error body every route documents for its 4xx answers. */
-export const ErrorOut = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-export const errorResponses = { 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut } as const;

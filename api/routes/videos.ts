@@ -11,7 +11,8 @@ import type { AccessStateCache } from '../playback/access-cache.ts';
 import { issuePlayback } from '../playback/issue.ts';
 import type { PlaybackSigner } from '../playback/signing.ts';
 import { decodeCursor, encodeCursor, PageQuery } from './cursor.ts';
-import { errorResponses, ErrorOut, videoDetail, VideoDetail, VideoSummary, videoSummary } from './video-view.ts';
+import { BEARER_ERRORS, errorResponses, security } from '../openapi.ts';
+import { videoDetail, VideoDetail, VideoSummary, videoSummary } from './video-view.ts';
 
 /** Removes every archived copy of a video (the archive store is another stage's; it plugs in here). */
 export interface VideoArchive {
@@ -52,11 +53,18 @@ const IdParams = z.object({ id: z.uuid() });
 const canSee = (p: Principal, v: VideoRow): boolean => isStaff(p) || v.uploader_id === p.id;
 export const actorOf = (p: Principal, requestId: string): Actor => ({ id: p.id, role: p.role, requestId });
 
-/** A video the caller may see; uploaders get 404 for other people's videos (existence is not revealed). */
+/**
+ * A video the caller may see; uploaders get 404 for other people's videos (existence is not revealed). An id reserved
+ * by an upload still under way is API_VIDEO_UPLOADING (also 404) for its uploader and staff, API_NOT_FOUND for others.
+ */
 export async function visibleVideo(videos: VideoRepository, p: Principal, id: string): Promise<VideoRow> {
   const v = await videos.get(id);
-  if (!v || !canSee(p, v)) throw new PipelineError('API_NOT_FOUND', `No video ${id}.`, { id });
-  return v;
+  if (v && canSee(p, v)) return v;
+  const r = v ? undefined : await videos.reservation(id);
+  if (r?.open && (isStaff(p) || r.uploader === p.id)) {
+    throw new PipelineError('API_VIDEO_UPLOADING', `Video ${id} is still being uploaded.`, { id });
+  }
+  throw new PipelineError('API_NOT_FOUND', `No video ${id}.`, { id });
 }
 
 export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions): void {
@@ -75,7 +83,11 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
           moderation: z.enum(MODERATION_STATUSES).optional(),
           uploader: z.string().min(1).optional().describe('Staff only: filter by uploader id'),
         }),
-        response: { 200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }), ...errorResponses },
+        security: security('bearer'),
+        response: {
+          200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }),
+          ...errorResponses(...BEARER_ERRORS),
+        },
       },
     },
     async (req) => {
@@ -102,7 +114,8 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
         tags: ['videos'],
         summary: 'Status, stage, progress, renditions, errors and (when ready) a signed playback URL',
         params: IdParams,
-        response: { 200: VideoDetail, ...errorResponses },
+        security: security('bearer'),
+        response: { 200: VideoDetail, ...errorResponses(...BEARER_ERRORS, 'API_NOT_FOUND', 'API_VIDEO_UPLOADING') },
       },
     },
     async (req) => {
@@ -123,7 +136,8 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
         body: z
           .object({ title: z.string().trim().min(1).max(200).optional(), description: z.string().max(5000).optional() })
           .refine((b) => b.title !== undefined || b.description !== undefined, 'send title and/or description'),
-        response: { 200: VideoDetail, ...errorResponses },
+        security: security('bearer'),
+        response: { 200: VideoDetail, ...errorResponses(...BEARER_ERRORS, 'API_NOT_FOUND', 'API_VIDEO_UPLOADING') },
       },
     },
     async (req) => {
@@ -152,9 +166,16 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
             masterDeleted: z.boolean(),
             workDirsDeleted: z.number(),
           }),
-          ...errorResponses,
-          409: ErrorOut,
+          ...errorResponses(
+            ...BEARER_ERRORS,
+            'AUTH_FORBIDDEN',
+            'API_NOT_FOUND',
+            'API_VIDEO_UPLOADING',
+            'API_ARCHIVE_UNAVAILABLE',
+            'STORAGE_BACKEND_FAILED',
+          ),
         },
+        security: security('bearer'),
       },
     },
     async (req) => {

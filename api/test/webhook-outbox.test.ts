@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../../core/types.ts';
@@ -16,38 +14,13 @@ import { tokenFor } from '../../test/helpers/auth.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts';
 import { TEST_REDIS_URL } from '../../test/helpers/env.ts';
 import { seedVideo } from '../../test/helpers/seed.ts';
+import { startWebhookReceiver } from '../../test/helpers/webhook-receiver.ts';
 import { startTcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { createWebhookProcessor } from '../webhooks/deliver.ts';
-import { relayWebhookEvents, type WebhookEvent, type WebhookJobData } from '../webhooks/relay.ts';
-import { SIGNATURE_HEADER, verifyWebhook } from '../webhooks/signature.ts';
+import { relayWebhookEvents, type WebhookJobData } from '../webhooks/relay.ts';
 import { call } from './http.ts';
 
 const SECRET = 'outbox-test-secret-0123456789';
-
-/** A webhook receiver that records every delivery (answers 204). */
-async function startReceiver(): Promise<{ url: string; got: Array<{ event: WebhookEvent; verified: boolean }>; close(): Promise<void> }> {
-  const got: Array<{ event: WebhookEvent; verified: boolean }> = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => {
-      body += d.toString();
-    });
-    req.on('end', () => {
-      got.push({
-        event: JSON.parse(body) as WebhookEvent,
-        verified: verifyWebhook({ secret: SECRET, header: req.headers[SIGNATURE_HEADER] as string, body }),
-      });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    got,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
 
 describe('webhook outbox: events are stored with the state change and relayed from there', () => {
   let db: TestDatabase;
@@ -89,12 +62,18 @@ describe('webhook outbox: events are stored with the state change and relayed fr
     const failed = await newVideo();
     await videos.markFailed(failed, 'failed', 'TRANSCODE_FFMPEG_FAILED', 'x');
     await videos.markFailed(failed, 'failed', 'TRANSCODE_FFMPEG_FAILED', 'recorded twice');
-    expect((await outbox.ofVideo(failed)).map((e) => [e.event_type, e.data])).toEqual([
-      ['video.failed', { videoId: failed, code: 'TRANSCODE_FFMPEG_FAILED', status: 'failed' }],
-    ]);
+    const failedEvents = await outbox.ofVideo(failed);
+    expect(failedEvents.map((e) => e.event_type)).toEqual(['video.created', 'video.failed']);
+    expect(failedEvents[1]!.data).toMatchObject({
+      videoId: failed,
+      code: 'TRANSCODE_FFMPEG_FAILED',
+      status: 'failed',
+      passthrough: null,
+      video: { id: failed, status: 'failed', title: 'outbox' },
+    });
     const infected = await newVideo();
     await videos.markInfected(infected, { signature: 'Eicar', sha256: 'a'.repeat(64), quarantinePath: '/q/x' });
-    expect((await outbox.ofVideo(infected)).map((e) => e.data)).toEqual([
+    expect((await outbox.ofVideo(infected)).map((e) => e.data).slice(1)).toMatchObject([
       { videoId: infected, code: 'INGEST_INFECTED', status: 'infected' },
     ]);
 
@@ -102,15 +81,19 @@ describe('webhook outbox: events are stored with the state change and relayed fr
     await videos.markReady(ready, { hlsPrefix: `hls/${ready}`, masterKey: `hls/${ready}/master.m3u8`, renditions: [] });
     const admin = new VideoAdminRepository(sql);
     await admin.moderate(ready, 'approved', 'fine', { id: 'mod', role: 'moderator' });
-    expect((await outbox.ofVideo(ready)).map((e) => e.event_type)).toEqual(['video.ready', 'video.approved']);
-    // A refused decision (not ready) changes nothing and stores no event.
+    expect((await outbox.ofVideo(ready)).map((e) => e.event_type)).toEqual(['video.created', 'video.ready', 'video.approved']);
+    // A refused decision (approving a video that is not ready) changes nothing and stores no event.
     const busy = await newVideo();
-    expect((await admin.moderate(busy, 'rejected', 'no', { id: 'mod', role: 'moderator' }))?.notReady).toBe(true);
-    expect(await outbox.ofVideo(busy)).toEqual([]);
+    expect((await admin.moderate(busy, 'approved', 'no', { id: 'mod', role: 'moderator' }))?.notReady).toBe(true);
+    expect((await outbox.ofVideo(busy)).map((e) => e.event_type)).toEqual(['video.created']);
+    // Deleting stores video.deleted with the public fields of the row that was removed.
+    await admin.delete(busy, { id: 'u1', role: 'uploader' });
+    const last = (await outbox.ofVideo(busy)).at(-1)!;
+    expect([last.event_type, last.data]).toMatchObject(['video.deleted', { videoId: busy, deletedBy: 'u1', video: { id: busy } }]);
   });
 
   it('a queue that is down leaves events pending; the next relay queues each once, even after a crash half-way', async () => {
-    const receiver = await startReceiver();
+    const receiver = await startWebhookReceiver(SECRET);
     const base = { outbox, urls: [receiver.url], attempts: 3, backoffMs: 50 };
     const pending = async (): Promise<number> =>
       (await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM webhook_outbox WHERE relayed_at IS NULL`)[0]!.n;
@@ -155,7 +138,7 @@ describe('webhook outbox: events are stored with the state change and relayed fr
 
 describe('an event emitted while Redis is unreachable is delivered once it is back', () => {
   it('approve with the app cut off from Redis: the decision commits, the webhook follows, exactly once', async () => {
-    const receiver = await startReceiver();
+    const receiver = await startWebhookReceiver(SECRET);
     const redis = new URL(TEST_REDIS_URL);
     const proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
     redis.port = String(proxy.port);

@@ -67,6 +67,7 @@ export const MESSAGES = Object.freeze({
   STORAGE_RANGE_INVALID: 'Part of the file could not be fetched. Reload the page and try again.',
   STORAGE_NOT_ARCHIVED: 'This video has no archive copy yet.',
   API_NOT_FOUND: 'This video does not exist (any more).',
+  API_VIDEO_UPLOADING: 'This video is still being uploaded. It appears here once the upload has finished.',
   API_BAD_REQUEST: 'The server did not understand the request. Reload the page and try again.',
   API_RATE_LIMITED: 'Too many requests. Please wait a moment.',
   API_RETRY_NOT_FAILED: 'Only videos whose processing failed can be retried.',
