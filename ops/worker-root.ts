@@ -10,7 +10,7 @@ import { processTranscodeJob } from '../pipeline/job.ts';
 import { watchTranscodeJobs, withHeartbeat } from '../pipeline/job-watch.ts';
 import { cancelMarkerKey, startTranscodeWorker } from '../pipeline/queue.ts';
 import { processChunkJob } from '../pipeline/chunk-job.ts';
-import { CHUNK_QUEUE, type ChunkJobData, type ChunkJobResult } from '../pipeline/chunked.ts';
+import { CHUNK_QUEUE, redisPartResults, type ChunkJobData, type ChunkJobResult } from '../pipeline/chunked.ts';
 import { chunkingDeps } from '../pipeline/chunked-run.ts';
 import { Reconciler, startReconcileTimer } from '../pipeline/reconcile.ts';
 import { checkStuckVideos } from '../pipeline/stuck-videos.ts';
@@ -116,7 +116,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
   });
   // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
   cleanups.push(() => worker.close());
-  startChunkWorker(s, cleanups, { queue: chunkQueue, pool });
+  startChunkWorker(s, cleanups, pool);
   watchTranscodeJobs({ worker: worker.worker, queue: s.queue, videos, logger, metrics: s.metrics });
   startReconciler(s, cleanups);
   if (!o.withApi && config.workerMetricsPort > 0) {
@@ -208,15 +208,12 @@ function startReconciler(s: SharedResources, cleanups: Cleanups): void {
  * many at once as WORKER_CONCURRENCY. A chunk whose worker dies is handed to another by BullMQ's stalled-job check,
  * and only that chunk is encoded again.
  */
-function startChunkWorker(
-  s: SharedResources,
-  cleanups: Cleanups,
-  o: { queue: Queue<ChunkJobData, ChunkJobResult>; pool: FfmpegPool },
-): void {
+function startChunkWorker(s: SharedResources, cleanups: Cleanups, pool: FfmpegPool): void {
   const { config, logger, storages, videos } = s;
-  // One connection for the cancel-marker check every chunk job makes when it starts.
+  // One connection for the cancel-marker check every chunk job makes when it starts, and the parts' results.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'chunk cancel-check connection error'));
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'chunk worker redis connection error'));
+  const results = redisPartResults(redis, config.queuePrefix);
   const chunkWorker = new Worker<ChunkJobData, ChunkJobResult>(
     CHUNK_QUEUE,
     (job, _token, signal) => {
@@ -232,9 +229,9 @@ function startChunkWorker(
           logger: jobLogger,
           threads: config.ffmpegThreads,
           preset: config.x264Preset,
-          pool: o.pool,
+          pool,
           signal,
-          queue: o.queue,
+          results,
           cancelRequested: async () => (await redis.exists(cancelMarkerKey(config.queuePrefix, job.data.videoId))) === 1,
         }),
       );

@@ -16,10 +16,9 @@ import { runFfmpeg } from '../transcoder/run-ffmpeg.ts';
 import { hlsPrefix } from './job.ts';
 import { NO_ARTWORK, publishArtwork } from './package-stage.ts';
 import { makeJobDir } from './source-step.ts';
-import type { Queue } from 'bullmq';
 import { MASTER_NAME } from '../packager/package.ts';
 import { publishChunkedPreview } from '../packager/stitch.ts';
-import { finishedSiblings, partKey, type ChunkJobData, type ChunkJobResult } from './chunked.ts';
+import { partKey, type ChunkJobData, type ChunkJobResult, type PartResults } from './chunked.ts';
 import { masterInto, type VideoSources } from './sources.ts';
 
 export interface ChunkJobDeps {
@@ -34,8 +33,8 @@ export interface ChunkJobDeps {
   readonly pool?: FfmpegPool;
   readonly signal?: AbortSignal;
   readonly cancelRequested?: () => Promise<boolean>;
-  /** The chunk queue, to see which siblings are done (preview, progress). */
-  readonly queue: Queue<ChunkJobData, ChunkJobResult>;
+  /** Where finished parts leave their results for each other (preview, progress). */
+  readonly results: PartResults;
 }
 
 /** Encodes and publishes one part in a temp dir of this host, removed on every way out. */
@@ -120,18 +119,17 @@ async function encodeWhole(
 
 /**
  * After a part is published: the row's progress (parts done of all), and the preview once the whole part and chunk 0
- * are both out (they carry the init segments and the first minutes). Its own result is not stored before it
- * returns, so of two parts finishing at the same moment each may miss the other: the preview then comes with the
- * stitch. Both are extras; a failure here is logged, never fails the part.
+ * are both out (they carry the init segments and the first minutes): whichever of the two finishes second writes it
+ * (both may, with the same content). Both are extras; a failure here is logged, never fails the part.
  */
 async function afterPart(data: ChunkJobData, d: ChunkJobDeps, own: ChunkJobResult): Promise<ChunkJobResult> {
   try {
-    const done = await finishedSiblings(d.queue, data);
-    done.set(partKey(data.part), own);
+    await d.results.put(data, partKey(data.part), own);
+    const done = await d.results.all(data);
     await d.videos.setProgress(data.videoId, 'transcode', (done.size / (data.count + 1)) * 100);
     const whole = done.get('whole');
     const first = done.get('c0');
-    if (whole && first && (own === whole || own === first)) {
+    if (whole && first && (data.part.kind === 'whole' || data.part.chunk.index === 0)) {
       const prefix = hlsPrefix(data.videoId);
       const hasAudio = data.probe.audio !== null;
       const preview = await publishChunkedPreview({

@@ -1,4 +1,5 @@
-import { Job, type Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { LadderRung, SourceProbe, TranscodeJobData } from '../core/types.ts';
 import type { PublishedPart } from '../packager/chunk-publish.ts';
 import { planChunks, type Chunk } from '../transcoder/chunks.ts';
@@ -103,16 +104,30 @@ export async function childResults(
   return { chunks, whole: values.find((v) => v.kind === 'whole') };
 }
 
-/** The finished siblings of a part (its own result is not stored until it returns), by key. */
-export async function finishedSiblings(
-  queue: Queue<ChunkJobData, ChunkJobResult>,
-  data: ChunkJobData,
-): Promise<Map<PartKey, ChunkJobResult>> {
-  const keys: PartKey[] = ['whole', ...Array.from({ length: data.count }, (_, i): PartKey => `c${i}`)];
-  const jobs = await Promise.all(keys.map((k) => Job.fromId<ChunkJobData, ChunkJobResult>(queue, chunkJobId(data.videoId, data.epoch, k))));
-  const done = new Map<PartKey, ChunkJobResult>();
-  jobs.forEach((j, i) => {
-    if (j?.finishedOn && j.returnvalue && !j.failedReason) done.set(keys[i]!, j.returnvalue);
-  });
-  return done;
+/**
+ * Where each finished part leaves its result for its siblings (preview, progress). A part stores its own result
+ * before it looks for the others', so of two parts finishing at the same moment at least one sees both.
+ */
+export interface PartResults {
+  put(data: ChunkJobData, key: PartKey, result: ChunkJobResult): Promise<void>;
+  /** The finished parts of `data`'s video and epoch, by key. */
+  all(data: ChunkJobData): Promise<Map<PartKey, ChunkJobResult>>;
+}
+
+/** How long a part's result stays in Redis for its siblings: longer than any chunked video takes. */
+const RESULT_TTL_SEC = 24 * 3600;
+
+/** PartResults in one Redis hash per video and epoch. */
+export function redisPartResults(redis: Pick<Redis, 'hset' | 'expire' | 'hgetall'>, prefix: string): PartResults {
+  const hash = (d: ChunkJobData): string => `${prefix}:chunk-results:${d.videoId}:${d.epoch}`;
+  return {
+    put: async (data, key, result) => {
+      await redis.hset(hash(data), key, JSON.stringify(result));
+      await redis.expire(hash(data), RESULT_TTL_SEC);
+    },
+    all: async (data) => {
+      const raw = await redis.hgetall(hash(data));
+      return new Map(Object.entries(raw).map(([k, v]) => [k as PartKey, JSON.parse(v) as ChunkJobResult]));
+    },
+  };
 }

@@ -33,6 +33,8 @@ interface VideoJson {
   readonly stage: string | null;
   readonly error: { code: string } | null;
   readonly playback: { url: string } | null;
+  readonly previewableAt: string | null;
+  readonly readyAt: string | null;
 }
 
 const probeDir = await mkdtemp(path.join(os.tmpdir(), 'ks-scale-probe-'));
@@ -225,6 +227,8 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     if (v.status !== 'ready')
       console.log(JSON.stringify([...dead.logs, ...workers[1 - victim]!.logs].filter((l) => (l.level ?? 0) >= 40).slice(-20), null, 1));
     expect({ status: v.status, error: v.error }).toEqual({ status: 'ready', error: null });
+    // Previewable once chunk 0 and the whole-source part were out, before the last chunks and the stitch.
+    expect(Date.parse(v.previewableAt!)).toBeLessThan(Date.parse(v.readyAt!));
     // Every part ran once, the killed one twice (on the survivor): nothing else was encoded again.
     const all = [...started(dead), ...started(workers[1 - victim]!)];
     const counts = new Map<string, number>();
