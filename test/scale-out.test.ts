@@ -254,7 +254,11 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     const up = await tusUpload(`${api.url}/uploads`, flagged, { filename: 'flagged.mp4', title: 'Flagged' });
     const v = await settled(up.videoId);
     expect({ status: v.status, code: v.error?.code }).toEqual({ status: 'infected', code: 'INGEST_INFECTED' });
-    expect(await bucket.list(`incoming/${up.videoId}/`)).toEqual([]);
+    // The verdict is recorded first, then the object moves to quarantine/ (a crash in between finishes the move later).
+    await waitFor(async () => ((await bucket.list(`incoming/${up.videoId}/`)).length === 0 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the infected upload to leave incoming/',
+    });
     expect(await bucket.list(`masters/${up.videoId}/`)).toEqual([]);
     expect(await bucket.list(`quarantine/${up.videoId}/`)).toEqual([quarantineKey(up.videoId)]);
     for (const p of [`/hls/${up.videoId}/upload`, `/${quarantineKey(up.videoId)}`, `/objects/archive/${quarantineKey(up.videoId)}`]) {
