@@ -231,6 +231,21 @@ describe('ops/setup.sh', () => {
   });
 });
 
+describe('Node.js in CI', () => {
+  it('setup.sh installs the locked dependencies with npm ci on Node >= 22, and .ci/run runs every step on that Node', async () => {
+    const setup = await read('ops/setup.sh');
+    const sourced = setup.search(/^source .*node-lts\.sh"?$/m);
+    expect(sourced).toBeGreaterThan(-1);
+    expect(setup.indexOf('npm ci --no-audit')).toBeGreaterThan(sourced);
+    // No quiet `npm install`: it would resolve another tree than the committed lock file.
+    expect(setup).not.toMatch(/^[^#\n]*npm install/m);
+    const ci = await read('.ci/run');
+    expect(ci.search(/^source ops\/node-lts\.sh$/m)).toBeGreaterThan(ci.indexOf('ops/setup.sh'));
+    expect(ci.search(/^source ops\/node-lts\.sh$/m)).toBeLessThan(ci.indexOf('npm run typecheck'));
+    expect(await read('ops/node-lts.sh')).toMatch(/^KIDSTREAM_NODE_MAJOR=22$/m);
+  });
+});
+
 describe('Dockerfile', () => {
   let text: string;
   let lines: string[];
@@ -242,8 +257,11 @@ describe('Dockerfile', () => {
       .filter((l) => l && !l.startsWith('#'));
   });
 
-  it('builds on Node 20 LTS with ffmpeg and a matching pg client, production deps only', async () => {
-    expect(lines.find((l) => l.startsWith('FROM '))).toBe('FROM node:20-bookworm-slim');
+  it('builds on the Node LTS line package.json requires, with ffmpeg and a matching pg client, production deps only', async () => {
+    const engines = (JSON.parse(await read('package.json')) as { engines: { node: string } }).engines.node;
+    const major = Number(/^>=(\d+)\./.exec(engines)?.[1]);
+    expect(major).toBeGreaterThanOrEqual(22);
+    expect(lines.find((l) => l.startsWith('FROM '))).toBe(`FROM node:${major}-bookworm-slim`);
     expect(text).toMatch(/apt-get install[^\n]*\bffmpeg\b/);
     expect(text).toMatch(/apt-get install[^\n]*\bpostgresql-client\b/);
     expect(text).toMatch(/npm ci --omit=dev/);
