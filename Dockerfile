@@ -1,6 +1,7 @@
 # kidstream pipeline: one image for every role (api, worker, backup); the compose file picks the role.
-# Node 20 LTS on Debian 12: its ffmpeg (5.1) and postgresql-client (15) are the versions the suite is tested with.
-FROM node:20-bookworm-slim
+# Node 22 LTS (package.json engines) on Debian 12: its ffmpeg (5.1) and postgresql-client (15) are the versions the
+# suite is tested with.
+FROM node:22-bookworm-slim
 
 # ffmpeg: the transcoder; postgresql-client: pg_dump/pg_restore for ops/backup.ts (major 15 = the postgres service);
 # tini: PID 1 that forwards SIGTERM (graceful close) and reaps ffmpeg children.

@@ -103,6 +103,10 @@ export const ERROR_DEFINITIONS = {
     status: 429,
     hint: 'Too many requests for this upload or uploader; retry after the Retry-After seconds. Operators: UPLOAD_RATE_LIMIT_PER_UPLOAD / UPLOAD_RATE_LIMIT_PER_USER.',
   },
+  INGEST_NOT_VIDEO_FILE: {
+    status: 415,
+    hint: 'The first bytes of the upload match no video container (MP4/MOV, MKV/WebM, AVI, MPEG-TS, FLV, MPEG-PS, ASF, Ogg, DV); upload the video file itself.',
+  },
   INGEST_EMPTY: { status: 422, hint: 'The upload has zero bytes; upload the video file itself.' },
   INGEST_UNREADABLE: { status: 422, hint: 'ffprobe cannot read the file (not media, or truncated); upload a complete video.' },
   INGEST_UNSUPPORTED_CONTAINER: {

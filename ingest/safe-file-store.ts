@@ -6,12 +6,20 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
 import { ERRORS, isPathInsideDirectory, Upload } from '@tus/utils';
-import { PipelineError } from '../core/errors.ts';
+import { isPipelineError, PipelineError } from '../core/errors.ts';
+import { SNIFF_BYTES } from '../media/container-sniff.ts';
 import { HashingStream } from '../core/hashing.ts';
 import { checksumScope } from './checksum.ts';
 import { diskFullError, isDiskFullError } from './disk-space.ts';
 import { FlushBehind } from './flush-behind.ts';
+import { HeadSniff } from './head-sniff.ts';
 import { CachedInfoStore } from './info-store.ts';
+
+/** An upload refused on its first bytes (HeadSniff): why, and the error that kept its files, if any. */
+export interface RefusedUpload {
+  readonly err: PipelineError;
+  readonly removeError: unknown;
+}
 
 /** Ids of partial uploads (tus concatenation) start with this, so every hook can tell them apart without state. */
 export const PARTIAL_PREFIX = 'partial-';
@@ -35,6 +43,8 @@ export interface SafeFileStoreOptions {
  *   chunk's start offset (the chunk is discarded, the offset unchanged) and fails with INGEST_CHECKSUM_MISMATCH (460);
  * - concatenation: concatenate() streams complete partial uploads into a new final upload;
  * - writes that fail for lack of space throw INGEST_DISK_FULL (upstream turns every write error into a generic 500);
+ * - the PATCH that brings the first bytes of a (non-partial) upload fails with INGEST_NOT_VIDEO_FILE as soon as they
+ *   match no video container, and the upload is removed (HeadSniff);
  * - expiration that never deletes a finished upload (upstream compares the info file's `offset`, which it never
  *   updates after creation, so every finished upload looked unfinished and was deleted once expired);
  * - speed: info files cached (CachedInfoStore) and looked up beside the data file's size, data written back to disk
@@ -42,6 +52,8 @@ export interface SafeFileStoreOptions {
  */
 export class SafeFileStore extends FileStore {
   readonly #now: () => number;
+  /** Removals of refused uploads, by id, until the PATCH handler collects them (takeRefusal). */
+  readonly #refusals = new Map<string, Promise<RefusedUpload>>();
   readonly #flushes = new FlushBehind((id) => this.pathOf(id));
 
   constructor(o: SafeFileStoreOptions) {
@@ -105,6 +117,7 @@ export class SafeFileStore extends FileStore {
     try {
       end = await this.#writeAt(readable.pipe(hashing), id, offset);
     } catch (err) {
+      if (isRefusal(err)) throw err; // the upload is gone, nothing to truncate
       // Part of a checksummed chunk can never be verified: drop it so the client resends the whole chunk.
       await truncate(this.pathOf(id), offset);
       throw err;
@@ -127,26 +140,62 @@ export class SafeFileStore extends FileStore {
    * is written back to disk while the next one arrives (FlushBehind).
    */
   async #writeAt(readable: Readable, id: string, offset: number): Promise<number> {
+    const sniff = await this.#sniffFor(id, offset);
     const out = createWriteStream(this.pathOf(id), { flags: 'r+', start: offset });
     let flushedAt = 0;
-    const flushEvery = (): void => {
+    let refused: PipelineError | undefined;
+    const onData = (chunk: Uint8Array): void => {
+      refused ??= sniff?.push(chunk);
+      // Failing the file stream fails the whole chain (pipeline destroys the rest), and with it this PATCH.
+      if (refused) out.destroy(refused);
       if (out.bytesWritten - flushedAt < FLUSH_EVERY_BYTES) return;
       flushedAt = out.bytesWritten;
       this.#flushes.start(id);
     };
     const writing = pipeline(readable, out);
-    readable.on('data', flushEvery);
+    readable.on('data', onData);
     try {
       await writing;
     } catch (err) {
+      if (refused) await this.#refuse(id, refused);
       if (isDiskFullError(err)) throw diskFullError('The disk filled up while the chunk was being stored.', err);
       // tus's own error for a broken write (a client that went away, an I/O error): what upstream throws.
       throw ERRORS.FILE_WRITE_ERROR;
     } finally {
-      readable.off('data', flushEvery);
+      readable.off('data', onData);
     }
     if (out.bytesWritten > 0) this.#flushes.start(id);
     return offset + out.bytesWritten;
+  }
+
+  /** A HeadSniff when this PATCH writes into the first bytes of a non-partial upload (parts are judged once joined). */
+  async #sniffFor(id: string, offset: number): Promise<HeadSniff | undefined> {
+    if (isPartialId(id) || offset >= SNIFF_BYTES) return undefined;
+    const info = await this.configstore.get(id);
+    return HeadSniff.start(this.pathOf(id), offset, info?.size);
+  }
+
+  /** Removes a refused upload and throws the refusal as the PATCH's answer. */
+  async #refuse(id: string, err: PipelineError): Promise<never> {
+    // An upload that could not be removed now is unfinished: the expiry sweep removes it later.
+    const removing = this.remove(id).then(
+      () => ({ err, removeError: undefined }),
+      (removeError: unknown) => ({ err, removeError }),
+    );
+    this.#refusals.set(id, removing);
+    await removing;
+    throw err;
+  }
+
+  /**
+   * For a PATCH on `id` that failed: the refusal and how its removal went, once the files are removed; undefined when
+   * `id` was not refused. @tus/server answers as soon as the write stream fails, without waiting for write() to
+   * return, so the handler waits here before the client hears the upload is gone.
+   */
+  async takeRefusal(id: string): Promise<RefusedUpload | undefined> {
+    const removing = this.#refusals.get(id);
+    this.#refusals.delete(id);
+    return removing;
   }
 
   /**
@@ -217,3 +266,5 @@ export class SafeFileStore extends FileStore {
     return removed;
   }
 }
+
+const isRefusal = (err: unknown): boolean => isPipelineError(err, 'INGEST_NOT_VIDEO_FILE');

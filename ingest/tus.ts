@@ -152,11 +152,7 @@ export class TusIngest {
     const concat = req.headers.get('upload-concat');
     if (req.method === 'POST' && concat?.startsWith('final;')) return await this.#createFinal(req, concat);
     if (req.method === 'POST') await this.#checkDeclaredSize(req);
-    const checksum = req.headers.get(CHECKSUM_HEADER);
-    if (req.method === 'PATCH' && checksum !== null) {
-      const expected = parseChecksumHeader(checksum);
-      return await checksumScope.run(expected, () => this.server.handleWeb(req));
-    }
+    if (req.method === 'PATCH') return await this.#patch(req);
     const res = await this.server.handleWeb(req);
     if (req.method === 'POST') await this.#undoFailedCreation(req, res);
     // The video id is handed out with the upload (as Stream and Mux do), not only once the last byte is in.
@@ -165,6 +161,15 @@ export class TusIngest {
     if (req.method === 'DELETE' && res.status === 204) await this.completion.releaseQuietly([uploadIdOf(req)], 'terminated');
     if (req.method === 'OPTIONS') res.headers.set('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
     if (req.method === 'HEAD') return this.completion.answerHead(uploadIdOf(req), res);
+    return res;
+  }
+
+  async #patch(req: Request): Promise<Response> {
+    const checksum = req.headers.get(CHECKSUM_HEADER);
+    const expected = checksum === null ? undefined : parseChecksumHeader(checksum);
+    const res = await (expected ? checksumScope.run(expected, () => this.server.handleWeb(req)) : this.server.handleWeb(req));
+    // A refusal on the first bytes (HeadSniff) is answered only once its files are gone and its slot is free.
+    if (res.status === 415) await this.completion.refused(uploadIdOf(req), await this.store.takeRefusal(uploadIdOf(req)));
     return res;
   }
 

@@ -2,7 +2,7 @@ import type { Upload } from '@tus/server';
 import { isPipelineError, PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { QuotaCloseReason, UploadQuota } from '../core/upload-quota.ts';
-import { isPartialId, type SafeFileStore } from './safe-file-store.ts';
+import { isPartialId, type RefusedUpload, type SafeFileStore } from './safe-file-store.ts';
 
 export interface FinishedUpload {
   readonly id: string;
@@ -123,6 +123,18 @@ export class UploadCompletion {
   }
 
   /** Releases quota slots once the uploads are gone; a failure only leaves them counted until they expire. */
+  /**
+   * After a PATCH refused an upload on its first bytes (`refusal`, undefined for another 415): its files are gone, so
+   * its slot is free again, as for a terminated upload. Logged with the first bytes, so an operator can tell a real
+   * video refused by mistake from junk.
+   */
+  async refused(id: string, refusal: RefusedUpload | undefined): Promise<void> {
+    if (!refusal) return;
+    const { err, removeError } = refusal;
+    this.#o.logger.info({ uploadId: id, code: err.code, head: err.context['head'], err: removeError }, 'upload refused: not a video file');
+    await this.releaseQuietly([id], 'terminated');
+  }
+
   async releaseQuietly(ids: readonly string[], reason: QuotaCloseReason): Promise<void> {
     await this.#quietly('release', () => this.#o.quota?.release(ids, reason), { ids, reason });
   }

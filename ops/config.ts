@@ -193,6 +193,14 @@ const csv = (s: string): string[] =>
     .map((x) => x.trim())
     .filter((x) => x.length > 0);
 
+/**
+ * An empty variable counts as unset: compose passes `${NAME:-}` for every optional setting an operator may put in .env,
+ * and an unset one arrives as ''. Without this, '' would fail e.g. a URL check instead of meaning "use the default".
+ */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+}
+
 /** LocalSocket of Debian's clamav-daemon (/etc/clamav/clamd.conf); it listens on no TCP port by default. */
 export const DEBIAN_CLAMD_SOCKET = '/run/clamav/clamd.ctl';
 
@@ -203,7 +211,7 @@ export type { AppConfig } from './app-config.ts';
 
 /** Validates `env` once; throws OPS_CONFIG_INVALID listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = EnvSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new PipelineError('OPS_CONFIG_INVALID', `Invalid environment: ${issues.join('; ')}.`, { issues });

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,15 @@ const run = promisify(execFile);
 
 /** The EICAR test string: harmless, and every antivirus reports it (here via the md5 signature we generate). */
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+
+/**
+ * EICAR behind an mp4 `ftyp` box: the upload endpoint refuses the bare string on its first bytes (not a video), so a
+ * test of the scan itself uploads this. The database flags it under the same signature name as EICAR.
+ */
+export const EICAR_IN_MP4: Buffer = Buffer.concat([
+  Buffer.from('000000186674797069736f6d0000020069736f6d6d703431', 'hex'),
+  Buffer.from(EICAR),
+]);
 
 export interface DevClamd {
   /** Unix socket clamd listens on (CLAMD_SOCKET). */
@@ -42,7 +52,9 @@ export async function prepareClamdDir(dir: string, socket: string): Promise<stri
   const sample = path.join(dir, 'eicar-test');
   await writeFile(sample, EICAR);
   const { stdout } = await run('sigtool', ['--md5', sample]);
-  await writeFile(path.join(dir, 'test.hdb'), stdout);
+  // An .hdb line is md5:size:name; the name is the sample's file name, as sigtool writes it.
+  const inMp4 = `${createHash('md5').update(EICAR_IN_MP4).digest('hex')}:${EICAR_IN_MP4.length}:eicar-test\n`;
+  await writeFile(path.join(dir, 'test.hdb'), stdout + inMp4);
   const conf = path.join(dir, 'clamd.conf');
   await writeFile(
     conf,

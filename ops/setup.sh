@@ -2,6 +2,8 @@
 # Installs the system packages the pipeline uses and starts PostgreSQL and Redis locally when none is reachable.
 #   bash ops/setup.sh              # for running the service
 #   bash ops/setup.sh --for-tests  # also Chromium (browser tests) and a test database
+# Node.js: the npm dependencies are installed with Node >= 22 (ops/node-lts.sh fetches it when the system's is older);
+# a shell that runs the service or the tests afterwards sources ops/node-lts.sh too (.ci/run does).
 # Needs root (or sudo) for apt-get on a fresh Debian/Ubuntu machine; every step is skipped when already done.
 set -euo pipefail
 FOR_TESTS=0
@@ -17,6 +19,8 @@ command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v clamd >/dev/null || need+=(clamav-daemon clamav)
 command -v sigtool >/dev/null || need+=(clamav)
 command -v perl >/dev/null || need+=(perl)
+# Any node and npm will do here: ops/node-lts.sh uses npm to fetch Node 22 when this one is older.
+command -v npm >/dev/null || need+=(nodejs npm)
 # setpriv --pdeathsig: ffmpeg dies with its worker instead of running on as an orphan (transcoder/death-signal.ts).
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -83,9 +87,11 @@ if [ "$FOR_TESTS" = 0 ] && [ ! -S /run/clamav/clamd.ctl ]; then
   $SUDO mkdir -p /run/clamav && { $SUDO chown clamav:clamav /run/clamav 2>/dev/null || true; }
   $SUDO clamd || echo "setup: WARNING clamd did not start; uploads wait (retrying) in the scan stage until it does"
 fi
-# Node dependencies. `npm ci` is exact; when the registry mirror lacks a lock entry's optional platform binary
-# (seen: @msgpackr-extract/*-darwin-*), npm ci refuses and `npm install` resolves the same tree without it.
+# Node dependencies, exactly as package-lock.json pins them, installed on the Node that will run them (install scripts
+# and engine checks see Node 22). No fallback to `npm install`: it would quietly resolve another tree than the one
+# committed; a lock file npm ci refuses is a bug to fix in the lock file.
+source "$(dirname "$0")/node-lts.sh"
 if [ "${SKIP_NPM:-0}" != 1 ]; then
-  npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+  npm ci --no-audit --no-fund
 fi
-echo "setup: ffmpeg $(ffmpeg -version | head -n1 | cut -d' ' -f3), redis and postgres reachable"
+echo "setup: node $(node --version), ffmpeg $(ffmpeg -version | head -n1 | cut -d' ' -f3), redis and postgres reachable"

@@ -5,9 +5,19 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { videoLikeBytes } from './helpers/tus-helpers.ts';
 import { listFiles, startTestApp, waitFor, type TestApp } from './helpers/app.ts';
 import { bearer, tokenFor } from './helpers/auth.ts';
-import { GPS_TEXT, hostile, makeH264WithGps, makeMkvWithReferences, occurrences, writeHostile } from './helpers/hostile.ts';
+import {
+  GPS_TEXT,
+  hostile,
+  makeH264WithGps,
+  makeMkvWithReferences,
+  occurrences,
+  pastTheSniff,
+  pngPastTheSniff,
+  writeHostile,
+} from './helpers/hostile.ts';
 import { ALIGNED_GOP, makeClip } from './helpers/media.ts';
 import { makePng } from './helpers/media-fixtures.ts';
 import { fetchUploadToken, tusUpload } from './helpers/tus-upload.ts';
@@ -84,7 +94,7 @@ describe('hostile uploads against the running service', () => {
     ["an ffconcat script naming another family's master", () => hostile.ffconcat(victimMaster), 'INGEST_UNSUPPORTED_CONTAINER'],
   ];
   it.each(cases)('%s is rejected with a stable code; nothing is read, fetched or published', async (_name, text, code) => {
-    const file = await writeHostile(tmp, `h-${Math.random().toString(36).slice(2)}.mp4`, text());
+    const file = await writeHostile(tmp, `h-${Math.random().toString(36).slice(2)}.mp4`, pastTheSniff(text()));
     const up = await tusUpload(`${t.url}/uploads`, file, { title: 'Totally a video', filename: 'holiday.mp4' }, { uploaderId: 'family-b' });
     const v = await settled(up.videoId);
     expect(v.status).toBe('rejected');
@@ -110,11 +120,11 @@ describe('hostile uploads against the running service', () => {
     const patch = await fetch(new URL(location, t.url), {
       method: 'PATCH',
       headers: { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
-      body: Buffer.alloc(1.5 * 1024 * 1024, 7),
+      body: new Uint8Array(videoLikeBytes(1.5 * 1024 * 1024)),
     });
     expect(patch.status).toBe(204);
     const partial = path.join(t.config.uploadDir, path.basename(location));
-    const script = await writeHostile(tmp, 'concat.txt', hostile.ffconcat(partial).repeat(3));
+    const script = await writeHostile(tmp, 'concat.txt', pastTheSniff(hostile.ffconcat(partial).repeat(3)));
     const up = await tusUpload(`${t.url}/uploads`, script, { title: 'Concat' }, { uploaderId: 'family-b' });
     const v = await settled(up.videoId);
     expect(v.status).toBe('rejected');
@@ -125,7 +135,7 @@ describe('hostile uploads against the running service', () => {
   });
 
   it('a still image is not a video', async () => {
-    const png = await makePng(tmp);
+    const png = await pngPastTheSniff(await makePng(tmp));
     const up = await tusUpload(`${t.url}/uploads`, png, { title: 'Image', filename: 'clip.mp4' }, { uploaderId: 'family-b' });
     const v = await settled(up.videoId);
     expect(v.error?.code).toBe('INGEST_NOT_VIDEO');

@@ -9,6 +9,7 @@ import type { Job } from 'bullmq';
 import { pino } from 'pino';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { videoLikeBytes } from '../../test/helpers/tus-helpers.ts';
 import { createDb } from '../../db/client.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
@@ -111,7 +112,7 @@ describe('request logs never contain tokens or signatures', () => {
   it('never logs the Upload-Token of tus requests', async () => {
     const token = secret(await fetchUploadToken(t.url, 'dave'));
     const file = path.join(tmp, 'clip.bin');
-    await writeFile(file, Buffer.alloc(3000, 7));
+    await writeFile(file, videoLikeBytes(3000));
     const up = await tusUpload(`${t.url}/uploads`, file, { title: 'logged', filename: 'clip.bin' }, { token, chunkSize: 1000 });
     expect(up.videoId).toBeTruthy();
     // A refused creation (bad metadata) takes the error path.

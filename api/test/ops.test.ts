@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { videoLikeBytes } from '../../test/helpers/tus-helpers.ts';
 import { createMetrics } from '../../core/metrics.ts';
 import { createDb, type Sql } from '../../db/client.ts';
 import { VideoAdminRepository } from '../../db/video-admin.ts';
@@ -53,7 +54,7 @@ describe('observability: metrics, health, readiness', () => {
 
   it('exports queue depth, jobs by state, upload bytes and the pipeline histograms at /metrics', async () => {
     const file = path.join(tmp, 'up.bin');
-    await writeFile(file, Buffer.alloc(5000, 1));
+    await writeFile(file, videoLikeBytes(5000));
     uploadedId = (await tusUpload(`${t.url}/uploads`, file, { filename: 'up.bin', title: 'metrics' })).videoId;
     t.app.metrics.scanResults.inc({ result: 'clean' });
     const res = await fetch(`${t.url}/metrics`);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { videoLikeBytes } from '../../test/helpers/tus-helpers.ts';
 import { startApp, type RunningApp } from '../../ops/app.ts';
 import { createLogger } from '../../ops/logger.ts';
 import type { VideoRow } from '../../db/videos.ts';
@@ -112,7 +113,7 @@ describe('POST /api/videos/:id/retry', () => {
 
   it('refuses verdicts and videos that are not failed with API_RETRY_NOT_FAILED', async () => {
     const bad = path.join(tmp, 'not-a-video.mp4');
-    await writeFile(bad, Buffer.alloc(4096, 7));
+    await writeFile(bad, videoLikeBytes(4096)); // past the first-bytes check, refused by the pipeline
     const { videoId: rejected } = await tusUpload(`${t.url}/uploads`, bad, { title: 'not a video' });
     expect(await settled(rejected, ['ready', 'failed', 'rejected', 'infected'])).toMatchObject({ status: 'rejected' });
     const r1 = await call(t.url, 'POST', `/api/videos/${rejected}/retry`, { token: admin });

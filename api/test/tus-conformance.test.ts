@@ -2,7 +2,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
-import { codeOf, storedPath } from '../../test/helpers/tus-helpers.ts';
+import { codeOf, storedPath, videoLikeBytes } from '../../test/helpers/tus-helpers.ts';
 import { fetchUploadToken, tusUpload } from '../../test/helpers/tus-upload.ts';
 
 /** What curl and tus clients other than tus-js-client expect from a tus 1.0 server (tus.io/protocols/resumable-upload). */
@@ -14,7 +14,7 @@ describe('tus 1.0 conformance of the upload endpoint', () => {
   beforeAll(async () => {
     t = await startTestApp({ roles: ['api'] });
     file = path.join(t.dataDir, 'clip.bin');
-    await writeFile(file, Buffer.alloc(300 * 1024, 3));
+    await writeFile(file, videoLikeBytes(300 * 1024));
   });
   afterAll(async () => {
     await t?.close();

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { videoLikeBytes } from '../../test/helpers/tus-helpers.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { tokenFor } from '../../test/helpers/auth.ts';
 import { makeClip } from '../../test/helpers/media.ts';
@@ -108,7 +109,7 @@ describe('outgoing webhooks', () => {
 
   it('sends video.failed with the error code when the upload is not a video', async () => {
     const bad = path.join(tmp, 'bad.mp4');
-    await writeFile(bad, Buffer.alloc(4096, 7));
+    await writeFile(bad, videoLikeBytes(4096)); // past the first-bytes check, refused by the pipeline
     const { videoId } = await tusUpload(`${t.url}/uploads`, bad, { filename: 'bad.mp4', title: 'bad' });
     const failed = await delivered('video.failed', videoId);
     expect(failed.data.code).toBe('INGEST_UNREADABLE');

@@ -139,13 +139,20 @@ async function measureOnce(
   }
 }
 
+const MP4_FTYP = Buffer.from('000000186674797069736f6d0000020069736f6d6d703431', 'hex');
+
 /**
  * Incompressible payload written in 1 MiB blocks (never held in memory whole), then synced: left dirty, the kernel
  * writes it back whenever it likes, i.e. during one of the measured uploads, and slows that one alone.
  */
 async function makePayload(file: string, bytes: number): Promise<void> {
   async function* blocks(): AsyncGenerator<Buffer> {
-    for (let left = bytes; left > 0; left -= MiB) yield randomBytes(Math.min(MiB, left));
+    for (let left = bytes; left > 0; left -= MiB) {
+      const block = randomBytes(Math.min(MiB, left));
+      // Starts like an mp4 (an ftyp box): tus refuses a file whose first bytes match no video container.
+      if (left === bytes) MP4_FTYP.copy(block, 0, 0, Math.min(block.length, MP4_FTYP.length));
+      yield block;
+    }
   }
   await pipeline(Readable.from(blocks()), createWriteStream(file));
   const handle = await open(file, 'r');

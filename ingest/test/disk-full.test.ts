@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../core/errors.ts';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { makeClip } from '../../test/helpers/media.ts';
-import { codeOf, runUpload, tusErrorCode } from '../../test/helpers/tus-helpers.ts';
+import { videoLikeBytes, codeOf, runUpload, tusErrorCode } from '../../test/helpers/tus-helpers.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
 import { DiskSpace, isDiskFullError } from '../disk-space.ts';
 import { stripVideoMetadata } from '../strip.ts';
@@ -58,7 +58,7 @@ describe('uploads when the data volume is below its reserve', () => {
     expect(res.headers.get('content-type')).toContain('application/json');
     expect(res.headers.get('retry-after')).toBe('5');
     expect([res.status, await codeOf(res)]).toEqual([507, 'INGEST_DISK_FULL']);
-    const err = await runUpload(Buffer.alloc(1000, 1), {
+    const err = await runUpload(videoLikeBytes(1000), {
       endpoint: `${t.url}/uploads`,
       headers: { 'Upload-Token': token },
       metadata: META,
@@ -95,7 +95,7 @@ describe('a disk that fills up while bytes arrive', () => {
     await symlink(DEV_FULL, file);
     const res = await fetch(url, {
       method: 'PATCH',
-      body: new Uint8Array(5000),
+      body: new Uint8Array(videoLikeBytes(5000)),
       headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
     });
     const body = await res.clone().text();

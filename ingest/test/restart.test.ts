@@ -11,7 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
 import { TEST_JWT_SECRET, TEST_PLAYBACK_KEY } from '../../test/helpers/auth.ts';
 import { TEST_REDIS_URL } from '../../test/helpers/env.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
-import { fileSha256, runUpload, sha256 } from '../../test/helpers/tus-helpers.ts';
+import { videoLikeBytes, fileSha256, runUpload, sha256 } from '../../test/helpers/tus-helpers.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../test/helpers/server-process.ts', import.meta.url));
 
@@ -80,7 +80,7 @@ describe('server SIGKILLed mid-upload', () => {
     children.push(first.child);
     const endpoint = `${first.url}/uploads`;
     const token = await fetchUploadToken(first.url);
-    const data = randomBytes(3 * 1024 * 1024 + 4321);
+    const data = videoLikeBytes(3 * 1024 * 1024 + 4321);
     const headers = { 'Upload-Token': token };
     const meta = { title: 'crash test', filename: 'crash.mp4' };
     const cut = Math.floor((0.3 + Math.random() * 0.4) * data.length);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { Readable } from 'node:stream';
 import { FileStore } from '@tus/file-store';
 import { ERRORS, Upload } from '@tus/utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { videoLikeBytes } from '../../test/helpers/tus-helpers.ts';
 import { FLUSH_EVERY_BYTES, PARTIAL_PREFIX, SafeFileStore } from '../safe-file-store.ts';
 
 const HOUR = 3600_000;
@@ -13,7 +13,7 @@ const HOUR = 3600_000;
 /** Creates an upload of `size` bytes and writes `written` of them, the way the tus handlers drive a store. */
 async function seed(store: FileStore, id: string, size: number, written: number, created: Date): Promise<void> {
   await store.create(new Upload({ id, size, offset: 0, creation_date: created.toISOString() }));
-  if (written > 0) await store.write(Readable.from([Buffer.alloc(written, 7)]), id, 0);
+  if (written > 0) await store.write(Readable.from([videoLikeBytes(written)]), id, 0);
 }
 
 describe('SafeFileStore expiration', () => {
@@ -80,7 +80,7 @@ describe('SafeFileStore writes and lookups', () => {
 
   it('stores chunks at their offsets across PATCHes, counts what reached the file, and syncs after its flushes', async () => {
     const store = new SafeFileStore({ directory: dir, expirationMs: 0 });
-    const data = randomBytes(3 * FLUSH_EVERY_BYTES + 12_345);
+    const data = videoLikeBytes(3 * FLUSH_EVERY_BYTES + 12_345);
     await store.create(new Upload({ id: 'big', size: data.length, offset: 0 }));
     const cut = 2 * FLUSH_EVERY_BYTES + 7;
     // Many small pieces, as they come off a socket, then the rest in one request.
@@ -97,9 +97,9 @@ describe('SafeFileStore writes and lookups', () => {
     const store = new SafeFileStore({ directory: dir, expirationMs: 0 });
     await expect(store.getUpload('nothing')).rejects.toBe(ERRORS.FILE_NOT_FOUND);
     await store.create(new Upload({ id: 'u', size: 10, offset: 0, metadata: { title: 't' }, creation_date: '2026-01-01T00:00:00.000Z' }));
-    await store.write(Readable.from([Buffer.from('abcd')]), 'u', 0);
+    await store.write(Readable.from([videoLikeBytes(8)]), 'u', 0);
     const u = await store.getUpload('u');
-    expect([u.offset, u.size, u.metadata?.title, u.creation_date]).toEqual([4, 10, 't', '2026-01-01T00:00:00.000Z']);
+    expect([u.offset, u.size, u.metadata?.title, u.creation_date]).toEqual([8, 10, 't', '2026-01-01T00:00:00.000Z']);
     await rm(path.join(dir, 'u'));
     await expect(store.getUpload('u')).rejects.toBe(ERRORS.FILE_NO_LONGER_EXISTS);
   });

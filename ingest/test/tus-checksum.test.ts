@@ -3,7 +3,7 @@ import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
-import { codeOf, fileSha256, runUpload, sha256, storedPath } from '../../test/helpers/tus-helpers.ts';
+import { videoLikeBytes, codeOf, fileSha256, runUpload, sha256, storedPath } from '../../test/helpers/tus-helpers.ts';
 
 const SECRET = 'tus-test-secret-0123456789-abcdefghijklmnop';
 const MAX = 4 * 1024 * 1024;
@@ -29,7 +29,7 @@ describe('tus ingest endpoint: checksum extension', () => {
   });
 
   it('checksum extension: a mismatching chunk gets 460 and is discarded; a matching one is stored', async () => {
-    const data = randomBytes(64 * 1024);
+    const data = videoLikeBytes(64 * 1024);
     const created = await fetch(endpoint, {
       method: 'POST',
       headers: tusHeaders({ 'Upload-Length': String(data.length * 2), 'Upload-Metadata': meta(META) }),
@@ -66,7 +66,7 @@ describe('tus ingest endpoint: checksum extension', () => {
   });
 
   it('tus-js-client with per-chunk checksums recovers from a corrupted chunk (460 → retry)', async () => {
-    const data = randomBytes(700 * 1024);
+    const data = videoLikeBytes(700 * 1024);
     let corrupted = 0;
     let mismatches = 0;
     const inner = new tus.DefaultHttpStack({});
@@ -105,7 +105,7 @@ describe('tus ingest endpoint: checksum extension', () => {
 
   it('a multi-MiB upload in several PATCHes, each with its sha256, is stored byte for byte', async () => {
     // Chunks of more than a socket read, so the body reaches the store in batches and is hashed as it is written.
-    const data = randomBytes(3 * 1024 * 1024 + 4321);
+    const data = videoLikeBytes(3 * 1024 * 1024 + 4321);
     let checked = 0;
     const inner = new tus.DefaultHttpStack({});
     const httpStack: tus.HttpStack = {

@@ -4,7 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
 import { UploadTokens } from '../upload-token.ts';
-import { codeOf, fileSha256, runUntil, runUpload, sha256, storedPath, tusErrorCode } from '../../test/helpers/tus-helpers.ts';
+import {
+  videoLikeBytes,
+  codeOf,
+  fileSha256,
+  runUntil,
+  runUpload,
+  sha256,
+  storedPath,
+  tusErrorCode,
+} from '../../test/helpers/tus-helpers.ts';
 
 const SECRET = 'tus-test-secret-0123456789-abcdefghijklmnop';
 const MAX = 4 * 1024 * 1024;
@@ -95,7 +104,7 @@ describe('tus ingest endpoint', () => {
     expect([res.status, await codeOf(res)]).toEqual([400, 'INGEST_BAD_METADATA']);
     res = await post({ title: 'ok', uploader: 'someone-else' });
     expect([res.status, await codeOf(res)]).toEqual([400, 'INGEST_BAD_METADATA']);
-    const up = await runUpload(Buffer.from('0123456789'), {
+    const up = await runUpload(videoLikeBytes(10), {
       endpoint,
       headers: tusHeaders(),
       metadata: { title: '  Trimmed  ', filename: '../../etc/\u202Epasswd\u0000.mp4' },
@@ -114,7 +123,7 @@ describe('tus ingest endpoint', () => {
 
   it('attributes the upload to the token subject (uploader id claim)', async () => {
     const own = new UploadTokens({ secret: SECRET }).issue({ uploaderId: 'parent-7' }).token;
-    const up = await runUpload(Buffer.from('abc'), { endpoint, headers: tusHeaders({ 'Upload-Token': own }), metadata: META });
+    const up = await runUpload(videoLikeBytes(16), { endpoint, headers: tusHeaders({ 'Upload-Token': own }), metadata: META });
     const sql = (await import('postgres')).default(t.db.url, { max: 1 });
     try {
       const [row] = await sql<{ uploader_id: string }[]>`SELECT uploader_id FROM videos WHERE id = ${up.videoId!}`;
@@ -125,7 +134,7 @@ describe('tus ingest endpoint', () => {
   });
 
   it('resumes uploads interrupted at random offsets; the stored file equals the original', async () => {
-    const data = randomBytes(2 * 1024 * 1024 + 12345);
+    const data = videoLikeBytes(2 * 1024 * 1024 + 12345);
     const cuts = [0.15, 0.45, 0.75].map((f) => Math.floor((f + Math.random() * 0.1) * data.length)).sort((a, b) => a - b);
     let url: string | undefined;
     for (const cut of cuts) {
@@ -142,7 +151,7 @@ describe('tus ingest endpoint', () => {
   });
 
   it('supports creation-with-upload and creation-defer-length', async () => {
-    const data = randomBytes(300 * 1024);
+    const data = videoLikeBytes(300 * 1024);
     const a = await runUpload(data, { endpoint, headers: tusHeaders(), metadata: META, uploadDataDuringCreation: true });
     expect(await fileSha256(storedPath(t.config.uploadDir, a.url))).toBe(sha256(data));
     const b = await runUpload(data, { endpoint, headers: tusHeaders(), metadata: META, uploadLengthDeferred: true, chunkSize: 100 * 1024 });
@@ -151,7 +160,7 @@ describe('tus ingest endpoint', () => {
   });
 
   it('uploads in parallel with concatenation; the final file equals the original and the partials are gone', async () => {
-    const data = randomBytes(1024 * 1024 + 777);
+    const data = videoLikeBytes(1024 * 1024 + 777);
     const up = await runUpload(data, { endpoint, headers: tusHeaders(), metadata: META, parallelUploads: 3, chunkSize: 128 * 1024 });
     expect(up.videoId).toMatch(/^[0-9a-f-]{36}$/);
     expect(await fileSha256(storedPath(t.config.uploadDir, up.url))).toBe(sha256(data));
@@ -218,7 +227,7 @@ describe('tus ingest endpoint', () => {
     const url = new URL(created.headers.get('location')!, t.url).toString();
     expect((await fetch(url, { method: 'DELETE', headers: tusHeaders() })).status).toBe(204);
     expect((await fetch(url, { method: 'HEAD', headers: tusHeaders() })).status).toBe(404);
-    const done = await runUpload(Buffer.from('finished!'), { endpoint, headers: tusHeaders(), metadata: META });
+    const done = await runUpload(videoLikeBytes(16), { endpoint, headers: tusHeaders(), metadata: META });
     expect((await fetch(done.url, { method: 'DELETE', headers: tusHeaders() })).status).toBe(400);
     const get = await fetch(done.url);
     expect([get.status, await codeOf(get)]).toEqual([404, 'API_NOT_FOUND']);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readdir, rm, utimes } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
@@ -10,7 +9,7 @@ import { redisConnection } from '../../pipeline/redis.ts';
 import { startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
 import { TEST_ADMIN_DATABASE_URL, TEST_REDIS_URL } from '../../test/helpers/env.ts';
 import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-reset-proxy.ts';
-import { codeOf, fileSha256, runUpload, sha256, storedPath, tusErrorCode } from '../../test/helpers/tus-helpers.ts';
+import { videoLikeBytes, codeOf, fileSha256, runUpload, sha256, storedPath, tusErrorCode } from '../../test/helpers/tus-helpers.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
 
 const META = { title: 'Outage clip', filename: 'clip.mp4' };
@@ -96,7 +95,7 @@ describe('the end of an upload while PostgreSQL is down', () => {
   });
 
   it('refuses the final PATCH with 423 until the video is recorded; tus-js-client retries with HEAD and gets the Video-Id', async () => {
-    const data = randomBytes(2 * CHUNK + 5000);
+    const data = videoLikeBytes(2 * CHUNK + 5000);
     const failures: string[] = [];
     const done = await uploadCuttingBeforeLast(data, {
       endpoint,
@@ -128,7 +127,7 @@ describe('the end of an upload while PostgreSQL is down', () => {
   });
 
   it('keeps the partials of a parallel upload until its video is recorded, so the retried final request succeeds', async () => {
-    const data = randomBytes(3 * CHUNK);
+    const data = videoLikeBytes(3 * CHUNK);
     const failures: string[] = [];
     let cut = false;
     const done = await new Promise<{ url: string; videoId: string | undefined }>((resolve, reject) => {
@@ -164,7 +163,7 @@ describe('the end of an upload while PostgreSQL is down', () => {
   });
 
   it('finishes in the background an upload whose client gave up during the outage; a later HEAD answers its Video-Id', async () => {
-    const data = randomBytes(CHUNK + 1000);
+    const data = videoLikeBytes(CHUNK + 1000);
     const failed = await uploadCuttingBeforeLast(data, { endpoint, token, beforeLast: () => pg.cut(), retryDelays: [] }).then(
       () => undefined,
       (err: Error & { uploadUrl?: string }) => err,
@@ -188,7 +187,7 @@ describe('the end of an upload while PostgreSQL is down', () => {
   });
 
   it('answers a HEAD as complete with the Video-Id after processing removed the upload, so a resume never uploads again', async () => {
-    const data = randomBytes(30_000);
+    const data = videoLikeBytes(30_000);
     const done = await runUpload(data, { endpoint, headers: { 'Upload-Token': token }, metadata: META });
     // What the worker does once the metadata-free master exists.
     const file = storedPath(t.config.uploadDir, done.url);
@@ -263,7 +262,7 @@ describe('the end of an upload while Redis is down', () => {
     const token = await fetchUploadToken(t.url);
     redis.cut();
     try {
-      const done = await runUpload(randomBytes(50_000), {
+      const done = await runUpload(videoLikeBytes(50_000), {
         endpoint: `${t.url}/uploads`,
         headers: { 'Upload-Token': token },
         metadata: META,

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type RunningApp } from '../../ops/app.ts';
 import { createLogger } from '../../ops/logger.ts';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { fetchUploadToken } from '../../test/helpers/tus-upload.ts';
-import { codeOf, runUpload } from '../../test/helpers/tus-helpers.ts';
+import { videoLikeBytes, codeOf, runUpload } from '../../test/helpers/tus-helpers.ts';
 
 const MiB = 1024 * 1024;
 const MAX_OPEN = 3;
@@ -72,7 +71,7 @@ describe('per-uploader upload quotas at tus creation', () => {
   });
 
   it('finishing or terminating an upload frees its slot', async () => {
-    const finished = await patch(openUrls.shift()!, randomBytes(1000));
+    const finished = await patch(openUrls.shift()!, videoLikeBytes(1000));
     expect(finished.status).toBe(204);
     expect(finished.headers.get('video-id')).toBeTruthy();
     const replacement = await createSized('alice', 1000);
@@ -116,7 +115,7 @@ describe('per-uploader upload quotas at tus creation', () => {
     expect(deferred.status).toBe(201);
     expect((await createSized('erin', 4 * MiB)).status).toBe(201);
     expect(await createSized('erin', 4 * MiB)).toEqual({ status: 413, code: 'INGEST_QUOTA_BYTES' });
-    const done = await patch(deferred.url!, randomBytes(10), { 'Upload-Length': '10' });
+    const done = await patch(deferred.url!, videoLikeBytes(10), { 'Upload-Length': '10' });
     expect(done.status).toBe(204);
     expect((await createSized('erin', 4 * MiB)).status).toBe(201);
   });
@@ -124,7 +123,7 @@ describe('per-uploader upload quotas at tus creation', () => {
   it('a tus-js-client parallel upload works while the uploader is at the open-upload cap; partials are capped separately', async () => {
     expect(await createSized('alice', 1000)).toEqual({ status: 429, code: 'INGEST_QUOTA_OPEN_UPLOADS' });
     const headers = { 'Upload-Token': await tokenOf('alice') };
-    const data = randomBytes(400 * 1024);
+    const data = videoLikeBytes(400 * 1024);
     // More streams than UPLOAD_MAX_OPEN_PER_USER: partials count against their own, larger limit.
     const up = await runUpload(data, {
       endpoint: `${t.url}/uploads`,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Upload } from '@tus/utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { videoLikeBytes } from '../../test/helpers/tus-helpers.ts';
 import { PARTIAL_PREFIX, SafeFileStore } from '../safe-file-store.ts';
 import { sweepUploads, type UploadState } from '../upload-sweep.ts';
 
@@ -29,7 +30,7 @@ describe('upload sweep', () => {
   /** An upload of `size` bytes with `written` of them stored, last changed `ageMs` before the sweep's clock. */
   async function seed(id: string, size: number, written: number, ageMs = 5 * MINUTE): Promise<string> {
     await store.create(new Upload({ id, size, offset: 0, creation_date: new Date().toISOString() }));
-    if (written > 0) await store.write(Readable.from([Buffer.alloc(written, 1)]), id, 0);
+    if (written > 0) await store.write(Readable.from([videoLikeBytes(written)]), id, 0);
     await age(id, ageMs);
     return id;
   }
@@ -98,8 +99,8 @@ describe('upload sweep', () => {
     await writeFile(path.join(dir, fresh), ''); // still being created
     for (const n of [dataOnly, infoOnly, corrupt]) await age(n, 5 * MINUTE);
     await age(fresh, 1_000);
-    const failing = await seed(tusId(), 3, 3);
-    const other = await seed(tusId(), 3, 3);
+    const failing = await seed(tusId(), 16, 16);
+    const other = await seed(tusId(), 16, 16);
     const errors: unknown[] = [];
     const r = await sweepUploads({
       store,

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ENV_KEYS } from '../config.ts';
+import { ENV_KEYS, loadConfig } from '../config.ts';
+import { interpolate } from './compose-interpolate.ts';
 
 /** No Docker engine runs in CI: the compose file and Dockerfile are checked structurally instead. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -15,6 +16,44 @@ const read = (f: string): Promise<string> => readFile(path.join(ROOT, f), 'utf8'
  * writing). After merging, each must be in ENV_KEYS; delete it here then, so a misspelt name fails this test.
  */
 const PENDING_ENV: Readonly<Record<string, string>> = {};
+
+/**
+ * Variables ops/config.ts reads that docker-compose.yml deliberately does not pass, and why. Every other one must be
+ * in the app's environment, so an operator can set it in .env.
+ */
+const LEFT_OUT: Readonly<Record<string, string>> = {
+  CLAMD_SOCKET: 'clamd runs in its own container and is reached over TCP (CLAMD_HOST/CLAMD_PORT)',
+  QUARANTINE_DIR: 'with STORAGE_DRIVER=s3 infected uploads are quarantined in the bucket, not on a container disk',
+  ARCHIVE_DIR: 'only for ARCHIVE_DRIVER=local, i.e. a disk inside one container; compose archives to a bucket',
+  PUBLIC_BASE_URL: 'only presigns a local archive (ARCHIVE_DRIVER=local), which compose does not use',
+  LOCAL_URL_SECRET: 'only presigns a local archive (ARCHIVE_DRIVER=local), which compose does not use',
+  JWT_PUBLIC_KEY: 'compose requires JWT_SECRET and the two exclude each other; an IdP deployment sets it in an override file',
+  PG_DUMP_PATH: "the image's postgresql-client is on PATH and matches the postgres service (15)",
+  PG_RESTORE_PATH: "the image's postgresql-client is on PATH and matches the postgres service (15)",
+  STREAM_API_BASE: "Cloudflare's API root; only tests point it elsewhere",
+};
+
+/** Values fixed by the image or the compose topology itself (not taken from .env), and why. */
+const FIXED: Readonly<Record<string, string>> = {
+  DATA_DIR: 'the volume mount point',
+  HOST: 'the container listens on every interface; the published port is API_PORT',
+  PORT: 'the container port that API_PORT maps to',
+  FFMPEG_PATH: "the image's apt ffmpeg",
+  FFPROBE_PATH: "the image's apt ffprobe",
+  STORAGE_DRIVER: 'workers share no disk with the api: uploads, masters and HLS go through the bucket',
+  WORKER_METRICS_PORT: 'Prometheus scrapes every worker replica on the same port inside the compose network',
+};
+
+/** What an operator's .env holds at least (.env.example with its secrets filled in). */
+const DOT_ENV: Readonly<Record<string, string>> = {
+  POSTGRES_PASSWORD: 'pg-secret',
+  S3_ACCESS_KEY_ID: 'kidstream',
+  S3_SECRET_ACCESS_KEY: 's3-secret-s3-secret',
+  JWT_SECRET: 'j'.repeat(32),
+  PLAYBACK_SIGNING_KEY: 'p'.repeat(32),
+  UPLOAD_TOKEN_SECRET: 'u'.repeat(32),
+  WEBHOOK_SECRET: 'w'.repeat(32),
+};
 
 const Healthcheck = z.object({
   test: z.array(z.string()).min(1).optional(),
@@ -103,6 +142,63 @@ describe('docker-compose.yml', () => {
     expect(ENV_KEYS).toContain('DATABASE_URL');
   });
 
+  it('passes every variable an operator may set, except the ones listed with a reason', () => {
+    for (const key of Object.keys({ ...LEFT_OUT, ...FIXED })) expect(ENV_KEYS, `${key} is listed but not read`).toContain(key);
+    // HOST/PORT are the api's, WORKER_METRICS_PORT the workers': a variable counts as passed when either role gets it.
+    const passed = { ...c.services['api']?.environment, ...c.services['worker']?.environment };
+    for (const key of ENV_KEYS) {
+      if (key in LEFT_OUT) expect(passed, `${key} is listed as left out`).not.toHaveProperty(key);
+      else expect(passed, `${key} is neither passed nor listed in LEFT_OUT`).toHaveProperty(key);
+    }
+    for (const name of ['api', 'worker']) {
+      for (const [key, value] of Object.entries(c.services[name]?.environment ?? {})) {
+        if (key in FIXED) continue;
+        expect(String(value), `${name}: ${key} is hard-coded; take it from .env with a default`).toContain('${');
+      }
+    }
+  });
+
+  it('starts with .env.example and its secrets filled in, on the bundled services', () => {
+    for (const name of ['api', 'worker', 'backup']) {
+      const env = Object.fromEntries(
+        Object.entries(c.services[name]?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), DOT_ENV)]),
+      );
+      const config = loadConfig(env);
+      expect(config.databaseUrl).toBe('postgres://kidstream:pg-secret@postgres:5432/kidstream');
+      expect(config.redisUrl).toBe('redis://redis:6379');
+      expect(config.clamd).toMatchObject({ socket: undefined, host: 'clamav', port: 3310 });
+      expect(config.storage.publish).toMatchObject({ driver: 's3', s3: { endpoint: 'http://minio:9000' } });
+      expect(config.trustProxy).toBe(false);
+      expect(config.corsOrigins).toEqual([]);
+      expect(config.webhooks.urls).toEqual([]);
+    }
+  });
+
+  it('lets .env point the app at managed services and set proxy, CORS and webhooks', () => {
+    const dotEnv = {
+      ...DOT_ENV,
+      DATABASE_URL: 'postgres://app:pw@db.internal:5432/kidstream',
+      REDIS_URL: 'redis://cache.internal:6380',
+      S3_ENDPOINT: 'https://s3.example.net',
+      CLAMD_HOST: 'av.internal',
+      CLAMD_PORT: '3311',
+      TRUST_PROXY: 'true',
+      CORS_ORIGINS: 'https://school.example, https://kids.example',
+      WEBHOOK_URLS: 'https://hooks.example/kidstream',
+    };
+    const env = Object.fromEntries(
+      Object.entries(c.services['api']?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), dotEnv)]),
+    );
+    const config = loadConfig(env);
+    expect(config.databaseUrl).toBe(dotEnv.DATABASE_URL);
+    expect(config.redisUrl).toBe(dotEnv.REDIS_URL);
+    expect(config.storage.publish).toMatchObject({ s3: { endpoint: dotEnv.S3_ENDPOINT } });
+    expect(config.clamd).toMatchObject({ host: 'av.internal', port: 3311 });
+    expect(config.trustProxy).toBe(true);
+    expect(config.corsOrigins).toEqual(['https://school.example', 'https://kids.example']);
+    expect(config.webhooks.urls).toEqual(['https://hooks.example/kidstream']);
+  });
+
   it('runs Redis so queued jobs survive a restart and are never evicted', () => {
     const cmd = c.services['redis']?.command ?? [];
     const flag = (name: string): string | undefined => cmd[cmd.indexOf(name) + 1];
@@ -135,6 +231,21 @@ describe('ops/setup.sh', () => {
   });
 });
 
+describe('Node.js in CI', () => {
+  it('setup.sh installs the locked dependencies with npm ci on Node >= 22, and .ci/run runs every step on that Node', async () => {
+    const setup = await read('ops/setup.sh');
+    const sourced = setup.search(/^source .*node-lts\.sh"?$/m);
+    expect(sourced).toBeGreaterThan(-1);
+    expect(setup.indexOf('npm ci --no-audit')).toBeGreaterThan(sourced);
+    // No quiet `npm install`: it would resolve another tree than the committed lock file.
+    expect(setup).not.toMatch(/^[^#\n]*npm install/m);
+    const ci = await read('.ci/run');
+    expect(ci.search(/^source ops\/node-lts\.sh$/m)).toBeGreaterThan(ci.indexOf('ops/setup.sh'));
+    expect(ci.search(/^source ops\/node-lts\.sh$/m)).toBeLessThan(ci.indexOf('npm run typecheck'));
+    expect(await read('ops/node-lts.sh')).toMatch(/^KIDSTREAM_NODE_MAJOR=22$/m);
+  });
+});
+
 describe('Dockerfile', () => {
   let text: string;
   let lines: string[];
@@ -146,8 +257,11 @@ describe('Dockerfile', () => {
       .filter((l) => l && !l.startsWith('#'));
   });
 
-  it('builds on Node 20 LTS with ffmpeg and a matching pg client, production deps only', async () => {
-    expect(lines.find((l) => l.startsWith('FROM '))).toBe('FROM node:20-bookworm-slim');
+  it('builds on the Node LTS line package.json requires, with ffmpeg and a matching pg client, production deps only', async () => {
+    const engines = (JSON.parse(await read('package.json')) as { engines: { node: string } }).engines.node;
+    const major = Number(/^>=(\d+)\./.exec(engines)?.[1]);
+    expect(major).toBeGreaterThanOrEqual(22);
+    expect(lines.find((l) => l.startsWith('FROM '))).toBe(`FROM node:${major}-bookworm-slim`);
     expect(text).toMatch(/apt-get install[^\n]*\bffmpeg\b/);
     expect(text).toMatch(/apt-get install[^\n]*\bpostgresql-client\b/);
     expect(text).toMatch(/npm ci --omit=dev/);

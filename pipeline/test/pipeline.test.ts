@@ -5,13 +5,14 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VideoRow } from '../../db/videos.ts';
 import { listFiles, startTestApp, waitFor, type TestApp } from '../../test/helpers/app.ts';
-import { EICAR } from '../../test/helpers/clamd.ts';
+import { EICAR_IN_MP4 } from '../../test/helpers/clamd.ts';
 import { makeClip } from '../../test/helpers/media.ts';
 import { bearer, tokenFor } from '../../test/helpers/auth.ts';
 import { tusUpload } from '../../test/helpers/tus-upload.ts';
 import { readTags, type Tags } from '../../test/helpers/exiftool.ts';
 import { makeAudioOnly, makePhoneClip, makePng, makeTruncatedFaststart, makeTruncatedPlain } from '../../test/helpers/media-fixtures.ts';
-import { fileSha256 } from '../../test/helpers/tus-helpers.ts';
+import { fileSha256, MP4_HEAD } from '../../test/helpers/tus-helpers.ts';
+import { pngPastTheSniff } from '../../test/helpers/hostile.ts';
 
 const TERMINAL = new Set(['ready', 'failed', 'rejected', 'infected']);
 
@@ -85,7 +86,7 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
 
   it('EICAR upload → infected with the signature, quarantined, nothing transcoded or kept in uploads', async () => {
     const file = path.join(tmp, 'eicar.mp4');
-    await writeFile(file, EICAR);
+    await writeFile(file, EICAR_IN_MP4); // bare EICAR is refused at upload, before any scan (not a video)
     const id = await upload(file, 'holiday.mp4');
     const v = await settle(id);
     expect(v.status).toBe('infected');
@@ -94,7 +95,7 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
     expect(v.scan_signature).toBe(t.clamd!.eicarSignature);
     expect(v.stripped_master_key).toBeNull();
     expect(path.dirname(v.quarantine_path!)).toBe(t.config.quarantineDir);
-    expect(await readFile(v.quarantine_path!, 'utf8')).toBe(EICAR);
+    expect(await readFile(v.quarantine_path!)).toEqual(EICAR_IN_MP4);
     expect((await readdir(t.config.uploadDir)).length).toBe(0);
     expect(await listFiles(path.join(t.config.publishDir, 'hls', id))).toEqual([]);
     expect(await listFiles(path.join(t.config.mastersDir, id))).toEqual([]);
@@ -107,7 +108,8 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
 
   it('rejects by content with stable codes: text as .mp4, truncated files, zero bytes, stills, audio, too long', async () => {
     const text = path.join(tmp, 'notes.mp4');
-    await writeFile(text, 'this is a shopping list, not a video\n'.repeat(50));
+    // Behind an mp4 box header, as if renamed from a video: past the upload's first-bytes check, refused by the probe.
+    await writeFile(text, Buffer.concat([MP4_HEAD, Buffer.from('this is a shopping list, not a video\n'.repeat(50))]));
     const empty = path.join(tmp, 'empty.mp4');
     await writeFile(empty, '');
     const long = await makeClip({ out: path.join(tmp, 'long.mp4'), durationSec: 12, width: 64, height: 64, fps: 5, audio: false });
@@ -116,7 +118,7 @@ describe('ingest pipeline: scan → validate → strip before transcoding', () =
       [await makeTruncatedPlain(tmp), 'INGEST_UNREADABLE'],
       [await makeTruncatedFaststart(tmp), 'INGEST_TRUNCATED'],
       [empty, 'INGEST_EMPTY'],
-      [await makePng(tmp), 'INGEST_NOT_VIDEO'],
+      [await pngPastTheSniff(await makePng(tmp)), 'INGEST_NOT_VIDEO'],
       [await makeAudioOnly(tmp), 'INGEST_NOT_VIDEO'],
       [long, 'INGEST_TOO_LONG'],
     ];

@@ -29,6 +29,7 @@ export const MESSAGES = Object.freeze({
   INGEST_TUS_VERSION: 'This page is out of date. Reload it and try again.',
   INGEST_CONTENT_TYPE: 'Your browser sent the upload in a way this server does not support. Reload the page and try again.',
   INGEST_RATE_LIMITED: 'Too many upload requests in a short time. Please wait a minute, then resume.',
+  INGEST_NOT_VIDEO_FILE: 'This file is not a video (it may be a document, an archive or a photo). Choose a video file, such as MP4 or MOV.',
   INGEST_EMPTY: 'The file is empty. Choose the video file itself.',
   INGEST_UNREADABLE: 'This file could not be read as a video. It may be damaged or in an unsupported format.',
   INGEST_UNSUPPORTED_CONTAINER:

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { ffmpegQuiet, makeClip } from './media.ts';
 
 /** Location text a dashcam or drone writes into its video stream; tests look for it in every output byte. */
@@ -37,6 +38,36 @@ export const hostile = {
     `<?xml version="1.0" encoding="UTF-8"?>\n<CompositionPlaylist xmlns="http://www.smpte-ra.org/schemas/2067-3/2016"><Id>urn:uuid:${SEI_UUID}</Id>` +
     `<EditRate>25 1</EditRate><SegmentList/></CompositionPlaylist>\n`,
 } as const;
+
+/**
+ * 800 × 'G' (0x47, the MPEG-TS sync byte): inside the first 4 KiB it puts a sync byte at every TS packet stride, so the
+ * upload's first-bytes check (media/container-sniff.ts) takes the file for a TS capture and lets it through, as a
+ * hostile uploader who read that code would arrange. Tests use it to reach the pipeline's own allow-list end to end.
+ */
+const SYNC_RUN = 'G'.repeat(800);
+
+/** `text` (one of `hostile`'s) with a line of SYNC_RUN after its first line, in the format's own comment syntax. */
+export function pastTheSniff(text: string): string {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const cut = text.indexOf(eol) + eol.length;
+  const comment = text.startsWith('<?xml') ? `<!--${SYNC_RUN}-->` : text.startsWith('v=0') ? `i=${SYNC_RUN}` : `#${SYNC_RUN}`;
+  return text.slice(0, cut) + comment + eol + text.slice(cut);
+}
+
+/** A PNG with a tEXt chunk of SYNC_RUN after its header chunk: still a valid image, and past the first-bytes check. */
+export async function pngPastTheSniff(png: string): Promise<string> {
+  const bytes = await readFile(png);
+  const data = Buffer.from(`Comment\0${SYNC_RUN}`, 'latin1');
+  const typeAndData = Buffer.concat([Buffer.from('tEXt'), data]);
+  const chunk = Buffer.alloc(12 + data.length);
+  chunk.writeUInt32BE(data.length, 0);
+  typeAndData.copy(chunk, 4);
+  chunk.writeUInt32BE(crc32(typeAndData), 8 + data.length);
+  // Signature (8 bytes), then IHDR (4 length + 4 type + 13 data + 4 CRC): the tEXt chunk goes right after.
+  const out = png.replace(/(\.\w+)?$/, '-sniffed$1');
+  await writeFile(out, Buffer.concat([bytes.subarray(0, 33), chunk, bytes.subarray(33)]));
+  return out;
+}
 
 /** Writes `text` to `dir/name` and returns the path. */
 export async function writeHostile(dir: string, name: string, text: string): Promise<string> {

@@ -9,6 +9,8 @@ export interface TcpProxy {
   /** The service is back on the same port. */
   restore(): Promise<void>;
   close(): Promise<void>;
+  /** Bytes clients have sent through the proxy so far (what crossed the wire towards the service). */
+  bytesFromClients(): number;
 }
 
 /**
@@ -17,6 +19,7 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  let fromClients = 0;
   const track = (s: net.Socket): void => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
@@ -27,6 +30,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     track(upstream);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
+    client.on('data', (chunk: Buffer) => (fromClients += chunk.length));
     client.pipe(upstream).pipe(client);
   });
   const listen = (port: number): Promise<void> =>
@@ -56,5 +60,6 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       listening = true;
     },
     close: cut,
+    bytesFromClients: () => fromClients,
   };
 }

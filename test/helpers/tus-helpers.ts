@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
@@ -34,6 +34,25 @@ export function tusErrorCode(err: unknown): { status: number | undefined; code: 
     code = undefined;
   }
   return { status, code };
+}
+
+/** An ISO-BMFF `ftyp` box (mp4, brand isom): a start the upload's first-bytes check (media/container-sniff.ts) accepts. */
+export const MP4_HEAD: Buffer = Buffer.concat([
+  Buffer.from([0, 0, 0, 24]),
+  Buffer.from('ftypisom'),
+  Buffer.from([0, 0, 2, 0]),
+  Buffer.from('isommp41'),
+]);
+
+/**
+ * `size` random bytes behind an mp4 `ftyp` box: an upload the tus endpoint stores, for tests about moving bytes (fewer
+ * than 8 bytes are the start of the box, which the check judges once the rest arrives). Not a playable video: the
+ * pipeline still refuses it (INGEST_UNREADABLE) once it probes the file.
+ */
+export function videoLikeBytes(size: number): Buffer {
+  const bytes = randomBytes(size);
+  MP4_HEAD.copy(bytes, 0, 0, Math.min(size, MP4_HEAD.length));
+  return bytes;
 }
 
 export type UploadOpts = Partial<tus.UploadOptions> & { endpoint: string };
