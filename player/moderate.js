@@ -4,6 +4,7 @@
 import { formatAge, formatTime } from './lib/format.js';
 import { createPlayer } from './lib/hls-player.js';
 import { messageFor } from './lib/messages.js';
+import { showTechInfo, showUploaderHistory, wirePresets } from './lib/review-info.js';
 import { api, takeAccessToken } from './lib/session.js';
 
 /** @typedef {import('./lib/session.js').VideoSummary} VideoSummary */
@@ -190,6 +191,9 @@ async function select(id, { focus = true } = {}) {
     const d = await detail(id);
     if (previewing !== id) return;
     $('preview-meta').textContent = d.description || '';
+    showTechInfo($('tech'), d);
+    $('history-uploader').textContent = d.uploaderId ?? 'unknown';
+    showUploaderHistory($('history'), d.uploaderId, id, /** @type {string} */ (token)).catch(() => undefined);
     if (d.playback && (d.status === 'ready' || d.previewable !== false)) player.load(d.playback);
     else $('preview-meta').textContent = 'No preview yet (still processing).';
   } catch (err) {
@@ -266,6 +270,7 @@ document.addEventListener('keydown', (e) => {
     act();
   }
 });
+wirePresets($('presets'), $('notes'));
 $('approve').addEventListener('click', () => decide('approve'));
 $('reject').addEventListener('click', () => decide('reject'));
 

@@ -62,6 +62,9 @@ export const VideoSummary = z.object({
 export const VideoDetail = VideoSummary.extend({
   description: z.string(),
   sourceSizeBytes: z.number().nullable(),
+  scan: z
+    .object({ result: z.enum(['clean', 'infected']).nullable(), at: isoDate.nullable() })
+    .describe('ClamAV verdict on the upload; result null until it was scanned'),
   renditions: z.array(
     z.object({
       name: z.string(),
@@ -134,6 +137,7 @@ export function videoDetail(v: VideoRow, renditions: RenditionRow[], playback: P
     ...videoSummary(v),
     description: v.description,
     sourceSizeBytes: v.source_size_bytes,
+    scan: { result: v.scan_result, at: iso(v.scanned_at) },
     renditions: renditions.map((r) => ({
       name: r.name,
       kind: r.kind,

@@ -101,5 +101,8 @@ export async function api(path, { token, method = 'GET', body } = {}) {
  */
 /**
  * One video in full (`GET /api/videos/:id`).
- * @typedef {VideoSummary & { description: string, playback: Playback | null, previewable: boolean }} VideoDetail
+ * @typedef {{ name: string, width: number | null, height: number | null, codecs: string, bandwidth: number }} RenditionInfo
+ * @typedef {VideoSummary & { description: string, playback: Playback | null, previewable: boolean,
+ *   sourceSizeBytes: number | null, renditions: RenditionInfo[],
+ *   scan: { result: 'clean' | 'infected' | null, at: string | null } }} VideoDetail
  */

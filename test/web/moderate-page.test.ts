@@ -41,6 +41,9 @@ describe('moderator page with videos still processing', () => {
   }
 
   it('says why Approve waits, opens it when the video becomes ready, and rejects while processing', async () => {
+    // The same parent's earlier video, already rejected: the moderator sees it beside the new one.
+    const earlier = await seedVideo(sql, storage, { uploaderId: 'parent-9', title: 'Earlier clip' });
+    await sql`UPDATE videos SET moderation_status = 'rejected', moderation_notes = 'Shows a phone number' WHERE id = ${earlier}`;
     const live = await processingVideo('Still encoding');
     const { page, context } = await openPage(browser, `${t.url}/moderate?access_token=${modToken}`);
     await page.waitForFunction(() => document.body.dataset['previewing'] !== undefined);
@@ -49,6 +52,14 @@ describe('moderator page with videos still processing', () => {
     expect(await page.isDisabled('#approve')).toBe(true);
     expect(await page.isEnabled('#reject')).toBe(true);
     expect(await page.textContent('#decision-hint')).toContain('42%');
+    // Technical facts, the uploader's history, and the usual reasons one click away.
+    await expect.poll(() => page.textContent('#tech')).toContain('Virus scan');
+    expect(await page.textContent('#tech')).toContain('not scanned yet');
+    await expect.poll(() => page.textContent('#history')).toContain('Earlier clip — rejected: Shows a phone number');
+    expect(await page.textContent('#history-uploader')).toBe('parent-9');
+    await page.locator('.preset').nth(1).click();
+    expect(await page.inputValue('#notes')).toMatch(/^Shows personal information/);
+    await page.fill('#notes', '');
     // Pressing `a` says why nothing happened.
     await page.locator(`#item-${live}`).focus();
     await page.keyboard.press('a');
