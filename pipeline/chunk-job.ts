@@ -74,7 +74,7 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
       });
       return await afterPart(job.data, d, { epoch, kind: 'video', part: published });
     }
-    return await afterPart(job.data, d, await encodeWhole(job.data, d, { source, out, sink, common }));
+    return await afterPart(job.data, d, await encodeWhole(job.data, d, { source, out, sink }));
   } catch (err) {
     // The same input fails on every host: a broken source is final for the part (and, through the flow, the video).
     if (err instanceof PipelineError && (err.code === 'TRANSCODE_SOURCE_CORRUPT' || err.code === 'TRANSCODE_CANCELLED'))
@@ -93,7 +93,6 @@ async function encodeWhole(
     source: ReturnType<typeof mediaInput>;
     out: string;
     sink: ReturnType<typeof storageSink>;
-    common: { logger: Logger };
   },
 ): Promise<ChunkJobResult> {
   const hasAudio = data.probe.audio !== null;
