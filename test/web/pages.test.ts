@@ -130,6 +130,11 @@ describe('web pages in Chromium: upload → moderate → play', () => {
     // Reject without notes is refused in the page; approve with `a` goes through.
     await mod.page.click('#reject');
     expect(await mod.page.evaluate(() => document.activeElement?.id)).toBe('notes');
+    // The moderator page learns "ready" from its own poll, which may come after the upload page's: `a` on a video
+    // still processing only says why approve is closed, so wait for the button to open.
+    await mod.page.waitForFunction(() => !(document.getElementById('approve') as HTMLButtonElement).disabled, undefined, {
+      timeout: 30_000,
+    });
     await mod.page.locator(`#item-${videoId}`).focus();
     await mod.page.keyboard.press('a');
     await mod.page.waitForFunction(() => document.body.dataset['queueSize'] === '0');
