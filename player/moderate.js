@@ -7,7 +7,7 @@ import { BulkSelection, showSelection } from './lib/bulk-select.js';
 import { createPlayer } from './lib/hls-player.js';
 import { messageFor } from './lib/messages.js';
 import { metaText, queueItem } from './lib/queue-item.js';
-import { filterQuery, isFiltered, wireFilters } from './lib/queue-filters.js';
+import { emptyText, filterQuery, wireFilters } from './lib/queue-filters.js';
 import { showTechInfo, showUploaderHistory, wirePresets } from './lib/review-info.js';
 import { api, takeAccessToken } from './lib/session.js';
 import { wireShortcuts } from './lib/shortcuts.js';
@@ -45,7 +45,13 @@ const selection = new BulkSelection(showPicked);
 const undoBar = createUndoBar({ bar: $('undo'), text: $('undo-text'), button: $('undo-button') }, undo);
 const player = createPlayer($('preview'), { refresh: () => detail(/** @type {string} */ (previewing), true).then((d) => d.playback) });
 
-const setStatus = (/** @type {string} */ t) => void ($('status').textContent = t);
+/** What the page said last stays a while before the queue count replaces it (polls come every few seconds). */
+let saidUntil = 0;
+const setStatus = (/** @type {string} */ t, quiet = false) => {
+  if (quiet && Date.now() < saidUntil) return;
+  if (!quiet) saidUntil = Date.now() + 10_000;
+  $('status').textContent = t;
+};
 const showError = (/** @type {string | null} */ code) => void ($('error').textContent = code ? messageFor(code) : '');
 
 /**
@@ -90,9 +96,7 @@ function render() {
   }
   $('count').textContent = `(${items.size})`;
   $('empty').hidden = items.size > 0;
-  $('empty').textContent = isFiltered($('filters'))
-    ? 'No video matches these filters.'
-    : 'Nothing to review. New videos appear here automatically.';
+  $('empty').textContent = emptyText($('filters'));
   document.body.dataset.queueSize = String(items.size);
   selection.prune(items);
   showPicked();
@@ -125,7 +129,7 @@ async function poll() {
       previewing = null;
       player.destroy();
     }
-    setStatus(`${items.size} video${items.size === 1 ? '' : 's'} waiting.`);
+    setStatus(`${items.size} video${items.size === 1 ? '' : 's'} waiting.`, true);
   } catch (err) {
     showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
   }
@@ -240,9 +244,9 @@ async function decideSelected(decision) {
   }
   try {
     const r = await decideMany(ids, decision, notes, /** @type {string} */ (token));
-    const text = bulkSummary(decision, r, (id) => items.get(id)?.title ?? id);
-    if (r.undoUntil) undoBar.offer(r.done, text, r.undoUntil);
-    setStatus(text);
+    const said = bulkSummary(decision, r, (id) => items.get(id)?.title ?? id);
+    if (r.undoUntil) undoBar.offer(r.done, said.short, r.undoUntil);
+    setStatus(said.full);
     showError(null);
     $('bulk-notes').value = '';
     selection.set(r.failed.map((f) => f.id));
@@ -255,10 +259,10 @@ async function decideSelected(decision) {
 /** Takes the last decision back: the videos return to the queue (the API revokes links issued meanwhile). @param {string[]} ids */
 async function undo(ids) {
   const failed = await undoMany(ids, /** @type {string} */ (token));
+  await poll();
   showError(failed[0] ?? null);
   const n = ids.length - failed.length;
   if (n) setStatus(`Undone: ${n === 1 ? 'the video is' : `${n} videos are`} back in the queue.`);
-  await poll();
 }
 
 /** @param {number} delta */

@@ -49,15 +49,15 @@ export async function undoMany(ids, token) {
 }
 
 /**
- * What the page says after a bulk decision: how many went through, and why the others did not.
+ * What the page says after a bulk decision: how many went through (`short`, for the undo bar), and why the others
+ * did not (`full`).
  * @param {'approve' | 'reject'} decision
  * @param {{ done: string[], failed: Array<{ id: string, code: string }> }} r
  * @param {(id: string) => string} titleOf
  */
 export function bulkSummary(decision, r, titleOf) {
-  const verb = decision === 'approve' ? 'Approved' : 'Rejected';
   const n = r.done.length;
-  const head = `${verb} ${n} video${n === 1 ? '' : 's'}.`;
-  if (!r.failed.length) return head;
-  return `${head} Not decided: ${r.failed.map((f) => `“${titleOf(f.id)}” — ${messageFor(f.code)}`).join('; ')}`;
+  const short = `${decision === 'approve' ? 'Approved' : 'Rejected'} ${n} video${n === 1 ? '' : 's'}.`;
+  if (!r.failed.length) return { short, full: short };
+  return { short, full: `${short} Not decided: ${r.failed.map((f) => `“${titleOf(f.id)}” — ${messageFor(f.code)}`).join('; ')}` };
 }

@@ -42,10 +42,12 @@ export function wireEditDialog(token, onSaved) {
   const description = /** @type {HTMLTextAreaElement} */ (byId('edit-description'));
   const save = /** @type {HTMLButtonElement} */ (byId('edit-save'));
   byId('edit-cancel').addEventListener('click', () => dialog.close());
+  // A message about what was typed before goes once the person types again.
+  byId('edit-form').addEventListener('input', () => (byId('edit-error').textContent = ''));
   byId('edit-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!title.value.trim()) {
-      byId('edit-error').textContent = messageFor('INGEST_BAD_METADATA');
+      byId('edit-error').textContent = 'Give the video a title.';
       return title.focus();
     }
     save.disabled = true;

@@ -40,9 +40,9 @@ export function filterQuery(form) {
   return params.toString();
 }
 
-/** Whether any filter narrows the queue (the empty-queue hint then says so). @param {HTMLFormElement} form */
-export function isFiltered(form) {
+/** What the empty queue says: nothing waits at all, or nothing matches the filters. @param {HTMLFormElement} form */
+export function emptyText(form) {
   const params = new URLSearchParams(filterQuery(form));
   params.delete('order');
-  return params.size > 0;
+  return params.size > 0 ? 'No video matches these filters.' : 'Nothing to review. New videos appear here automatically.';
 }
