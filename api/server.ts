@@ -52,8 +52,10 @@ export interface ApiOptions {
    * default 2000. Bounds how long a revoked URL keeps working on processes that did not handle the revocation.
    */
   readonly playbackAccessCacheMs?: number;
-  /** Clock of the playback access cache in ms (tests move it); default Date.now. */
+  /** Clock of the playback access cache and the moderation undo window in ms (tests move it); default Date.now. */
   readonly now?: () => number;
+  /** How long a moderator may undo a decision, in ms; default 10 000. */
+  readonly undoWindowMs?: number;
   readonly metrics: PipelineMetrics;
   /** What /readyz checks; default none (always ready). */
   readonly readiness?: readonly ReadinessCheck[];

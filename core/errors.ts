@@ -223,6 +223,17 @@ export const ERROR_DEFINITIONS = {
     status: 500,
     hint: 'pg_restore failed; see the stderr tail. The target database was left unchanged (single transaction).',
   },
+  // Taking a moderation decision back. Undo is a short grace period for a misclick, not a second review: only the
+  // moderator who decided, only while the decision is the video's latest change, and only for UNDO_WINDOW seconds.
+  MODERATION_UNDO_EXPIRED: {
+    status: 409,
+    hint: 'The undo window of this decision has passed; decide again instead (approve or reject the video).',
+  },
+  MODERATION_UNDO_NOT_YOURS: { status: 403, hint: 'Only the moderator who took a decision can undo it; decide again instead.' },
+  MODERATION_NOTHING_TO_UNDO: {
+    status: 409,
+    hint: 'The video has no decision to undo, or something changed after it (an edit, another decision); reload the video.',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;

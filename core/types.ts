@@ -114,5 +114,6 @@ export const WEBHOOK_EVENTS = [
   'video.approved',
   'video.rejected',
   'video.deleted',
+  'video.returned_to_review',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];

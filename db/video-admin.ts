@@ -15,7 +15,7 @@ export interface Actor {
 export interface AuditRow {
   id: number;
   video_id: string;
-  action: 'approved' | 'rejected' | 'edited' | 'deleted' | 'retried';
+  action: 'approved' | 'rejected' | 'edited' | 'deleted' | 'retried' | 'undone';
   actor: string;
   actor_role: string;
   notes: string | null;
@@ -38,6 +38,20 @@ export interface ListFilter {
   readonly after?: { readonly createdAt: string; readonly id: string };
   /** Oldest first (moderation queue) instead of newest first. */
   readonly oldestFirst?: boolean;
+  /** Only titles containing this text, case-insensitively (plain text: no wildcards). */
+  readonly titleContains?: string;
+}
+
+/** Why a decision could not be undone (see undoDecision). */
+export type UndoRefusal = 'nothing' | 'not-yours' | 'expired';
+
+export interface UndoRequest {
+  /** Who asks; only the moderator who took the decision may take it back. */
+  readonly actor: Actor;
+  /** How long after the decision it may be undone, in ms. */
+  readonly windowMs: number;
+  /** The API's clock in ms (tests move it). */
+  readonly nowMs: number;
 }
 
 /** API-side reads and writes of videos: lists, edits, moderation decisions with their audit rows, deletion. */
@@ -56,18 +70,60 @@ export class VideoAdminRepository {
         ${f.status ? s`AND status = ${f.status}` : s``}
         ${f.moderation ? s`AND moderation_status = ${f.moderation}` : s``}
         ${f.reviewable ? s`AND (status = 'ready' OR (status = 'processing' AND previewable_at IS NOT NULL))` : s``}
+        ${f.titleContains ? s`AND strpos(lower(title), lower(${f.titleContains})) > 0` : s``}
         ${f.after ? s`AND (created_at, id) ${cmp} (${f.after.createdAt}::timestamptz, ${f.after.id}::uuid)` : s``}
       ORDER BY created_at ${dir}, id ${dir}
       LIMIT ${f.limit}`;
   }
 
+  /**
+   * Edits title and description. Both are shown to children, so an edit that changes an approved video's text takes
+   * the approval away: the video goes back to the queue (pending, which revokes its playback URLs, see migration
+   * 0015) and a video.returned_to_review event tells receivers. A rejected video stays rejected: an edit is not an
+   * appeal. A pending one simply waits with its new text. An edit that changes nothing changes no status.
+   */
   async updateMeta(id: string, patch: { title?: string; description?: string }, actor: Actor): Promise<VideoRow | undefined> {
     if (!isUuid(id)) return undefined;
     return this.sql.begin(async (tx) => {
+      const [cur] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${id} FOR UPDATE`;
+      if (!cur) return undefined;
+      const changed =
+        (patch.title !== undefined && patch.title !== cur.title) ||
+        (patch.description !== undefined && patch.description !== cur.description);
+      const review = changed && cur.moderation_status === 'approved';
       const [row] = await tx<VideoRow[]>`UPDATE videos SET title = COALESCE(${patch.title ?? null}, title),
-        description = COALESCE(${patch.description ?? null}, description), updated_at = now() WHERE id = ${id} RETURNING *`;
-      if (row) await this.audit(tx, id, 'edited', actor, null, row.moderation_status, row.moderation_status);
+        description = COALESCE(${patch.description ?? null}, description), updated_at = now()
+        ${review ? tx`, moderation_status = 'pending', moderation_notes = NULL, moderated_by = NULL, moderated_at = NULL` : tx``}
+        WHERE id = ${id} RETURNING *`;
+      const notes = review ? 'text changed after approval: back to review' : null;
+      await this.audit(tx, id, 'edited', actor, notes, cur.moderation_status, row!.moderation_status);
+      if (review)
+        await insertVideoEvent(tx, 'video.returned_to_review', row!, { reason: 'edited', previousDecision: 'approved', by: actor.id });
       return row;
+    });
+  }
+
+  /**
+   * Takes back the video's latest decision: the video returns to the queue (pending), never to an earlier decision,
+   * so an undo can only narrow who sees the video. Allowed only to the moderator who decided, within the window, and
+   * only while that decision is still the video's latest audited change. Audited as 'undone' and announced as
+   * video.returned_to_review, in the same transaction; leaving 'approved' bumps the access epoch (migration 0015).
+   */
+  async undoDecision(id: string, r: UndoRequest): Promise<{ video: VideoRow; refused?: UndoRefusal } | undefined> {
+    if (!isUuid(id)) return undefined;
+    return this.sql.begin(async (tx) => {
+      const [cur] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${id} FOR UPDATE`;
+      if (!cur) return undefined;
+      const [last] = await tx<AuditRow[]>`SELECT * FROM moderation_audit WHERE video_id = ${id} ORDER BY id DESC LIMIT 1`;
+      const decision = last?.action === 'approved' || last?.action === 'rejected' ? last.action : undefined;
+      if (!last || !decision || cur.moderation_status !== decision) return { video: cur, refused: 'nothing' };
+      if (last.actor !== r.actor.id) return { video: cur, refused: 'not-yours' };
+      if (r.nowMs > last.created_at.getTime() + r.windowMs) return { video: cur, refused: 'expired' };
+      const [row] = await tx<VideoRow[]>`UPDATE videos SET moderation_status = 'pending', moderation_notes = NULL,
+        moderated_by = NULL, moderated_at = NULL, updated_at = now() WHERE id = ${id} RETURNING *`;
+      await this.audit(tx, id, 'undone', r.actor, `undid ${decision}`, decision, 'pending');
+      await insertVideoEvent(tx, 'video.returned_to_review', row!, { reason: 'undo', previousDecision: decision, by: r.actor.id });
+      return { video: row! };
     });
   }
 

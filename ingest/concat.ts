@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Metadata, Upload } from '@tus/utils';
 import { PipelineError } from '../core/errors.ts';
+import { sniffJoined } from './head-sniff.ts';
 import { isPartialId, type SafeFileStore } from './safe-file-store.ts';
 
 export interface FinalUploadRequest {
@@ -81,6 +82,13 @@ export async function createFinalUpload(
   }
   if (r.maxSize > 0 && total > r.maxSize) {
     throw new PipelineError('INGEST_TOO_LARGE', `The parts add up to ${total} bytes, over ${r.maxSize}.`, { total });
+  }
+  // The parts' bytes are all here: a file that is plainly not a video is refused before it is joined, scanned or
+  // queued, as a single upload is on its first PATCH. Its parts are junk then, and go (their slots with them).
+  const refused = await sniffJoined(parts.map((p) => ({ file: store.pathOf(p.id), size: p.size ?? 0 })));
+  if (refused) {
+    await store.removeParts(partIds);
+    throw refused;
   }
   const upload = new Upload({ id, size: total, offset: 0, metadata: parseMetadata(r.metadataHeader) });
   upload.metadata = await prepare(upload, parts);

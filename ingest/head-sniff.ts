@@ -14,7 +14,7 @@ export class HeadSniff {
   #have: number;
   #decided = false;
 
-  private constructor(prefix: Buffer, need: number) {
+  constructor(prefix: Buffer, need: number) {
     this.#chunks = [prefix];
     this.#have = prefix.length;
     this.#need = need;
@@ -49,6 +49,28 @@ export class HeadSniff {
       head: head.subarray(0, 16).toString('hex'),
     });
   }
+}
+
+/**
+ * Judges the first bytes of a file made of `parts` joined in order (a tus final upload over its partials) before they
+ * are joined: the head may span several small parts. Undefined when it looks like a video container (or is empty:
+ * INGEST_EMPTY is the validator's), the refusal otherwise.
+ */
+export async function sniffJoined(
+  parts: ReadonlyArray<{ readonly file: string; readonly size: number }>,
+): Promise<PipelineError | undefined> {
+  const total = parts.reduce((n, p) => n + p.size, 0);
+  if (total === 0) return undefined;
+  const sniff = new HeadSniff(Buffer.alloc(0), Math.min(SNIFF_BYTES, total));
+  let have = 0;
+  for (const part of parts) {
+    if (have >= SNIFF_BYTES) break;
+    const head = await readHead(part.file, Math.min(part.size, SNIFF_BYTES - have));
+    have += head.length;
+    const refused = sniff.push(head);
+    if (refused || have >= Math.min(SNIFF_BYTES, total)) return refused;
+  }
+  return undefined;
 }
 
 async function readHead(file: string, length: number): Promise<Buffer> {

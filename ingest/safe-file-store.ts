@@ -24,6 +24,12 @@ export interface RefusedUpload {
 /** Ids of partial uploads (tus concatenation) start with this, so every hook can tell them apart without state. */
 export const PARTIAL_PREFIX = 'partial-';
 export const isPartialId = (id: string): boolean => id.startsWith(PARTIAL_PREFIX);
+/**
+ * Upload-Metadata key of a partial upload: `partIndex 0` (base64 "MA==") says the partial holds the final upload's
+ * first bytes, so it is sniffed on its first PATCH like a single upload. Optional (tus-js-client sends the same
+ * metadata to every part); the final upload is sniffed in any case before its parts are joined.
+ */
+export const FIRST_PART_KEY = 'partIndex';
 
 /** A flush of an upload's data file starts after this many more bytes of one PATCH, and at the end of each PATCH. */
 export const FLUSH_EVERY_BYTES = 8 * 1024 * 1024;
@@ -168,10 +174,15 @@ export class SafeFileStore extends FileStore {
     return offset + out.bytesWritten;
   }
 
-  /** A HeadSniff when this PATCH writes into the first bytes of a non-partial upload (parts are judged once joined). */
+  /**
+   * A HeadSniff when this PATCH writes into the first bytes of an upload whose first bytes are the file's: a single
+   * upload, or a partial that says it holds offset 0 of the final upload (FIRST_PART_KEY). Other partials start
+   * anywhere in the file; they are judged once joined (sniffJoined), which also catches a first part that did not say.
+   */
   async #sniffFor(id: string, offset: number): Promise<HeadSniff | undefined> {
-    if (isPartialId(id) || offset >= SNIFF_BYTES) return undefined;
+    if (offset >= SNIFF_BYTES) return undefined;
     const info = await this.configstore.get(id);
+    if (isPartialId(id) && info?.metadata?.[FIRST_PART_KEY] !== '0') return undefined;
     return HeadSniff.start(this.pathOf(id), offset, info?.size);
   }
 

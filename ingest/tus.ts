@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server, type Upload } from '@tus/server';
 import { sendNodeResponse } from 'srvx/node';
-import { PipelineError } from '../core/errors.ts';
+import { isPipelineError, PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { UploadQuota } from '../core/upload-quota.ts';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_HEADER, checksumScope, parseChecksumHeader } from './checksum.ts';
@@ -243,7 +243,11 @@ export class TusIngest {
         await this.#o.disk?.assertRoom(u.size ?? 0);
         return withServerKeys(u.metadata, { uploader: [...owners][0] || undefined, videoId: randomUUID() });
       },
-    );
+    ).catch(async (err: unknown) => {
+      // Parts refused on their first bytes were removed: their quota slots are free again.
+      if (isPipelineError(err, 'INGEST_NOT_VIDEO_FILE')) await this.completion.refusedParts(parseFinalConcat(concat, this.#o.path), err);
+      throw err;
+    });
     const videoId = await this.completion.complete(upload);
     await this.store.removeParts(partIds).catch((err: unknown) => {
       // Left for the expiry sweep, which removes finished partials nobody concatenated.

@@ -135,6 +135,12 @@ export class UploadCompletion {
     await this.releaseQuietly([id], 'terminated');
   }
 
+  /** A final upload refused on its first bytes: its partials are gone (see createFinalUpload), and so are their slots. */
+  async refusedParts(ids: readonly string[], err: PipelineError): Promise<void> {
+    this.#o.logger.info({ partIds: ids, code: err.code, head: err.context['head'] }, 'final upload refused: not a video file');
+    await this.releaseQuietly(ids, 'terminated');
+  }
+
   async releaseQuietly(ids: readonly string[], reason: QuotaCloseReason): Promise<void> {
     await this.#quietly('release', () => this.#o.quota?.release(ids, reason), { ids, reason });
   }

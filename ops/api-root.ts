@@ -153,6 +153,7 @@ export async function startApiRole(
       now: o.now,
     }),
     playbackAccessCacheMs: config.playback.accessCacheMs,
+    undoWindowMs: config.moderationUndoWindowMs,
     now: o.now,
     readiness: readiness.checks,
     readinessCacheMs: config.readinessCacheMs,

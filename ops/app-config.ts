@@ -73,6 +73,8 @@ export interface AppConfig {
   };
   /** Orphan-master sweep interval in worker processes; 0 = off (run `npm run sweep-masters` from cron instead). */
   readonly masterSweepIntervalMs: number;
+  /** How long a moderator may undo a decision; 0 = no undo. */
+  readonly moderationUndoWindowMs: number;
   readonly corsOrigins: readonly string[];
   /** Per client IP, for every route but the upload routes (which use uploadRateLimit). */
   readonly rateLimit: { readonly max: number; readonly windowMs: number };

@@ -157,6 +157,8 @@ const EnvSchema = z
      * that revoked links stop within 5 s on every process.
      */
     PLAYBACK_ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(5000).default(2000),
+    /** Undo is for a misclick noticed at once; a long window would let an approval stand, then vanish (max 60 s). */
+    MODERATION_UNDO_WINDOW_SEC: z.coerce.number().int().min(0).max(60).default(10),
     /** How often worker processes remove masters (and work dirs) of deleted or terminally rejected videos; 0 = off. */
     MASTER_SWEEP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
     /** Comma-separated origins allowed to embed the player (CORS on playback routes). */
@@ -288,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       accessCacheMs: e.PLAYBACK_ACCESS_CACHE_MS,
     },
     masterSweepIntervalMs: e.MASTER_SWEEP_INTERVAL_SEC * 1000,
+    moderationUndoWindowMs: e.MODERATION_UNDO_WINDOW_SEC * 1000,
     corsOrigins: csv(e.CORS_ORIGINS),
     rateLimit: { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     uploadRateLimit: {

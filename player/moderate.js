@@ -1,18 +1,25 @@
 // @ts-check
 // Moderator queue: polls GET /api/moderation/queue, previews the selected video over HLS (preview-scoped signed URL,
-// also while it is still transcoding when the API marks it `previewable`), approves/rejects with notes.
-import { formatAge, formatTime } from './lib/format.js';
+// also while it is still transcoding when the API marks it `previewable`), approves/rejects with notes, one video or
+// a selection at once; a decision can be undone for a few seconds (the API's undo window).
+import { bulkSummary, decideMany, undoMany } from './lib/bulk-actions.js';
+import { BulkSelection, showSelection } from './lib/bulk-select.js';
 import { createPlayer } from './lib/hls-player.js';
 import { messageFor } from './lib/messages.js';
+import { metaText, queueItem } from './lib/queue-item.js';
+import { emptyText, filterQuery, wireFilters } from './lib/queue-filters.js';
 import { showTechInfo, showUploaderHistory, wirePresets } from './lib/review-info.js';
 import { api, takeAccessToken } from './lib/session.js';
+import { wireShortcuts } from './lib/shortcuts.js';
+import { createUndoBar } from './lib/undo-bar.js';
 
 /** @typedef {import('./lib/session.js').VideoSummary} VideoSummary */
 /** @typedef {import('./lib/session.js').VideoDetail} VideoDetail */
 /**
  * The elements of moderate.html this script uses whose type matters, by id; any other id is a plain element.
  * @typedef {{ queue: HTMLUListElement, notes: HTMLTextAreaElement, approve: HTMLButtonElement,
- *   reject: HTMLButtonElement }} PageElements
+ *   reject: HTMLButtonElement, filters: HTMLFormElement, 'select-all': HTMLInputElement, 'bulk-notes': HTMLInputElement,
+ *   'undo-button': HTMLButtonElement }} PageElements
  */
 /**
  * @template {string} K
@@ -30,14 +37,22 @@ const details = new Map();
 let selected = null;
 /** @type {string | null} */
 let previewing = null;
+/** Bumped by every poll: an answer for filters that changed meanwhile is dropped. */
+let pollSeq = 0;
+const showPicked = () =>
+  showSelection({ list: $('queue'), bar: $('bulk'), count: $('bulk-count'), all: $('select-all') }, selection.ids, items.size);
+const selection = new BulkSelection(showPicked);
+const undoBar = createUndoBar({ bar: $('undo'), text: $('undo-text'), button: $('undo-button') }, undo);
 const player = createPlayer($('preview'), { refresh: () => detail(/** @type {string} */ (previewing), true).then((d) => d.playback) });
 
-const setStatus = (/** @type {string} */ t) => {
+/** What the page said last stays a while before the queue count replaces it (polls come every few seconds). */
+let saidUntil = 0;
+const setStatus = (/** @type {string} */ t, quiet = false) => {
+  if (quiet && Date.now() < saidUntil) return;
+  if (!quiet) saidUntil = Date.now() + 10_000;
   $('status').textContent = t;
 };
-const showError = (/** @type {string | null} */ code) => {
-  $('error').textContent = code ? messageFor(code) : '';
-};
+const showError = (/** @type {string | null} */ code) => void ($('error').textContent = code ? messageFor(code) : '');
 
 /**
  * @param {string} id
@@ -53,43 +68,6 @@ function detail(id, fresh = false) {
   return /** @type {Promise<VideoDetail>} */ (details.get(id)); // set just above when missing
 }
 
-/**
- * The item's second line: length, uploader, age and, while it transcodes, how far it is.
- * @param {VideoSummary} item
- */
-function metaText(item) {
-  const base = `${formatTime(item.durationSec ?? 0)} · by ${item.uploaderId ?? 'unknown'} · ${formatAge(item.createdAt)}`;
-  return item.status === 'processing' ? `${base} · processing ${Math.round(item.progress)}%` : base;
-}
-
-/** @param {VideoSummary} item */
-function renderItem(item) {
-  const li = document.createElement('li');
-  li.id = `item-${item.id}`;
-  li.dataset.id = item.id;
-  li.tabIndex = -1;
-  li.className = 'queue-item';
-  const img = document.createElement('img');
-  img.alt = '';
-  img.className = 'poster';
-  const text = document.createElement('div');
-  const title = document.createElement('strong');
-  title.textContent = item.title;
-  const meta = document.createElement('span');
-  meta.className = 'meta';
-  meta.textContent = metaText(item);
-  text.append(title, meta);
-  li.append(img, text);
-  li.addEventListener('click', () => select(item.id));
-  detail(item.id).then(
-    (d) => {
-      if (d.playback?.posterUrl) img.src = d.playback.posterUrl;
-    },
-    () => undefined,
-  );
-  return li;
-}
-
 function render() {
   const list = $('queue');
   const children = /** @type {HTMLElement[]} */ ([...list.children]);
@@ -103,7 +81,13 @@ function render() {
     // A row already on the page follows its video (processing 32 % → ready) without being rebuilt.
     const meta = known?.querySelector('.meta');
     if (meta) meta.textContent = metaText(item);
-    const li = known ?? renderItem(item);
+    const li =
+      known ??
+      queueItem(item, {
+        onSelect: select,
+        onToggle: (id, range) => selection.toggle(id, [...items.keys()], range),
+        poster: detail(item.id).then((d) => d.playback?.posterUrl ?? null),
+      });
     if (li.previousElementSibling !== prev || !li.isConnected) {
       if (prev) prev.after(li);
       else list.prepend(li);
@@ -112,13 +96,18 @@ function render() {
   }
   $('count').textContent = `(${items.size})`;
   $('empty').hidden = items.size > 0;
+  $('empty').textContent = emptyText($('filters'));
   document.body.dataset.queueSize = String(items.size);
+  selection.prune(items);
+  showPicked();
 }
 
 async function poll() {
+  const seq = ++pollSeq;
   try {
     /** @type {{ items: VideoSummary[] }} */
-    const { items: page } = await api('/api/moderation/queue?limit=50', { token });
+    const { items: page } = await api(`/api/moderation/queue?limit=50&${filterQuery($('filters'))}`, { token });
+    if (seq !== pollSeq) return;
     items = new Map(page.map((i) => [i.id, i]));
     showError(null);
     render();
@@ -140,7 +129,7 @@ async function poll() {
       previewing = null;
       player.destroy();
     }
-    setStatus(`${items.size} video${items.size === 1 ? '' : 's'} waiting.`);
+    setStatus(`${items.size} video${items.size === 1 ? '' : 's'} waiting.`, true);
   } catch (err) {
     showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
   }
@@ -212,12 +201,20 @@ async function decide(decision) {
     return;
   }
   const title = items.get(id)?.title ?? id;
+  /** @type {{ undoUntil: string }} */
+  let res;
   try {
-    await api(`/api/moderation/videos/${encodeURIComponent(id)}/${decision}`, { token, method: 'POST', body: notes ? { notes } : {} });
+    res = await api(`/api/moderation/videos/${encodeURIComponent(id)}/${decision}`, {
+      token,
+      method: 'POST',
+      body: notes ? { notes } : {},
+    });
   } catch (err) {
     showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
     return;
   }
+  const done = `${decision === 'approve' ? 'Approved' : 'Rejected'} “${title}”.`;
+  undoBar.offer([id], done, res.undoUntil);
   const keys = [...items.keys()];
   const next = keys[keys.indexOf(id) + 1] ?? keys[keys.indexOf(id) - 1];
   items.delete(id);
@@ -225,12 +222,47 @@ async function decide(decision) {
   render();
   previewing = null;
   player.destroy();
-  setStatus(`${decision === 'approve' ? 'Approved' : 'Rejected'} “${title}”.`);
+  setStatus(done);
   if (next) select(next);
   else {
     selected = null;
     $('review').hidden = true;
   }
+}
+
+/**
+ * Decides every selected video at once with the shared note; those that could not be decided stay selected.
+ * @param {'approve' | 'reject'} decision
+ */
+async function decideSelected(decision) {
+  const ids = [...items.keys()].filter((id) => selection.ids.has(id));
+  const notes = $('bulk-notes').value.trim();
+  if (!ids.length) return;
+  if (decision === 'reject' && !notes) {
+    setStatus('Write a note for the uploaders before rejecting.');
+    return $('bulk-notes').focus();
+  }
+  try {
+    const r = await decideMany(ids, decision, notes, /** @type {string} */ (token));
+    const said = bulkSummary(decision, r, (id) => items.get(id)?.title ?? id);
+    if (r.undoUntil) undoBar.offer(r.done, said.short, r.undoUntil);
+    setStatus(said.full);
+    showError(null);
+    $('bulk-notes').value = '';
+    selection.set(r.failed.map((f) => f.id));
+  } catch (err) {
+    return showError(/** @type {{ code?: string }} */ (err).code ?? 'NETWORK');
+  }
+  await poll();
+}
+
+/** Takes the last decision back: the videos return to the queue (the API revokes links issued meanwhile). @param {string[]} ids */
+async function undo(ids) {
+  const failed = await undoMany(ids, /** @type {string} */ (token));
+  await poll();
+  showError(failed[0] ?? null);
+  const n = ids.length - failed.length;
+  if (n) setStatus(`Undone: ${n === 1 ? 'the video is' : `${n} videos are`} back in the queue.`);
 }
 
 /** @param {number} delta */
@@ -241,38 +273,33 @@ function move(delta) {
   select(/** @type {string} */ (keys[Math.min(keys.length - 1, Math.max(0, i + delta))]));
 }
 
-document.addEventListener('keydown', (e) => {
-  const { tagName } = /** @type {Element} */ (e.target);
-  if (tagName === 'TEXTAREA') {
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
-      e.preventDefault();
-      decide('reject');
-    }
-    if (e.key === 'Escape') document.getElementById(`item-${selected}`)?.focus();
-    return;
-  }
-  if (e.ctrlKey || e.metaKey || e.altKey || ['INPUT', 'SELECT'].includes(tagName)) return;
-  /** @type {Record<string, () => unknown>} */
-  const actions = {
+const toggle = (/** @type {boolean} */ range) => selected && selection.toggle(selected, [...items.keys()], range);
+wireShortcuts({
+  keys: {
     j: () => move(1),
     k: () => move(-1),
-    a: () => decide('approve'),
+    // Pressing `a` when Approve is not available says why nothing happened.
+    a: () => ($('approve').disabled ? setStatus(approveBlocked(selected ? items.get(selected) : undefined)) : decide('approve')),
     r: () => $('notes').focus(),
     p: () => (player.video.paused ? player.play() : player.video.pause()),
-  };
-  const act = actions[e.key];
-  if (e.key === 'a' && $('approve').disabled) {
-    setStatus(approveBlocked(selected ? items.get(selected) : undefined));
-    return;
-  }
-  if (act) {
-    e.preventDefault();
-    act();
-  }
+    x: () => toggle(false),
+    X: () => toggle(true),
+    u: () => undoBar.run(),
+  },
+  submitNotes: () => decide('reject'),
+  leaveNotes: () => document.getElementById(`item-${selected}`)?.focus(),
 });
 wirePresets($('presets'), $('notes'));
 $('approve').addEventListener('click', () => decide('approve'));
 $('reject').addEventListener('click', () => decide('reject'));
+$('bulk-approve').addEventListener('click', () => decideSelected('approve'));
+$('bulk-reject').addEventListener('click', () => decideSelected('reject'));
+$('bulk-clear').addEventListener('click', () => selection.set([]));
+$('select-all').addEventListener('change', () => selection.set($('select-all').checked ? [...items.keys()] : []));
+wireFilters($('filters'), () => {
+  selection.set([]);
+  poll();
+});
 
 if (!token) showError('AUTH_MISSING_TOKEN');
 else {

@@ -5,6 +5,7 @@
 import { createRateMeter, formatBytes, formatTime } from './lib/format.js';
 import { messageFor } from './lib/messages.js';
 import { api, claimsOf, takeAccessToken } from './lib/session.js';
+import { editorFor } from './lib/edit-video.js';
 import { showMyVideos } from './lib/my-videos.js';
 import { codeOfTusError } from './lib/tus-errors.js';
 import { describeVideo } from './lib/status-text.js';
@@ -41,7 +42,8 @@ function showError(code) {
   document.body.dataset.errorCode = code ?? '';
 }
 
-const refreshMine = () => token && showMyVideos($('my-videos'), $('mine-empty'), token).catch(() => undefined);
+const onEdit = token ? editorFor(token, { setStatus, showError, refresh: () => refreshMine() }) : undefined;
+const refreshMine = () => token && showMyVideos($('my-videos'), $('mine-empty'), token, onEdit).catch(() => undefined);
 
 /**
  * Once a file is uploaded the form is done with: locked (pressing Upload again would send a duplicate) until the user

@@ -1,18 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PipelineError } from '../../core/errors.ts';
 import type { VideoAdminRepository } from '../../db/video-admin.ts';
 import type { VideoRepository } from '../../db/videos.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
-import { principalOf, requireRole } from '../auth.ts';
+import { requireRole } from '../auth.ts';
 import type { AccessStateCache } from '../playback/access-cache.ts';
-import { issuePlayback } from '../playback/issue.ts';
 import type { PlaybackSigner } from '../playback/signing.ts';
 import { decodeCursor, encodeCursor, PageQuery } from './cursor.ts';
-import { actorOf } from './videos.ts';
+import { registerDecisionRoutes } from './moderation-decisions.ts';
 import { BEARER_ERRORS, errorResponses, security } from '../openapi.ts';
-import { videoDetail, VideoDetail, VideoSummary, videoSummary } from './video-view.ts';
+import { VideoSummary, videoSummary } from './video-view.ts';
 
 export interface ModerationRoutesOptions {
   readonly videos: VideoRepository;
@@ -21,12 +19,24 @@ export interface ModerationRoutesOptions {
   readonly signer: PlaybackSigner;
   /** Playback access cache; a decision is dropped from it so this process applies it to /hls at once. */
   readonly access: AccessStateCache;
+  /** How long a moderator may undo a decision, in ms; default DEFAULT_UNDO_WINDOW_MS (10 s). */
+  readonly undoWindowMs?: number;
+  /** Clock in ms for the undo window; default Date.now. */
+  readonly now?: () => number;
 }
+
+/** Queue filters, as query parameters of GET /api/moderation/queue. */
+const QueueQuery = PageQuery.extend({
+  status: z.enum(['processing', 'ready']).optional().describe('processing = previewable while transcoding; default both'),
+  uploader: z.string().min(1).max(200).optional().describe('Only this uploader id'),
+  order: z.enum(['oldest', 'newest']).default('oldest').describe('By upload time; the cursor follows the same order'),
+  q: z.string().trim().min(1).max(200).optional().describe('Only titles containing this text (case-insensitive, no wildcards)'),
+});
 
 const IdParams = z.object({ id: z.uuid() });
 const AuditEntry = z.object({
   id: z.number(),
-  action: z.enum(['approved', 'rejected', 'edited', 'deleted', 'retried']),
+  action: z.enum(['approved', 'rejected', 'edited', 'deleted', 'retried', 'undone']),
   actor: z.string(),
   actorRole: z.string(),
   notes: z.string().nullable(),
@@ -46,8 +56,8 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
       preHandler: staff,
       schema: {
         tags: ['moderation'],
-        summary: 'Videos to review (pending; ready, or previewable while transcoding), oldest first',
-        querystring: PageQuery,
+        summary: 'Videos to review (pending; ready, or previewable while transcoding), oldest first unless order=newest',
+        querystring: QueueQuery,
         security: security('bearer'),
         response: {
           200: z.object({ items: z.array(VideoSummary), nextCursor: z.string().nullable() }),
@@ -56,11 +66,14 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
       },
     },
     async (req) => {
-      const { limit, cursor } = req.query;
+      const { limit, cursor, status, uploader, order, q } = req.query;
       const rows = await o.admin.list({
         reviewable: true,
         moderation: 'pending',
-        oldestFirst: true,
+        status,
+        uploaderId: uploader,
+        titleContains: q,
+        oldestFirst: order === 'oldest',
         limit: limit + 1,
         after: decodeCursor(cursor),
       });
@@ -70,36 +83,7 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
     },
   );
 
-  for (const decision of ['approve', 'reject'] as const) {
-    r.post(
-      `/api/moderation/videos/:id/${decision}`,
-      {
-        preHandler: staff,
-        schema: {
-          tags: ['moderation'],
-          summary:
-            decision === 'approve' ? 'Approve a ready video (audited)' : 'Reject a video, also while it is still processing (audited)',
-          params: IdParams,
-          body: z.object({
-            notes: decision === 'reject' ? z.string().trim().min(1).max(2000) : z.string().trim().max(2000).optional(),
-          }),
-          security: security('bearer'),
-          response: { 200: VideoDetail, ...errorResponses(...BEARER_ERRORS, 'AUTH_FORBIDDEN', 'API_NOT_FOUND', 'MODERATION_NOT_READY') },
-        },
-      },
-      async (req) => {
-        const status = decision === 'approve' ? 'approved' : 'rejected';
-        const p = principalOf(req);
-        const res = await o.admin.moderate(req.params.id, status, req.body.notes || null, actorOf(p, req.id));
-        if (!res) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
-        if (res.notReady) throw new PipelineError('MODERATION_NOT_READY', `Video is ${res.video.status}.`, { status: res.video.status });
-        // The video.approved / video.rejected event was stored with the decision; the outbox relay delivers it.
-        o.access.invalidate(res.video.id);
-        const v = res.video;
-        return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
-      },
-    );
-  }
+  registerDecisionRoutes(app, o);
 
   r.get(
     '/api/moderation/videos/:id/audit',

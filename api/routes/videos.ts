@@ -50,6 +50,12 @@ export interface VideoRoutesOptions {
 }
 
 const IdParams = z.object({ id: z.uuid() });
+/** Text children will read: the same rule as the upload's metadata (no control characters; newlines and tabs are fine). */
+const EditText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'no control characters');
 const canSee = (p: Principal, v: VideoRow): boolean => isStaff(p) || v.uploader_id === p.id;
 export const actorOf = (p: Principal, requestId: string): Actor => ({ id: p.id, role: p.role, requestId });
 
@@ -128,16 +134,17 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
   r.patch(
     '/api/videos/:id',
     {
-      preHandler: anyUser,
+      // The owner's text; moderators judge it, they do not rewrite it (admins may, for support).
+      preHandler: requireRole('uploader'),
       schema: {
         tags: ['videos'],
-        summary: 'Edit title and description',
+        summary: "Edit the title and description of one's own video; an approved video goes back to review when its text changes",
         params: IdParams,
         body: z
-          .object({ title: z.string().trim().min(1).max(200).optional(), description: z.string().max(5000).optional() })
+          .object({ title: EditText(200).trim().min(1).optional(), description: EditText(5000).optional() })
           .refine((b) => b.title !== undefined || b.description !== undefined, 'send title and/or description'),
         security: security('bearer'),
-        response: { 200: VideoDetail, ...errorResponses(...BEARER_ERRORS, 'API_NOT_FOUND', 'API_VIDEO_UPLOADING') },
+        response: { 200: VideoDetail, ...errorResponses(...BEARER_ERRORS, 'AUTH_FORBIDDEN', 'API_NOT_FOUND', 'API_VIDEO_UPLOADING') },
       },
     },
     async (req) => {
@@ -145,7 +152,9 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
       await visibleVideo(o.videos, p, req.params.id);
       const v = await o.admin.updateMeta(req.params.id, req.body, actorOf(p, req.id));
       if (!v) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
-      return videoDetail(v, await o.videos.renditions(v.id), null);
+      // Back to review: this process must stop serving the old approval's URLs at once (the epoch moved).
+      o.access.invalidate(v.id);
+      return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
     },
   );
 

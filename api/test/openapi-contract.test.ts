@@ -45,6 +45,7 @@ function documentedCodes(op: Operation, status: string): string[] {
 function bodyFor(method: string, p: string): unknown {
   if (method === 'patch') return { title: 'contract' };
   if (p.endsWith('/reject')) return { notes: 'contract' };
+  if (p === '/api/moderation/decisions') return { ids: [randomUUID()], decision: 'approve' };
   return method === 'post' ? {} : undefined;
 }
 

@@ -110,7 +110,7 @@ describe('API role boundaries', () => {
     expect(codeOf(await call(t.url, 'GET', '/api/videos?limit=1000', { token: mod }))).toBe('API_BAD_REQUEST');
   });
 
-  it('lets owners and staff edit title/description, validates input, and audits the edit', async () => {
+  it('lets owners (and admins) edit title/description, validates input, and audits the edit', async () => {
     const id = aliceVideos[0]!;
     const r = await call<{ title: string; description: string }>(t.url, 'PATCH', `/api/videos/${id}`, {
       token: alice,

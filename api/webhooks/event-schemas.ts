@@ -61,6 +61,17 @@ const DATA: Record<WebhookEventType, { summary: string; data: z.ZodObject }> = {
     data: z.object({ ...base, title: z.string(), moderatedBy: z.string().nullable(), notes: z.string().nullable() }),
   },
   'video.deleted': { summary: 'The video and its files were deleted', data: z.object({ ...base, deletedBy: z.string() }) },
+  'video.returned_to_review': {
+    summary:
+      'An approval or rejection no longer stands and the video waits for review again: the moderator undid it, or the ' +
+      'uploader edited the title or description of an approved video. An approved video stops playing for viewers.',
+    data: z.object({
+      ...base,
+      reason: z.enum(['undo', 'edited']),
+      previousDecision: z.enum(['approved', 'rejected']),
+      by: z.string().describe('Who undid the decision, or who edited the video'),
+    }),
+  },
 };
 
 type Webhooks = NonNullable<Extract<NonNullable<FastifyDynamicSwaggerOptions['openapi']>, { webhooks?: unknown }>['webhooks']>;

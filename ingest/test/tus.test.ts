@@ -185,7 +185,9 @@ describe('tus ingest endpoint', () => {
 
   it('concatenates without a (by then possibly expired) token, authorised by the partials and credited to their uploader', async () => {
     const own = new UploadTokens({ secret: SECRET }).issue({ uploaderId: 'parent-9' }).token;
-    const parts = [Buffer.from('hello '), Buffer.from('world')];
+    // The joined head must look like a video: the final upload is sniffed before its parts are joined.
+    const whole = videoLikeBytes(64);
+    const parts = [whole.subarray(0, 6), whole.subarray(6)];
     const urls: string[] = [];
     for (const p of parts) {
       const res = await fetch(endpoint, {

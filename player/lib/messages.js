@@ -80,6 +80,9 @@ export const MESSAGES = Object.freeze({
   AUTH_FORBIDDEN: 'Your account may not do this.',
   AUTH_NOT_CONFIGURED: 'Sign-in is not set up on this server yet. Please tell the administrator.',
   MODERATION_NOT_READY: 'This video has not finished processing yet, so it cannot be approved. You can reject it now.',
+  MODERATION_UNDO_EXPIRED: 'It is too late to undo this decision. Find the video and decide again if needed.',
+  MODERATION_UNDO_NOT_YOURS: 'Only the moderator who made this decision can undo it.',
+  MODERATION_NOTHING_TO_UNDO: 'There is nothing to undo: the video changed after this decision. Reload to see it as it is now.',
   PLAYBACK_NOT_APPROVED: 'This video has not been approved for viewing.', // also said of a rejected one: viewers never learn that
   PLAYBACK_SIGNATURE_MISSING: 'This playback link is incomplete.',
   PLAYBACK_SIGNATURE_INVALID: 'This playback link is not valid.',

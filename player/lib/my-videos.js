@@ -27,9 +27,10 @@ export const embedCode = (id) =>
 
 /**
  * @param {VideoSummary} v
+ * @param {((v: VideoSummary) => void) | undefined} onEdit
  * @returns {HTMLLIElement}
  */
-function row(v) {
+function row(v, onEdit) {
   const li = document.createElement('li');
   li.className = 'my-video';
   li.dataset.id = v.id;
@@ -39,6 +40,15 @@ function row(v) {
   meta.className = 'meta';
   meta.textContent = `${statusWord(v)} · ${formatAge(v.createdAt)}`;
   li.append(title, meta);
+  if (onEdit) {
+    const edit = document.createElement('button');
+    edit.type = 'button';
+    edit.className = 'secondary edit';
+    edit.textContent = 'Edit';
+    edit.setAttribute('aria-label', `Edit “${v.title}”`);
+    edit.addEventListener('click', () => onEdit(v));
+    li.append(edit);
+  }
   if (v.status === 'ready') {
     const watch = document.createElement('a');
     watch.href = `/embed/${v.id}`;
@@ -69,15 +79,17 @@ function row(v) {
 }
 
 /**
- * Fills `list` with the caller's newest videos; `empty` shows when there are none.
+ * Fills `list` with the caller's newest videos; `empty` shows when there are none. With `onEdit`, each has an Edit
+ * button that calls it.
  * @param {HTMLElement} list
  * @param {HTMLElement} empty
  * @param {string} token
+ * @param {(v: VideoSummary) => void} [onEdit]
  */
-export async function showMyVideos(list, empty, token) {
+export async function showMyVideos(list, empty, token, onEdit) {
   /** @type {{ items: VideoSummary[] }} */
   const { items } = await api('/api/videos?limit=20', { token });
-  list.replaceChildren(...items.map(row));
+  list.replaceChildren(...items.map((v) => row(v, onEdit)));
   empty.hidden = items.length > 0;
   document.body.dataset.myVideos = String(items.length);
 }
