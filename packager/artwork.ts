@@ -1,6 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { listStills, type StillSeries } from '../transcoder/stills.ts';
+import { listStills, type Still, type StillSeries } from '../transcoder/stills.ts';
 import { MAX_POSTER_WIDTH, POSTER_CANDIDATES, posterCandidateTimes, writePosters, type PosterResult } from './posters.ts';
 import { composeStoryboard, storyboardInterval, storyboardTiles, TILE_WIDTH, type StoryboardResult } from './storyboard.ts';
 
@@ -19,6 +19,8 @@ export interface ArtworkPlan {
   readonly tiles: StillSeries;
   readonly tileCount: number;
   readonly candidates: StillSeries;
+  /** The frames were gathered from a chunked encode's parts (artwork-parts.ts), not written by one ffmpeg run. */
+  readonly gathered?: boolean;
 }
 
 /** Plans the two still series: one storyboard tile per interval from 0, POSTER_CANDIDATES frames from 10 % on. */
@@ -57,9 +59,10 @@ export interface ArtworkFiles {
 export async function writeArtwork(plan: ArtworkPlan, outDir: string): Promise<ArtworkFiles> {
   try {
     // allSettled, not all: the frames are removed only once neither side still reads them.
+    const list = plan.gathered ? listGathered : listStills;
     const [posters, storyboard] = await Promise.allSettled([
-      listStills(plan.candidates, POSTER_CANDIDATES).then((candidates) => writePosters({ candidates, outDir })),
-      listStills(plan.tiles, plan.tileCount).then((tiles) =>
+      list(plan.candidates, POSTER_CANDIDATES).then((candidates) => writePosters({ candidates, outDir })),
+      list(plan.tiles, plan.tileCount).then((tiles) =>
         composeStoryboard({ tiles, durationSec: plan.durationSec, intervalSec: plan.tiles.intervalSec, outDir }),
       ),
     ]);
@@ -69,4 +72,24 @@ export async function writeArtwork(plan: ArtworkPlan, outDir: string): Promise<A
   } finally {
     await rm(plan.dir, { recursive: true, force: true });
   }
+}
+
+/** A gathered frame's file name: its series and its 1-based index in the whole video's series (artwork-parts.ts). */
+export const stillName = (series: string, index: number): string => `${series}_${String(index + 1).padStart(5, '0')}.png`;
+
+const ms = (sec: number): number => Math.round(sec * 1000);
+
+/**
+ * The gathered frames of a series in time order, from index 0 up to the first missing one (a storyboard's tile k must
+ * show time k × interval, so nothing after a gap can be placed), at most `limit`.
+ */
+export async function listGathered(series: StillSeries, limit: number): Promise<Still[]> {
+  const present = new Set(await readdir(series.dir).catch(() => [] as string[]));
+  const out: Still[] = [];
+  for (let k = 0; k < limit && present.has(stillName(series.name, k)); k++)
+    out.push({
+      file: path.join(series.dir, stillName(series.name, k)),
+      timeSec: (ms(series.startSec) + k * ms(series.intervalSec)) / 1000,
+    });
+  return out;
 }

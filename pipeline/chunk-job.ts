@@ -1,20 +1,18 @@
 import path from 'node:path';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { mediaInput } from '../media/allow-list.ts';
-import { artworkStills, planArtwork } from '../packager/artwork.ts';
+import { partStills, planPartArtwork, publishPartStills } from '../packager/artwork-parts.ts';
 import { publishPart } from '../packager/chunk-publish.ts';
 import { storageSink } from '../storage/publish.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import { encodeVideoChunk } from '../transcoder/chunks.ts';
-import { buildLadderPlan, plannedRenditions } from '../transcoder/command.ts';
+import { encodeAudio, encodeVideoChunk } from '../transcoder/chunks.ts';
+import { plannedRenditions } from '../transcoder/command.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
-import { runFfmpeg } from '../transcoder/run-ffmpeg.ts';
 import { hlsPrefix } from './job.ts';
-import { NO_ARTWORK, publishArtwork } from './package-stage.ts';
 import { makeJobDir } from './source-step.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import { publishChunkedPreview } from '../packager/stitch.ts';
@@ -62,19 +60,33 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
       threads: d.threads,
     };
     if (part.kind === 'video') {
-      await encodeVideoChunk({ ...common, chunk: part.chunk, rungs: job.data.rungs, preset: d.preset, signal: d.signal });
+      const c = part.chunk;
+      const artwork = planPartArtwork(out, job.data.probe.durationSec, {
+        startSec: c.startSec,
+        endSec: c.last ? undefined : c.startSec + c.durationSec,
+      });
+      await encodeVideoChunk({
+        ...common,
+        chunk: c,
+        rungs: job.data.rungs,
+        preset: d.preset,
+        signal: d.signal,
+        stills: partStills(artwork),
+      });
       const published = await publishPart({
         workDir: out,
         renditions: plannedRenditions(job.data.rungs, false),
         sink,
         logger: d.logger,
-        index: part.chunk.index,
-        firstSegmentNumber: part.chunk.firstSegmentNumber,
-        publishInit: part.chunk.index === 0,
+        index: c.index,
+        firstSegmentNumber: c.firstSegmentNumber,
+        publishInit: c.index === 0,
       });
+      // Before the part returns: a part that fails here is retried, so the parent finds every frame when it composes.
+      await publishPartStills(artwork, sink);
       return await afterPart(job.data, d, { epoch, kind: 'video', part: published });
     }
-    return await afterPart(job.data, d, await encodeWhole(job.data, d, { source, out, sink }));
+    return await afterPart(job.data, d, await encodeWhole(job.data, { ...common, signal: d.signal, sink }));
   } catch (err) {
     // The same input fails on every host: a broken source is final for the part (and, through the flow, the video).
     if (err instanceof PipelineError && (err.code === 'TRANSCODE_SOURCE_CORRUPT' || err.code === 'TRANSCODE_CANCELLED'))
@@ -85,35 +97,23 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
   }
 }
 
-/** The source's audio once, and the artwork frames from the same run (a low-rate branch of one decode). */
+/** The source's audio once (the pictures for posters and storyboard come from the video chunks' own decodes). */
 async function encodeWhole(
   data: ChunkJobData,
-  d: ChunkJobDeps,
-  w: {
-    source: ReturnType<typeof mediaInput>;
-    out: string;
-    sink: ReturnType<typeof storageSink>;
-  },
+  w: Parameters<typeof encodeAudio>[0] & { sink: ReturnType<typeof storageSink> },
 ): Promise<ChunkJobResult> {
-  const hasAudio = data.probe.audio !== null;
-  const artwork = planArtwork(w.out, data.probe.durationSec);
-  const stills = artworkStills(artwork);
-  const plan = buildLadderPlan({ input: w.source, outDir: w.out, rungs: [], hasAudio, threads: d.threads, stills });
-  const renditions = plannedRenditions([], hasAudio);
-  // ffmpeg's image2 muxer creates no directories.
-  await Promise.all(
-    [...renditions.map((r) => path.join(w.out, r.dir)), ...stills.map((s) => s.dir)].map((dir) => mkdir(dir, { recursive: true })),
-  );
-  const opts = { durationSec: data.probe.durationSec, signal: d.signal };
-  if (d.pool) await d.pool.run(plan, opts);
-  else await runFfmpeg({ ffmpegPath: d.ffmpegPath, plan, logger: d.logger, ...opts });
-  const part = hasAudio
-    ? await publishPart({ workDir: w.out, renditions, sink: w.sink, logger: d.logger, index: 0, firstSegmentNumber: 0, publishInit: true })
-    : { index: 0, firstSegmentNumber: 0, renditions: [] };
-  const art = await publishArtwork({ workDir: w.out, prefix: hlsPrefix(data.videoId), logger: d.logger }, w.sink, artwork).catch(
-    () => NO_ARTWORK,
-  );
-  return { epoch: data.epoch, kind: 'whole', part, artwork: art };
+  if (data.probe.audio === null) return { epoch: data.epoch, kind: 'whole', part: { index: 0, firstSegmentNumber: 0, renditions: [] } };
+  const { renditions } = await encodeAudio(w);
+  const part = await publishPart({
+    workDir: w.outDir,
+    renditions,
+    sink: w.sink,
+    logger: w.logger,
+    index: 0,
+    firstSegmentNumber: 0,
+    publishInit: true,
+  });
+  return { epoch: data.epoch, kind: 'whole', part };
 }
 
 /**

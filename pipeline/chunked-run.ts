@@ -18,7 +18,7 @@ import {
 } from './chunked.ts';
 import type { PipelineDeps } from './job.ts';
 import { archiveInBackground, clearPrefix, hlsPrefix, renditionRows } from './job-parts.ts';
-import { NO_ARTWORK } from './package-stage.ts';
+import { gatherChunkedArtwork } from './chunked-artwork.ts';
 import type { ScanGate } from './scan-gate.ts';
 
 /** What a transcode job needs to split a long source into chunk jobs (ops/worker-root.ts builds it from config). */
@@ -45,7 +45,7 @@ interface Timing {
 
 /**
  * First run of a chunked transcode, after scan, strip and probe: the video becomes one job per chunk plus one for the
- * whole source's audio and artwork (pipeline/chunk-job.ts), children of this job in a BullMQ flow, so any worker on
+ * whole source's audio (pipeline/chunk-job.ts), children of this job in a BullMQ flow, so any worker on
  * any host takes them and a failed chunk is retried alone. They publish straight to storage, so they are added only
  * once the scan cleared the master. This job then waits (it holds no worker slot) and runs again to stitch.
  */
@@ -113,7 +113,8 @@ async function stitch(job: Job<TranscodeJobData>, d: PipelineDeps, ctx: Timing):
   });
   ctx.clock.lap('stitch');
   await d.videos.setProgress(videoId, 'package', 100);
-  await d.videos.setArtwork(videoId, whole?.artwork ?? NO_ARTWORK);
+  await d.videos.setArtwork(videoId, await gatherChunkedArtwork(d, videoId, state.probe.durationSec));
+  ctx.clock.lap('artwork');
   const rung = new Map(rungs.map((r) => [r.name, r]));
   const renditions = stitched.renditions.map((r) => ({
     ...r,

@@ -3,14 +3,14 @@ import type { Redis } from 'ioredis';
 import type { LadderRung, SourceProbe, TranscodeJobData } from '../core/types.ts';
 import type { PublishedPart } from '../packager/chunk-publish.ts';
 import { planChunks, type Chunk } from '../transcoder/chunks.ts';
-import type { Artwork } from './package-stage.ts';
 
 /** The queue of chunk jobs: children of the video's transcode job (BullMQ Flows), taken by any worker on any host. */
 export const CHUNK_QUEUE = 'transcode-chunk';
 
 /**
  * One child job of a chunked transcode: either the video rungs of one time range, or the "whole" part (the source's
- * audio, encoded once so no seam has an AAC priming gap, plus the frames for posters and storyboard). Any worker on
+ * audio, encoded once so no seam has an AAC priming gap; each video chunk taps its share of the poster and storyboard
+ * frames off its own decode). Any worker on
  * any host may take it: the master comes from pipeline/sources.ts, the output goes straight to the package in storage.
  */
 export type ChunkPart = { readonly kind: 'video'; readonly chunk: Chunk } | { readonly kind: 'whole' };
@@ -31,8 +31,6 @@ export interface ChunkJobResult {
   readonly epoch: number;
   readonly kind: ChunkPart['kind'];
   readonly part: PublishedPart;
-  /** The whole part's posters and storyboard (already published). */
-  readonly artwork?: Artwork;
 }
 
 /** A part's name among its siblings: `whole`, or `c<index>` for a video chunk. */

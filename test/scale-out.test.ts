@@ -8,6 +8,7 @@ import { createDb, type Sql } from '../db/client.ts';
 import { VideoRepository } from '../db/videos.ts';
 import { createTranscodeQueue } from '../pipeline/queue.ts';
 import { redisConnection } from '../pipeline/redis.ts';
+import { storyboardInterval, storyboardTiles } from '../packager/storyboard.ts';
 import { incomingKey, quarantineKey } from '../pipeline/sources.ts';
 import { S3Storage } from '../storage/s3.ts';
 import { deleteQueueKeys, listFiles, waitFor } from './helpers/app.ts';
@@ -32,7 +33,7 @@ interface VideoJson {
   readonly status: string;
   readonly stage: string | null;
   readonly error: { code: string } | null;
-  readonly playback: { url: string } | null;
+  readonly playback: { url: string; posterUrl: string | null; storyboardUrl: string | null } | null;
   readonly previewableAt: string | null;
   readonly readyAt: string | null;
 }
@@ -245,6 +246,12 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     const total = [...pl.matchAll(/#EXTINF:([\d.]+)/g)].reduce((t, m) => t + Number(m[1]), 0);
     expect(Math.abs(total - 36)).toBeLessThan(0.1);
     expect(pl).toContain('#EXT-X-ENDLIST');
+    // Poster and storyboard come from the chunks' own decodes, one tile per interval of the whole video; the parts'
+    // frames are gone from the bucket once composed.
+    expect(v.playback!.posterUrl).toBeTruthy();
+    const vtt = await (await fetch(new URL(v.playback!.storyboardUrl!, api.url))).text();
+    expect(vtt.match(/#xywh=/g)?.length).toBe(storyboardTiles(36, storyboardInterval(36)));
+    expect(await bucket.list(`hls/${up.videoId}/.stills/`)).toEqual([]);
     const name = victim === 0 ? 'w1' : 'w2';
     workers[victim] = await startWorker(name);
     for (const n of ['w1', 'w2'] as const) expect(await listFiles(path.join(dataDirs[n], 'work'))).toEqual([]);
@@ -255,16 +262,21 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     const v = await settled(up.videoId);
     expect({ status: v.status, code: v.error?.code }).toEqual({ status: 'infected', code: 'INGEST_INFECTED' });
     // The verdict is recorded first, then the object moves to quarantine/ (a crash in between finishes the move later).
-    await waitFor(async () => ((await bucket.list(`incoming/${up.videoId}/`)).length === 0 ? true : undefined), {
+    // The master and the worker's temp dir go in the same run's cleanup, which may finish after the row says infected.
+    const leftovers = async (): Promise<string[]> => [
+      ...(await bucket.list(`incoming/${up.videoId}/`)),
+      ...(await bucket.list(`masters/${up.videoId}/`)),
+      ...(await listFiles(path.join(dataDirs.w1, 'work'))),
+      ...(await listFiles(path.join(dataDirs.w2, 'work'))),
+    ];
+    await waitFor(async () => ((await leftovers()).length === 0 ? true : undefined), {
       timeoutMs: 30_000,
-      what: 'the infected upload to leave incoming/',
+      what: 'the infected upload to leave incoming/, its master and temp dirs to be removed',
     });
-    expect(await bucket.list(`masters/${up.videoId}/`)).toEqual([]);
     expect(await bucket.list(`quarantine/${up.videoId}/`)).toEqual([quarantineKey(up.videoId)]);
     for (const p of [`/hls/${up.videoId}/upload`, `/${quarantineKey(up.videoId)}`, `/objects/archive/${quarantineKey(up.videoId)}`]) {
       expect([200, 206], p).not.toContain((await fetch(`${api.url}${p}`, { headers: mod })).status);
     }
-    for (const n of ['w1', 'w2'] as const) expect(await listFiles(path.join(dataDirs[n], 'work'))).toEqual([]);
   });
 
   it('a job whose source is not there fails with TRANSCODE_SOURCE_MISSING (bucket key, and a path only the API host has)', async () => {

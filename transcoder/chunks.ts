@@ -14,6 +14,7 @@ import {
 import { pictureFixes, planLadder } from './ladder.ts';
 import type { FfmpegPool } from './pool.ts';
 import { runFfmpeg } from './run-ffmpeg.ts';
+import type { StillSeries } from './stills.ts';
 
 /** One time range of a chunked encode: its own ffmpeg run, its own segments. */
 export interface Chunk {
@@ -80,6 +81,8 @@ export interface VideoChunkOptions extends EncodeCommon {
   readonly preset?: string;
   /** Override the planned ladder (benchmarks, tests); every chunk of one video must get the same. */
   readonly rungs?: readonly LadderRung[];
+  /** Still frames tapped off this chunk's decode (the chunk's share of posters and storyboard); times on the source's timeline. */
+  readonly stills?: readonly StillSeries[];
 }
 
 export interface EncodedOutput {
@@ -89,8 +92,14 @@ export interface EncodedOutput {
   readonly plan: FfmpegPlan;
 }
 
+interface RunPlan {
+  readonly plan: FfmpegPlan;
+  readonly renditions: PlannedRendition[];
+  readonly stills?: readonly StillSeries[];
+}
+
 /** Every video rung of one chunk (no audio: that is encoded once, see planAudioEncode), as the one-piece ladder encodes them. */
-export function planVideoChunk(o: VideoChunkOptions): { plan: FfmpegPlan; renditions: PlannedRendition[] } {
+export function planVideoChunk(o: VideoChunkOptions): RunPlan {
   const rungs = o.rungs ?? planLadder(o.probe);
   const c = o.chunk;
   const plan = buildLadderPlan({
@@ -104,18 +113,23 @@ export function planVideoChunk(o: VideoChunkOptions): { plan: FfmpegPlan; rendit
     preset: o.preset,
     threads: o.threads,
     window: { startSec: c.startSec, endSec: c.last ? undefined : c.startSec + c.durationSec, firstSegmentNumber: c.firstSegmentNumber },
+    // After the window's trim the frames carry source times, so a series planned on the source's timeline taps the
+    // same pictures as in the one-piece run.
+    stills: o.stills,
   });
-  return { plan, renditions: plannedRenditions(rungs, false) };
+  return { plan, renditions: plannedRenditions(rungs, false), stills: o.stills };
 }
 
 /** The whole source's audio as the one-piece run encodes it: one AAC stream, so there is no priming gap at any seam. */
-export function planAudioEncode(o: EncodeCommon): { plan: FfmpegPlan; renditions: PlannedRendition[] } {
+export function planAudioEncode(o: EncodeCommon): RunPlan {
   const plan = buildLadderPlan({ input: o.source, outDir: o.outDir, rungs: [], hasAudio: true, threads: o.threads });
   return { plan, renditions: plannedRenditions([], true) };
 }
 
-async function run(o: EncodeCommon, p: { plan: FfmpegPlan; renditions: PlannedRendition[] }, durationSec: number): Promise<EncodedOutput> {
-  await Promise.all(p.renditions.map((r) => mkdir(path.join(o.outDir, r.dir), { recursive: true })));
+async function run(o: EncodeCommon, p: RunPlan, durationSec: number): Promise<EncodedOutput> {
+  // ffmpeg's HLS and image2 muxers create no directories.
+  const dirs = [...p.renditions.map((r) => path.join(o.outDir, r.dir)), ...(p.stills ?? []).map((s) => s.dir)];
+  await Promise.all(dirs.map((dir) => mkdir(dir, { recursive: true })));
   const opts = { durationSec, onProgress: o.onProgress, signal: o.signal };
   if (o.pool) await o.pool.run(p.plan, opts);
   else await runFfmpeg({ ffmpegPath: o.ffmpegPath, plan: p.plan, logger: o.logger, ...opts });

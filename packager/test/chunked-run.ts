@@ -3,11 +3,13 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
+import sharp from 'sharp';
 import type { SourceProbe } from '../../core/types.ts';
 import type { MediaInput } from '../../media/allow-list.ts';
 import { storageSink } from '../../storage/publish.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { encodeAudio, encodeVideoChunk, type Chunk } from '../../transcoder/chunks.ts';
+import { partStills, planPartArtwork, publishPartStills } from '../artwork-parts.ts';
 import { publishPart, type PublishedPart } from '../chunk-publish.ts';
 
 const run = promisify(execFile);
@@ -21,10 +23,22 @@ export interface ChunkRunOptions {
   readonly prefix: string;
 }
 
-/** What a chunk job would do: encode the chunk's video rungs, publish them, return the serialisable result. */
+/** What a chunk job would do: encode the chunk's video rungs and its share of the stills, publish them, return the serialisable result. */
 export async function runChunk(o: ChunkRunOptions, chunk: Chunk): Promise<PublishedPart> {
   const outDir = await mkdtemp(path.join(o.workRoot, `chunk${chunk.index}-`));
-  const encoded = await encodeVideoChunk({ source: o.source, probe: o.probe, outDir, ffmpegPath: 'ffmpeg', logger, threads: 2, chunk });
+  const end = chunk.last ? undefined : chunk.startSec + chunk.durationSec;
+  const artwork = planPartArtwork(outDir, o.probe.durationSec, { startSec: chunk.startSec, endSec: end });
+  const stills = partStills(artwork);
+  const encoded = await encodeVideoChunk({
+    source: o.source,
+    probe: o.probe,
+    outDir,
+    ffmpegPath: 'ffmpeg',
+    logger,
+    threads: 2,
+    chunk,
+    stills,
+  });
   const part = await publishPart({
     workDir: outDir,
     renditions: encoded.renditions,
@@ -34,6 +48,7 @@ export async function runChunk(o: ChunkRunOptions, chunk: Chunk): Promise<Publis
     firstSegmentNumber: chunk.firstSegmentNumber,
     publishInit: chunk.index === 0,
   });
+  await publishPartStills(artwork, storageSink(o.storage, o.prefix));
   // Through JSON, as BullMQ carries a job's return value.
   return JSON.parse(JSON.stringify(part)) as PublishedPart;
 }
@@ -95,4 +110,13 @@ export async function ssimPerFrame(file: string, reference: string, size: string
     .split('\n')
     .filter(Boolean)
     .map((l) => Number(/All:([\d.]+)/.exec(l)?.[1] ?? NaN));
+}
+
+/** Mean absolute difference of two pictures' RGB bytes (0 = the same picture); they must have the same size. */
+export async function meanAbsDiff(a: string, b: string): Promise<number> {
+  const [x, y] = await Promise.all([a, b].map((f) => sharp(f).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
+  if (x!.info.width !== y!.info.width || x!.info.height !== y!.info.height) return Number.POSITIVE_INFINITY;
+  let sum = 0;
+  for (let i = 0; i < x!.data.length; i++) sum += Math.abs(x!.data[i]! - y!.data[i]!);
+  return sum / x!.data.length;
 }

@@ -1,4 +1,6 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -14,11 +16,15 @@ import { plannedRenditions } from '../../transcoder/command.ts';
 import { planLadder } from '../../transcoder/ladder.ts';
 import { probeSource } from '../../transcoder/probe.ts';
 import { transcodeLadder } from '../../transcoder/transcode.ts';
+import { listStills } from '../../transcoder/stills.ts';
+import { artworkStills, listGathered, planArtwork, type ArtworkPlan } from '../artwork.ts';
+import { gatheredArtworkPlan, gatheredFile, PART_STILLS_DIR } from '../artwork-parts.ts';
 import type { PublishedPart } from '../chunk-publish.ts';
+import { POSTER_CANDIDATES } from '../posters.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { publishChunkedPreview, stitchPackage, type StitchResult } from '../stitch.ts';
 import { validatePackage } from '../validate.ts';
-import { framesOf, runAudio, runChunk, ssimPerFrame, type FrameInfo } from './chunked-run.ts';
+import { framesOf, meanAbsDiff, runAudio, runChunk, ssimPerFrame, type FrameInfo } from './chunked-run.ts';
 import { servePackages, type PackageServer } from './serve.ts';
 
 const FPS = 30;
@@ -33,6 +39,7 @@ describe('chunked encode: 6 s chunks stitched into one package with invisible se
   let preview: { chunksListed: number; playlists: Record<string, string> };
   /** The same source encoded in one piece, the reference every seam is compared with. */
   let oneDir: string;
+  let oneArt: ArtworkPlan;
   const read = (rel: string): Promise<string> => readFile(path.join(srv.dir, rel), 'utf8');
 
   beforeAll(async () => {
@@ -56,6 +63,7 @@ describe('chunked encode: 6 s chunks stitched into one package with invisible se
     for (const c of [...chunks.slice(1)].reverse()) parts.push(await runChunk(o, c));
     stitched = await stitchPackage({ chunks: parts, audio, renditions, sink, chunkCount: chunks.length });
     oneDir = await mkdtemp(path.join(tmp, 'one-'));
+    oneArt = planArtwork(oneDir, probe.durationSec);
     await transcodeLadder({
       ffmpegPath: 'ffmpeg',
       ffprobePath: 'ffprobe',
@@ -66,6 +74,7 @@ describe('chunked encode: 6 s chunks stitched into one package with invisible se
       threads: 2,
       rungs,
       allowRemux: false,
+      stills: artworkStills(oneArt),
     });
   });
   afterAll(async () => {
@@ -108,6 +117,25 @@ describe('chunked encode: 6 s chunks stitched into one package with invisible se
         'seg_00002.m4s',
         'seg_00003.m4s',
       ]);
+    }
+  });
+
+  it('taps every poster and storyboard frame once, in the chunk that holds its time: the pictures of the one-piece run', async () => {
+    const gathered = gatheredArtworkPlan(await mkdtemp(path.join(tmp, 'gathered-')), oneArt.durationSec);
+    await Promise.all([gathered.tiles.dir, gathered.candidates.dir].map((d) => mkdir(d, { recursive: true })));
+    for (const key of await srv.storage.list(`${srv.prefix}/${PART_STILLS_DIR}/`))
+      await pipeline(await srv.storage.get(key), createWriteStream(gatheredFile(gathered, path.basename(key))!));
+    const series = [
+      { one: oneArt.tiles, got: gathered.tiles, limit: oneArt.tileCount },
+      { one: oneArt.candidates, got: gathered.candidates, limit: POSTER_CANDIDATES },
+    ];
+    for (const s of series) {
+      const one = await listStills(s.one, s.limit);
+      const got = await listGathered(s.got, s.limit);
+      expect(one.length).toBeGreaterThan(2);
+      expect(got.map((g) => g.timeSec)).toEqual(one.map((o) => o.timeSec));
+      // The test pattern moves every frame: a neighbouring frame differs by far more than the PNG round trip (none).
+      for (const [i, g] of got.entries()) expect({ i, diff: await meanAbsDiff(one[i]!.file, g.file) }).toEqual({ i, diff: 0 });
     }
   });
 
