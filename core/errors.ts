@@ -245,6 +245,10 @@ export const ERROR_DEFINITIONS = {
     status: 422,
     hint: 'Every cue must end after it starts and within the video duration; fix the cue at context.line.',
   },
+  INGEST_CAPTION_VIDEO_PENDING: {
+    status: 409,
+    hint: 'Cue times are checked against the video length, which is known once the upload has been probed; retry in a moment.',
+  },
   PACKAGE_DOWNLOAD_FAILED: {
     status: 500,
     hint: 'ffmpeg could not remux the published segments into one MP4 (see the stderr tail); check the package with the validator.',

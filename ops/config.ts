@@ -157,6 +157,8 @@ const EnvSchema = z
      * that revoked links stop within 5 s on every process.
      */
     PLAYBACK_ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(5000).default(2000),
+    /** Viewers of approved videos may fetch progressive MP4 downloads too; off: only owners and moderators. */
+    DOWNLOADS_FOR_VIEWERS: z.enum(['true', 'false']).default('false'),
     /** How often worker processes remove masters (and work dirs) of deleted or terminally rejected videos; 0 = off. */
     MASTER_SWEEP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
     /** Comma-separated origins allowed to embed the player (CORS on playback routes). */
@@ -286,6 +288,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       ttlSec: e.PLAYBACK_URL_TTL_SEC,
       previewTtlSec: e.PLAYBACK_PREVIEW_TTL_SEC,
       accessCacheMs: e.PLAYBACK_ACCESS_CACHE_MS,
+      viewerDownloads: e.DOWNLOADS_FOR_VIEWERS === 'true',
     },
     masterSweepIntervalMs: e.MASTER_SWEEP_INTERVAL_SEC * 1000,
     corsOrigins: csv(e.CORS_ORIGINS),

@@ -67,3 +67,58 @@ export function renderMasterPlaylist(variants: readonly MasterVariant[], audio: 
   }
   return lines.join('\n') + '\n';
 }
+
+/** The group every variant names in SUBTITLES="…" when the video has captions. */
+export const SUBTITLE_GROUP = 'subs';
+
+export interface SubtitleTrack {
+  /** URI of the subtitle media playlist, relative to the master. */
+  readonly uri: string;
+  /** BCP 47 tag (LANGUAGE). */
+  readonly language: string;
+  /** Menu label (NAME); plain text without quotes or line breaks. */
+  readonly name: string;
+}
+
+/**
+ * Adds a SUBTITLES group to a rendered master (RFC 8216 §4.3.4.1: one EXT-X-MEDIA per language, §4.3.4.2: each
+ * EXT-X-STREAM-INF names the group). Captions are moderated apart from the video, so the stored master has none and
+ * the group is added per request from the captions the caller may see. None are DEFAULT: captions start off, and the
+ * player (or the viewer's AUTOSELECT preference) turns them on.
+ */
+export function addSubtitleGroup(master: string, tracks: readonly SubtitleTrack[]): string {
+  if (tracks.length === 0) return master;
+  const media = tracks.map(
+    (t) =>
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLE_GROUP}",NAME="${t.name}",LANGUAGE="${t.language}",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="${t.uri}"`,
+  );
+  const out: string[] = [];
+  let inserted = false;
+  for (const line of master.split(/\r?\n/)) {
+    if (line.startsWith('#EXT-X-STREAM-INF:')) {
+      if (!inserted) out.push(...media);
+      inserted = true;
+      out.push(line.includes('SUBTITLES=') ? line : `${line},SUBTITLES="${SUBTITLE_GROUP}"`);
+    } else out.push(line);
+  }
+  return out.join('\n');
+}
+
+/**
+ * A subtitle media playlist holding the whole WebVTT file as its one segment, which §3.5 allows (segments may be any
+ * length). Without X-TIMESTAMP-MAP a cue time of 0 is media timestamp 0 (§3.5), where the packager's timeline starts.
+ */
+export function renderSubtitlePlaylist(vttUri: string, durationSec: number): string {
+  const d = Math.max(durationSec, 0.001);
+  return [
+    '#EXTM3U',
+    '#EXT-X-VERSION:7',
+    `#EXT-X-TARGETDURATION:${Math.ceil(d)}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+    `#EXTINF:${d.toFixed(3)},`,
+    vttUri,
+    '#EXT-X-ENDLIST',
+    '',
+  ].join('\n');
+}
