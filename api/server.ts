@@ -105,13 +105,15 @@ declare module 'fastify' {
 
 /**
  * CSP for the pages and player: scripts only from this origin (hls.js and tus-js-client are served from /vendor),
- * media and hls.js's worker from blob: (MSE source buffers and the transmuxer worker are blob URLs).
+ * media and hls.js's worker from blob: (MSE source buffers and the transmuxer worker are blob URLs). media-src also
+ * allows data: because hls.js gives each subtitle track an empty `<track src="data:,WEBVTT">` (it adds the cues
+ * itself); a data: URL holds only the bytes written into it, so it can load nothing from elsewhere.
  */
 const CSP_DIRECTIVES = {
   defaultSrc: ["'self'"],
   scriptSrc: ["'self'"],
   workerSrc: ["'self'", 'blob:'],
-  mediaSrc: ["'self'", 'blob:'],
+  mediaSrc: ["'self'", 'blob:', 'data:'],
   imgSrc: ["'self'", 'data:', 'blob:'],
   connectSrc: ["'self'"],
   styleSrc: ["'self'"],

@@ -1,3 +1,5 @@
+import { PRESENTATION_OFFSET_SECONDS } from '../transcoder/command.ts';
+
 export interface MasterVariant {
   /** URI of the media playlist, relative to the master. */
   readonly uri: string;
@@ -105,8 +107,8 @@ export function addSubtitleGroup(master: string, tracks: readonly SubtitleTrack[
 }
 
 /**
- * A subtitle media playlist holding the whole WebVTT file as its one segment, which §3.5 allows (segments may be any
- * length). Without X-TIMESTAMP-MAP a cue time of 0 is media timestamp 0 (§3.5), where the packager's timeline starts.
+ * A subtitle media playlist holding the whole WebVTT file as its one segment (§3.5: a WebVTT segment may be the whole
+ * file; segments may be any length).
  */
 export function renderSubtitlePlaylist(vttUri: string, durationSec: number): string {
   const d = Math.max(durationSec, 0.001);
@@ -121,4 +123,15 @@ export function renderSubtitlePlaylist(vttUri: string, durationSec: number): str
     '#EXT-X-ENDLIST',
     '',
   ].join('\n');
+}
+
+/**
+ * A stored WebVTT as a subtitle segment: with X-TIMESTAMP-MAP (§3.5) saying that cue time 0 is where the picture
+ * starts. Without it a cue time of 0 means media timestamp 0, but the transcoder starts the presentation
+ * PRESENTATION_OFFSET_SECONDS later (room for the audio priming), so every cue would show that much early.
+ */
+export function subtitleSegment(vtt: string): string {
+  const map = `X-TIMESTAMP-MAP=MPEGTS:${Math.round(PRESENTATION_OFFSET_SECONDS * 90_000)},LOCAL:00:00:00.000`;
+  const nl = vtt.indexOf('\n');
+  return nl < 0 ? `${vtt}\n${map}\n` : `${vtt.slice(0, nl)}\n${map}${vtt.slice(nl)}`;
 }

@@ -1,7 +1,7 @@
 import { PipelineError } from '../../core/errors.ts';
 import type { ModerationStatus } from '../../core/types.ts';
 import type { CaptionRow } from '../../db/captions.ts';
-import { addSubtitleGroup, renderSubtitlePlaylist } from '../../packager/master.ts';
+import { addSubtitleGroup, renderSubtitlePlaylist, subtitleSegment } from '../../packager/master.ts';
 import type { PlaybackAudience } from './signing.ts';
 
 /** What the HLS route needs of the caption store. */
@@ -58,6 +58,6 @@ export async function subtitleResponse(
   const [, lang, ext] = m as unknown as [string, string, string];
   const c = await captions.get(videoId, lang);
   if (!c || !VISIBLE[audience].includes(c.status)) throw new PipelineError('API_NOT_FOUND', 'No such captions.', { id: videoId, lang });
-  if (ext === 'vtt') return { type: 'text/vtt; charset=utf-8', body: c.vtt };
+  if (ext === 'vtt') return { type: 'text/vtt; charset=utf-8', body: subtitleSegment(c.vtt) };
   return { type: 'application/vnd.apple.mpegurl', body: renderSubtitlePlaylist(`${lang}.vtt`, durationSec ?? 1) };
 }

@@ -122,7 +122,8 @@ describe('captions: upload, moderation gate, signed subtitle renditions', () => 
       'text/vtt; charset=utf-8',
       'private, no-store',
     ]);
-    expect(await vtt.text()).toContain('<i>Hello</i> &amp; welcome');
+    // Cue time 0 is where the picture starts: the transcoder's presentation offset, in 90 kHz ticks (RFC 8216 §3.5).
+    expect(await vtt.text()).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:90000,LOCAL:00:00:00.000\n\n00:00:01.000 --> 00:00:02.000\n<i>Hello</i> &amp; welcome\n');
     // Unsigned, tampered, or reaching into the package: refused.
     expect(codeOf(await call(t.url, 'GET', `/hls/${id}/subs/en.vtt`))).toBe('PLAYBACK_SIGNATURE_MISSING');
     expect(codeOf(await call(t.url, 'GET', `/hls/${id}/subs/en.vtt?sig=${encodeURIComponent(sig.slice(0, -2))}xx`))).toBe(
