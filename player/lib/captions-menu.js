@@ -100,3 +100,32 @@ export function nativeCaptions(video) {
       }),
   };
 }
+
+/**
+ * Cues without a line setting sit on the picture's bottom line, which the controls (laid over the picture) cover.
+ * Those are moved up to end just above the controls, whatever the player's size; a cue whose author placed it keeps
+ * its place.
+ * @param {HTMLVideoElement} video
+ * @param {HTMLElement} controls
+ */
+export function liftCuesAboveControls(video, controls) {
+  /** Cues this function placed (and places again when the player changes size). @type {WeakSet<TextTrackCue>} */
+  const lifted = new WeakSet();
+  const place = () => {
+    const height = video.clientHeight;
+    if (!height) return;
+    const bottom = Math.max(50, Math.floor(100 - (controls.offsetHeight / height) * 100));
+    for (const track of Array.from(video.textTracks)) {
+      for (const c of Array.from(track.activeCues ?? [])) {
+        const cue = /** @type {VTTCue} */ (c);
+        if (cue.line !== 'auto' && !lifted.has(cue)) continue; // placed by its author
+        lifted.add(cue);
+        cue.snapToLines = false;
+        cue.lineAlign = 'end';
+        if (cue.line !== bottom) cue.line = bottom;
+      }
+    }
+  };
+  video.textTracks.addEventListener('addtrack', (e) => e.track?.addEventListener('cuechange', place));
+  new ResizeObserver(place).observe(video);
+}

@@ -2,7 +2,7 @@
 // The player used by the embed page and the moderator preview: hls.js where MSE exists, the browser's own HLS
 // (Safari, iOS) otherwise; custom controls so the seek bar can show storyboard thumbnails and a quality menu.
 /* global Hls */
-import { CaptionsMenu, hlsCaptions, nativeCaptions } from './captions-menu.js';
+import { CaptionsMenu, hlsCaptions, liftCuesAboveControls, nativeCaptions } from './captions-menu.js';
 import { messageFor } from './messages.js';
 import { codeOf, fillQualityMenu, wireControls, wireKeyboard } from './player-controls.js';
 import { TEMPLATE } from './player-template.js';
@@ -71,6 +71,7 @@ class Player {
       cues: () => this.#cues,
     });
     this.#captions = new CaptionsMenu(root, /** @type {HTMLSelectElement} */ (el('captions')));
+    liftCuesAboveControls(this.#video, el('controls'));
     wireKeyboard(keyboardTarget ?? root, this.#video, root, { toggleCaptions: () => this.#captions.toggle() });
   }
 
