@@ -29,7 +29,8 @@ export interface NewCaption {
   readonly uploadedBy: string;
 }
 
-const COLUMNS = 'id, video_id, lang, label, source_format, cue_count, status, notes, uploaded_by, decided_by, decided_at, created_at, updated_at';
+const COLUMNS =
+  'id, video_id, lang, label, source_format, cue_count, status, notes, uploaded_by, decided_by, decided_at, created_at, updated_at';
 
 /** Data access for caption tracks. Callers never build SQL. */
 export class CaptionRepository {
@@ -70,7 +71,13 @@ export class CaptionRepository {
   }
 
   /** Records a moderator's decision; undefined when there is no such caption. */
-  async decide(videoId: string, lang: string, status: 'approved' | 'rejected', notes: string | null, actor: string): Promise<CaptionRow | undefined> {
+  async decide(
+    videoId: string,
+    lang: string,
+    status: 'approved' | 'rejected',
+    notes: string | null,
+    actor: string,
+  ): Promise<CaptionRow | undefined> {
     const [row] = await this.sql<CaptionRow[]>`
       UPDATE video_captions SET status = ${status}, notes = ${notes}, decided_by = ${actor}, decided_at = now(), updated_at = now()
       WHERE video_id = ${videoId} AND lang = ${lang} RETURNING ${this.sql.unsafe(COLUMNS)}`;

@@ -57,7 +57,9 @@ const Params = z.object({ id: z.string(), lang: z.string() });
 
 function checkedParams(p: { id: string; lang: string }): { id: string; lang: string } {
   if (!z.uuid().safeParse(p.id).success || !CAPTION_LANG.test(p.lang)) {
-    throw new PipelineError('API_BAD_REQUEST', 'Expected a video id and a language tag such as "en" or "pt-BR".', { lang: p.lang.slice(0, 40) });
+    throw new PipelineError('API_BAD_REQUEST', 'Expected a video id and a language tag such as "en" or "pt-BR".', {
+      lang: p.lang.slice(0, 40),
+    });
   }
   return p;
 }
@@ -125,14 +127,22 @@ export async function captionsPlugin(app: FastifyInstance, o: CaptionRoutesOptio
       const p = principalOf(req);
       const { id, lang } = checkedParams(req.params);
       const label = (req.query.label ?? lang).trim();
-      if (!LABEL.test(label)) throw new PipelineError('API_BAD_REQUEST', 'Labels are 1-40 letters, digits, spaces and ()._\'-.');
+      if (!LABEL.test(label)) throw new PipelineError('API_BAD_REQUEST', "Labels are 1-40 letters, digits, spaces and ()._'-.");
       const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
       const format = FORMATS[type];
       if (!format || !Buffer.isBuffer(req.body)) throw new PipelineError('INGEST_CAPTION_TYPE', `Content-Type "${type.slice(0, 60)}".`);
       const v = await visibleVideo(o.videos, p, id);
       if (v.duration_sec === null) throw new PipelineError('INGEST_CAPTION_VIDEO_PENDING', 'The video length is not known yet.', { id });
       const doc = parseCaptions(req.body, format, { maxBytes, durationMs: Math.round(v.duration_sec * 1000) });
-      const row = await o.captions.put({ videoId: v.id, lang, label, format, vtt: renderWebVtt(doc), cueCount: doc.cues.length, uploadedBy: p.id });
+      const row = await o.captions.put({
+        videoId: v.id,
+        lang,
+        label,
+        format,
+        vtt: renderWebVtt(doc),
+        cueCount: doc.cues.length,
+        uploadedBy: p.id,
+      });
       req.log.info({ videoId: v.id, lang, cues: doc.cues.length, by: p.id }, 'caption uploaded');
       return captionOut(row);
     },
@@ -147,7 +157,10 @@ export async function captionsPlugin(app: FastifyInstance, o: CaptionRoutesOptio
         summary: "A video's captions with their moderation status (owner or moderator)",
         params: z.object({ id: z.uuid() }),
         security: security('bearer'),
-        response: { 200: z.object({ items: z.array(Caption) }), ...errorResponses(...BEARER_ERRORS, 'API_NOT_FOUND', 'API_VIDEO_UPLOADING') },
+        response: {
+          200: z.object({ items: z.array(Caption) }),
+          ...errorResponses(...BEARER_ERRORS, 'API_NOT_FOUND', 'API_VIDEO_UPLOADING'),
+        },
       },
     },
     async (req) => {
@@ -224,7 +237,10 @@ export async function captionsPlugin(app: FastifyInstance, o: CaptionRoutesOptio
         preHandler: staff,
         schema: {
           tags: ['moderation', 'captions'],
-          summary: decision === 'approve' ? 'Approve a caption: viewers of the approved video get it' : 'Reject a caption: nobody but staff gets it',
+          summary:
+            decision === 'approve'
+              ? 'Approve a caption: viewers of the approved video get it'
+              : 'Reject a caption: nobody but staff gets it',
           params: Params,
           body: z.object({
             notes: decision === 'reject' ? z.string().trim().min(1).max(2000) : z.string().trim().max(2000).optional(),

@@ -32,7 +32,8 @@ function downloadGrant(v: VideoRow, p: Principal | undefined, viewers: boolean):
   const grant = decideGrant(factsOf(v), p);
   if (typeof grant === 'string') return grant;
   if (p && isStaff(p)) return { audience: 'moderator', principalId: p.id };
-  if (p && v.uploader_id === p.id) return v.moderation_status === 'rejected' ? 'PLAYBACK_REJECTED' : { audience: 'owner', principalId: p.id };
+  if (p && v.uploader_id === p.id)
+    return v.moderation_status === 'rejected' ? 'PLAYBACK_REJECTED' : { audience: 'owner', principalId: p.id };
   return viewers ? grant : 'PLAYBACK_DOWNLOAD_DISABLED';
 }
 
@@ -48,7 +49,12 @@ export function registerDownloadRoutes(app: FastifyInstance, o: DownloadRoutesOp
           'Made once by remuxing the published segments (no re-encode, index at the front) and cached next to the package; ' +
           'the first call for a rung waits for the remux.',
         params: z.object({ id: z.uuid() }),
-        body: z.object({ rendition: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe('Rendition name, as in the video detail') }),
+        body: z.object({
+          rendition: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,64}$/)
+            .describe('Rendition name, as in the video detail'),
+        }),
         security: security('optional-bearer'),
         response: {
           200: Download,

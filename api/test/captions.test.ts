@@ -83,9 +83,9 @@ describe('captions: upload, moderation gate, signed subtitle renditions', () => 
   it('refuses a language tag that is not one, after the token check', async () => {
     expect((await upload(t.url, `/api/videos/${id}/captions/..%2Fx`, VTT, { token: owner })).code).toBe('API_BAD_REQUEST');
     expect((await upload(t.url, `/api/videos/${id}/captions/EN`, VTT, { token: owner })).code).toBe('API_BAD_REQUEST');
-    expect((await upload(t.url, `/api/videos/${id}/captions/en?label=${encodeURIComponent('a",URI="x')}`, VTT, { token: owner })).code).toBe(
-      'API_BAD_REQUEST',
-    );
+    expect(
+      (await upload(t.url, `/api/videos/${id}/captions/en?label=${encodeURIComponent('a",URI="x')}`, VTT, { token: owner })).code,
+    ).toBe('API_BAD_REQUEST');
   });
 
   it('keeps pending captions away from viewers of the approved video, and previews them to moderators', async () => {
@@ -107,7 +107,9 @@ describe('captions: upload, moderation gate, signed subtitle renditions', () => 
     const ok = await call(t.url, 'POST', `/api/moderation/videos/${id}/captions/en/approve`, { token: mod, body: {} });
     expect(ok.body['status']).toBe('approved');
     const { text, sig } = await publicMaster();
-    expect(text).toContain(`#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subs/en.m3u8${q(sig)}"`);
+    expect(text).toContain(
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subs/en.m3u8${q(sig)}"`,
+    );
     expect(text).not.toContain('LANGUAGE="de"');
     const variants = text.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF:'));
     expect(variants.length).toBeGreaterThan(0);
@@ -123,7 +125,9 @@ describe('captions: upload, moderation gate, signed subtitle renditions', () => 
       'private, no-store',
     ]);
     // Cue time 0 is where the picture starts: the transcoder's presentation offset, in 90 kHz ticks (RFC 8216 §3.5).
-    expect(await vtt.text()).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:90000,LOCAL:00:00:00.000\n\n00:00:01.000 --> 00:00:02.000\n<i>Hello</i> &amp; welcome\n');
+    expect(await vtt.text()).toBe(
+      'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:90000,LOCAL:00:00:00.000\n\n00:00:01.000 --> 00:00:02.000\n<i>Hello</i> &amp; welcome\n',
+    );
     // Unsigned, tampered, or reaching into the package: refused.
     expect(codeOf(await call(t.url, 'GET', `/hls/${id}/subs/en.vtt`))).toBe('PLAYBACK_SIGNATURE_MISSING');
     expect(codeOf(await call(t.url, 'GET', `/hls/${id}/subs/en.vtt?sig=${encodeURIComponent(sig.slice(0, -2))}xx`))).toBe(

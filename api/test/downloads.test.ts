@@ -100,7 +100,9 @@ describe('progressive MP4 downloads remuxed from the published rung', () => {
     expect(codeOf(await call(t.url, 'GET', `${res.body.url.slice(0, -3)}abc`))).toBe('PLAYBACK_SIGNATURE_INVALID');
     const other = await call(t.url, 'POST', `/api/videos/${id}/download`, { token: stranger, body: { rendition: 'v1' } });
     expect(codeOf(other)).toBe('PLAYBACK_NOT_APPROVED');
-    expect(codeOf(await call(t.url, 'POST', `/api/videos/${id}/download`, { token: owner, body: { rendition: 'audio' } }))).toBe('API_NOT_FOUND');
+    expect(codeOf(await call(t.url, 'POST', `/api/videos/${id}/download`, { token: owner, body: { rendition: 'audio' } }))).toBe(
+      'API_NOT_FOUND',
+    );
     expect(codeOf(await call(t.url, 'POST', `/api/videos/${id}/download`, { token: owner, body: { rendition: '../v1' } }))).toBe(
       'API_BAD_REQUEST',
     );

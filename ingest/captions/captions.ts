@@ -35,7 +35,9 @@ export function decodeCaptionBytes(bytes: Uint8Array, maxBytes: number = CAPTION
   const bad = CONTROL.exec(text);
   if (bad) {
     const line = text.slice(0, bad.index).split(/\r\n|\r|\n/).length;
-    throw new PipelineError('INGEST_CAPTION_ENCODING', `Control character U+${bad[0].charCodeAt(0).toString(16)} at line ${line}.`, { line });
+    throw new PipelineError('INGEST_CAPTION_ENCODING', `Control character U+${bad[0].charCodeAt(0).toString(16)} at line ${line}.`, {
+      line,
+    });
   }
   return text.replace(/\r\n?/g, '\n');
 }

@@ -30,7 +30,8 @@ function parseCue(block: Block, regions: ReadonlySet<string>, push: CueSink): vo
   const timingIndex = hasId ? 1 : 0;
   const timing = block.lines[timingIndex];
   const line = block.line + timingIndex;
-  if (timing === undefined || !timing.includes('-->')) throw invalid('A block is neither a cue (no timing line) nor NOTE/STYLE/REGION', block.line);
+  if (timing === undefined || !timing.includes('-->'))
+    throw invalid('A block is neither a cue (no timing line) nor NOTE/STYLE/REGION', block.line);
   const m = TIMING.exec(timing);
   if (!m) throw invalid('Malformed cue timing line', line);
   const startMs = timestampMs(m[1], m[2]!, m[3]!, m[4]!);

@@ -97,7 +97,11 @@ describe('caption parser', () => {
   });
 
   it.each<[string, string, Buffer]>([
-    ['STYLE with url()', 'INGEST_CAPTION_MARKUP', vtt('STYLE\n::cue { background: url(https://x.example/a.png) }\n\n00:00.000 --> 00:01.000\nx\n')],
+    [
+      'STYLE with url()',
+      'INGEST_CAPTION_MARKUP',
+      vtt('STYLE\n::cue { background: url(https://x.example/a.png) }\n\n00:00.000 --> 00:01.000\nx\n'),
+    ],
     ['STYLE with @import', 'INGEST_CAPTION_MARKUP', vtt('STYLE\n@import "x.css";\n\n00:00.000 --> 00:01.000\nx\n')],
     ['STYLE with a CSS escape', 'INGEST_CAPTION_MARKUP', vtt('STYLE\n::cue { background: u\\72l(x) }\n\n00:00.000 --> 00:01.000\nx\n')],
     ['REGION with an unknown setting', 'INGEST_CAPTION_MARKUP', vtt('REGION\nid:r onload:x\n\n00:00.000 --> 00:01.000\nx\n')],

@@ -55,7 +55,11 @@ describe('captions in the embedded player (hls.js)', () => {
     });
     expect(put.status).toBe(200);
     for (const path of [`/api/moderation/videos/${id}/approve`, `/api/moderation/videos/${id}/captions/en/approve`]) {
-      const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { ...bearer(mod), 'content-type': 'application/json' }, body: '{}' });
+      const res = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { ...bearer(mod), 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(res.status).toBe(200);
     }
     browser = await launchChromium();
