@@ -120,4 +120,42 @@ describe('captions in the embedded player (hls.js)', () => {
     expect(problems).toEqual([]);
     await context.close();
   });
+
+  it('lets a moderator read a pending caption on the moderation page and reject it with notes', async () => {
+    const owner = await tokenFor('owner', 'uploader');
+    const srt = '1\n00:00:00,000 --> 00:00:01,000\n<i>Hallo</i> <script>x</script>\n';
+    const refused = await fetch(`${t.url}/api/videos/${id}/captions/de`, {
+      method: 'PUT',
+      headers: { ...bearer(owner), 'content-type': 'application/x-subrip' },
+      body: srt,
+    });
+    expect(refused.status).toBe(422);
+    const put = await fetch(`${t.url}/api/videos/${id}/captions/de?label=Deutsch`, {
+      method: 'PUT',
+      headers: { ...bearer(owner), 'content-type': 'application/x-subrip' },
+      body: srt.replace(' <script>x</script>', ' & <b>Tschüss</b>'),
+    });
+    expect(put.status).toBe(200);
+    const mod = await tokenFor('m', 'moderator', { ttlSec: 900 });
+    const { page, problems, context } = await openPage(browser, `${t.url}/moderate?access_token=${mod}`);
+    const item = page.locator(`[data-caption="${id}/de"]`);
+    await item.waitFor({ timeout: 15_000 });
+    expect(await item.locator('strong').textContent()).toBe('Playable — Deutsch (de)');
+    await item.locator('summary').click();
+    await expect.poll(() => item.locator('pre').textContent()).toContain('<i>Hallo</i> &amp; <b>Tschüss</b>');
+    await screenshot(page, 'captions-moderate-desktop');
+    await page.setViewportSize(PHONE);
+    await screenshot(page, 'captions-moderate-phone');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await item.locator('button.reject').click();
+    expect(await item.locator('.hint').textContent()).toBe('Write why, then reject.');
+    await item.locator('input').fill('Spelling');
+    await item.locator('button.reject').click();
+    await expect
+      .poll(async () => (await sql`SELECT status FROM video_captions WHERE video_id = ${id} AND lang = 'de'`)[0]?.['status'])
+      .toBe('rejected');
+    await page.waitForFunction(() => document.body.dataset['captionQueue'] === '0', undefined, { timeout: 15_000 });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 });
