@@ -66,7 +66,15 @@ function checkedParams(p: { id: string; lang: string }): { id: string; lang: str
 
 /** Reads the raw body with a byte cap; anything over it is refused before it is all read. */
 function addRawBodyParser(app: FastifyInstance, maxBytes: number): void {
-  app.addContentTypeParser('*', (_req: FastifyRequest, payload, done) => {
+  app.addContentTypeParser('*', (req: FastifyRequest, payload, done) => {
+    const tooLarge = (): PipelineError =>
+      new PipelineError('INGEST_CAPTION_TOO_LARGE', `Body over ${maxBytes} bytes.`, { limit: 'bytes', max: maxBytes });
+    // A declared length over the cap is refused before a byte is read.
+    if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
+      payload.resume();
+      done(tooLarge(), undefined);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     payload.on('data', (c: Buffer) => {
@@ -74,7 +82,7 @@ function addRawBodyParser(app: FastifyInstance, maxBytes: number): void {
       if (size > maxBytes) {
         payload.removeAllListeners('data');
         payload.resume();
-        done(new PipelineError('INGEST_CAPTION_TOO_LARGE', `Body over ${maxBytes} bytes.`, { limit: 'bytes', max: maxBytes }), undefined);
+        done(tooLarge(), undefined);
         return;
       }
       chunks.push(c);

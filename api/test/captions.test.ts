@@ -80,6 +80,24 @@ describe('captions: upload, moderation gate, signed subtitle renditions', () => 
     expect([res.status, res.code]).toEqual([status, code]);
   });
 
+  it('stops reading a chunked body (no Content-Length) once it passes the cap', async () => {
+    const chunk = new TextEncoder().encode(`NOTE ${'x'.repeat(64 * 1024)}\n\n`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 12) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+    const res = await fetch(`${t.url}/api/videos/${id}/captions/it`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${owner}`, 'content-type': 'text/vtt' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([413, 'INGEST_CAPTION_TOO_LARGE']);
+  });
+
   it('refuses a language tag that is not one, after the token check', async () => {
     expect((await upload(t.url, `/api/videos/${id}/captions/..%2Fx`, VTT, { token: owner })).code).toBe('API_BAD_REQUEST');
     expect((await upload(t.url, `/api/videos/${id}/captions/EN`, VTT, { token: owner })).code).toBe('API_BAD_REQUEST');

@@ -148,4 +148,31 @@ describe('caption parser', () => {
   it('drops a SubRip line that held only override tags instead of ending the cue early', () => {
     expect(render(enc('1\n00:00:00,000 --> 00:00:01,000\n{\\an8}\nNOTE\n'), 'srt')).toBe('WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nNOTE\n');
   });
+
+  it('never fails other than with a caption code on mangled files, and its output parses back to itself', () => {
+    const base = enc(
+      'WEBVTT\n\nREGION\nid:r width:40%\n\n00:00.000 --> 00:01.000 region:r align:start\n<v.a Mum>Hi</v> &amp; <c.x>yo</c>\n\n00:01.000 --> 00:02.000\n<ruby>a<rt>b</rt></ruby>\n',
+    );
+    // A fixed-seed generator: the same mangled files on every run.
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = Buffer.from('<>&;/.:- \n\r\t"=%#x0aWEBVTT\u00ff');
+    let parsed = 0;
+    for (let i = 0; i < 400; i++) {
+      const bytes = Buffer.from(base);
+      for (let j = 0, n = 1 + rand(4); j < n; j++) bytes[rand(bytes.length)] = alphabet[rand(alphabet.length)]!;
+      try {
+        const out = render(bytes);
+        parsed++;
+        expect(render(enc(out))).toBe(out);
+      } catch (err) {
+        if (!isPipelineError(err)) throw err;
+        expect(err.code).toMatch(/^INGEST_CAPTION_/);
+      }
+    }
+    expect(parsed).toBeGreaterThan(0);
+  });
 });
