@@ -28,7 +28,7 @@ const Download = z.object({
  * The grant a download link is signed with. The owner gets an owner link even for an approved video (a public link
  * would depend on the viewer-download switch); staff a moderator link; anyone else a public one, where allowed.
  */
-function downloadGrant(v: VideoRow, p: Principal | undefined, viewers: boolean): PlaybackGrant | ErrorCode {
+export function downloadGrant(v: VideoRow, p: Principal | undefined, viewers: boolean): PlaybackGrant | ErrorCode {
   const grant = decideGrant(factsOf(v), p);
   if (typeof grant === 'string') return grant;
   if (p && isStaff(p)) return { audience: 'moderator', principalId: p.id };

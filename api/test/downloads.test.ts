@@ -10,6 +10,8 @@ import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { tokenFor } from '../../test/helpers/auth.ts';
 import { seedPlayableVideo } from '../../test/helpers/playable.ts';
+import type { VideoRow } from '../../db/videos.ts';
+import { downloadGrant } from '../routes/downloads.ts';
 import { call, codeOf } from './http.ts';
 
 const run = promisify(execFile);
@@ -116,5 +118,20 @@ describe('progressive MP4 downloads remuxed from the published rung', () => {
     expect(codeOf(viaPlayback)).toBe('PLAYBACK_DOWNLOAD_DISABLED');
     // The owner's link keeps working after approval.
     expect((await fetch(`${t.url}${res.body.url}`, { headers: { range: 'bytes=0-9' } })).status).toBe(206);
+  });
+
+  it('decides who gets which download link, with the viewer switch on and off', () => {
+    const row = (moderation: 'pending' | 'approved' | 'rejected'): VideoRow =>
+      ({ status: 'ready', moderation_status: moderation, uploader_id: 'owner', previewable_at: null, access_epoch: 0 }) as VideoRow;
+    const ownerP = { id: 'owner', role: 'uploader' } as const;
+    const modP = { id: 'm', role: 'moderator' } as const;
+    const otherP = { id: 'x', role: 'uploader' } as const;
+    expect(downloadGrant(row('approved'), ownerP, false)).toEqual({ audience: 'owner', principalId: 'owner' });
+    expect(downloadGrant(row('rejected'), ownerP, true)).toBe('PLAYBACK_REJECTED');
+    expect(downloadGrant(row('rejected'), modP, false)).toEqual({ audience: 'moderator', principalId: 'm' });
+    expect(downloadGrant(row('approved'), otherP, false)).toBe('PLAYBACK_DOWNLOAD_DISABLED');
+    expect(downloadGrant(row('approved'), undefined, true)).toEqual({ audience: 'public' });
+    expect(downloadGrant(row('pending'), undefined, true)).toBe('PLAYBACK_NOT_APPROVED');
+    expect(downloadGrant(row('pending'), otherP, true)).toBe('PLAYBACK_NOT_APPROVED');
   });
 });
