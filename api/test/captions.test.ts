@@ -66,6 +66,24 @@ describe('captions: upload, moderation gate, signed subtitle renditions', () => 
     expect(await text.text()).toBe('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<i>Hello</i> &amp; welcome\n');
     const list = await call<{ items: Array<{ lang: string }> }>(t.url, 'GET', `/api/videos/${id}/captions`, { token: stranger });
     expect(codeOf(list)).toBe('API_NOT_FOUND');
+    const mineList = await call<{ items: Array<{ lang: string; status: string }> }>(t.url, 'GET', `/api/videos/${id}/captions`, {
+      token: owner,
+    });
+    expect(mineList.body.items.map((c) => [c.lang, c.status])).toEqual([
+      ['de', 'pending'],
+      ['en', 'pending'],
+    ]);
+  });
+
+  it('waits for the video length, and deletes a language on request', async () => {
+    const fresh = await seedVideo(sql, new LocalDiskStorage({ root: t.config.publishDir }), { uploaderId: 'owner' });
+    const early = await upload(t.url, `/api/videos/${fresh}/captions/en`, VTT, { token: owner });
+    expect([early.status, early.code]).toEqual([409, 'INGEST_CAPTION_VIDEO_PENDING']);
+    await sql`UPDATE videos SET duration_sec = 3 WHERE id = ${fresh}`;
+    expect((await upload(t.url, `/api/videos/${fresh}/captions/en`, VTT, { token: owner })).status).toBe(200);
+    expect((await call(t.url, 'DELETE', `/api/videos/${fresh}/captions/en`, { token: stranger })).status).toBe(404);
+    expect((await call(t.url, 'DELETE', `/api/videos/${fresh}/captions/en`, { token: owner })).status).toBe(204);
+    expect(codeOf(await call(t.url, 'DELETE', `/api/videos/${fresh}/captions/en`, { token: owner }))).toBe('API_NOT_FOUND');
   });
 
   it.each<[string, string | Buffer, string, string, number]>([
