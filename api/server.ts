@@ -7,9 +7,11 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Logger as PinoLogger } from 'pino';
 import { PipelineError } from '../core/errors.ts';
 import type { PipelineMetrics } from '../core/metrics.ts';
+import type { CaptionRepository } from '../db/captions.ts';
 import type { VideoAdminRepository } from '../db/video-admin.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import type { TusIngest } from '../ingest/tus.ts';
+import type { DownloadBuilder } from '../pipeline/download.ts';
 import type { UploadTokens } from '../ingest/upload-token.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { authenticate, type TokenVerifier } from './auth.ts';
@@ -20,6 +22,8 @@ import { SECURITY_SCHEMES } from './openapi.ts';
 import { AccessStateCache } from './playback/access-cache.ts';
 import { playbackPlugin } from './playback/routes.ts';
 import type { PlaybackSigner } from './playback/signing.ts';
+import { captionsPlugin } from './routes/captions.ts';
+import { registerDownloadRoutes } from './routes/downloads.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { registerModerationRoutes } from './routes/moderation.ts';
 import { registerRetryRoutes, type RetryVideo } from './routes/retry.ts';
@@ -77,6 +81,12 @@ export interface ApiOptions {
   readonly cancelJob?: (videoId: string) => Promise<void>;
   /** Cloudflare Stream webhook receiver (POST /webhooks/stream); absent unless a webhook secret is configured. */
   readonly streamWebhook?: StreamWebhookOptions;
+  /** Caption tracks (upload, moderation, subtitle renditions in played masters); default none (no caption routes). */
+  readonly captions?: CaptionRepository;
+  /** Builds and caches progressive MP4 downloads; default none (no download route). */
+  readonly downloads?: DownloadBuilder;
+  /** Viewers of approved videos may download too (DOWNLOADS_FOR_VIEWERS); default false. */
+  readonly viewerDownloads?: boolean;
   /** Local stores served through presigned URLs (a local archive handing Stream a URL); default none. */
   readonly signedObjects?: readonly SignedObjectRoutesOptions[];
 }
@@ -97,13 +107,15 @@ declare module 'fastify' {
 
 /**
  * CSP for the pages and player: scripts only from this origin (hls.js and tus-js-client are served from /vendor),
- * media and hls.js's worker from blob: (MSE source buffers and the transmuxer worker are blob URLs).
+ * media and hls.js's worker from blob: (MSE source buffers and the transmuxer worker are blob URLs). media-src also
+ * allows data: because hls.js gives each subtitle track an empty `<track src="data:,WEBVTT">` (it adds the cues
+ * itself); a data: URL holds only the bytes written into it, so it can load nothing from elsewhere.
  */
 const CSP_DIRECTIVES = {
   defaultSrc: ["'self'"],
   scriptSrc: ["'self'"],
   workerSrc: ["'self'", 'blob:'],
-  mediaSrc: ["'self'", 'blob:'],
+  mediaSrc: ["'self'", 'blob:', 'data:'],
   imgSrc: ["'self'", 'data:', 'blob:'],
   connectSrc: ["'self'"],
   styleSrc: ["'self'"],
@@ -185,7 +197,17 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     registerVideoRoutes(browserApi, { ...o, access });
     registerModerationRoutes(browserApi, { ...o, access });
     if (o.retryVideo) registerRetryRoutes(browserApi, { videos: o.videos, retry: o.retryVideo });
-    await browserApi.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, access });
+    if (o.captions) await browserApi.register(captionsPlugin, { videos: o.videos, captions: o.captions });
+    if (o.downloads)
+      registerDownloadRoutes(browserApi, { videos: o.videos, signer: o.signer, builder: o.downloads, viewerDownloads: o.viewerDownloads });
+    await browserApi.register(playbackPlugin, {
+      videos: o.videos,
+      storage: o.storage,
+      signer: o.signer,
+      access,
+      captions: o.captions,
+      viewerDownloads: o.viewerDownloads,
+    });
   });
   registerStaticRoutes(app, { playerDir: o.playerDir });
   if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);

@@ -234,6 +234,40 @@ export const ERROR_DEFINITIONS = {
     status: 409,
     hint: 'The video has no decision to undo, or something changed after it (an edit, another decision); reload the video.',
   },
+  // Captions (WebVTT/SRT per language) and progressive downloads.
+  INGEST_CAPTION_TYPE: {
+    status: 415,
+    hint: 'Send the caption file as the request body with Content-Type text/vtt (WebVTT) or application/x-subrip (SRT).',
+  },
+  INGEST_CAPTION_TOO_LARGE: {
+    status: 413,
+    hint: 'Caption files are capped in bytes, cues, lines per cue and characters per line (see context.limit); split long lines or trim the file.',
+  },
+  INGEST_CAPTION_ENCODING: { status: 422, hint: 'Save the caption file as UTF-8 text without control characters (a BOM is fine).' },
+  INGEST_CAPTION_INVALID: {
+    status: 422,
+    hint: 'The file does not follow WebVTT (or SRT) syntax at context.line; check the header, the timing lines and the blank line after each cue.',
+  },
+  INGEST_CAPTION_MARKUP: {
+    status: 422,
+    hint: 'Cue text may use only the WebVTT tags c, i, b, u, ruby, rt, v, lang and timestamps; no HTML, no STYLE with url() or @import, only spec REGION and cue settings.',
+  },
+  INGEST_CAPTION_TIMING: {
+    status: 422,
+    hint: 'Every cue must end after it starts and within the video duration; fix the cue at context.line.',
+  },
+  INGEST_CAPTION_VIDEO_PENDING: {
+    status: 409,
+    hint: 'Cue times are checked against the video length, which is known once the upload has been probed; retry in a moment.',
+  },
+  PACKAGE_DOWNLOAD_FAILED: {
+    status: 500,
+    hint: 'ffmpeg could not remux the published segments into one MP4 (see the stderr tail); check the package with the validator.',
+  },
+  PLAYBACK_DOWNLOAD_DISABLED: {
+    status: 403,
+    hint: 'Downloads are for the video owner (and moderators); this deployment does not offer them to viewers (DOWNLOADS_FOR_VIEWERS).',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;

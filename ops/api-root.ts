@@ -7,11 +7,13 @@ import { PlaybackSigner } from '../api/playback/signing.ts';
 import type { LocalVideoFiles } from '../api/routes/videos.ts';
 import { buildApi } from '../api/server.ts';
 import { describeError } from '../core/errors.ts';
+import { CaptionRepository } from '../db/captions.ts';
 import { UploadQuotaLedger } from '../db/upload-quota.ts';
 import { VideoAdminRepository } from '../db/video-admin.ts';
 import { DiskSpace } from '../ingest/disk-space.ts';
 import { TusIngest } from '../ingest/tus.ts';
 import { UploadTokens } from '../ingest/upload-token.ts';
+import { DownloadBuilder } from '../pipeline/download.ts';
 import { createUploadFinisher } from '../pipeline/intake.ts';
 import { retryVideo } from '../pipeline/retry.ts';
 import { applyStreamVideo } from '../pipeline/stream-offload.ts';
@@ -171,6 +173,9 @@ export async function startApiRole(
       ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(s.records, v) }
       : undefined,
     signedObjects: storages.archiveUrls ? [storages.archiveUrls] : [],
+    captions: new CaptionRepository(s.sql),
+    downloads: new DownloadBuilder({ storage: storages.publish, ffmpegPath: s.bin.ffmpegPath, logger }),
+    viewerDownloads: config.playback.viewerDownloads,
   });
   cleanups.push(() => api.close());
   const url = await api.listen({ host: config.host, port: config.port });

@@ -70,6 +70,8 @@ export interface AppConfig {
     readonly ttlSec: number;
     readonly previewTtlSec: number;
     readonly accessCacheMs: number;
+    /** DOWNLOADS_FOR_VIEWERS: viewers of approved videos may download progressive MP4s; default false. */
+    readonly viewerDownloads: boolean;
   };
   /** Orphan-master sweep interval in worker processes; 0 = off (run `npm run sweep-masters` from cron instead). */
   readonly masterSweepIntervalMs: number;

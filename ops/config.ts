@@ -159,6 +159,8 @@ const EnvSchema = z
     PLAYBACK_ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(5000).default(2000),
     /** Undo is for a misclick noticed at once; a long window would let an approval stand, then vanish (max 60 s). */
     MODERATION_UNDO_WINDOW_SEC: z.coerce.number().int().min(0).max(60).default(10),
+    /** Viewers of approved videos may fetch progressive MP4 downloads too; off: only owners and moderators. */
+    DOWNLOADS_FOR_VIEWERS: z.enum(['true', 'false']).default('false'),
     /** How often worker processes remove masters (and work dirs) of deleted or terminally rejected videos; 0 = off. */
     MASTER_SWEEP_INTERVAL_SEC: z.coerce.number().int().min(0).default(3600),
     /** Comma-separated origins allowed to embed the player (CORS on playback routes). */
@@ -288,6 +290,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       ttlSec: e.PLAYBACK_URL_TTL_SEC,
       previewTtlSec: e.PLAYBACK_PREVIEW_TTL_SEC,
       accessCacheMs: e.PLAYBACK_ACCESS_CACHE_MS,
+      viewerDownloads: e.DOWNLOADS_FOR_VIEWERS === 'true',
     },
     masterSweepIntervalMs: e.MASTER_SWEEP_INTERVAL_SEC * 1000,
     moderationUndoWindowMs: e.MODERATION_UNDO_WINDOW_SEC * 1000,

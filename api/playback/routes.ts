@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PipelineError } from '../../core/errors.ts';
@@ -7,7 +7,9 @@ import { contentTypeFor } from '../../storage/keys.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { COMMON_ERRORS, errorResponses, security } from '../openapi.ts';
 import { Playback } from '../routes/video-view.ts';
+import { MASTER_NAME } from '../../packager/package.ts';
 import { accessDenial } from './access.ts';
+import { isSubtitlePath, masterWithCaptions, subtitleResponse, type CaptionSource } from './captions.ts';
 import type { AccessStateCache } from './access-cache.ts';
 import { requirePlayback } from './issue.ts';
 import { sendObject } from './send-object.ts';
@@ -22,7 +24,14 @@ export interface PlaybackRoutesOptions {
   readonly access: AccessStateCache;
   /** Origins allowed to embed the player (CORS); default none (same origin only). */
   readonly corsOrigins?: readonly string[];
+  /** Caption tracks, added to masters and served under subs/; default none. */
+  readonly captions?: CaptionSource;
+  /** Whether viewers (public links) may fetch progressive downloads (DOWNLOADS_FOR_VIEWERS); default false. */
+  readonly viewerDownloads?: boolean;
 }
+
+/** A cached progressive MP4 of one rung (api/routes/downloads.ts builds it). */
+export const DOWNLOAD_PATH = /^downloads\/([A-Za-z0-9_-]{1,64})\.mp4$/;
 
 /** File types a package may contain; anything else (sidecar metadata, sources) is never served. */
 const SERVABLE = /\.(m3u8|m4s|mp4|m4a|aac|ts|vtt|jpg|jpeg|webp|png)$/;
@@ -87,6 +96,7 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
           'PLAYBACK_NOT_APPROVED',
           'PLAYBACK_REJECTED',
           'PLAYBACK_REVOKED',
+          'PLAYBACK_DOWNLOAD_DISABLED',
         ),
       },
       config: { rateLimit: false },
@@ -100,6 +110,14 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
       // Every file, not just playlists: a player that already holds a playlist fetches segments, posters and
       // storyboards with the signature, and those must stop too when access is revoked.
       await assertAccess(o, id, verified);
+      if (isSubtitlePath(rest)) {
+        if (!o.captions) throw new PipelineError('API_NOT_FOUND', 'No captions here.', { id });
+        const duration = rest.endsWith('.m3u8') ? ((await o.videos.get(id))?.duration_sec ?? null) : null;
+        const sub = await subtitleResponse(o.captions, id, rest, verified.audience, duration);
+        const body = rest.endsWith('.m3u8') ? signPlaylist(sub.body, sig!) : sub.body;
+        return reply.header('content-type', sub.type).header('cache-control', 'private, no-store').send(body);
+      }
+      if (rest.startsWith('downloads/')) return sendDownload(o, reply, id, rest, verified, req.headers.range);
       if (rest.endsWith('.vtt'))
         return reply
           .header('content-type', contentTypeFor(rest))
@@ -111,7 +129,8 @@ export async function playbackPlugin(app: FastifyInstance, o: PlaybackRoutesOpti
         const cacheControl = `private, max-age=${o.signer.secondsLeft(verified)}, immutable`;
         return sendObject(o.storage, reply, `hls/${id}/${rest}`, req.headers.range, cacheControl);
       }
-      const text = await readText(o.storage, `hls/${id}/${rest}`);
+      let text = await readText(o.storage, `hls/${id}/${rest}`);
+      if (rest === MASTER_NAME && o.captions) text = await masterWithCaptions(o.captions, id, verified.audience, text);
       // The rewritten text embeds a viewer's signature: never share it through a cache.
       return reply.header('content-type', contentTypeFor(rest)).header('cache-control', 'private, no-store').send(signPlaylist(text, sig!));
     },
@@ -127,6 +146,27 @@ async function assertAccess(o: PlaybackRoutesOptions, id: string, sig: VerifiedS
   let denial = accessDenial(await o.access.get(id, { minEpoch: sig.epoch }), sig, tagOf);
   if (denial) denial = accessDenial(await o.access.get(id, { fresh: true }), sig, tagOf);
   if (denial) throw new PipelineError(denial, `Playback of ${id} refused (${sig.audience} link).`, { id, audience: sig.audience });
+}
+
+/**
+ * A cached download, as an attachment with Range support. Viewers get one only where the deployment allows it; the
+ * owner's and moderators' links were checked like any preview.
+ */
+async function sendDownload(
+  o: PlaybackRoutesOptions,
+  reply: FastifyReply,
+  id: string,
+  rest: string,
+  sig: VerifiedSignature,
+  range: string | undefined,
+): Promise<FastifyReply> {
+  const m = DOWNLOAD_PATH.exec(rest);
+  if (!m) throw new PipelineError('PLAYBACK_PATH_INVALID', 'Refusing download path.', { id, path: rest.slice(0, 200) });
+  if (sig.audience === 'public' && !o.viewerDownloads) {
+    throw new PipelineError('PLAYBACK_DOWNLOAD_DISABLED', 'Viewer downloads are off.', { id });
+  }
+  reply.header('content-disposition', `attachment; filename="${id}-${m[1]!}.mp4"`);
+  return sendObject(o.storage, reply, `hls/${id}/${rest}`, range, `private, max-age=${o.signer.secondsLeft(sig)}`);
 }
 
 async function readText(storage: ObjectStorage, key: string): Promise<string> {

@@ -138,7 +138,7 @@ describe('signed HLS playback', () => {
     const page = await fetch(`${t.url}/`);
     const csp = page.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("script-src 'self'");
-    expect(csp).toContain("media-src 'self' blob:");
+    expect(csp).toContain("media-src 'self' blob: data:");
     expect(csp).toContain("worker-src 'self' blob:");
     expect(csp).toContain("frame-ancestors 'self' https://embed.example");
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');

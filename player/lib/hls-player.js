@@ -2,6 +2,7 @@
 // The player used by the embed page and the moderator preview: hls.js where MSE exists, the browser's own HLS
 // (Safari, iOS) otherwise; custom controls so the seek bar can show storyboard thumbnails and a quality menu.
 /* global Hls */
+import { CaptionsMenu, hlsCaptions, liftCuesAboveControls, nativeCaptions } from './captions-menu.js';
 import { messageFor } from './messages.js';
 import { codeOf, fillQualityMenu, wireControls, wireKeyboard } from './player-controls.js';
 import { TEMPLATE } from './player-template.js';
@@ -41,6 +42,8 @@ class Player {
   #quality;
   /** @type {Hls | null} */
   #hls = null;
+  /** @type {CaptionsMenu} */
+  #captions;
   /** @type {Playback | null} */
   #source = null;
   /** @type {Cue[]} */
@@ -67,7 +70,9 @@ class Player {
       },
       cues: () => this.#cues,
     });
-    wireKeyboard(keyboardTarget ?? root, this.#video, root);
+    this.#captions = new CaptionsMenu(root, /** @type {HTMLSelectElement} */ (el('captions')));
+    liftCuesAboveControls(this.#video, el('controls'));
+    wireKeyboard(keyboardTarget ?? root, this.#video, root, { toggleCaptions: () => this.#captions.toggle() });
   }
 
   get video() {
@@ -122,6 +127,7 @@ class Player {
   }
 
   #destroyHls() {
+    this.#captions.attach(null);
     if (this.#hls) {
       this.#hls.destroy();
       this.#hls = null;
@@ -139,8 +145,12 @@ class Player {
     window.__hls = hls; // tests and devtools inspect levels / currentLevel
     hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
       fillQualityMenu(this.#quality, data.levels);
+      this.#captions.refresh();
       this.#root.dataset.levels = String(data.levels.length);
     });
+    // Subtitle tracks come with the master; hls.js renders the chosen one into a TextTrack of the video element.
+    this.#captions.attach(hlsCaptions(hls));
+    hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => this.#captions.refresh());
     hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
       this.#root.dataset.level = String(data.level);
       const l = hls.levels[data.level];
@@ -166,6 +176,9 @@ class Player {
     const video = this.#video;
     const label = /** @type {HTMLLabelElement} */ (this.#quality.closest('label')); // the template wraps the menu in one
     label.hidden = true; // Safari picks renditions itself and exposes no level API
+    const captions = nativeCaptions(video);
+    this.#captions.attach(captions);
+    video.textTracks.addEventListener('addtrack', () => this.#captions.refresh());
     video.src = url;
     if (startAt)
       video.addEventListener(

@@ -171,14 +171,15 @@ export function toggleFullscreen(root) {
 }
 
 /**
- * space/k play-pause, ←/→ seek 5 s, f full screen, m mute (YouTube's keys, which viewers already know). They work
+ * space/k play-pause, ←/→ seek 5 s, f full screen, m mute, c captions (YouTube's keys, which viewers already know). They work
  * wherever focus is in the player, the seek bar included (there ←/→ seek the same 5 s); only text fields, menus and
  * the volume slider keep their own keys.
  * @param {GlobalEventHandlers} target an element or the document
  * @param {HTMLVideoElement} video
  * @param {HTMLElement} root
+ * @param {{ toggleCaptions?: () => void }} [actions]
  */
-export function wireKeyboard(target, video, root) {
+export function wireKeyboard(target, video, root, actions = {}) {
   target.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const el = /** @type {HTMLElement | null} */ (e.target);
@@ -195,6 +196,7 @@ export function wireKeyboard(target, video, root) {
     else if (key === 'arrowright') video.currentTime = Math.min(video.duration || 0, video.currentTime + SEEK_STEP_SEC);
     else if (key === 'f') toggleFullscreen(root);
     else if (key === 'm') video.muted = !video.muted;
+    else if (key === 'c' && actions.toggleCaptions) actions.toggleCaptions();
     else return;
     e.preventDefault();
     e.stopPropagation();

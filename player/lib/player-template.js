@@ -38,6 +38,7 @@ export const TEMPLATE = `
       <label class="speed"><span class="sr-only">Speed</span><select data-role="speed" aria-label="Playback speed">${SPEEDS.map(
         (s) => `<option value="${s}"${s === 1 ? ' selected' : ''}>${s}×</option>`,
       ).join('')}</select></label>
+      <label class="captions" hidden><span class="sr-only">Captions</span><select data-role="captions" aria-label="Captions" title="Captions (c)"><option value="-1">CC off</option></select></label>
       <label class="quality"><span class="sr-only">Quality</span><select data-role="quality" aria-label="Quality"><option value="-1">Auto</option></select></label>
       <button type="button" class="pip" data-role="pip" aria-label="Picture in picture" title="Picture in picture" hidden>${ICONS.pip}</button>
       <button type="button" data-role="fullscreen" aria-label="Full screen" title="Full screen (f)">${ICONS.fullscreen}</button>
