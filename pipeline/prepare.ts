@@ -168,7 +168,12 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
   const video = await o.videos.get(videoId);
   if (video?.stripped_master_key) {
     const done = path.join(o.mastersDir, video.stripped_master_key);
-    if (await exists(done)) return { path: done, probe: undefined, cleared: Promise.resolve() };
+    if (await exists(done)) {
+      // A run that stopped between recording the master and deleting the upload: the raw upload still carries its
+      // GPS/device tags and nothing will read it again, so this run finishes the deletion.
+      await keepingOf(o).discardUpload(sourcePath);
+      return { path: done, probe: undefined, cleared: Promise.resolve() };
+    }
   }
   if (video?.status === 'infected') {
     await keepingOf(o).quarantine(videoId, sourcePath);

@@ -72,7 +72,12 @@ export async function prepareSource(job: Job<TranscodeJobData>, d: SourceStepDep
   try {
     const v = await d.videos.get(videoId);
     const kept = v?.stripped_master_key ? await bucket.fetchMaster(v.stripped_master_key, stage) : undefined;
-    if (kept) return { prepared: { path: kept, probe: undefined, cleared: Promise.resolve() }, release };
+    if (kept) {
+      // As locally: a run that died between recording the master and deleting the upload leaves the raw upload (with its
+      // location tags) in incoming/; whoever starts from the master finishes the deletion.
+      await bucket.discardUpload(videoId);
+      return { prepared: { path: kept, probe: undefined, cleared: Promise.resolve() }, release };
+    }
     const upload = path.join(stage, 'upload');
     // An infected verdict is already recorded: prepareMaster only finishes the move to quarantine, nothing is read.
     if (v?.status !== 'infected') await bucket.download(job.data.sourceObject, upload);

@@ -182,6 +182,51 @@ describe('a run interrupted by an outage picks up where it stopped', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('a master recorded but the upload not yet deleted (a run that died in between): the next run deletes the upload', async () => {
+    const db = await createTestDatabase();
+    const sql = createDb({ url: db.url, max: 2 });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ks-outage-m-'));
+    try {
+      await migrate(sql);
+      const videos = new VideoRepository(sql);
+      const { id } = await videos.createFromUpload({
+        uploadId: 'u2',
+        title: 'clean',
+        description: '',
+        originalFilename: null,
+        uploaderId: 'u',
+        sourceKey: 'upload2',
+        sourceSizeBytes: 4,
+      });
+      await mkdir(path.join(dir, 'uploads'));
+      const source = path.join(dir, 'uploads', 'upload2');
+      await writeFile(source, 'raw with gps');
+      await writeFile(`${source}.json`, '{}');
+      const key = `${id}/master.mp4`;
+      await mkdir(path.join(dir, 'masters', id), { recursive: true });
+      await writeFile(path.join(dir, 'masters', key), 'stripped');
+      await videos.recordStrippedMaster(id, { key, sha256: 'b'.repeat(64), sizeBytes: 8 });
+      // No clamd at this socket: the kept master was scanned before it was recorded; nothing is scanned again.
+      const prepared = await prepareMaster(id, source, {
+        videos,
+        clamd: { socket: path.join(dir, 'no-clamd.sock') },
+        ffmpegPath: 'ffmpeg',
+        ffprobePath: 'ffprobe',
+        quarantineDir: path.join(dir, 'quarantine'),
+        mastersDir: path.join(dir, 'masters'),
+        maxDurationSec: 60,
+        logger: { info: () => undefined, warn: () => undefined },
+      });
+      expect(prepared.path).toBe(path.join(dir, 'masters', key));
+      await expect(access(source)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(access(`${source}.json`)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await sql.end();
+      await db.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** Video row and job state as the tests below look at them. */

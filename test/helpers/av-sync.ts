@@ -11,17 +11,20 @@ export interface FlashBeepOptions {
   readonly fps?: number;
   /** Source IDRs every 2 s exactly (the transcoder's quick path then copies the top rung and the audio). */
   readonly alignedGop?: boolean;
-  /** When both events happen; default 5 s. */
+  /** When both events happen; default 3 s. */
   readonly atSec?: number;
+  /** Clip length; default 6 s (one HLS segment: sync is decided by edit lists and priming, not by the length). */
+  readonly durationSec?: number;
 }
 
 /**
- * A black clip with a white flash and a 1 kHz beep that both start at the same instant, 10 s long, H.264 with
+ * A black clip with a white flash and a 1 kHz beep that both start at the same instant, 6 s long, H.264 with
  * B-frames and AAC: the two things whose decoded times tell whether audio and video are in sync.
  */
 export async function makeFlashBeepClip(o: FlashBeepOptions): Promise<string> {
   const fps = o.fps ?? 30;
-  const at = o.atSec ?? 5;
+  const at = o.atSec ?? 3;
+  const d = o.durationSec ?? 6;
   const gop = o.alignedGop
     ? ['-g', String(fps * 2), '-keyint_min', String(fps * 2), '-sc_threshold', '0', '-b:v', '600k', '-maxrate', '800k', '-bufsize', '800k']
     : [];
@@ -29,11 +32,11 @@ export async function makeFlashBeepClip(o: FlashBeepOptions): Promise<string> {
     '-f',
     'lavfi',
     '-i',
-    `color=black:size=640x360:rate=${fps}:duration=10,geq=lum='if(between(T,${at - 0.001},${at + 0.1}),235,16)':cb=128:cr=128`,
+    `color=black:size=640x360:rate=${fps}:duration=${d},geq=lum='if(between(T,${at - 0.001},${at + 0.1}),235,16)':cb=128:cr=128`,
     '-f',
     'lavfi',
     '-i',
-    `aevalsrc='if(between(t,${at},${at + 0.2}),0.8*sin(2*PI*1000*t),0)':s=48000:d=10`,
+    `aevalsrc='if(between(t,${at},${at + 0.2}),0.8*sin(2*PI*1000*t),0)':s=48000:d=${d}`,
     '-c:v',
     'libx264',
     '-preset',
