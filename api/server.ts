@@ -12,6 +12,8 @@ import type { VideoRepository } from '../db/videos.ts';
 import type { TusIngest } from '../ingest/tus.ts';
 import type { UploadTokens } from '../ingest/upload-token.ts';
 import type { ObjectStorage } from '../storage/types.ts';
+import { registerAnalyticsRoutes, type AnalyticsRoutesOptions } from './analytics/routes.ts';
+import type { AnalyticsSessions } from './analytics/session-token.ts';
 import { authenticate, type TokenVerifier } from './auth.ts';
 import { registerApiCors } from './cors.ts';
 import { installErrorHandler } from './errors.ts';
@@ -77,6 +79,8 @@ export interface ApiOptions {
   readonly streamWebhook?: StreamWebhookOptions;
   /** Local stores served through presigned URLs (a local archive handing Stream a URL); default none. */
   readonly signedObjects?: readonly SignedObjectRoutesOptions[];
+  /** Viewing analytics: beacon intake, owner and staff reads, sessions issued with public playback; default off. */
+  readonly analytics?: Omit<AnalyticsRoutesOptions, 'videos'> & { readonly sessions: AnalyticsSessions };
 }
 
 /** One route as registered (onRoute), documented or hidden from the OpenAPI document. */
@@ -180,10 +184,18 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   await app.register(async (browserApi) => {
     await registerApiCors(browserApi, o.corsOrigins ?? []);
     registerUploadTokenRoutes(browserApi, { tokens: o.uploadTokens, rateLimit: o.uploadRateLimit });
-    registerVideoRoutes(browserApi, { ...o, access });
-    registerModerationRoutes(browserApi, { ...o, access });
+    const analyticsSessions = o.analytics?.sessions;
+    registerVideoRoutes(browserApi, { ...o, access, analyticsSessions });
+    registerModerationRoutes(browserApi, { ...o, access, analyticsSessions });
     if (o.retryVideo) registerRetryRoutes(browserApi, { videos: o.videos, retry: o.retryVideo });
-    await browserApi.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, access });
+    await browserApi.register(playbackPlugin, {
+      videos: o.videos,
+      storage: o.storage,
+      signer: o.signer,
+      access,
+      analyticsSessions: o.analytics?.sessions,
+    });
+    if (o.analytics) registerAnalyticsRoutes(browserApi, { ...o.analytics, videos: o.videos });
   });
   registerStaticRoutes(app, { playerDir: o.playerDir });
   if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);

@@ -20,7 +20,8 @@ export interface ModerationRoutesOptions {
   readonly storage: ObjectStorage;
   readonly signer: PlaybackSigner;
   /** Playback access cache; a decision is dropped from it so this process applies it to /hls at once. */
-  readonly access: AccessStateCache;
+  readonly access: AccessStateCache;  /** Issues analytics sessions with the public playback of a video's details; default none. */
+  readonly analyticsSessions?: { issue(videoId: string): string };
 }
 
 const IdParams = z.object({ id: z.uuid() });
