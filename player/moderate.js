@@ -2,6 +2,7 @@
 // Moderator queue: polls GET /api/moderation/queue, previews the selected video over HLS (preview-scoped signed URL,
 // also while it is still transcoding when the API marks it `previewable`), approves/rejects with notes.
 import { formatAge, formatTime } from './lib/format.js';
+import { showTotals } from './lib/analytics-totals.js';
 import { createPlayer } from './lib/hls-player.js';
 import { messageFor } from './lib/messages.js';
 import { showTechInfo, showUploaderHistory, wirePresets } from './lib/review-info.js';
@@ -278,4 +279,5 @@ if (!token) showError('AUTH_MISSING_TOKEN');
 else {
   poll();
   setInterval(poll, POLL_MS);
+  showTotals($('totals'), token);
 }

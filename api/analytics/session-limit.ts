@@ -26,11 +26,12 @@ export class SessionLimit {
   /** Counts one beacon of `session`; false when it is over its budget (the beacon is then not counted). */
   take(session: string): boolean {
     const t = this.now();
-    if (t - this.windowStart >= this.o.windowMs) {
-      // A whole idle window drops both generations; otherwise the current one becomes the previous one.
-      this.previous = t - this.windowStart >= 2 * this.o.windowMs ? new Map() : this.current;
+    const passed = Math.floor((t - this.windowStart) / this.o.windowMs);
+    if (passed >= 1) {
+      // Windows stay aligned to the first one; after a whole idle window both generations are dropped.
+      this.previous = passed === 1 ? this.current : new Map();
       this.current = new Map();
-      this.windowStart = t;
+      this.windowStart += passed * this.o.windowMs;
     }
     // Sliding estimate: the previous window's count weighs by how much of it still overlaps the sliding window.
     const weight = 1 - (t - this.windowStart) / this.o.windowMs;
