@@ -92,8 +92,7 @@ export async function showMyVideos(list, empty, token) {
   /** @type {{ items: VideoSummary[] }} */
   const { items } = await api('/api/videos?limit=20', { token });
   // Numbers are a nicety: the list shows without them when analytics are off or the call fails.
-  /** @type {{ items: VideoStats[] }} */
-  const stats = await api('/api/analytics/my-videos', { token }).catch(() => /** @type {{ items: VideoStats[] }} */ ({ items: [] }));
+  const stats = /** @type {{ items: VideoStats[] }} */ (await api('/api/analytics/my-videos', { token }).catch(() => ({ items: [] })));
   const byId = new Map(stats.items.map((x) => [x.videoId, x]));
   list.replaceChildren(...items.map((v) => row(v, byId.get(v.id))));
   empty.hidden = items.length > 0;
