@@ -4,6 +4,8 @@ import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { TEST_PLAYBACK_KEY, tokenFor } from '../../test/helpers/auth.ts';
 import { seedVideo } from '../../test/helpers/seed.ts';
+import { createLogger } from '../../ops/logger.ts';
+import { expireAnalyticsEvents } from '../../ops/retention.ts';
 import { AnalyticsSessions } from '../analytics/session-token.ts';
 import { call, codeOf } from './http.ts';
 
@@ -181,5 +183,23 @@ describe('analytics beacons and roll-ups', () => {
     const [row] = await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM analytics_events
       WHERE session = ${Buffer.from(s.split('.')[1]!, 'base64url')} OR data::text LIKE ${`%${s.split('.')[2]!}%`}`;
     expect(row!.n).toBe(0);
+  });
+
+  it('expiry (npm run retention) rolls up what is left of old days, then deletes their raw events only', async () => {
+    const old = new Date(Date.now() - 10 * 86_400_000).toISOString().slice(0, 10);
+    await sql`INSERT INTO analytics_events (video_id, day, session, seq, kind, at_ms, data) VALUES
+      (${mine}, ${old}, ${Buffer.alloc(16, 1)}, 0, 'heartbeat', 5, ${sql.json({ from: 0, to: 3, bitrate: 1, height: 360 })})`;
+    const before = await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM analytics_events WHERE day >= CURRENT_DATE - 1`;
+    const r = await expireAnalyticsEvents(sql, t.config, createLogger({ level: 'silent' }));
+    expect(r.deleted).toBe(1);
+    const [kept] = await sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM analytics_events`;
+    expect(kept!.n).toBe(before[0]!.n);
+    const [rolled] = await sql<Array<{ views: number; watch_sec: number }>>`SELECT views, watch_sec FROM video_analytics
+      WHERE video_id = ${mine} AND day = ${old}`;
+    expect(rolled).toEqual({ views: 1, watch_sec: 3 });
+    // A beacon of a session from a day that is gone would roll that day up from its own events alone: refused.
+    const stale = new AnalyticsSessions({ key: TEST_PLAYBACK_KEY, ttlSec: 30 * 86_400, now: () => Date.now() - 10 * 86_400_000 });
+    const late = await beacon({ videoId: mine, session: stale.issue(mine), events: [{ type: 'end', seq: 1, at: 1, pos: 3 }] });
+    expect([late.status, codeOf(late)]).toEqual([403, 'ANALYTICS_SESSION_EXPIRED']);
   });
 });
