@@ -108,13 +108,16 @@ const fromDb = (r: RollupDbRow): DayRollup => ({
 export class AnalyticsRepository {
   constructor(private readonly sql: Sql) {}
 
-  /** One statement per beacon: the shared columns once, the per-event ones as arrays. */
-  async insert(b: RawBatch): Promise<void> {
-    const e = b.events;
+  /** Several beacons' events in one statement (one transaction): every column as an array. */
+  async insert(batches: readonly RawBatch[]): Promise<void> {
+    const rows = batches.flatMap((b) => b.events.map((e) => ({ b, e })));
+    if (!rows.length) return;
     await this.sql`INSERT INTO analytics_events (video_id, day, session, seq, kind, at_ms, data)
-      SELECT ${b.videoId}::uuid, ${b.day}::date, ${b.session}::bytea, u.seq, u.kind, u.at_ms, u.data::jsonb
-      FROM unnest(${e.map((x) => x.seq)}::int[], ${e.map((x) => x.kind)}::text[], ${e.map((x) => x.atMs)}::int[],
-                  ${e.map((x) => JSON.stringify(x.data))}::text[]) AS u(seq, kind, at_ms, data)`;
+      SELECT u.video_id::uuid, u.day::date, decode(u.session, 'hex'), u.seq, u.kind, u.at_ms, u.data::jsonb
+      FROM unnest(${rows.map((r) => r.b.videoId)}::text[], ${rows.map((r) => r.b.day)}::text[],
+                  ${rows.map((r) => r.b.session.toString('hex'))}::text[], ${rows.map((r) => r.e.seq)}::int[],
+                  ${rows.map((r) => r.e.kind)}::text[], ${rows.map((r) => r.e.atMs)}::int[],
+                  ${rows.map((r) => JSON.stringify(r.e.data))}::text[]) AS u(video_id, day, session, seq, kind, at_ms, data)`;
   }
 
   /**

@@ -4,6 +4,7 @@ import { BeaconEvent, dataOf, MAX_EVENTS, type BeaconBody } from './beacon.ts';
 import { rollupDay, type StoredEvent } from './rollup.ts';
 import type { AnalyticsSessions } from './session-token.ts';
 import { SessionLimit } from './session-limit.ts';
+import { BeaconWriter } from './writer.ts';
 
 export interface AnalyticsOptions {
   readonly repo: AnalyticsRepository;
@@ -27,12 +28,14 @@ const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 /** Beacon intake and roll-ups: the analytics module the routes, the retention CLI and the bench share. */
 export class Analytics {
   private readonly limit: SessionLimit;
+  private readonly writer: BeaconWriter;
   private readonly now: () => number;
   readonly viewSec: number;
 
   constructor(private readonly o: AnalyticsOptions) {
     this.now = o.now ?? Date.now;
     this.viewSec = o.viewSec ?? 10;
+    this.writer = new BeaconWriter({ insert: (batches) => o.repo.insert(batches) });
     this.limit = new SessionLimit({ max: o.sessionRate?.max ?? 60, windowMs: o.sessionRate?.windowMs ?? 60_000, now: this.now });
   }
 
@@ -45,7 +48,7 @@ export class Analytics {
     // A session of a day whose raw events may already be gone would rewrite that day's roll-up from its own events alone.
     if (s.day < this.oldestOpenDay()) throw new PipelineError('ANALYTICS_SESSION_EXPIRED', `Session of ${s.day} is past retention.`);
     if (!this.limit.take(s.id)) throw new PipelineError('ANALYTICS_RATE_LIMITED', 'Beacon budget of this session used up.');
-    await this.o.repo.insert({
+    await this.writer.write({
       videoId: b.videoId,
       day: s.day,
       session: s.hash,
@@ -64,6 +67,7 @@ export class Analytics {
    */
   async refresh(videoIds?: readonly string[]): Promise<number> {
     if (videoIds && !videoIds.length) return 0;
+    await this.writer.drain();
     const stale = await this.o.repo.staleDays(videoIds);
     for (const { videoId, day } of stale) await this.o.repo.upsert(await this.rollup(videoId, day));
     return stale.length;
