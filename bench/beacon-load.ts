@@ -66,7 +66,9 @@ export function beaconBodies(signingKey: string, sessions: number): (i: number) 
   return (i) => {
     const s = pool[i % pool.length]!;
     const seq = Math.floor(i / pool.length) * 2;
-    const events: unknown[] = [{ type: 'heartbeat', seq, at: seq * 5000, from: seq * 5, to: seq * 5 + 10, bitrate: 1_500_000, height: 720 }];
+    const events: unknown[] = [
+      { type: 'heartbeat', seq, at: seq * 5000, from: seq * 5, to: seq * 5 + 10, bitrate: 1_500_000, height: 720 },
+    ];
     if (i % 7 === 0) events.push({ type: 'quality', seq: seq + 1, at: seq * 5000 + 1, level: 1, bitrate: 800_000, height: 480 });
     return JSON.stringify({ videoId: s.videoId, session: s.session, events });
   };

@@ -9,7 +9,12 @@ export const AnalyticsEnvShape = {
   /** Days raw beacon events are kept before `npm run retention` rolls them up for good and deletes them. */
   ANALYTICS_RAW_RETENTION_DAYS: z.coerce.number().int().min(2).max(90).default(7),
   /** How long after a playback answer its analytics session is accepted (at most a day: see README). */
-  ANALYTICS_SESSION_TTL_SEC: z.coerce.number().int().min(60).max(86_400).default(6 * 3600),
+  ANALYTICS_SESSION_TTL_SEC: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86_400)
+    .default(6 * 3600),
   /** Beacons one session may send per RATE_LIMIT_WINDOW_MS (the player sends one about every 10 s). */
   ANALYTICS_SESSION_RATE_MAX: z.coerce.number().int().min(1).default(60),
   /** Beacons per client IP per RATE_LIMIT_WINDOW_MS (a school behind one NAT sends many); instead of RATE_LIMIT_MAX. */

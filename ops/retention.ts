@@ -63,7 +63,11 @@ export function startRetentionTimer(o: RetentionTimerOptions): { stop(): void } 
  * Raw analytics events of days older than ANALYTICS_RAW_RETENTION_DAYS: every stale day is rolled up first (so the
  * video_analytics rows are final), then the raw rows are deleted.
  */
-export async function expireAnalyticsEvents(sql: Sql, config: AppConfig, logger: PinoLogger): Promise<{ rolledUp: number; deleted: number }> {
+export async function expireAnalyticsEvents(
+  sql: Sql,
+  config: AppConfig,
+  logger: PinoLogger,
+): Promise<{ rolledUp: number; deleted: number }> {
   const a = config.analytics;
   const analytics = new Analytics({
     repo: new AnalyticsRepository(sql),

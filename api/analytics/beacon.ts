@@ -56,6 +56,6 @@ export type BeaconBody = z.infer<typeof BeaconBody>;
 
 /** The event-specific fields, as stored in the raw row's `data`. */
 export function dataOf(e: BeaconEvent): Record<string, unknown> {
-  const { seq: _seq, at: _at, type: _type, ...rest } = e;
-  return rest;
+  // seq, at and type have columns of their own.
+  return Object.fromEntries(Object.entries(e).filter(([k]) => k !== 'seq' && k !== 'at' && k !== 'type'));
 }

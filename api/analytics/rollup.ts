@@ -125,7 +125,11 @@ function sessionFacts(events: readonly StoredEvent[]): SessionFacts {
   return f;
 }
 
-function addPlayback(f: SessionFacts, spans: ReadonlyArray<readonly [number, number, number, number]>, events: readonly StoredEvent[]): void {
+function addPlayback(
+  f: SessionFacts,
+  spans: ReadonlyArray<readonly [number, number, number, number]>,
+  events: readonly StoredEvent[],
+): void {
   const hi = f.duration ?? Infinity;
   const clipped = spans.map(([a, b, rate, h]) => [Math.min(a, hi), Math.min(b, hi), rate, h] as const).filter(([a, b]) => b > a);
   const claimed = clipped.reduce((s, [a, b]) => s + (b - a), 0);

@@ -20,7 +20,7 @@ export interface ModerationRoutesOptions {
   readonly storage: ObjectStorage;
   readonly signer: PlaybackSigner;
   /** Playback access cache; a decision is dropped from it so this process applies it to /hls at once. */
-  readonly access: AccessStateCache;  /** Issues analytics sessions with the public playback of a video's details; default none. */
+  readonly access: AccessStateCache; /** Issues analytics sessions with the public playback of a video's details; default none. */
   readonly analyticsSessions?: { issue(videoId: string): string };
 }
 

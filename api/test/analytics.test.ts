@@ -111,7 +111,10 @@ describe('analytics beacons and roll-ups', () => {
     };
     expect(await code(other, s)).toEqual([403, 'ANALYTICS_SESSION_INVALID']); // issued for another video
     expect(await code(mine, `${Number(iat) + 1}.${nonce}.${mac}`)).toEqual([403, 'ANALYTICS_SESSION_INVALID']);
-    expect(await code(mine, `${iat}.${nonce.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}.${mac}`)).toEqual([403, 'ANALYTICS_SESSION_INVALID']);
+    expect(await code(mine, `${iat}.${nonce.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}.${mac}`)).toEqual([
+      403,
+      'ANALYTICS_SESSION_INVALID',
+    ]);
     expect(await code(mine, 'garbage')).toEqual([403, 'ANALYTICS_SESSION_INVALID']);
     const foreignKey = new AnalyticsSessions({ key: 'k'.repeat(40), ttlSec: 3600 });
     expect(await code(mine, foreignKey.issue(mine))).toEqual([403, 'ANALYTICS_SESSION_INVALID']);
@@ -144,7 +147,8 @@ describe('analytics beacons and roll-ups', () => {
     }
     expect(codeOf(await beacon({ videoId: 'not-a-uuid', session: s, events: [] }))).toBe('API_BAD_REQUEST');
     // The budget (5 per window in this app) counts accepted beacons of this session only.
-    for (let i = 0; i < 5; i++) expect((await beacon({ videoId: mine, session: s, events: [{ type: 'end', seq: i, at: i, pos: 0 }] })).status).toBe(204);
+    for (let i = 0; i < 5; i++)
+      expect((await beacon({ videoId: mine, session: s, events: [{ type: 'end', seq: i, at: i, pos: 0 }] })).status).toBe(204);
     const limited = await beacon({ videoId: mine, session: s, events: [{ type: 'end', seq: 9, at: 9, pos: 0 }] });
     expect([limited.status, codeOf(limited)]).toEqual([429, 'ANALYTICS_RATE_LIMITED']);
     const fresh = await session(mine);
@@ -158,16 +162,23 @@ describe('analytics beacons and roll-ups', () => {
     const s = await session(other);
     await beacon({ videoId: other, session: s, events: [{ type: 'heartbeat', seq: 0, at: 1, from: 0, to: 3, bitrate: 1, height: 360 }] });
 
-    const my = await call<{ items: Array<{ videoId: string; views: number; watchTimeSec: number }> }>(t.url, 'GET', '/api/analytics/my-videos', {
-      token: owner,
-    });
+    const my = await call<{ items: Array<{ videoId: string; views: number; watchTimeSec: number }> }>(
+      t.url,
+      'GET',
+      '/api/analytics/my-videos',
+      {
+        token: owner,
+      },
+    );
     expect(my.status).toBe(200);
     expect(my.body.items.map((i) => i.videoId)).toEqual([mine]);
     expect(my.body.items[0]!.views).toBeGreaterThanOrEqual(2);
 
     const denied = await call(t.url, 'GET', '/api/analytics/totals', { token: owner });
     expect([denied.status, codeOf(denied)]).toEqual([403, 'AUTH_FORBIDDEN']);
-    const totals = await call<{ videos: number; total: Summary; days: unknown[] }>(t.url, 'GET', '/api/analytics/totals?days=7', { token: admin });
+    const totals = await call<{ videos: number; total: Summary; days: unknown[] }>(t.url, 'GET', '/api/analytics/totals?days=7', {
+      token: admin,
+    });
     expect(totals.status).toBe(200);
     expect(totals.body.videos).toBe(2);
     expect(totals.body.total.views).toBe(my.body.items[0]!.views + 1);

@@ -47,7 +47,11 @@ async function measure(ctx: ScenarioContext, url: string, key: string, load: { r
     const h = await runOpenLoop({ rate: load.rate, seconds: load.seconds, send: health, expectStatus: 200 });
     if (b.failures || h.failures) throw new Error(`analytics load: ${b.failures} beacons and ${h.failures} health checks failed`);
     runs.push({ beacon: b, health: h });
-    ctx.progress.step('analytics', `${load.rate}/s × ${load.seconds}s rep ${r}/${ctx.config.repeats}`, `p99 ${fmt(percentileMs(b.latenciesMs, 99))} ms`);
+    ctx.progress.step(
+      'analytics',
+      `${load.rate}/s × ${load.seconds}s rep ${r}/${ctx.config.repeats}`,
+      `p99 ${fmt(percentileMs(b.latenciesMs, 99))} ms`,
+    );
   }
   // The box is shared: its load when the run ended says how much of the latency is other processes' CPU time.
   const params = { rate: load.rate, seconds: load.seconds, loadavg1: Math.round(os.loadavg()[0]! * 100) / 100 };
@@ -59,24 +63,78 @@ async function measure(ctx: ScenarioContext, url: string, key: string, load: { r
     unit,
     stat: summarize(xs),
     params,
-    ...(target ? { target, meetsTarget: target.op === '<=' ? summarize(xs).median <= target.value : summarize(xs).median >= target.value } : {}),
+    ...(target
+      ? { target, meetsTarget: target.op === '<=' ? summarize(xs).median <= target.value : summarize(xs).median >= target.value }
+      : {}),
   });
   const lat = 'analytics latency at 500/s (ms)';
-  const b99 = fig('analytics.beacon.p99', lat, 'beacon p99', 'ms', runs.map((x) => percentileMs(x.beacon.latenciesMs, 99)), { op: '<=', value: 50 });
-  const h99 = fig('analytics.health.p99', lat, '/healthz p99', 'ms', runs.map((x) => percentileMs(x.health.latenciesMs, 99)));
-  const bRate = fig('analytics.beacon.rate', 'analytics achieved rate (req/s)', 'beacons', 'req/s', runs.map((x) => x.beacon.achievedRate), {
-    op: '>=',
-    value: load.rate * 0.98,
-  });
-  const hRate = fig('analytics.health.rate', 'analytics achieved rate (req/s)', '/healthz', 'req/s', runs.map((x) => x.health.achievedRate));
+  const b99 = fig(
+    'analytics.beacon.p99',
+    lat,
+    'beacon p99',
+    'ms',
+    runs.map((x) => percentileMs(x.beacon.latenciesMs, 99)),
+    { op: '<=', value: 50 },
+  );
+  const h99 = fig(
+    'analytics.health.p99',
+    lat,
+    '/healthz p99',
+    'ms',
+    runs.map((x) => percentileMs(x.health.latenciesMs, 99)),
+  );
+  const bRate = fig(
+    'analytics.beacon.rate',
+    'analytics achieved rate (req/s)',
+    'beacons',
+    'req/s',
+    runs.map((x) => x.beacon.achievedRate),
+    {
+      op: '>=',
+      value: load.rate * 0.98,
+    },
+  );
+  const hRate = fig(
+    'analytics.health.rate',
+    'analytics achieved rate (req/s)',
+    '/healthz',
+    'req/s',
+    runs.map((x) => x.health.achievedRate),
+  );
   return [
-    fig('analytics.beacon.p50', lat, 'beacon p50', 'ms', runs.map((x) => percentileMs(x.beacon.latenciesMs, 50))),
+    fig(
+      'analytics.beacon.p50',
+      lat,
+      'beacon p50',
+      'ms',
+      runs.map((x) => percentileMs(x.beacon.latenciesMs, 50)),
+    ),
     b99,
-    fig('analytics.health.p50', lat, '/healthz p50', 'ms', runs.map((x) => percentileMs(x.health.latenciesMs, 50))),
+    fig(
+      'analytics.health.p50',
+      lat,
+      '/healthz p50',
+      'ms',
+      runs.map((x) => percentileMs(x.health.latenciesMs, 50)),
+    ),
     h99,
     bRate,
     hRate,
-    ratioFigure({ id: 'analytics.p99.ratio', scenario: 'analytics', group: 'beacon ÷ /healthz', label: 'p99 latency', numerator: b99, denominator: h99 }),
-    ratioFigure({ id: 'analytics.rate.ratio', scenario: 'analytics', group: 'beacon ÷ /healthz', label: 'achieved rate', numerator: bRate, denominator: hRate }),
+    ratioFigure({
+      id: 'analytics.p99.ratio',
+      scenario: 'analytics',
+      group: 'beacon ÷ /healthz',
+      label: 'p99 latency',
+      numerator: b99,
+      denominator: h99,
+    }),
+    ratioFigure({
+      id: 'analytics.rate.ratio',
+      scenario: 'analytics',
+      group: 'beacon ÷ /healthz',
+      label: 'achieved rate',
+      numerator: bRate,
+      denominator: hRate,
+    }),
   ];
 }

@@ -28,8 +28,7 @@ export const embedCode = (id) =>
 /** @typedef {{ videoId: string, views: number, watchTimeSec: number }} VideoStats */
 
 /** "3 views · 1:05 watched" (last 30 days). @param {VideoStats | undefined} s */
-export const statsText = (s) =>
-  `${s?.views ?? 0} view${s?.views === 1 ? '' : 's'} · ${formatTime(s?.watchTimeSec ?? 0)} watched`;
+export const statsText = (s) => `${s?.views ?? 0} view${s?.views === 1 ? '' : 's'} · ${formatTime(s?.watchTimeSec ?? 0)} watched`;
 
 /**
  * @param {VideoSummary} v

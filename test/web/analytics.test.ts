@@ -40,8 +40,12 @@ async function publishClip(storage: LocalDiskStorage, id: string): Promise<void>
       ...['-hls_fmp4_init_filename', 'init.mp4', '-hls_segment_filename', path.join(dir, 'seg_%03d.m4s')],
       path.join(dir, 'index.m3u8'),
     ]);
-    await writeFile(path.join(dir, 'master.m3u8'), '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=320x180\nv0/index.m3u8\n');
-    for (const f of await readdir(dir)) await storage.put(`hls/${id}/${f === 'master.m3u8' ? f : `v0/${f}`}`, createReadStream(path.join(dir, f)));
+    await writeFile(
+      path.join(dir, 'master.m3u8'),
+      '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=320x180\nv0/index.m3u8\n',
+    );
+    for (const f of await readdir(dir))
+      await storage.put(`hls/${id}/${f === 'master.m3u8' ? f : `v0/${f}`}`, createReadStream(path.join(dir, f)));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -60,7 +64,10 @@ describe('viewing analytics from a Chromium playback', () => {
     sql = postgres(t.db.url, { max: 2, onnotice: () => {} });
     const storage = new LocalDiskStorage({ root: t.config.publishDir });
     const repo = new VideoRepository(sql);
-    [browser, id] = await Promise.all([launchChromium(), seedVideo(sql, storage, { uploaderId: 'parent-a', status: 'processing', title: 'Counted' })]);
+    [browser, id] = await Promise.all([
+      launchChromium(),
+      seedVideo(sql, storage, { uploaderId: 'parent-a', status: 'processing', title: 'Counted' }),
+    ]);
     await publishClip(storage, id);
     await repo.markReady(id, { hlsPrefix: `hls/${id}`, masterKey: `hls/${id}/master.m3u8`, renditions: [] });
     [owner, mod] = await Promise.all([tokenFor('parent-a', 'uploader', { ttlSec: 900 }), tokenFor('mod-1', 'moderator', { ttlSec: 900 })]);

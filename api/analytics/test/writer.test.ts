@@ -3,7 +3,12 @@ import type { RawBatch } from '../../../db/analytics.ts';
 import { BeaconWriter } from '../writer.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-const batch = (seq: number): RawBatch => ({ videoId: 'v', day: '2026-01-01', session: Buffer.alloc(16), events: [{ seq, kind: 'end', atMs: 0, data: {} }] });
+const batch = (seq: number): RawBatch => ({
+  videoId: 'v',
+  day: '2026-01-01',
+  session: Buffer.alloc(16),
+  events: [{ seq, kind: 'end', atMs: 0, data: {} }],
+});
 
 /** An insert the test finishes by hand, recording what each statement carried. */
 function manualInsert(): { calls: number[][]; finish(i: number, err?: Error): void; insert(b: readonly RawBatch[]): Promise<void> } {
