@@ -28,11 +28,24 @@ const byDay = (rows: readonly DayRollup[]): Array<z.infer<typeof DayRow>> => {
   return [...days].sort(([a], [b]) => a.localeCompare(b)).map(([day, rs]) => ({ day, ...summarize(rs) }));
 };
 
+/** Views, watch time and sessions per video, for lists. */
+function perVideo(rows: readonly DayRollup[]): Array<{ videoId: string; views: number; watchTimeSec: number; sessions: number }> {
+  const per = new Map<string, DayRollup[]>();
+  for (const row of rows) per.set(row.videoId, [...(per.get(row.videoId) ?? []), row]);
+  return [...per].map(([videoId, rs]) => {
+    const s = summarize(rs);
+    return { videoId, views: s.views, watchTimeSec: s.watchTimeSec, sessions: s.sessions };
+  });
+}
+
 /** The beacon endpoint (signed by the playback's analytics session, no account) and the owner and staff reads. */
 export function registerAnalyticsRoutes(app: FastifyInstance, o: AnalyticsRoutesOptions): void {
-  const r = app.withTypeProvider<ZodTypeProvider>();
+  registerBeaconRoute(app, o);
+  registerReadRoutes(app, o);
+}
 
-  r.post(
+function registerBeaconRoute(app: FastifyInstance, o: AnalyticsRoutesOptions): void {
+  app.withTypeProvider<ZodTypeProvider>().post(
     '/api/analytics/beacons',
     {
       schema: {
@@ -69,7 +82,10 @@ export function registerAnalyticsRoutes(app: FastifyInstance, o: AnalyticsRoutes
       return reply.status(204).send(null);
     },
   );
+}
 
+function registerReadRoutes(app: FastifyInstance, o: AnalyticsRoutesOptions): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/api/analytics/videos/:id',
     {
@@ -111,16 +127,8 @@ export function registerAnalyticsRoutes(app: FastifyInstance, o: AnalyticsRoutes
       },
     },
     async (req) => {
-      const ids = await o.ownedVideoIds(principalOf(req).id);
-      const rows = await o.analytics.rows(ids, req.query.days);
-      const per = new Map<string, DayRollup[]>();
-      for (const row of rows) per.set(row.videoId, [...(per.get(row.videoId) ?? []), row]);
-      return {
-        items: [...per].map(([videoId, rs]) => {
-          const s = summarize(rs);
-          return { videoId, views: s.views, watchTimeSec: s.watchTimeSec, sessions: s.sessions };
-        }),
-      };
+      const rows = await o.analytics.rows(await o.ownedVideoIds(principalOf(req).id), req.query.days);
+      return { items: perVideo(rows) };
     },
   );
 
