@@ -121,12 +121,13 @@ export class AnalyticsRepository {
   }
 
   /**
-   * (video, day) pairs with raw events newer than their roll-up (or none yet). Without videoIds, every video: one
-   * pass over the raw table (bounded by its retention).
+   * (video, day) pairs with raw events newer than their roll-up (or none yet), of videos that still exist. Without
+   * videoIds, every video: one pass over the raw table (bounded by its retention).
    */
   async staleDays(videoIds: readonly string[] | undefined): Promise<Array<{ videoId: string; day: string }>> {
     const rows = await this.sql<Array<{ video_id: string; day: string }>>`
       SELECT e.video_id, e.day::text AS day FROM analytics_events e
+      JOIN videos v ON v.id = e.video_id
       LEFT JOIN video_analytics a ON a.video_id = e.video_id AND a.day = e.day
       ${videoIds ? this.sql`WHERE e.video_id = ANY(${[...videoIds]}::uuid[])` : this.sql``}
       GROUP BY e.video_id, e.day, a.covered_until
