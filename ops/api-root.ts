@@ -113,6 +113,7 @@ function analyticsOf(s: SharedResources, playbackKey: string, now: (() => number
     viewSec: c.viewSec,
     rawRetentionDays: c.rawRetentionDays,
     sessionRate: c.sessionRate,
+    onWriteError: (err, events) => s.logger.error({ err: describeError(err), events }, 'analytics events lost: INSERT failed'),
     now,
   });
   return { analytics, sessions, ownedVideoIds: (uploaderId) => repo.videosOf(uploaderId), ipRate: c.ipRate };

@@ -42,6 +42,8 @@ function perVideo(rows: readonly DayRollup[]): Array<{ videoId: string; views: n
 export function registerAnalyticsRoutes(app: FastifyInstance, o: AnalyticsRoutesOptions): void {
   registerBeaconRoute(app, o);
   registerReadRoutes(app, o);
+  // Beacons are answered before they are stored: the ones still queued go to the database before it closes.
+  app.addHook('onClose', () => o.analytics.flush());
 }
 
 function registerBeaconRoute(app: FastifyInstance, o: AnalyticsRoutesOptions): void {

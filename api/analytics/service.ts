@@ -18,6 +18,10 @@ export interface AnalyticsOptions {
   readonly rawRetentionDays: number;
   /** Beacons per session per window; default 60 per 60 s. */
   readonly sessionRate?: { readonly max: number; readonly windowMs: number };
+  /** Events accepted ahead of the database before beacons wait for their INSERT; default 20 000. */
+  readonly maxBacklog?: number;
+  /** Called with the error of a failed INSERT nobody waited for (default: dropped silently). */
+  readonly onWriteError?: (err: unknown, events: number) => void;
   /** Clock in ms; default Date.now. */
   readonly now?: () => number;
 }
@@ -39,7 +43,12 @@ export class Analytics {
     this.limit = new SessionLimit({ max: o.sessionRate?.max ?? 60, windowMs: o.sessionRate?.windowMs ?? 60_000, now: this.now });
   }
 
-  /** Verifies the session, applies the caps and stores the batch raw. Throws ANALYTICS_* codes. */
+  /**
+   * Verifies the session, applies the caps and queues the batch for the next INSERT. Throws ANALYTICS_* codes.
+   * Resolves once the beacon is accepted, not stored: the player never retries a beacon (sendBeacon cannot even read
+   * the answer), so waiting for the database would only add its latency to every request. Only when the writer is
+   * more than maxBacklog events behind does a beacon wait for its INSERT: that bounds memory, and slows senders down.
+   */
   async ingest(b: BeaconBody): Promise<void> {
     if (b.events.length > MAX_EVENTS) {
       throw new PipelineError('ANALYTICS_BATCH_TOO_LARGE', `${b.events.length} events in one beacon.`, { events: b.events.length });
@@ -48,12 +57,15 @@ export class Analytics {
     // A session of a day whose raw events may already be gone would rewrite that day's roll-up from its own events alone.
     if (s.day < this.oldestOpenDay()) throw new PipelineError('ANALYTICS_SESSION_EXPIRED', `Session of ${s.day} is past retention.`);
     if (!this.limit.take(s.id)) throw new PipelineError('ANALYTICS_RATE_LIMITED', 'Beacon budget of this session used up.');
-    await this.writer.write({
-      videoId: b.videoId,
-      day: s.day,
-      session: s.hash,
-      events: b.events.map((e) => ({ seq: e.seq, kind: e.type, atMs: e.at, data: dataOf(e) })),
-    });
+    const events = b.events.map((e) => ({ seq: e.seq, kind: e.type, atMs: e.at, data: dataOf(e) }));
+    const stored = this.writer.write({ videoId: b.videoId, day: s.day, session: s.hash, events });
+    if (this.writer.backlog > (this.o.maxBacklog ?? 20_000)) return stored;
+    stored.catch((err: unknown) => this.o.onWriteError?.(err, events.length));
+  }
+
+  /** Writes every accepted beacon (the API calls it when closing). */
+  flush(): Promise<void> {
+    return this.writer.drain();
   }
 
   /** The first day whose raw events are all kept; earlier ones are deleted by expireRaw. */
@@ -66,8 +78,8 @@ export class Analytics {
    * first, so an answer always includes every beacon received up to a second before it.
    */
   async refresh(videoIds?: readonly string[]): Promise<number> {
-    if (videoIds && !videoIds.length) return 0;
     await this.writer.drain();
+    if (videoIds && !videoIds.length) return 0;
     const stale = await this.o.repo.staleDays(videoIds);
     for (const { videoId, day } of stale) await this.o.repo.upsert(await this.rollup(videoId, day));
     return stale.length;

@@ -4,7 +4,7 @@ import type { RawBatch } from '../../db/analytics.ts';
  * Group commit for beacons: while `concurrency` INSERTs are running, arriving beacons queue up, and the next INSERT
  * takes all of them (one statement, one transaction, one WAL flush). An idle writer writes a beacon at once, so a quiet
  * server adds no delay; a busy one writes fewer, bigger statements instead of queueing one transaction per beacon,
- * which is what keeps p99 low at hundreds of beacons a second. Each beacon still waits for its own INSERT: 204 = stored.
+ * which is what keeps the database from becoming the queue at hundreds of beacons a second.
  */
 export interface BeaconWriterOptions {
   /** Stores several beacons' events in one statement. */
@@ -15,6 +15,7 @@ export interface BeaconWriterOptions {
 
 interface Pending {
   readonly batches: RawBatch[];
+  events: number;
   readonly done: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
@@ -23,6 +24,7 @@ interface Pending {
 export class BeaconWriter {
   private pending: Pending | undefined;
   private readonly writes = new Set<Promise<void>>();
+  private queued = 0;
 
   constructor(private readonly o: BeaconWriterOptions) {}
 
@@ -30,8 +32,15 @@ export class BeaconWriter {
   write(b: RawBatch): Promise<void> {
     const p = (this.pending ??= this.open());
     p.batches.push(b);
+    p.events += b.events.length;
+    this.queued += b.events.length;
     if (this.writes.size < (this.o.concurrency ?? 2)) this.flush();
     return p.done;
+  }
+
+  /** Events accepted but not yet written (queued or in a running INSERT). */
+  get backlog(): number {
+    return this.queued;
   }
 
   /** Writes the open group now; resolves when every write started so far has finished (readers call it first). */
@@ -49,7 +58,7 @@ export class BeaconWriter {
     });
     // The group's callers get its error; this only keeps it from counting as unhandled when drain() wrote the group.
     done.catch(() => undefined);
-    return { batches: [], done, resolve, reject };
+    return { batches: [], events: 0, done, resolve, reject };
   }
 
   private flush(): void {
@@ -60,6 +69,7 @@ export class BeaconWriter {
     this.writes.add(w);
     void w.finally(() => {
       this.writes.delete(w);
+      this.queued -= p.events;
       // What queued up meanwhile goes out as the next group.
       if (this.pending) this.flush();
     });

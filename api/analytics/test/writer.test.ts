@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RawBatch } from '../../../db/analytics.ts';
+import type { AnalyticsRepository } from '../../../db/analytics.ts';
+import { Analytics } from '../service.ts';
+import { AnalyticsSessions } from '../session-token.ts';
 import { BeaconWriter } from '../writer.ts';
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -71,5 +74,51 @@ describe('beacon group commit', () => {
     expect(drained).toBe(false);
     m.finish(1);
     await d;
+  });
+
+  it('counts the backlog until each INSERT finishes', async () => {
+    const m = manualInsert();
+    const w = new BeaconWriter({ insert: m.insert, concurrency: 1 });
+    const a = w.write(batch(0));
+    const b = w.write(batch(1));
+    expect(w.backlog).toBe(2);
+    m.finish(0);
+    await a;
+    await tick();
+    expect(w.backlog).toBe(1);
+    m.finish(1);
+    await b;
+    await tick();
+    expect(w.backlog).toBe(0);
+  });
+});
+
+describe('beacon intake', () => {
+  const VIDEO = '00000000-0000-4000-8000-000000000001';
+  const sessions = new AnalyticsSessions({ key: 'k'.repeat(40), ttlSec: 3600 });
+  const body = (seq: number) => ({
+    videoId: VIDEO,
+    session: sessions.issue(VIDEO),
+    events: [{ type: 'end' as const, seq, at: 0, pos: 1 }],
+  });
+
+  it('answers once accepted, reports a failed INSERT, and waits for the database when too far behind', async () => {
+    const m = manualInsert();
+    const lost: number[] = [];
+    const repo = { insert: m.insert } as unknown as AnalyticsRepository;
+    const a = new Analytics({ repo, sessions, rawRetentionDays: 7, maxBacklog: 1, onWriteError: (_e, n) => lost.push(n) });
+    await a.ingest(body(0)); // resolves before its INSERT finished
+    m.finish(0, new Error('db down'));
+    await tick();
+    expect(lost).toEqual([1]);
+    void a.ingest(body(1));
+    let stored = false;
+    const waiting = a.ingest(body(2)).then(() => (stored = true)); // backlog 2 > 1: waits for its INSERT
+    await tick();
+    expect(stored).toBe(false);
+    m.finish(1);
+    await tick();
+    m.finish(2);
+    await waiting;
   });
 });
