@@ -42,7 +42,11 @@ describe('analytics beacons and roll-ups', () => {
   let admin: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ roles: ['api'], env: { ANALYTICS_SESSION_RATE_MAX: '5', ANALYTICS_VIEW_SECONDS: '2' } });
+    // The per-IP beacon budget sits above what the other tests send (about 30), so the last test can reach it.
+    t = await startTestApp({
+      roles: ['api'],
+      env: { ANALYTICS_SESSION_RATE_MAX: '5', ANALYTICS_VIEW_SECONDS: '2', ANALYTICS_IP_RATE_MAX: '60' },
+    });
     sql = postgres(t.db.url, { max: 2, onnotice: () => {} });
     const storage = new LocalDiskStorage({ root: t.config.publishDir });
     mine = await seedVideo(sql, storage, { uploaderId: 'parent-a' });
@@ -212,5 +216,14 @@ describe('analytics beacons and roll-ups', () => {
     const stale = new AnalyticsSessions({ key: TEST_PLAYBACK_KEY, ttlSec: 30 * 86_400, now: () => Date.now() - 10 * 86_400_000 });
     const late = await beacon({ videoId: mine, session: stale.issue(mine), events: [{ type: 'end', seq: 1, at: 1, pos: 3 }] });
     expect([late.status, codeOf(late)]).toEqual([403, 'ANALYTICS_SESSION_EXPIRED']);
+  });
+
+  it('limits beacons per client IP too, whatever sessions it holds (runs last: it spends the budget)', async () => {
+    const codes = new Set<string | undefined>();
+    for (let i = 0; i < 70 && !codes.has('API_RATE_LIMITED'); i++) {
+      const r = await beacon({ videoId: mine, session: await session(mine), events: [{ type: 'end', seq: 0, at: 0, pos: 0 }] });
+      codes.add(r.status === 204 ? 'stored' : codeOf(r));
+    }
+    expect([...codes]).toEqual(['stored', 'API_RATE_LIMITED']);
   });
 });
