@@ -14,6 +14,8 @@ import type { TusIngest } from '../ingest/tus.ts';
 import type { DownloadBuilder } from '../pipeline/download.ts';
 import type { UploadTokens } from '../ingest/upload-token.ts';
 import type { ObjectStorage } from '../storage/types.ts';
+import { registerAnalyticsRoutes, type AnalyticsRoutesOptions } from './analytics/routes.ts';
+import type { AnalyticsSessions } from './analytics/session-token.ts';
 import { authenticate, type TokenVerifier } from './auth.ts';
 import { registerApiCors } from './cors.ts';
 import { installErrorHandler } from './errors.ts';
@@ -89,6 +91,8 @@ export interface ApiOptions {
   readonly viewerDownloads?: boolean;
   /** Local stores served through presigned URLs (a local archive handing Stream a URL); default none. */
   readonly signedObjects?: readonly SignedObjectRoutesOptions[];
+  /** Viewing analytics: beacon intake, owner and staff reads, sessions issued with public playback; default off. */
+  readonly analytics?: Omit<AnalyticsRoutesOptions, 'videos'> & { readonly sessions: AnalyticsSessions };
 }
 
 /** One route as registered (onRoute), documented or hidden from the OpenAPI document. */
@@ -194,8 +198,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   await app.register(async (browserApi) => {
     await registerApiCors(browserApi, o.corsOrigins ?? []);
     registerUploadTokenRoutes(browserApi, { tokens: o.uploadTokens, rateLimit: o.uploadRateLimit });
-    registerVideoRoutes(browserApi, { ...o, access });
-    registerModerationRoutes(browserApi, { ...o, access });
+    const analyticsSessions = o.analytics?.sessions;
+    registerVideoRoutes(browserApi, { ...o, access, analyticsSessions });
+    registerModerationRoutes(browserApi, { ...o, access, analyticsSessions });
     if (o.retryVideo) registerRetryRoutes(browserApi, { videos: o.videos, retry: o.retryVideo });
     if (o.captions) await browserApi.register(captionsPlugin, { videos: o.videos, captions: o.captions });
     if (o.downloads)
@@ -207,7 +212,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       access,
       captions: o.captions,
       viewerDownloads: o.viewerDownloads,
+      analyticsSessions: o.analytics?.sessions,
     });
+    if (o.analytics) registerAnalyticsRoutes(browserApi, { ...o.analytics, videos: o.videos });
   });
   registerStaticRoutes(app, { playerDir: o.playerDir });
   if (o.streamWebhook) await registerStreamWebhook(app, o.streamWebhook);

@@ -30,6 +30,7 @@ export function quickConfig(): BenchConfig {
     ingest: { bytes: 48 * MiB, chunkBytes: 16 * MiB },
     e2eSources: [{ content: 'grain', width: 640, height: 360, fps: 30, durationSec: 4, bitrateKbps: 2_000 }],
     scaleOut: { source: { content: 'grain', width: 320, height: 180, fps: 30, durationSec: 24, bitrateKbps: 800 }, chunkSec: 6 },
+    analyticsLoad: { rate: 500, seconds: 3 },
   };
 }
 
@@ -77,5 +78,7 @@ export function fullConfig(): BenchConfig {
     e2eSources: E2E_SOURCES,
     // The measure: a 10-minute 720p upload; chunks of 60 s (30 s and more cost ~1 % CPU, bench/chunked-cost.ts).
     scaleOut: { source: E2E_SOURCES[3]!, chunkSec: 60 },
+    // The load target: 500 beacons/s with p99 < 50 ms on this box.
+    analyticsLoad: { rate: 500, seconds: 10 },
   };
 }

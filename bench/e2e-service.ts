@@ -64,6 +64,8 @@ export interface E2eServiceOptions {
    * list when one is given: the scale-out bench. Default: one process with both roles, as `npm start`.
    */
   readonly workers?: ReadonlyArray<{ readonly cpus?: string }>;
+  /** Start a clamd for the service; default true. An API-only service (workers: []) that scans nothing needs none. */
+  readonly clamd?: boolean;
 }
 
 export async function startE2eService(o: E2eServiceOptions): Promise<E2eService> {
@@ -85,7 +87,7 @@ export async function startE2eService(o: E2eServiceOptions): Promise<E2eService>
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    clamd = await startDevClamd({ dir: path.join(dir, 'clamd') });
+    if (o.clamd !== false) clamd = await startDevClamd({ dir: path.join(dir, 'clamd') });
     const main = ['--import', 'tsx', path.join(ROOT, 'ops', 'main.ts')];
     const env = {
       ...process.env,
@@ -95,7 +97,7 @@ export async function startE2eService(o: E2eServiceOptions): Promise<E2eService>
       DATABASE_URL: db.url,
       REDIS_URL,
       QUEUE_PREFIX: `ksb${randomBytes(4).toString('hex')}`,
-      CLAMD_SOCKET: clamd.socket,
+      ...(clamd ? { CLAMD_SOCKET: clamd.socket } : {}),
       LOG_LEVEL: 'info',
       JWT_SECRET: jwtSecret,
       PLAYBACK_SIGNING_KEY: randomBytes(24).toString('hex'),

@@ -1,3 +1,4 @@
+import { analyticsScenario } from './scenarios/analytics.ts';
 import { endToEndScenario } from './scenarios/end-to-end.ts';
 import { ingestScenario } from './scenarios/ingest.ts';
 import { timeToPlayableScenario } from './scenarios/time-to-playable.ts';
@@ -18,6 +19,7 @@ export const SCENARIOS: readonly Scenario[] = [
   timeToPlayableScenario,
   endToEndScenario,
   scaleOutScenario,
+  analyticsScenario,
 ];
 
 /** The registered scenarios `only` selects (all when absent); unknown ids are an error, not a silent no-op. */

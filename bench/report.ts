@@ -21,7 +21,7 @@ export const FigureSchema = z.object({
   scenario: z.string().min(1),
   group: z.string().min(1),
   label: z.string().min(1),
-  unit: z.enum(['s', 'fps', 'x realtime', 'MiB/s', 'MiB', 'ratio']),
+  unit: z.enum(['s', 'ms', 'req/s', 'fps', 'x realtime', 'MiB/s', 'MiB', 'ratio']),
   stat: StatSchema,
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
   reference: z.string().optional(),

@@ -11,7 +11,7 @@ export interface Stat {
   readonly samples: readonly number[];
 }
 
-export type Unit = 's' | 'fps' | 'x realtime' | 'MiB/s' | 'MiB' | 'ratio';
+export type Unit = 's' | 'ms' | 'req/s' | 'fps' | 'x realtime' | 'MiB/s' | 'MiB' | 'ratio';
 
 /** A target a ratio should meet (e.g. pipeline/hand ≤ 1.05, per-rung/pipeline ≥ 1.3). */
 export interface Target {
@@ -78,6 +78,8 @@ export interface BenchConfig {
   readonly e2eSources: readonly SourceSpec[];
   /** Where the end-to-end scenario appends the service's log (`--service-log`); default nowhere. */
   readonly serviceLog?: string;
+  /** The analytics beacon load: requests per second and seconds per measurement; absent skips the scenario. */
+  readonly analyticsLoad?: { readonly rate: number; readonly seconds: number };
   /** Scenario ids to run; default every registered scenario. */
   readonly only?: readonly string[];
 }

@@ -268,6 +268,17 @@ export const ERROR_DEFINITIONS = {
     status: 403,
     hint: 'Downloads are for the video owner (and moderators); this deployment does not offer them to viewers (DOWNLOADS_FOR_VIEWERS).',
   },
+  // Viewing analytics: beacons from the player (api/analytics/).
+  ANALYTICS_SESSION_INVALID: {
+    status: 403,
+    hint: 'The analytics session does not match this video or was not issued by this server; send the analyticsSession of a playback answer.',
+  },
+  ANALYTICS_SESSION_EXPIRED: { status: 403, hint: 'The analytics session expired; the next playback answer carries a fresh one.' },
+  ANALYTICS_BATCH_TOO_LARGE: { status: 413, hint: 'Send at most 50 events and 16 KiB per beacon; flush more often.' },
+  ANALYTICS_RATE_LIMITED: {
+    status: 429,
+    hint: 'Too many beacons for this session; batch events (one beacon per heartbeat). Operators: ANALYTICS_SESSION_RATE_MAX.',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;

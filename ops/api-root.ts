@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { Analytics } from '../api/analytics/service.ts';
+import { AnalyticsSessions } from '../api/analytics/session-token.ts';
 import { createTokenVerifier } from '../api/auth.ts';
 import { PlaybackSigner } from '../api/playback/signing.ts';
 import type { LocalVideoFiles } from '../api/routes/videos.ts';
-import { buildApi } from '../api/server.ts';
+import { buildApi, type ApiOptions } from '../api/server.ts';
 import { describeError } from '../core/errors.ts';
 import { CaptionRepository } from '../db/captions.ts';
+import { AnalyticsRepository } from '../db/analytics.ts';
 import { UploadQuotaLedger } from '../db/upload-quota.ts';
 import { VideoAdminRepository } from '../db/video-admin.ts';
 import { DiskSpace } from '../ingest/disk-space.ts';
@@ -101,6 +104,23 @@ function filesOf(s: SharedResources): LocalVideoFiles {
   };
 }
 
+/** Beacon intake and roll-ups; session tokens are keyed off the playback signing key, like the URLs they go with. */
+function analyticsOf(s: SharedResources, playbackKey: string, now: (() => number) | undefined): NonNullable<ApiOptions['analytics']> {
+  const c = s.config.analytics;
+  const sessions = new AnalyticsSessions({ key: playbackKey, ttlSec: c.sessionTtlSec, now });
+  const repo = new AnalyticsRepository(s.sql);
+  const analytics = new Analytics({
+    repo,
+    sessions,
+    viewSec: c.viewSec,
+    rawRetentionDays: c.rawRetentionDays,
+    sessionRate: c.sessionRate,
+    onWriteError: (err, events) => s.logger.error({ err: describeError(err), events }, 'analytics events lost: INSERT failed'),
+    now,
+  });
+  return { analytics, sessions, ownedVideoIds: (uploaderId) => repo.videosOf(uploaderId), ipRate: c.ipRate };
+}
+
 /** The API process role: tus ingest, the fastify app and its readiness checks. Returns the listening app. */
 export async function startApiRole(
   s: SharedResources,
@@ -122,6 +142,7 @@ export async function startApiRole(
   if (!config.playback.signingKey) logger.warn('PLAYBACK_SIGNING_KEY unset: using a random key; playback URLs die with this process');
   const sc = config.storage;
   const admin = new VideoAdminRepository(s.sql);
+  const playbackKey = config.playback.signingKey ?? randomBytes(32).toString('hex');
   const api = await buildApi({
     logger,
     videos: s.videos,
@@ -149,7 +170,7 @@ export async function startApiRole(
       ),
     verifier: createTokenVerifier(config.jwt),
     signer: new PlaybackSigner({
-      key: config.playback.signingKey ?? randomBytes(32).toString('hex'),
+      key: playbackKey,
       ttlSec: config.playback.ttlSec,
       previewTtlSec: config.playback.previewTtlSec,
       now: o.now,
@@ -176,6 +197,7 @@ export async function startApiRole(
     captions: new CaptionRepository(s.sql),
     downloads: new DownloadBuilder({ storage: storages.publish, ffmpegPath: s.bin.ffmpegPath, logger }),
     viewerDownloads: config.playback.viewerDownloads,
+    analytics: config.analytics.enabled ? analyticsOf(s, playbackKey, o.now) : undefined,
   });
   cleanups.push(() => api.close());
   const url = await api.listen({ host: config.host, port: config.port });

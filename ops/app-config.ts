@@ -1,3 +1,4 @@
+import type { AnalyticsConfig } from './analytics-config.ts';
 import type { StorageConfig } from './storage-config.ts';
 
 /** pino levels LOG_LEVEL accepts. */
@@ -94,4 +95,6 @@ export interface AppConfig {
   };
   /** Publish bucket, master archive, retention and Cloudflare Stream (ops/storage-config.ts). */
   readonly storage: StorageConfig;
+  /** Viewing analytics (ops/analytics-config.ts). */
+  readonly analytics: AnalyticsConfig;
 }

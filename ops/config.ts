@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
+import { AnalyticsEnvShape, analyticsConfigFrom } from './analytics-config.ts';
 import { LOG_LEVELS, type AppConfig } from './app-config.ts';
 import { StorageEnvShape, storageConfigFrom, storageEnvIssues } from './storage-config.ts';
 
@@ -180,6 +181,7 @@ const EnvSchema = z
     /** How often worker processes move stored webhook events from the outbox table into the delivery queue. */
     WEBHOOK_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
     ...StorageEnvShape,
+    ...AnalyticsEnvShape,
   })
   .refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
   .refine((e) => e.DEPENDENCY_BACKOFF_MAX_MS >= e.DEPENDENCY_BACKOFF_MS, {
@@ -312,5 +314,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       relayIntervalMs: e.WEBHOOK_RELAY_INTERVAL_MS,
     },
     storage: storageConfigFrom(e, dataDir),
+    analytics: analyticsConfigFrom(e),
   };
 }

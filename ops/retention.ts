@@ -1,4 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { Analytics } from '../api/analytics/service.ts';
+import { AnalyticsSessions } from '../api/analytics/session-token.ts';
 import { describeError } from '../core/errors.ts';
+import { AnalyticsRepository } from '../db/analytics.ts';
+import type { Sql } from '../db/client.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Logger as PinoLogger } from 'pino';
 import { ArchiveRecords } from '../db/archive-records.ts';
@@ -54,9 +59,32 @@ export function startRetentionTimer(o: RetentionTimerOptions): { stop(): void } 
   return { stop: () => clearInterval(timer) };
 }
 
+/**
+ * Raw analytics events of days older than ANALYTICS_RAW_RETENTION_DAYS: every stale day is rolled up first (so the
+ * video_analytics rows are final), then the raw rows are deleted.
+ */
+export async function expireAnalyticsEvents(
+  sql: Sql,
+  config: AppConfig,
+  logger: PinoLogger,
+): Promise<{ rolledUp: number; deleted: number }> {
+  const a = config.analytics;
+  const analytics = new Analytics({
+    repo: new AnalyticsRepository(sql),
+    // Expiry verifies no session; the key only completes the object (a random one when none is configured).
+    sessions: new AnalyticsSessions({ key: config.playback.signingKey ?? randomBytes(32).toString('hex'), ttlSec: a.sessionTtlSec }),
+    viewSec: a.viewSec,
+    rawRetentionDays: a.rawRetentionDays,
+  });
+  const r = await analytics.expireRaw();
+  logger.info({ ...r, retentionDays: a.rawRetentionDays }, 'raw analytics events expired');
+  return r;
+}
+
 /** One sweep from the command line (`npm run retention`), for cron setups with STAGING_SWEEP_HOURS=0. */
 export async function runRetentionOnce(config: AppConfig, logger: PinoLogger): Promise<{ deleted: number; kept: number }> {
   return withDbAndStorages(config, logger, async (sql, storages) => {
+    await expireAnalyticsEvents(sql, config, logger);
     if (!storages.archive) return { deleted: 0, kept: 0 };
     const records = new ArchiveRecords(sql);
     const r = await cleanStagingCopies({
@@ -75,6 +103,7 @@ if (isMain(import.meta.url)) {
   const usage = `usage: npm run retention
   One sweep of the archive's staging copies older than STAGING_RETENTION_DAYS (verified, then deleted), day-old
   .part files of killed writes, and a poll of Cloudflare Stream for videos whose webhook never came. Idempotent; the
-  worker processes run the same sweep on a timer. Configuration from the environment (README "Configuration").`;
+  worker processes run the same sweep on a timer. Also rolls up and deletes raw analytics events older than
+  ANALYTICS_RAW_RETENTION_DAYS (run it daily from cron for that). Configuration from the environment (README "Configuration").`;
   runCli('retention', usage, runRetentionOnce, (r, logger) => logger.info(r, 'staging retention sweep done'));
 }

@@ -1,6 +1,6 @@
 // @ts-check
 // The embeddable player page: /embed/<video id> (fetches a signed URL from /api/playback/<id>) or
-// /embed?src=<signed master URL>[&poster=…&storyboard=…] (URLs the embedding site got from the API).
+// /embed?src=<signed master URL>[&poster=…&storyboard=…&session=…] (URLs the embedding site got from the API).
 // When a signature expires, a fresh URL comes from /api/playback/<id> (the id is in the URL path /hls/<id>/…).
 import { createPlayer } from './lib/hls-player.js';
 import { messageFor } from './lib/messages.js';
@@ -25,7 +25,14 @@ const status = /** @type {HTMLElement} */ (root.querySelector('[data-role="statu
 
 async function start() {
   // With a signed URL, the embedding site passes the rest of the API's playback object along (all signed too).
-  if (src) return player.load({ url: src, posterUrl: params.get('poster'), storyboardUrl: params.get('storyboard') });
+  if (src)
+    return player.load({
+      url: src,
+      posterUrl: params.get('poster'),
+      storyboardUrl: params.get('storyboard'),
+      // The answer's analyticsSession, when the embedding site passes it on: without it nothing is counted.
+      analyticsSession: params.get('session'),
+    });
   if (!videoId) {
     status.textContent = 'No video given.';
     return;

@@ -4,6 +4,7 @@
 // a selection at once; a decision can be undone for a few seconds (the API's undo window).
 import { bulkSummary, decideMany, undoMany } from './lib/bulk-actions.js';
 import { BulkSelection, showSelection } from './lib/bulk-select.js';
+import { showTotals } from './lib/analytics-totals.js';
 import { createPlayer } from './lib/hls-player.js';
 import { messageFor } from './lib/messages.js';
 import { metaText, queueItem } from './lib/queue-item.js';
@@ -305,4 +306,5 @@ if (!token) showError('AUTH_MISSING_TOKEN');
 else {
   poll();
   setInterval(poll, POLL_MS);
+  showTotals($('totals'), token);
 }

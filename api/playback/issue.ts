@@ -7,6 +7,8 @@ import { signedHlsUrl, type PlaybackGrant, type PlaybackSigner } from './signing
 
 export interface PlaybackIssuerOptions {
   readonly signer: PlaybackSigner;
+  /** Issues analytics session tokens with public playback; default none (answers carry analyticsSession: null). */
+  readonly analyticsSessions?: { issue(videoId: string): string };
 }
 
 /** `hls/<id>/a/b.jpg` → `a/b.jpg`, for keys inside the video's package; undefined otherwise. */
@@ -33,6 +35,8 @@ export function issueGrant(o: PlaybackIssuerOptions, v: VideoRow, grant: Playbac
     expiresAt: new Date(expiresAt * 1000).toISOString(),
     scope: grant.audience === 'public' ? 'public' : 'preview',
     audience: grant.audience,
+    // Only real viewers' sessions count: owners' and moderators' previews would inflate the numbers.
+    analyticsSession: grant.audience === 'public' ? (o.analyticsSessions?.issue(v.id) ?? null) : null,
   };
 }
 

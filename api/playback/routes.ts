@@ -22,6 +22,8 @@ export interface PlaybackRoutesOptions {
   readonly signer: PlaybackSigner;
   /** Cached per-video access state that every /hls request is checked against. */
   readonly access: AccessStateCache;
+  /** Issues analytics session tokens with public playback answers; default none. */
+  readonly analyticsSessions?: { issue(videoId: string): string };
   /** Origins allowed to embed the player (CORS); default none (same origin only). */
   readonly corsOrigins?: readonly string[];
   /** Caption tracks, added to masters and served under subs/; default none. */

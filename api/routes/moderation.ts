@@ -23,6 +23,8 @@ export interface ModerationRoutesOptions {
   readonly undoWindowMs?: number;
   /** Clock in ms for the undo window; default Date.now. */
   readonly now?: () => number;
+  /** Issues analytics sessions with the public playback of a video's details; default none. */
+  readonly analyticsSessions?: { issue(videoId: string): string };
 }
 
 /** Queue filters, as query parameters of GET /api/moderation/queue. */

@@ -24,6 +24,10 @@ export const Playback = z
     audience: z
       .enum(['public', 'owner', 'moderator'])
       .describe("Whom the signature was issued to; previews are short-lived and re-checked against that caller's right"),
+    analyticsSession: z
+      .string()
+      .nullable()
+      .describe('Credential of POST /api/analytics/beacons for this playback (public playback only; previews are not counted)'),
   })
   .nullable();
 

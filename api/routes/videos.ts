@@ -46,7 +46,10 @@ export interface VideoRoutesOptions {
   /** Archive store; default none (DELETE ?archive=true then answers API_ARCHIVE_UNAVAILABLE). */
   readonly archive?: VideoArchive;
   /** Removes a still-queued transcode job; default: none. */
-  readonly cancelJob?: (videoId: string) => Promise<void>;
+  readonly cancelJob?: (
+    videoId: string,
+  ) => Promise<void>; /** Issues analytics sessions with the public playback of a video's details; default none. */
+  readonly analyticsSessions?: { issue(videoId: string): string };
 }
 
 const IdParams = z.object({ id: z.uuid() });

@@ -3,6 +3,7 @@
 // (Safari, iOS) otherwise; custom controls so the seek bar can show storyboard thumbnails and a quality menu.
 /* global Hls */
 import { CaptionsMenu, hlsCaptions, liftCuesAboveControls, nativeCaptions } from './captions-menu.js';
+import { PlaybackAnalytics } from './analytics.js';
 import { messageFor } from './messages.js';
 import { codeOf, fillQualityMenu, wireControls, wireKeyboard } from './player-controls.js';
 import { TEMPLATE } from './player-template.js';
@@ -49,6 +50,8 @@ class Player {
   /** @type {Cue[]} */
   #cues = [];
   #refreshes = 0;
+  /** @type {PlaybackAnalytics | null} */
+  #analytics = null;
 
   /**
    * @param {HTMLElement} root
@@ -99,6 +102,7 @@ class Player {
       title.textContent = playback.title ?? '';
       title.toggleAttribute('hidden', !playback.title);
     }
+    this.#trackSession(playback);
     if (playback.posterUrl) video.poster = playback.posterUrl;
     else video.removeAttribute('poster');
     this.#showStoryboard(playback.storyboardUrl);
@@ -116,9 +120,25 @@ class Player {
   }
 
   destroy() {
+    this.#analytics?.close();
+    this.#analytics = null;
     this.#destroyHls();
     this.#video.removeAttribute('src');
     this.#video.load();
+  }
+
+  /**
+   * Beacons for public playback (the answer carries a session). A renewed link of the same video keeps the session it
+   * started with, so a refresh mid-video does not count as a second viewing.
+   * @param {Playback} playback
+   */
+  #trackSession(playback) {
+    const videoId = /\/hls\/([0-9a-f-]{36})\//i.exec(playback.url)?.[1];
+    if (this.#analytics && this.#analytics.o.videoId === videoId) return;
+    this.#analytics?.close();
+    this.#analytics = null;
+    if (videoId && playback.analyticsSession)
+      this.#analytics = new PlaybackAnalytics({ videoId, session: playback.analyticsSession, video: this.#video, root: this.#root });
   }
 
   /** @param {string} text */
@@ -143,6 +163,7 @@ class Player {
     const hls = new Hls({ startPosition: startAt ?? -1 });
     this.#hls = hls;
     window.__hls = hls; // tests and devtools inspect levels / currentLevel
+    this.#analytics?.attachHls(hls);
     hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
       fillQualityMenu(this.#quality, data.levels);
       this.#captions.refresh();

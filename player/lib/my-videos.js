@@ -1,7 +1,7 @@
 // @ts-check
 // The uploader's own videos (GET /api/videos lists only the caller's for uploaders): status in words, a link to
 // watch, and for published videos the embed code to put on another page.
-import { formatAge } from './format.js';
+import { formatAge, formatTime } from './format.js';
 import { messageFor } from './messages.js';
 import { api } from './session.js';
 
@@ -25,12 +25,18 @@ export function statusWord(v) {
 export const embedCode = (id) =>
   `<div data-kidstream-video="${id}"></div>\n<script src="${location.origin}/player/embed.js" async></script>`;
 
+/** @typedef {{ videoId: string, views: number, watchTimeSec: number }} VideoStats */
+
+/** "3 views · 1:05 watched" (last 30 days). @param {VideoStats | undefined} s */
+export const statsText = (s) => `${s?.views ?? 0} view${s?.views === 1 ? '' : 's'} · ${formatTime(s?.watchTimeSec ?? 0)} watched`;
+
 /**
  * @param {VideoSummary} v
  * @param {((v: VideoSummary) => void) | undefined} onEdit
+ * @param {VideoStats | undefined} stats
  * @returns {HTMLLIElement}
  */
-function row(v, onEdit) {
+function row(v, onEdit, stats) {
   const li = document.createElement('li');
   li.className = 'my-video';
   li.dataset.id = v.id;
@@ -48,6 +54,13 @@ function row(v, onEdit) {
     edit.setAttribute('aria-label', `Edit “${v.title}”`);
     edit.addEventListener('click', () => onEdit(v));
     li.append(edit);
+  }
+  if (v.moderation.status === 'approved') {
+    const numbers = document.createElement('span');
+    numbers.className = 'meta stats';
+    numbers.title = 'Last 30 days';
+    numbers.textContent = statsText(stats);
+    li.append(numbers);
   }
   if (v.status === 'ready') {
     const watch = document.createElement('a');
@@ -89,7 +102,10 @@ function row(v, onEdit) {
 export async function showMyVideos(list, empty, token, onEdit) {
   /** @type {{ items: VideoSummary[] }} */
   const { items } = await api('/api/videos?limit=20', { token });
-  list.replaceChildren(...items.map((v) => row(v, onEdit)));
+  // Numbers are a nicety: the list shows without them when analytics are off or the call fails.
+  const stats = /** @type {{ items: VideoStats[] }} */ (await api('/api/analytics/my-videos', { token }).catch(() => ({ items: [] })));
+  const byId = new Map(stats.items.map((x) => [x.videoId, x]));
+  list.replaceChildren(...items.map((v) => row(v, onEdit, byId.get(v.id))));
   empty.hidden = items.length > 0;
   document.body.dataset.myVideos = String(items.length);
 }

@@ -81,7 +81,7 @@ export async function api(path, { token, method = 'GET', body } = {}) {
 // The API's JSON as the pages read it: only the fields they use. api/routes/video-view.ts is the contract.
 /**
  * A signed playback object (`GET /api/playback/:id`, or a video's `playback`); the embed page builds one from its URL.
- * @typedef {{ url: string, title?: string, posterUrl?: string | null, storyboardUrl?: string | null, scope?: 'public' | 'preview' }} Playback
+ * @typedef {{ url: string, title?: string, posterUrl?: string | null, storyboardUrl?: string | null, scope?: 'public' | 'preview', analyticsSession?: string | null }} Playback
  */
 /**
  * A video as lists show it (`GET /api/moderation/queue` items).

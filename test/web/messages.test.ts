@@ -5,7 +5,7 @@ import { ERROR_DEFINITIONS } from '../../core/errors.ts';
  * Prefixes of codes that can reach a page: answers of the API the pages call, and a video's error_code, which holds
  * whatever ended its job (storage and packaging failures included) and is shown on the upload and moderation pages.
  */
-const SHOWN_ON_PAGES = /^(INGEST|TRANSCODE|PACKAGE|STORAGE|API|AUTH|MODERATION|PLAYBACK)_/;
+const SHOWN_ON_PAGES = /^(INGEST|TRANSCODE|PACKAGE|STORAGE|API|AUTH|MODERATION|PLAYBACK|ANALYTICS)_/;
 /** Codes only operators (boot, CLIs) or machine peers (Cloudflare Stream, webhook receivers) ever see. */
 const OPERATOR_ONLY = /^(OPS|DB|STREAM|WEBHOOK)_/;
 /** api/errors.ts answers failures that carry no code of ours with this one. */
