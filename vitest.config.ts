@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
  * belongs here.
  */
 export const SERIAL = [
+  'api/test/downloads.test.ts',
   'api/test/integrations.test.ts',
   'api/test/readiness.test.ts',
   'api/test/webhooks.test.ts',
