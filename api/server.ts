@@ -21,9 +21,10 @@ import { AccessStateCache } from './playback/access-cache.ts';
 import { playbackPlugin } from './playback/routes.ts';
 import type { PlaybackSigner } from './playback/signing.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { registerPersonalDataRoutes, type PersonalDataRoutesOptions } from './routes/me.ts';
 import { registerModerationRoutes } from './routes/moderation.ts';
 import { registerRetryRoutes, type RetryVideo } from './routes/retry.ts';
-import { registerVideoRoutes, type LocalVideoFiles, type VideoArchive } from './routes/videos.ts';
+import { registerVideoRoutes, type LocalVideoFiles, type StreamCopies, type VideoArchive } from './routes/videos.ts';
 import { registerSignedObjectRoutes, type SignedObjectRoutesOptions } from './object-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 import { registerStreamWebhook, type StreamWebhookOptions } from './stream-webhook.ts';
@@ -73,6 +74,10 @@ export interface ApiOptions {
   readonly files?: LocalVideoFiles;
   readonly archive?: VideoArchive;
   readonly cancelJob?: (videoId: string) => Promise<void>;
+  /** Cloudflare Stream copies, deleted with their video; default none. */
+  readonly stream?: StreamCopies;
+  /** Export and erasure of a user's data (/api/me, /api/admin/users); default none (the routes are absent). */
+  readonly personalData?: PersonalDataRoutesOptions;
   /** Cloudflare Stream webhook receiver (POST /webhooks/stream); absent unless a webhook secret is configured. */
   readonly streamWebhook?: StreamWebhookOptions;
   /** Local stores served through presigned URLs (a local archive handing Stream a URL); default none. */
@@ -182,6 +187,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     registerUploadTokenRoutes(browserApi, { tokens: o.uploadTokens, rateLimit: o.uploadRateLimit });
     registerVideoRoutes(browserApi, { ...o, access });
     registerModerationRoutes(browserApi, { ...o, access });
+    if (o.personalData) registerPersonalDataRoutes(browserApi, o.personalData);
     if (o.retryVideo) registerRetryRoutes(browserApi, { videos: o.videos, retry: o.retryVideo });
     await browserApi.register(playbackPlugin, { videos: o.videos, storage: o.storage, signer: o.signer, access });
   });

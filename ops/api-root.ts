@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { createTokenVerifier } from '../api/auth.ts';
 import { PlaybackSigner } from '../api/playback/signing.ts';
 import type { LocalVideoFiles } from '../api/routes/videos.ts';
+import type { VideoDeletionDeps } from '../pipeline/video-deletion.ts';
+import { personalDataRoutes } from './personal-data-root.ts';
 import { buildApi } from '../api/server.ts';
 import { describeError } from '../core/errors.ts';
 import { UploadQuotaLedger } from '../db/upload-quota.ts';
@@ -120,11 +122,20 @@ export async function startApiRole(
   if (!config.playback.signingKey) logger.warn('PLAYBACK_SIGNING_KEY unset: using a random key; playback URLs die with this process');
   const sc = config.storage;
   const admin = new VideoAdminRepository(s.sql);
+  const deletion: VideoDeletionDeps = {
+    admin,
+    storage: storages.publish,
+    files: filesOf(s),
+    // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
+    cancelJob: async (id) => {
+      await s.cancel(id);
+    },
+    archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,
+    stream: storages.stream,
+  };
   const api = await buildApi({
     logger,
     videos: s.videos,
-    admin,
-    storage: storages.publish,
     tus,
     uploadTokens,
     playerDir: PLAYER_DIR,
@@ -160,12 +171,9 @@ export async function startApiRole(
     rateLimit: config.rateLimit,
     uploadRateLimit: config.uploadRateLimit,
     trustProxy: config.trustProxy,
-    files: filesOf(s),
-    // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
-    cancelJob: async (id) => {
-      await s.cancel(id);
-    },
-    archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,
+    ...deletion,
+    // An erased video's entry in this process's playback access cache lapses within PLAYBACK_ACCESS_CACHE_MS.
+    personalData: personalDataRoutes(s, deletion),
     streamWebhook: sc.stream?.webhookSecret
       ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(s.records, v) }
       : undefined,

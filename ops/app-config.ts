@@ -1,3 +1,4 @@
+import type { PrivacyConfig } from './privacy-config.ts';
 import type { StorageConfig } from './storage-config.ts';
 
 /** pino levels LOG_LEVEL accepts. */
@@ -90,4 +91,6 @@ export interface AppConfig {
   };
   /** Publish bucket, master archive, retention and Cloudflare Stream (ops/storage-config.ts). */
   readonly storage: StorageConfig;
+  /** Erasure pseudonyms and the retention of logs and raw events (ops/privacy-config.ts). */
+  readonly privacy: PrivacyConfig;
 }

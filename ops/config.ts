@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
 import { LOG_LEVELS, type AppConfig } from './app-config.ts';
+import { PrivacyEnvShape, privacyConfigFrom } from './privacy-config.ts';
 import { StorageEnvShape, storageConfigFrom, storageEnvIssues } from './storage-config.ts';
 
 /**
@@ -176,6 +177,7 @@ const EnvSchema = z
     /** How often worker processes move stored webhook events from the outbox table into the delivery queue. */
     WEBHOOK_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
     ...StorageEnvShape,
+    ...PrivacyEnvShape,
   })
   .refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
   .refine((e) => e.DEPENDENCY_BACKOFF_MAX_MS >= e.DEPENDENCY_BACKOFF_MS, {
@@ -306,5 +308,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       relayIntervalMs: e.WEBHOOK_RELAY_INTERVAL_MS,
     },
     storage: storageConfigFrom(e, dataDir),
+    privacy: privacyConfigFrom(e),
   };
 }

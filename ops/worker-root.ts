@@ -19,7 +19,8 @@ import { FfmpegPool } from '../transcoder/pool.ts';
 import { removeOwnStaleWorkDirs } from '../ingest/video-files.ts';
 import type { Cleanups } from './cleanups.ts';
 import { masterSweepDeps, startMasterSweepTimer } from './master-sweep.ts';
-import { startRetentionTimer } from './retention.ts';
+import { startRetentionTimer, startRowRetentionTimer } from './retention.ts';
+import { PersonalDataStore } from '../db/personal-data-store.ts';
 import type { SharedResources } from './shared-root.ts';
 import { serveWorkerMetrics } from './worker-metrics.ts';
 
@@ -159,6 +160,15 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
       stream: storages.stream,
       localStores: [storages.publish, storages.archive].filter((x): x is LocalDiskStorage => x instanceof LocalDiskStorage),
       sourcesBucket: s.sources.kind === 'bucket' ? s.sources.storage : undefined,
+    });
+    cleanups.push(async () => timer.stop());
+  }
+  if (sc.stagingSweepHours > 0) {
+    const timer = startRowRetentionTimer({
+      store: new PersonalDataStore(s.sql),
+      days: config.privacy.retentionDays,
+      everyMs: sc.stagingSweepHours * 3600_000,
+      logger,
     });
     cleanups.push(async () => timer.stop());
   }

@@ -87,6 +87,9 @@ export const MESSAGES = Object.freeze({
   PLAYBACK_PATH_INVALID: 'This playback link is not valid.',
   PLAYBACK_REJECTED: 'A moderator did not approve this video, so it cannot be played.',
   PLAYBACK_REVOKED: 'This playback link is no longer valid.',
+  API_ERASURE_BUSY: 'One of your videos is still being processed. Please try deleting your account again in a minute.',
+  API_EXPORT_TOO_LARGE:
+    'One of your videos is too large to include in the download. Download your data without the videos and contact support.',
   infected: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
   failed: 'Processing failed. A moderator can retry it, or you can upload the video again.',
   rejected: 'This video could not be accepted.',
