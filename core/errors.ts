@@ -232,7 +232,7 @@ export const ERROR_DEFINITIONS = {
     status: 413,
     hint: 'A master is 4 GiB or larger, more than the export zip can hold; export without masters=true and ask support for the file.',
   },
-  MEDIA_WATERMARK_INVALID: {
+  OPS_WATERMARK_INVALID: {
     status: 500,
     hint: 'WATERMARK_PATH must name a readable PNG image (one frame, at most 4096×4096); fix the file or unset WATERMARK_PATH.',
   },
