@@ -1,5 +1,6 @@
 import type { PrivacyConfig } from './privacy-config.ts';
 import type { StorageConfig } from './storage-config.ts';
+import type { WatermarkConfig } from './watermark-config.ts';
 
 /** pino levels LOG_LEVEL accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -93,4 +94,6 @@ export interface AppConfig {
   readonly storage: StorageConfig;
   /** Erasure pseudonyms and the retention of logs and raw events (ops/privacy-config.ts). */
   readonly privacy: PrivacyConfig;
+  /** Overlay burned into every rung (ops/watermark-config.ts); undefined = off. */
+  readonly watermark: WatermarkConfig | undefined;
 }

@@ -10,6 +10,7 @@ import { publishPart } from '../packager/chunk-publish.ts';
 import { storageSink } from '../storage/publish.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { encodeVideoChunk } from '../transcoder/chunks.ts';
+import type { WatermarkOptions } from '../transcoder/watermark.ts';
 import { buildLadderPlan, plannedRenditions } from '../transcoder/command.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import { runFfmpeg } from '../transcoder/run-ffmpeg.ts';
@@ -30,6 +31,8 @@ export interface ChunkJobDeps {
   readonly logger: Logger;
   readonly threads: number;
   readonly preset?: string;
+  /** The same overlay as the one-piece encode burns in; default none. */
+  readonly watermark?: WatermarkOptions;
   readonly pool?: FfmpegPool;
   readonly signal?: AbortSignal;
   readonly cancelRequested?: () => Promise<boolean>;
@@ -62,7 +65,14 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
       threads: d.threads,
     };
     if (part.kind === 'video') {
-      await encodeVideoChunk({ ...common, chunk: part.chunk, rungs: job.data.rungs, preset: d.preset, signal: d.signal });
+      await encodeVideoChunk({
+        ...common,
+        chunk: part.chunk,
+        rungs: job.data.rungs,
+        preset: d.preset,
+        watermark: d.watermark,
+        signal: d.signal,
+      });
       const published = await publishPart({
         workDir: out,
         renditions: plannedRenditions(job.data.rungs, false),

@@ -14,6 +14,7 @@ import {
 import { pictureFixes, planLadder } from './ladder.ts';
 import type { FfmpegPool } from './pool.ts';
 import { runFfmpeg } from './run-ffmpeg.ts';
+import type { WatermarkOptions } from './watermark.ts';
 
 /** One time range of a chunked encode: its own ffmpeg run, its own segments. */
 export interface Chunk {
@@ -80,6 +81,8 @@ export interface VideoChunkOptions extends EncodeCommon {
   readonly preset?: string;
   /** Override the planned ladder (benchmarks, tests); every chunk of one video must get the same. */
   readonly rungs?: readonly LadderRung[];
+  /** Overlay burned into every rung, as in the one-piece encode (watermark.ts); default none. */
+  readonly watermark?: WatermarkOptions;
 }
 
 export interface EncodedOutput {
@@ -104,6 +107,7 @@ export function planVideoChunk(o: VideoChunkOptions): { plan: FfmpegPlan; rendit
     preset: o.preset,
     threads: o.threads,
     window: { startSec: c.startSec, endSec: c.last ? undefined : c.startSec + c.durationSec, firstSegmentNumber: c.firstSegmentNumber },
+    watermark: o.watermark,
   });
   return { plan, renditions: plannedRenditions(rungs, false) };
 }
