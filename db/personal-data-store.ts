@@ -93,22 +93,29 @@ export class PersonalDataStore {
     const where = anyOf(tx, t.match, s);
     if (t.erase === 'delete') return (await tx`DELETE FROM ${tx(t.table)} WHERE ${where}`).count;
     if (t.erase === 'pseudonymise-audit') return this.pseudonymiseAudit(tx, t, s, p);
-    const col = t.erase.replaceWithPseudonym;
-    return (await tx`UPDATE ${tx(t.table)} SET ${tx(col)} = ${p.user(s.userId)} WHERE ${where}`).count;
+    const col = tx(t.erase.replaceWithPseudonym);
+    const pseudonym = p.user(s.userId);
+    const value = t.erase.jsonPath
+      ? tx`jsonb_set(${col}, ${tx.array([...t.erase.jsonPath])}, to_jsonb(${pseudonym}::text))`
+      : tx`${pseudonym}`;
+    return (await tx`UPDATE ${tx(t.table)} SET ${col} = ${value} WHERE ${where}`).count;
   }
 
   /**
-   * The audit keeps each decision and loses the person (migration 0018): the video id becomes its pseudonym, the user
-   * as actor becomes theirs, notes and request id go. Staff actors stay: their accountability is the audit's purpose.
+   * The audit keeps each decision and loses the person (migration 0018): the video id of their videos becomes its
+   * pseudonym and the notes about them go, the user as actor becomes their pseudonym, the request id goes. Staff who
+   * acted on the user's videos stay: their accountability is the audit's purpose. A staff account's own erasure keeps
+   * its notes on other people's videos: they are about those videos, not about the staff member.
    */
   private async pseudonymiseAudit(tx: TransactionSql, t: PersonalTable, s: Subject, p: Pseudonyms): Promise<number> {
     const rows = await tx<{ id: number; video_id: string; actor: string }[]>`SELECT id, video_id::text, actor FROM ${tx(t.table)}
-      WHERE ${anyOf(tx, t.match, s)} AND pseudonymised_at IS NULL FOR UPDATE`;
+      WHERE ${anyOf(tx, t.match, s)} FOR UPDATE`;
     const erasedActor = p.user(s.userId);
     for (const r of rows) {
-      const videoId = s.videoIds.includes(r.video_id) ? p.video(r.video_id) : r.video_id;
-      await tx`UPDATE ${tx(t.table)} SET video_id = ${videoId}::uuid, actor = ${r.actor === s.userId ? erasedActor : r.actor},
-        notes = NULL, request_id = NULL, pseudonymised_at = now() WHERE id = ${r.id}`;
+      const theirs = s.videoIds.includes(r.video_id);
+      await tx`UPDATE ${tx(t.table)} SET video_id = ${theirs ? p.video(r.video_id) : r.video_id}::uuid,
+        actor = ${r.actor === s.userId ? erasedActor : r.actor}, notes = ${theirs ? tx`NULL` : tx`notes`}, request_id = NULL,
+        pseudonymised_at = now() WHERE id = ${r.id}`;
     }
     return rows.length;
   }

@@ -29,7 +29,7 @@ export interface PersonalTable {
    * On erasure: delete the rows; `pseudonymise-audit` (moderation_audit only, see migration 0018); or replace one
    * column naming the user with their pseudonym (rows about other people that the user acted on, kept).
    */
-  readonly erase: 'delete' | 'pseudonymise-audit' | { readonly replaceWithPseudonym: string };
+  readonly erase: 'delete' | 'pseudonymise-audit' | { readonly replaceWithPseudonym: string; readonly jsonPath?: readonly string[] };
   /**
    * Columns whose values, when the row matched on the user, are ids of their videos: the erasure collects them (with
    * those of videos already deleted) before anything is removed. `jsonPath` reads a text field of a jsonb column.
@@ -91,6 +91,13 @@ export const PERSONAL_TABLES: readonly PersonalTable[] = [
     videoIds: { column: 'video_id' },
     redactExport: withoutStaff,
     retention: { column: 'relayed_at', setting: 'webhookLog' },
+  },
+  // Events about other people's videos that a staff account judged: kept for their receivers, without the name.
+  {
+    table: 'webhook_outbox',
+    match: [{ column: 'data', holds: 'user', jsonPath: ['moderatedBy'] }],
+    erase: { replaceWithPseudonym: 'data', jsonPath: ['moderatedBy'] },
+    exportable: false,
   },
   {
     table: 'upload_finishes',

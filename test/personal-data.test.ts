@@ -205,6 +205,23 @@ describe('personal data: export and erasure', () => {
     );
   });
 
+  it('erases a staff account: the name leaves the audit, the videos judged and their events; decisions and notes stay', async () => {
+    const notes = 'fine under rule 4';
+    expect((await call(t.url, 'POST', `/api/moderation/videos/${b1}/approve`, { token: tokens[MOD], body: { notes } })).status).toBe(200);
+    expect(Object.keys(Object.fromEntries(await rowsMentioning(sql, [MOD])))).toEqual(
+      expect.arrayContaining(['moderation_audit', 'videos', 'webhook_outbox']),
+    );
+    const res = await call<{ videos: number }>(t.url, 'DELETE', `/api/admin/users/${MOD}`, { token: tokens['root'] });
+    expect([res.status, res.body.videos]).toEqual([200, 0]);
+    expect(Object.fromEntries(await rowsMentioning(sql, [MOD]))).toEqual({});
+    const audit = await sql<{ actor: string; notes: string | null; video_id: string }[]>`SELECT actor, notes, video_id::text
+      FROM moderation_audit WHERE action = 'approved' AND video_id = ${b1} ORDER BY id`;
+    expect(audit.map((r) => r.actor.startsWith('erased:'))).toEqual(audit.map(() => true));
+    expect(audit.at(-1)?.notes).toBe(notes);
+    const bob = await call<{ moderation: { status: string; by: string } }>(t.url, 'GET', `/api/videos/${b1}`, { token: tokens[BOB] });
+    expect([bob.status, bob.body.moderation.status, bob.body.moderation.by]).toEqual([200, 'approved', expect.stringMatching(/^erased:/)]);
+  });
+
   it('deletes webhook log rows past their retention and keeps recent ones', async () => {
     await sql`INSERT INTO webhook_deliveries (event_id, event_type, url, attempt, ok, duration_ms, created_at) VALUES
       (gen_random_uuid(), 'video.ready', 'https://old.example', 1, true, 5, now() - interval '40 days'),

@@ -38,6 +38,8 @@ const UserParams = z.object({
     .max(200)
     .regex(/^[\x21-\x7e]+$/),
 });
+/** A store that fails stops the erasure before the rows go; the same request can be sent again. */
+const ERASURE_ERRORS = ['API_ERASURE_BUSY', 'STORAGE_BACKEND_FAILED', 'STREAM_API_ERROR', 'STREAM_RATE_LIMITED'] as const;
 const EXPORT_DOC =
   'Everything held about the user as JSON ({format, userId, generatedAt, videoIds, tables: {<table>: [rows]}, objects: ' +
   '[{store, key}]}), streamed; staff who acted on the videos appear by role only. With masters=true, a zip of that ' +
@@ -80,7 +82,7 @@ export function registerPersonalDataRoutes(app: FastifyInstance, o: PersonalData
         tags: ['me'],
         summary: 'Erase me: my videos and every file and row about me; the moderation audit keeps its decisions, pseudonymised',
         security: security('bearer'),
-        response: { 200: ErasureAnswer, ...errorResponses(...BEARER_ERRORS, 'API_ERASURE_BUSY', 'STORAGE_BACKEND_FAILED') },
+        response: { 200: ErasureAnswer, ...errorResponses(...BEARER_ERRORS, ...ERASURE_ERRORS) },
       },
     },
     async (req) => {
@@ -114,7 +116,7 @@ export function registerPersonalDataRoutes(app: FastifyInstance, o: PersonalData
         security: security('bearer'),
         response: {
           200: ErasureAnswer,
-          ...errorResponses(...BEARER_ERRORS, 'AUTH_FORBIDDEN', 'API_BAD_REQUEST', 'API_ERASURE_BUSY', 'STORAGE_BACKEND_FAILED'),
+          ...errorResponses(...BEARER_ERRORS, 'AUTH_FORBIDDEN', 'API_BAD_REQUEST', ...ERASURE_ERRORS),
         },
       },
     },

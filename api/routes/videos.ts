@@ -158,6 +158,8 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
             'API_VIDEO_UPLOADING',
             'API_ARCHIVE_UNAVAILABLE',
             'STORAGE_BACKEND_FAILED',
+            'STREAM_API_ERROR',
+            'STREAM_RATE_LIMITED',
           ),
         },
         security: security('bearer'),

@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { isPipelineError } from '../../core/errors.ts';
 import type { Sql } from '../../db/client.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { listFiles } from './app.ts';
@@ -56,7 +57,13 @@ export async function objectsMentioning(name: string, storage: ObjectStorage, id
     const info = await storage.head(key);
     if (!info || info.size > SMALL) continue;
     const chunks: Buffer[] = [];
-    for await (const c of await storage.get(key)) chunks.push(Buffer.from(c as Buffer));
+    // A running job may remove an object between the list and the read (a staged upload once its master exists).
+    const body = await storage.get(key).catch((err: unknown) => {
+      if (isPipelineError(err, 'STORAGE_NOT_FOUND')) return undefined;
+      throw err;
+    });
+    if (!body) continue;
+    for await (const c of body) chunks.push(Buffer.from(c as Buffer));
     const text = Buffer.concat(chunks).toString('latin1') + JSON.stringify(info.metadata);
     for (const id of findIds(text, ids)) hits.push({ where: `content of ${name}:${key}`, id });
   }
