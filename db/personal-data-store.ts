@@ -120,6 +120,20 @@ export class PersonalDataStore {
     return rows.length;
   }
 
+  /**
+   * Values of `column` in the rows of `table` the erasure deletes (e.g. the outbox event ids, whose queued deliveries
+   * are removed before the rows go).
+   */
+  async keysOf(table: string, column: string, s: Subject): Promise<string[]> {
+    const sql = this.sql;
+    const out = new Set<string>();
+    for (const t of this.tables.filter((x) => x.table === table && x.erase === 'delete')) {
+      const rows = await sql<{ k: string }[]>`SELECT ${sql(column)}::text AS k FROM ${sql(table)} WHERE ${anyOf(sql, t.match, s)}`;
+      for (const r of rows) out.add(r.k);
+    }
+    return [...out];
+  }
+
   /** Upload ids of the user's quota entries: their tus files are named after them. */
   async uploadIdsOf(userId: string): Promise<string[]> {
     const rows = await this.sql<{ upload_id: string }[]>`SELECT upload_id FROM upload_quota_entries WHERE uploader = ${userId}`;

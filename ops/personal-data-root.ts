@@ -3,11 +3,12 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PersonalDataRoutesOptions } from '../api/routes/me.ts';
+import { webhookJobId } from '../api/webhooks/relay.ts';
 import { createPseudonymiser } from '../core/pseudonym.ts';
 import { PersonalDataStore } from '../db/personal-data-store.ts';
 import { exportStream, exportZipStream, type DataExportDeps } from '../pipeline/data-export.ts';
 import { eraseUser, type ErasureDeps, type LocalLocation, type ObjectLocation } from '../pipeline/erasure.ts';
-import { forgetJobs, waitJobStopped } from '../pipeline/job-erasure.ts';
+import { forgetJobs, removeJobs, waitJobStopped } from '../pipeline/job-erasure.ts';
 import { hlsPrefix } from '../pipeline/job-parts.ts';
 import { incomingKey, masterObjectKey, quarantineKey } from '../pipeline/sources.ts';
 import type { VideoDeletionDeps } from '../pipeline/video-deletion.ts';
@@ -77,6 +78,12 @@ export function personalDataRoutes(s: SharedResources, deletion: VideoDeletionDe
     uploadIdsOf: (userId) => store.uploadIdsOf(userId),
     waitJobStopped: (id) => waitJobStopped(s.queue, id, { timeoutMs: config.privacy.erasureJobStopTimeoutMs }),
     forgetJobs: (id) => forgetJobs(s.queue, { redisUrl: config.redisUrl, prefix: config.queuePrefix }, id),
+    // A delivery running at that moment is waited for (one HTTP request), then its record is removed too.
+    forgetEvents: (ids) =>
+      removeJobs(
+        s.webhookQueue,
+        ids.flatMap((id) => config.webhooks.urls.map((url) => webhookJobId(id, url))),
+      ),
     pseudonyms: () => createPseudonymiser(config.privacy.auditPseudonymKey),
     logger: s.logger,
   };

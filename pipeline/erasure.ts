@@ -45,6 +45,8 @@ export interface ErasureDeps {
   readonly waitJobStopped?: (videoId: string) => Promise<void>;
   /** Forgets the queue's finished job records of the video (their data names it); default none. */
   readonly forgetJobs?: (videoId: string) => Promise<void>;
+  /** Removes queued deliveries of these webhook events (their payload names the user); default none. */
+  readonly forgetEvents?: (eventIds: readonly string[]) => Promise<void>;
   readonly pseudonyms: () => Pseudonymiser;
   readonly logger: Logger;
 }
@@ -111,7 +113,10 @@ export async function eraseUser(d: ErasureDeps, userId: string, actor: Actor): P
   for (const uploadId of await d.uploadIdsOf(userId)) {
     if (/^[A-Za-z0-9_-]+$/.test(uploadId)) files += await deleteTusUpload(path.join(d.uploadDir, uploadId));
   }
+  // Event ids before their rows go; their deliveries are removed after, so one the relay queued meanwhile goes too.
+  const eventIds = await d.store.keysOf('webhook_outbox', 'id', { userId, videoIds });
   const rows = await d.store.erase({ userId, videoIds }, d.pseudonyms());
+  await d.forgetEvents?.(eventIds);
   d.logger.info({ videos, objects, files, rows }, 'user erased');
   return { videos, objects, files, rows };
 }

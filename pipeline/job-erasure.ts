@@ -31,6 +31,24 @@ export async function waitJobStopped(queue: Queue<TranscodeJobData>, videoId: st
 }
 
 /**
+ * Removes queued, finished or failed jobs of another queue by id (webhook deliveries of an erased user's events). A job
+ * running right now is locked by its worker: it is waited for (a delivery is one HTTP request) and removed after.
+ */
+export async function removeJobs(queue: Queue, jobIds: readonly string[], o: JobStopOptions = {}): Promise<void> {
+  for (const id of jobIds) {
+    const deadline = Date.now() + (o.timeoutMs ?? 30_000);
+    for (let job = await queue.getJob(id); job; job = await queue.getJob(id)) {
+      if ((await job.getState()) !== 'active') {
+        await job.remove();
+        break;
+      }
+      if (Date.now() > deadline) throw new PipelineError('API_ERASURE_BUSY', `Job ${id} is still running.`, { jobId: id });
+      await delay(o.intervalMs ?? 200);
+    }
+  }
+}
+
+/**
  * Removes the video's finished job record (its data names the video and source) with its chunk children, and the
  * cancel marker. BullMQ would drop finished jobs after 7 or 30 days (removeOnComplete/removeOnFail); an erasure does
  * not wait for that.

@@ -12,8 +12,9 @@ import { S3Storage } from '../storage/s3.ts';
 import { startTestApp, waitFor, type TestApp } from './helpers/app.ts';
 import { tokenFor } from './helpers/auth.ts';
 import { makeClip } from './helpers/media.ts';
-import { filesMentioning, objectsMentioning, rowsMentioning } from './helpers/personal-data-scan.ts';
+import { filesMentioning, objectsMentioning, redisMentioning, rowsMentioning } from './helpers/personal-data-scan.ts';
 import { startStreamStub, type StreamStub } from './helpers/stream-stub.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.ts';
 import { runUntil } from './helpers/tus-helpers.ts';
 import { fetchUploadToken, tusUpload } from './helpers/tus-upload.ts';
 
@@ -23,6 +24,7 @@ const tag = randomBytes(4).toString('hex');
 const ALICE = `alice-${tag}`;
 const BOB = `bob-${tag}`;
 const MOD = `mod-${tag}`;
+const HOOK_SECRET = 'gdpr-test-webhook-secret-0123456789';
 
 interface ExportDoc {
   format: string;
@@ -41,6 +43,7 @@ describe('personal data: export and erasure', () => {
   let t: TestApp;
   let s3: RunningS3rver;
   let stub: StreamStub;
+  let hooks: WebhookReceiver;
   let sql: Sql;
   let publish: S3Storage;
   let archive: S3Storage;
@@ -59,7 +62,7 @@ describe('personal data: export and erasure', () => {
 
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-gdpr-'));
-    [s3, stub] = await Promise.all([startS3rver([PUBLISH, ARCHIVE]), startStreamStub()]);
+    [s3, stub, hooks] = await Promise.all([startS3rver([PUBLISH, ARCHIVE]), startStreamStub(), startWebhookReceiver(HOOK_SECRET)]);
     const bucket = (b: string) => ({ endpoint: s3.endpoint, bucket: b, accessKey: s3.accessKey, secretKey: s3.secretKey });
     [publish, archive] = await Promise.all([S3Storage.create(bucket(PUBLISH)), S3Storage.create(bucket(ARCHIVE))]);
     t = await startTestApp({
@@ -70,6 +73,7 @@ describe('personal data: export and erasure', () => {
         ...{ STREAM_ENABLED: 'true', STREAM_ACCOUNT_ID: stub.accountId, STREAM_API_TOKEN: stub.token, STREAM_API_BASE: stub.apiBase },
         UPLOAD_TOKEN_SECRET: 'gdpr-test-upload-token-secret-0123456789',
         AUDIT_PSEUDONYM_KEY: 'gdpr-test-pseudonym-key-0123456789abcdef',
+        ...{ WEBHOOK_URLS: hooks.url, WEBHOOK_SECRET: HOOK_SECRET, WEBHOOK_BACKOFF_MS: '50' },
       },
     });
     sql = createDb({ url: t.db.url, max: 2 });
@@ -115,7 +119,7 @@ describe('personal data: export and erasure', () => {
   afterAll(async () => {
     await sql?.end({ timeout: 5 });
     await t?.close();
-    await Promise.allSettled([publish?.close(), archive?.close(), s3?.close(), stub?.close()]);
+    await Promise.allSettled([publish?.close(), archive?.close(), s3?.close(), stub?.close(), hooks?.close()]);
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
@@ -167,6 +171,7 @@ describe('personal data: export and erasure', () => {
     expect((await objectsMentioning('publish', publish, ids)).length).toBeGreaterThan(0);
     expect((await objectsMentioning('archive', archive, ids)).length).toBeGreaterThan(0);
     expect(JSON.stringify([...stub.videos.keys()])).toContain(String((await row(a1))?.['stream_uid']));
+    expect((await redisMentioning(t.config.redisUrl, t.config.queuePrefix, ids)).hits.length).toBeGreaterThan(0);
     // a2 is usually still transcoding here: the erasure stops its job before it deletes anything.
     const res = await call<{ videos: number; rows: Record<string, number> }>(t.url, 'DELETE', '/api/me', { token: tokens[ALICE] });
     expect(res.status).toBe(200);
@@ -178,6 +183,8 @@ describe('personal data: export and erasure', () => {
       ...(await filesMentioning(t.dataDir, ids)),
     ];
     expect(hits).toEqual([]);
+    // The queue: finished job records and queued webhook deliveries are gone; BullMQ's capped event streams are not.
+    expect((await redisMentioning(t.config.redisUrl, t.config.queuePrefix, ids)).hits).toEqual([]);
     expect(JSON.stringify([...stub.videos.keys()].map((uid) => stub.videoJson(uid)))).not.toMatch(new RegExp(`${a1}|${ALICE}|Alice`));
     expect(stub.videos.size).toBe(1); // Bob's copy
     const kept = await sql<{ action: string; actor: string; notes: string | null }[]>`SELECT action, actor, notes

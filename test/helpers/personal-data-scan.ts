@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { Redis } from 'ioredis';
 import { isPipelineError } from '../../core/errors.ts';
 import type { Sql } from '../../db/client.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
@@ -68,4 +69,43 @@ export async function objectsMentioning(name: string, storage: ObjectStorage, id
     for (const id of findIds(text, ids)) hits.push({ where: `content of ${name}:${key}`, id });
   }
   return hits;
+}
+
+/**
+ * Redis keys under a queue prefix whose name or value names one of `ids`. BullMQ's event streams (`…:events`, job ids
+ * of recent events, capped by length) are reported apart: they age out by volume and are not erased (runbook).
+ */
+export async function redisMentioning(redisUrl: string, prefix: string, ids: readonly string[]): Promise<{ hits: Hit[]; streams: Hit[] }> {
+  const redis = new Redis(redisUrl);
+  const hits: Hit[] = [];
+  const streams: Hit[] = [];
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const type = await redis.type(key);
+        const values =
+          type === 'hash'
+            ? Object.values(await redis.hgetall(key))
+            : type === 'string'
+              ? [(await redis.get(key)) ?? '']
+              : type === 'list'
+                ? await redis.lrange(key, 0, -1)
+                : type === 'set'
+                  ? await redis.smembers(key)
+                  : type === 'zset'
+                    ? await redis.zrange(key, '0', '-1')
+                    : type === 'stream'
+                      ? (await redis.xrange(key, '-', '+')).flatMap(([, fields]) => fields)
+                      : [];
+        const found = findIds([key, ...values].join('\n'), ids).map((id) => ({ where: `redis ${key}`, id }));
+        (type === 'stream' ? streams : hits).push(...found);
+      }
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return { hits, streams };
 }
