@@ -163,6 +163,10 @@ describe('personal data: export and erasure', () => {
     expect(Object.values(wild.tables).flat()).toEqual([]);
     const bad = await call(t.url, 'GET', `/api/admin/users/${encodeURIComponent('a b\n')}/export`, { token: tokens['root'] });
     expect([bad.status, codeOf(bad)]).toEqual([400, 'API_BAD_REQUEST']);
+    // Exports are expensive: a client gets a few a minute.
+    const burst = [];
+    for (let i = 0; i < 6; i++) burst.push(await call(t.url, 'GET', `/api/admin/users/${BOB}/export`, { token: tokens['root'] }));
+    expect(burst.map(codeOf)).toContain('API_RATE_LIMITED');
   });
 
   it('erases the user: no row, object, file or Stream copy names them afterwards; the audit keeps its decisions', async () => {

@@ -60,6 +60,8 @@ function sendExport(o: PersonalDataRoutesOptions, reply: FastifyReply, userId: s
 export function registerPersonalDataRoutes(app: FastifyInstance, o: PersonalDataRoutesOptions): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const exportResponses = { 200: z.unknown().describe(EXPORT_DOC), ...errorResponses(...BEARER_ERRORS, 'API_EXPORT_TOO_LARGE') };
+  // An export reads a user's whole history and, with masters, every master: a few a minute is plenty for a person.
+  const exportLimit = { rateLimit: { max: 6, timeWindow: 60_000 } };
   r.get(
     '/api/me/export',
     {
@@ -94,6 +96,7 @@ export function registerPersonalDataRoutes(app: FastifyInstance, o: PersonalData
     '/api/admin/users/:userId/export',
     {
       preHandler: requireRole('admin'),
+      config: exportLimit,
       schema: {
         tags: ['me'],
         summary: 'Export everything held about a user (admin)',
