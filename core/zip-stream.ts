@@ -15,17 +15,27 @@ const FLAGS = 0x0808;
 
 interface Written {
   readonly name: Buffer;
+  readonly when: { readonly time: number; readonly date: number };
   readonly crc: number;
   readonly size: number;
   readonly offset: number;
 }
 
-function localHeader(name: Buffer): Buffer {
+/** MS-DOS time and date of `d` (local fields as UTC: the archive has no zone), as zip headers carry them. */
+function dosDateTime(d: Date): { time: number; date: number } {
+  const time = (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | Math.floor(d.getUTCSeconds() / 2);
+  const date = ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate();
+  return { time, date };
+}
+
+function localHeader(name: Buffer, when: { time: number; date: number }): Buffer {
   const h = Buffer.alloc(30);
   h.writeUInt32LE(0x04034b50, 0);
   h.writeUInt16LE(20, 4); // version needed: 2.0
   h.writeUInt16LE(FLAGS, 6);
   h.writeUInt16LE(0, 8); // stored: videos do not deflate, and storing keeps the CPU cost at a copy
+  h.writeUInt16LE(when.time, 10);
+  h.writeUInt16LE(when.date, 12);
   h.writeUInt16LE(name.length, 26);
   return Buffer.concat([h, name]);
 }
@@ -45,6 +55,8 @@ function centralEntry(w: Written): Buffer {
   c.writeUInt16LE(20, 4);
   c.writeUInt16LE(20, 6);
   c.writeUInt16LE(FLAGS, 8);
+  c.writeUInt16LE(w.when.time, 12);
+  c.writeUInt16LE(w.when.date, 14);
   c.writeUInt32LE(w.crc, 16);
   c.writeUInt32LE(w.size, 20);
   c.writeUInt32LE(w.size, 24);
@@ -71,12 +83,13 @@ const tooLarge = (name: string): PipelineError =>
  * CRC is computed in the same pass (zlib.crc32) and written after each entry's data. Throws API_EXPORT_TOO_LARGE (the
  * stream errors) when the archive would pass 4 GiB.
  */
-export async function* zipStream(entries: AsyncIterable<ZipEntry> | Iterable<ZipEntry>): AsyncGenerator<Buffer> {
+export async function* zipStream(entries: AsyncIterable<ZipEntry> | Iterable<ZipEntry>, now: Date = new Date()): AsyncGenerator<Buffer> {
   const written: Written[] = [];
+  const when = dosDateTime(now);
   let offset = 0;
   for await (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
-    const head = localHeader(name);
+    const head = localHeader(name, when);
     yield head;
     let crc = 0;
     let size = 0;
@@ -87,7 +100,7 @@ export async function* zipStream(entries: AsyncIterable<ZipEntry> | Iterable<Zip
       if (offset + head.length + size > LIMIT) throw tooLarge(e.name);
       yield b;
     }
-    const w = { name, crc, size, offset };
+    const w = { name, when, crc, size, offset };
     const d = descriptor(w);
     yield d;
     written.push(w);
