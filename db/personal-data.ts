@@ -51,7 +51,9 @@ function withoutStaff(row: Record<string, unknown>, userId: string): Record<stri
   if ('actor' in out && out['actor'] !== userId) out['actor'] = `(${String(out['actor_role'])})`;
   if ('moderated_by' in out && out['moderated_by'] !== null && out['moderated_by'] !== userId) out['moderated_by'] = '(moderator)';
   const data = out['data'];
-  if (data && typeof data === 'object' && 'moderatedBy' in data) out['data'] = { ...data, moderatedBy: '(moderator)' };
+  if (data && typeof data === 'object' && 'moderatedBy' in data && typeof data.moderatedBy === 'string' && data.moderatedBy !== userId) {
+    out['data'] = { ...data, moderatedBy: '(moderator)' };
+  }
   return out;
 }
 
