@@ -27,9 +27,10 @@ import type { PlaybackSigner } from './playback/signing.ts';
 import { captionsPlugin } from './routes/captions.ts';
 import { registerDownloadRoutes } from './routes/downloads.ts';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { registerPersonalDataRoutes, type PersonalDataRoutesOptions } from './routes/me.ts';
 import { registerModerationRoutes } from './routes/moderation.ts';
 import { registerRetryRoutes, type RetryVideo } from './routes/retry.ts';
-import { registerVideoRoutes, type LocalVideoFiles, type VideoArchive } from './routes/videos.ts';
+import { registerVideoRoutes, type LocalVideoFiles, type StreamCopies, type VideoArchive } from './routes/videos.ts';
 import { registerSignedObjectRoutes, type SignedObjectRoutesOptions } from './object-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 import { registerStreamWebhook, type StreamWebhookOptions } from './stream-webhook.ts';
@@ -81,6 +82,10 @@ export interface ApiOptions {
   readonly files?: LocalVideoFiles;
   readonly archive?: VideoArchive;
   readonly cancelJob?: (videoId: string) => Promise<void>;
+  /** Cloudflare Stream copies, deleted with their video; default none. */
+  readonly stream?: StreamCopies;
+  /** Export and erasure of a user's data (/api/me, /api/admin/users); default none (the routes are absent). */
+  readonly personalData?: PersonalDataRoutesOptions;
   /** Cloudflare Stream webhook receiver (POST /webhooks/stream); absent unless a webhook secret is configured. */
   readonly streamWebhook?: StreamWebhookOptions;
   /** Caption tracks (upload, moderation, subtitle renditions in played masters); default none (no caption routes). */
@@ -201,6 +206,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     const analyticsSessions = o.analytics?.sessions;
     registerVideoRoutes(browserApi, { ...o, access, analyticsSessions });
     registerModerationRoutes(browserApi, { ...o, access, analyticsSessions });
+    if (o.personalData) registerPersonalDataRoutes(browserApi, o.personalData);
     if (o.retryVideo) registerRetryRoutes(browserApi, { videos: o.videos, retry: o.retryVideo });
     if (o.captions) await browserApi.register(captionsPlugin, { videos: o.videos, captions: o.captions });
     if (o.downloads)

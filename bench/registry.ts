@@ -5,6 +5,7 @@ import { timeToPlayableScenario } from './scenarios/time-to-playable.ts';
 import { scaleOutScenario } from './scenarios/scale-out.ts';
 import { transcodeScaling } from './scenarios/scaling.ts';
 import { transcodeCompare, transcodePresets } from './scenarios/transcode.ts';
+import { watermarkScenario } from './scenarios/watermark.ts';
 import type { Scenario } from './types.ts';
 
 /**
@@ -20,6 +21,7 @@ export const SCENARIOS: readonly Scenario[] = [
   endToEndScenario,
   scaleOutScenario,
   analyticsScenario,
+  watermarkScenario,
 ];
 
 /** The registered scenarios `only` selects (all when absent); unknown ids are an error, not a silent no-op. */

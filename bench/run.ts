@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [options]`: runs the benchmark suite, prints a table and a capacity estimate, writes
  * JSON + SVG into bench/results/. Options (all optional):
  *   --quick                     CI smoke subset (< 2 min on 2 cores; asserts nothing about speed)
- *   --only a,b                  scenario ids (transcode-compare, transcode-presets, transcode-scaling, ingest, time-to-playable, end-to-end, scale-out, analytics)
+ *   --only a,b                  scenario ids (transcode-compare, transcode-presets, transcode-scaling, ingest, time-to-playable, end-to-end, scale-out, analytics, watermark)
  *   --repeats N                 repeats per figure (quick 2, full 3)
  *   --runner NAME               pipeline implementation to time (bench/methods.ts PIPELINE_RUNNERS; default pipeline)
  *   --preset P                  x264 preset of the comparison/scaling runs (default veryfast)

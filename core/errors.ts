@@ -279,6 +279,19 @@ export const ERROR_DEFINITIONS = {
     status: 429,
     hint: 'Too many beacons for this session; batch events (one beacon per heartbeat). Operators: ANALYTICS_SESSION_RATE_MAX.',
   },
+  // Personal data (export, erasure) and the watermark.
+  API_ERASURE_BUSY: {
+    status: 503,
+    hint: 'A transcode of one of the videos did not stop in time, so nothing was erased yet; send the same request again in a minute.',
+  },
+  API_EXPORT_TOO_LARGE: {
+    status: 413,
+    hint: 'A master is 4 GiB or larger, more than the export zip can hold; export without masters=true and ask support for the file.',
+  },
+  OPS_WATERMARK_INVALID: {
+    status: 500,
+    hint: 'WATERMARK_PATH must name a readable PNG image (one frame, at most 4096×4096); fix the file or unset WATERMARK_PATH.',
+  },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;

@@ -51,6 +51,8 @@ export interface VideoRow {
   waiting_since: Date | null;
   /** The uploader's opaque reference (Upload-Metadata `passthrough`, migration 0014), echoed in every webhook. */
   passthrough: string | null;
+  /** Cloudflare Stream copy (migration 0006); null unless offloaded. */
+  stream_uid: string | null;
 }
 
 /** What every signed HLS request is checked against: the few columns that decide who may play the video. */

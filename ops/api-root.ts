@@ -8,6 +8,8 @@ import { createTokenVerifier } from '../api/auth.ts';
 import { PlaybackSigner } from '../api/playback/signing.ts';
 import type { LocalVideoFiles } from '../api/routes/videos.ts';
 import { buildApi, type ApiOptions } from '../api/server.ts';
+import type { VideoDeletionDeps } from '../pipeline/video-deletion.ts';
+import { personalDataRoutes } from './personal-data-root.ts';
 import { describeError } from '../core/errors.ts';
 import { CaptionRepository } from '../db/captions.ts';
 import { AnalyticsRepository } from '../db/analytics.ts';
@@ -143,11 +145,20 @@ export async function startApiRole(
   const sc = config.storage;
   const admin = new VideoAdminRepository(s.sql);
   const playbackKey = config.playback.signingKey ?? randomBytes(32).toString('hex');
+  const deletion: VideoDeletionDeps = {
+    admin,
+    storage: storages.publish,
+    files: filesOf(s),
+    // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
+    cancelJob: async (id) => {
+      await s.cancel(id);
+    },
+    archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,
+    stream: storages.stream,
+  };
   const api = await buildApi({
     logger,
     videos: s.videos,
-    admin,
-    storage: storages.publish,
     tus,
     uploadTokens,
     playerDir: PLAYER_DIR,
@@ -184,12 +195,9 @@ export async function startApiRole(
     rateLimit: config.rateLimit,
     uploadRateLimit: config.uploadRateLimit,
     trustProxy: config.trustProxy,
-    files: filesOf(s),
-    // Waiting jobs are removed; a running one is signalled and stops (its ffmpeg is killed) before publishing.
-    cancelJob: async (id) => {
-      await s.cancel(id);
-    },
-    archive: storages.archive ? { delete: (id) => storages.archive!.delete(archiveKeyFor(id)) } : undefined,
+    ...deletion,
+    // An erased video's entry in this process's playback access cache lapses within PLAYBACK_ACCESS_CACHE_MS.
+    personalData: personalDataRoutes(s, deletion),
     streamWebhook: sc.stream?.webhookSecret
       ? { secret: sc.stream.webhookSecret, onVideo: (v) => applyStreamVideo(s.records, v) }
       : undefined,

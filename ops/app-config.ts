@@ -1,5 +1,7 @@
 import type { AnalyticsConfig } from './analytics-config.ts';
+import type { PrivacyConfig } from './privacy-config.ts';
 import type { StorageConfig } from './storage-config.ts';
+import type { WatermarkConfig } from './watermark-config.ts';
 
 /** pino levels LOG_LEVEL accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -97,4 +99,8 @@ export interface AppConfig {
   readonly storage: StorageConfig;
   /** Viewing analytics (ops/analytics-config.ts). */
   readonly analytics: AnalyticsConfig;
+  /** Erasure pseudonyms and the retention of logs and raw events (ops/privacy-config.ts). */
+  readonly privacy: PrivacyConfig;
+  /** Overlay burned into every rung (ops/watermark-config.ts); undefined = off. */
+  readonly watermark: WatermarkConfig | undefined;
 }

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { PipelineError } from '../core/errors.ts';
 import { AnalyticsEnvShape, analyticsConfigFrom } from './analytics-config.ts';
 import { LOG_LEVELS, type AppConfig } from './app-config.ts';
+import { PrivacyEnvShape, privacyConfigFrom } from './privacy-config.ts';
+import { WatermarkEnvShape, watermarkConfigFrom } from './watermark-config.ts';
 import { StorageEnvShape, storageConfigFrom, storageEnvIssues } from './storage-config.ts';
 
 /**
@@ -182,6 +184,8 @@ const EnvSchema = z
     WEBHOOK_RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
     ...StorageEnvShape,
     ...AnalyticsEnvShape,
+    ...PrivacyEnvShape,
+    ...WatermarkEnvShape,
   })
   .refine((e) => !(e.JWT_SECRET && e.JWT_PUBLIC_KEY), { message: 'set JWT_SECRET or JWT_PUBLIC_KEY, not both', path: ['JWT_SECRET'] })
   .refine((e) => e.DEPENDENCY_BACKOFF_MAX_MS >= e.DEPENDENCY_BACKOFF_MS, {
@@ -315,5 +319,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     storage: storageConfigFrom(e, dataDir),
     analytics: analyticsConfigFrom(e),
+    privacy: privacyConfigFrom(e),
+    watermark: watermarkConfigFrom(e),
   };
 }

@@ -7,6 +7,8 @@ import type { Sql } from '../db/client.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Logger as PinoLogger } from 'pino';
 import { ArchiveRecords } from '../db/archive-records.ts';
+import { PersonalDataStore } from '../db/personal-data-store.ts';
+import type { RetentionSetting } from '../db/personal-data.ts';
 import { cleanStagingCopies } from '../pipeline/retention.ts';
 import type { LocalDiskStorage } from '../storage/local-disk.ts';
 import type { StreamClient } from '../storage/stream/client.ts';
@@ -81,11 +83,47 @@ export async function expireAnalyticsEvents(
   return r;
 }
 
+export interface RowRetentionTimerOptions {
+  readonly store: PersonalDataStore;
+  /** Days per retention setting (RETENTION_*_DAYS; 0 = kept). */
+  readonly days: Readonly<Partial<Record<RetentionSetting, number>>>;
+  readonly everyMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Deletes rows past their retention (the tables db/personal-data.ts gives a retention: webhook delivery log, relayed
+ * outbox events, raw analytics events) periodically in worker processes. A plain DELETE by age: idempotent, and
+ * several workers running it at once delete each row once.
+ */
+export function startRowRetentionTimer(o: RowRetentionTimerOptions): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    o.store
+      .sweepRetention(o.days)
+      .then((deleted) => {
+        if (Object.values(deleted).some((n) => n > 0)) o.logger.info({ deleted }, 'row retention sweep');
+      })
+      .catch((err: unknown) => o.logger.error({ err: describeError(err) }, 'row retention sweep failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, o.everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
 /** One sweep from the command line (`npm run retention`), for cron setups with STAGING_SWEEP_HOURS=0. */
-export async function runRetentionOnce(config: AppConfig, logger: PinoLogger): Promise<{ deleted: number; kept: number }> {
+export async function runRetentionOnce(
+  config: AppConfig,
+  logger: PinoLogger,
+): Promise<{ deleted: number; kept: number; rows: Record<string, number> }> {
   return withDbAndStorages(config, logger, async (sql, storages) => {
     await expireAnalyticsEvents(sql, config, logger);
-    if (!storages.archive) return { deleted: 0, kept: 0 };
+    const rows = await new PersonalDataStore(sql).sweepRetention(config.privacy.retentionDays);
+    if (!storages.archive) return { deleted: 0, kept: 0, rows };
     const records = new ArchiveRecords(sql);
     const r = await cleanStagingCopies({
       records,
@@ -95,13 +133,13 @@ export async function runRetentionOnce(config: AppConfig, logger: PinoLogger): P
       sourcesBucket: config.storage.publish.driver === 's3' ? storages.publish : undefined,
     });
     if (storages.stream) await refreshPendingStream({ client: storages.stream, records, logger });
-    return { deleted: r.deleted.length, kept: r.kept.length };
+    return { deleted: r.deleted.length, kept: r.kept.length, rows };
   });
 }
 
 if (isMain(import.meta.url)) {
   const usage = `usage: npm run retention
-  One sweep of the archive's staging copies older than STAGING_RETENTION_DAYS (verified, then deleted), day-old
+  One sweep of rows past their retention (RETENTION_WEBHOOK_LOG_DAYS, RETENTION_ANALYTICS_EVENTS_DAYS), the archive's staging copies older than STAGING_RETENTION_DAYS (verified, then deleted), day-old
   .part files of killed writes, and a poll of Cloudflare Stream for videos whose webhook never came. Idempotent; the
   worker processes run the same sweep on a timer. Also rolls up and deletes raw analytics events older than
   ANALYTICS_RAW_RETENTION_DAYS (run it daily from cron for that). Configuration from the environment (README "Configuration").`;

@@ -19,7 +19,10 @@ import { FfmpegPool } from '../transcoder/pool.ts';
 import { removeOwnStaleWorkDirs } from '../ingest/video-files.ts';
 import type { Cleanups } from './cleanups.ts';
 import { masterSweepDeps, startMasterSweepTimer } from './master-sweep.ts';
-import { startRetentionTimer } from './retention.ts';
+import { startRetentionTimer, startRowRetentionTimer } from './retention.ts';
+import { loadWatermark } from './watermark-config.ts';
+import type { WatermarkOptions } from '../transcoder/watermark.ts';
+import { PersonalDataStore } from '../db/personal-data-store.ts';
 import type { SharedResources } from './shared-root.ts';
 import { serveWorkerMetrics } from './worker-metrics.ts';
 
@@ -44,6 +47,9 @@ function isAlive(pid: number): boolean {
  */
 export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o: WorkerRoleOptions): Promise<void> {
   const { config, logger, storages, videos } = s;
+  // Before anything starts: a bad watermark stops the worker here, not every transcode later.
+  const watermark = await loadWatermark(config.watermark, s.bin.ffprobePath);
+  if (watermark) logger.info({ watermark: { ...watermark.image, corner: watermark.corner } }, 'watermark on');
   // Temp dirs a killed or crashed run of this process left on this host (a worker host's DATA_DIR is its own scratch).
   const stale = await removeOwnStaleWorkDirs(config.workDir, { host: hostname(), pid: process.pid }, isAlive);
   if (stale.length) logger.info({ removed: stale }, 'stale job temp dirs removed');
@@ -96,6 +102,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
           logger: jobLogger,
           ffmpegThreads: config.ffmpegThreads,
           preset: config.x264Preset,
+          watermark,
           pool,
           signal,
           cancelRequested,
@@ -116,7 +123,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
   });
   // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
   cleanups.push(() => worker.close());
-  startChunkWorker(s, cleanups, pool);
+  startChunkWorker(s, cleanups, pool, watermark);
   watchTranscodeJobs({ worker: worker.worker, queue: s.queue, videos, logger, metrics: s.metrics });
   startReconciler(s, cleanups);
   if (!o.withApi && config.workerMetricsPort > 0) {
@@ -159,6 +166,15 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
       stream: storages.stream,
       localStores: [storages.publish, storages.archive].filter((x): x is LocalDiskStorage => x instanceof LocalDiskStorage),
       sourcesBucket: s.sources.kind === 'bucket' ? s.sources.storage : undefined,
+    });
+    cleanups.push(async () => timer.stop());
+  }
+  if (sc.stagingSweepHours > 0) {
+    const timer = startRowRetentionTimer({
+      store: new PersonalDataStore(s.sql),
+      days: config.privacy.retentionDays,
+      everyMs: sc.stagingSweepHours * 3600_000,
+      logger,
     });
     cleanups.push(async () => timer.stop());
   }
@@ -208,7 +224,7 @@ function startReconciler(s: SharedResources, cleanups: Cleanups): void {
  * many at once as WORKER_CONCURRENCY. A chunk whose worker dies is handed to another by BullMQ's stalled-job check,
  * and only that chunk is encoded again.
  */
-function startChunkWorker(s: SharedResources, cleanups: Cleanups, pool: FfmpegPool): void {
+function startChunkWorker(s: SharedResources, cleanups: Cleanups, pool: FfmpegPool, watermark: WatermarkOptions | undefined): void {
   const { config, logger, storages, videos } = s;
   // One connection for the cancel-marker check every chunk job makes when it starts, and the parts' results.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
@@ -229,6 +245,7 @@ function startChunkWorker(s: SharedResources, cleanups: Cleanups, pool: FfmpegPo
           logger: jobLogger,
           threads: config.ffmpegThreads,
           preset: config.x264Preset,
+          watermark,
           pool,
           signal,
           results,

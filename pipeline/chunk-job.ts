@@ -10,6 +10,7 @@ import { publishPart } from '../packager/chunk-publish.ts';
 import { storageSink } from '../storage/publish.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { encodeAudio, encodeVideoChunk } from '../transcoder/chunks.ts';
+import type { WatermarkOptions } from '../transcoder/watermark.ts';
 import { plannedRenditions } from '../transcoder/command.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import { hlsPrefix } from './job.ts';
@@ -28,6 +29,8 @@ export interface ChunkJobDeps {
   readonly logger: Logger;
   readonly threads: number;
   readonly preset?: string;
+  /** The same overlay as the one-piece encode burns in; default none. */
+  readonly watermark?: WatermarkOptions;
   readonly pool?: FfmpegPool;
   readonly signal?: AbortSignal;
   readonly cancelRequested?: () => Promise<boolean>;
@@ -72,6 +75,7 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
         preset: d.preset,
         signal: d.signal,
         stills: partStills(artwork),
+        watermark: d.watermark,
       });
       const published = await publishPart({
         workDir: out,

@@ -12,6 +12,7 @@ import { workDirPrefix } from '../ingest/video-files.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
 import { probeSource, toSourceProbe } from '../transcoder/probe.ts';
+import type { WatermarkOptions } from '../transcoder/watermark.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../core/logger.ts';
 import { transcodeAndPackage, type PackagedTranscodeResult } from './package-stage.ts';
@@ -32,6 +33,8 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly ffmpegThreads: number;
   readonly preset?: string;
+  /** Deployment-wide overlay burned into every rung (WATERMARK_*); default none. */
+  readonly watermark?: WatermarkOptions;
   /** Scan → validate → strip settings; the transcoder only ever sees the stripped master. */
   readonly ingest: Omit<PrepareMasterOptions, 'videos' | 'ffmpegPath' | 'ffprobePath' | 'logger'>;
   /** Transcode duration / ×realtime histograms; default none. */
@@ -237,6 +240,7 @@ async function packageInWorkDir(
     logger: d.logger,
     threads: d.ffmpegThreads,
     preset: d.preset,
+    watermark: d.watermark,
     onProgress: progress.report,
     pool: d.pool,
     signal: w.gate.signal,

@@ -15,6 +15,7 @@ import { planLadder } from '../transcoder/ladder.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../core/logger.ts';
 import { transcodeLadder } from '../transcoder/transcode.ts';
+import type { WatermarkOptions } from '../transcoder/watermark.ts';
 
 export interface PackagedTranscodeOptions {
   readonly ffmpegPath: string;
@@ -35,6 +36,8 @@ export interface PackagedTranscodeOptions {
   readonly logger: Logger;
   readonly threads?: number;
   readonly preset?: string;
+  /** Overlay burned into every rung; default none. */
+  readonly watermark?: WatermarkOptions;
   readonly onProgress?: (percent: number) => void;
   /** Called once when the EVENT master and every rung's first segment are in storage. */
   readonly onPlayable?: () => void | Promise<void>;
@@ -148,6 +151,7 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
       logger: o.logger,
       threads: o.threads,
       preset: o.preset,
+      watermark: o.watermark,
       onProgress: o.onProgress,
       rungs,
       signal: o.signal,

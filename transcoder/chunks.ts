@@ -15,6 +15,7 @@ import { pictureFixes, planLadder } from './ladder.ts';
 import type { FfmpegPool } from './pool.ts';
 import { runFfmpeg } from './run-ffmpeg.ts';
 import type { StillSeries } from './stills.ts';
+import type { WatermarkOptions } from './watermark.ts';
 
 /** One time range of a chunked encode: its own ffmpeg run, its own segments. */
 export interface Chunk {
@@ -83,6 +84,8 @@ export interface VideoChunkOptions extends EncodeCommon {
   readonly rungs?: readonly LadderRung[];
   /** Still frames tapped off this chunk's decode (the chunk's share of posters and storyboard); times on the source's timeline. */
   readonly stills?: readonly StillSeries[];
+  /** Overlay burned into every rung, as in the one-piece encode (watermark.ts); default none. */
+  readonly watermark?: WatermarkOptions;
 }
 
 export interface EncodedOutput {
@@ -116,6 +119,7 @@ export function planVideoChunk(o: VideoChunkOptions): RunPlan {
     // After the window's trim the frames carry source times, so a series planned on the source's timeline taps the
     // same pictures as in the one-piece run.
     stills: o.stills,
+    watermark: o.watermark,
   });
   return { plan, renditions: plannedRenditions(rungs, false), stills: o.stills };
 }

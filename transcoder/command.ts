@@ -3,6 +3,7 @@ import type { LadderRung } from '../core/types.ts';
 import type { MediaInput } from '../media/allow-list.ts';
 import { BUFSIZE_SECONDS, type PictureFixes } from './ladder.ts';
 import { stillBranch, stillOutput, type StillSeries } from './stills.ts';
+import { watermarkFilters, type WatermarkOptions } from './watermark.ts';
 
 /** Seconds between IDR frames; HLS segments are a whole number of GOPs so every rung's segments line up. */
 export const GOP_SECONDS = 2;
@@ -41,6 +42,8 @@ export interface LadderCommandOptions {
   readonly stills?: readonly StillSeries[];
   /** Encode only this time range of the source (one chunk of a chunked encode, see chunks.ts); default the whole source. */
   readonly window?: TimeWindow;
+  /** Overlay burned into every encoded rung (watermark.ts); default none. Rules out copyTopRung. */
+  readonly watermark?: WatermarkOptions;
 }
 
 /**
@@ -70,6 +73,8 @@ export interface FfmpegPlan {
   readonly inputOptions: readonly string[];
   readonly complexFilter: string | undefined;
   readonly outputs: readonly FfmpegOutput[];
+  /** Further inputs after the source: the watermark PNG (opened with media/watermark.ts's allow-lists); default none. */
+  readonly images?: readonly { readonly path: string }[];
 }
 
 export interface PlannedRendition {
@@ -206,13 +211,17 @@ const AUDIO_ENCODE = ['-c:a', 'aac', '-b:a', String(AUDIO_BITRATE), '-ac', '2', 
  */
 export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
   const fixes = o.fixes ?? { deinterlace: false, toneMap: false, fps: o.rungs[0]?.fps ?? 30 };
-  const copy = o.copyTopRung === true;
+  // A stream copy carries no overlay: with a watermark every rung is encoded.
+  const copy = o.copyTopRung === true && !o.watermark;
   const encoded = copy ? o.rungs.length - 1 : o.rungs.length;
   const stills = o.stills ?? [];
   const branches = encoded + stills.length;
   const labels = Array.from({ length: branches }, (_, i) => `[s${i}]`).join('');
   const split = `[0:v:0]${windowFilters(o.window, sharedVideoFilters(fixes))},split=${branches}${labels}`;
-  const scales = o.rungs.slice(0, encoded).map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1[v${i}]`);
+  const wm = o.watermark;
+  const scaled = (i: number): string => (wm ? `[p${i}]` : `[v${i}]`);
+  const scales = o.rungs.slice(0, encoded).map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1${scaled(i)}`);
+  const overlays = wm ? watermarkFilters(wm, o.rungs.slice(0, encoded), 1) : [];
   const taps = stills.map((s, j) => stillBranch(`s${encoded + j}`, s));
   const renditions = plannedRenditions(o.rungs, o.hasAudio);
   const outputs: FfmpegOutput[] = renditions.map((r, i) => {
@@ -230,7 +239,8 @@ export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
     // -xerror: stop at the first decode error instead of concealing it, so a corrupt-midway upload fails with
     // TRANSCODE_SOURCE_CORRUPT rather than publishing glitched video (kids' content is reviewed frame by frame).
     inputOptions: ['-hide_banner', '-nostdin', '-xerror', ...windowInputOptions(o.window)],
-    complexFilter: branches > 0 ? [split, ...scales, ...taps].join(';') : undefined,
+    complexFilter: branches > 0 ? [split, ...scales, ...overlays, ...taps].join(';') : undefined,
     outputs: [...outputs, ...stills.map(stillOutput)],
+    ...(overlays.length ? { images: [{ path: wm!.image.path }] } : {}),
   };
 }

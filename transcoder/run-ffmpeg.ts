@@ -2,6 +2,7 @@ import ffmpeg from 'fluent-ffmpeg';
 import { PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { inputArgs } from '../media/allow-list.ts';
+import { watermarkInputArgs } from '../media/watermark.ts';
 import type { FfmpegPlan } from './command.ts';
 
 // Still importable from here by the job-pipeline modules in ops/; everything else takes it from core/logger.ts.
@@ -60,6 +61,7 @@ export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
       .setFfmpegPath(o.ffmpegPath)
       .input(o.plan.input.path)
       .inputOptions([...inputArgs(o.plan.input), ...o.plan.inputOptions]);
+    for (const img of o.plan.images ?? []) cmd.input(img.path).inputOptions(watermarkInputArgs());
     if (o.plan.complexFilter) cmd.complexFilter(o.plan.complexFilter);
     for (const out of o.plan.outputs) cmd.output(out.path).outputOptions([...out.options]);
 

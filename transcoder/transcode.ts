@@ -9,6 +9,7 @@ import { pictureFixes, planLadder, remuxBlocker, type PictureFixes } from './lad
 import type { FfmpegPool } from './pool.ts';
 import { runFfmpeg } from './run-ffmpeg.ts';
 import type { StillSeries } from './stills.ts';
+import type { WatermarkOptions } from './watermark.ts';
 
 export interface PlanTranscodeOptions {
   /** The source as the media layer vetted it (see media/allow-list.ts mediaInput). */
@@ -28,6 +29,8 @@ export interface PlanTranscodeOptions {
   readonly allowRemux?: boolean;
   /** Still frames to take from the same decode (see stills.ts); their directories are created. Default none. */
   readonly stills?: readonly StillSeries[];
+  /** Overlay burned into every rung (watermark.ts); default none. */
+  readonly watermark?: WatermarkOptions;
 }
 
 export interface TranscodePlan {
@@ -44,6 +47,7 @@ export interface TranscodePlan {
 /** Why the top rung cannot be a stream copy, or undefined when it can (probe rules first, then keyframes). */
 async function quickPathBlocker(o: PlanTranscodeOptions, rungs: readonly LadderRung[], fps: number): Promise<string | undefined> {
   if (o.allowRemux === false) return 'disabled';
+  if (o.watermark) return 'watermark';
   const top = rungs[rungs.length - 1];
   if (!top) return 'no rungs';
   const blocker = remuxBlocker(o.probe, top);
@@ -68,6 +72,7 @@ export async function planTranscode(o: PlanTranscodeOptions): Promise<TranscodeP
     preset: o.preset,
     threads: o.threads,
     stills: o.stills,
+    watermark: o.watermark,
   });
   return {
     plan,

@@ -6,6 +6,7 @@ import { MODERATION_STATUSES, VIDEO_STATUSES } from '../../core/types.ts';
 import type { Actor, VideoAdminRepository } from '../../db/video-admin.ts';
 import type { VideoRepository, VideoRow } from '../../db/videos.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
+import { deleteVideoEverywhere, type LocalVideoFiles, type StreamCopies, type VideoArchive } from '../../pipeline/video-deletion.ts';
 import { isStaff, principalOf, requireRole, type Principal } from '../auth.ts';
 import type { AccessStateCache } from '../playback/access-cache.ts';
 import { issuePlayback } from '../playback/issue.ts';
@@ -14,25 +15,7 @@ import { decodeCursor, encodeCursor, PageQuery } from './cursor.ts';
 import { BEARER_ERRORS, errorResponses, security } from '../openapi.ts';
 import { videoDetail, VideoDetail, VideoSummary, videoSummary } from './video-view.ts';
 
-/** Removes every archived copy of a video (the archive store is another stage's; it plugs in here). */
-export interface VideoArchive {
-  delete(videoId: string): Promise<void>;
-}
-
-/** What was removed from the data volume for one deleted video. */
-export interface RemovedLocalFiles {
-  /** Staged upload files (tus data and info, a restored master awaiting its job). */
-  readonly uploads: number;
-  /** Whether a master directory (`masters/<id>/`) existed and was removed. */
-  readonly master: boolean;
-  /** Job temp dirs (`work/<id>-*`) removed. */
-  readonly workDirs: number;
-}
-
-/** Removes a deleted video's files on the data volume: staged upload, stripped master, job work dirs. */
-export interface LocalVideoFiles {
-  removeVideo(videoId: string, sourceKey: string | null): Promise<RemovedLocalFiles>;
-}
+export type { LocalVideoFiles, RemovedLocalFiles, StreamCopies, VideoArchive } from '../../pipeline/video-deletion.ts';
 
 export interface VideoRoutesOptions {
   readonly videos: VideoRepository;
@@ -46,9 +29,10 @@ export interface VideoRoutesOptions {
   /** Archive store; default none (DELETE ?archive=true then answers API_ARCHIVE_UNAVAILABLE). */
   readonly archive?: VideoArchive;
   /** Removes a still-queued transcode job; default: none. */
-  readonly cancelJob?: (
-    videoId: string,
-  ) => Promise<void>; /** Issues analytics sessions with the public playback of a video's details; default none. */
+  readonly cancelJob?: (videoId: string) => Promise<void>;
+  /** Cloudflare Stream copies, deleted with the video; default none. */
+  readonly stream?: StreamCopies;
+  /** Issues analytics sessions with the public playback of a video's details; default none. */
   readonly analyticsSessions?: { issue(videoId: string): string };
 }
 
@@ -185,6 +169,8 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
             'API_VIDEO_UPLOADING',
             'API_ARCHIVE_UNAVAILABLE',
             'STORAGE_BACKEND_FAILED',
+            'STREAM_API_ERROR',
+            'STREAM_RATE_LIMITED',
           ),
         },
         security: security('bearer'),
@@ -198,10 +184,7 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
   );
 }
 
-/**
- * Objects first, the row last: a failed cleanup leaves the row, so the same DELETE can simply be retried.
- * The archive copy goes only when asked, and asking without an archive store is refused before anything is removed.
- */
+/** Checks the caller may delete it, then deletes everywhere (pipeline/video-deletion.ts). */
 async function deleteVideo(
   o: VideoRoutesOptions,
   p: Principal,
@@ -211,18 +194,11 @@ async function deleteVideo(
 ): Promise<{ hlsObjects: number; archiveDeleted: boolean; masterDeleted: boolean; workDirsDeleted: number }> {
   const v = await visibleVideo(o.videos, p, id);
   if (withArchive && !o.archive) throw new PipelineError('API_ARCHIVE_UNAVAILABLE', 'No archive store configured.');
-  await o.cancelJob?.(v.id);
-  const keys = await o.storage.list(`${v.hls_prefix ?? `hls/${v.id}`}/`);
-  for (const key of keys) await o.storage.delete(key);
-  // The full-quality master is the most sensitive copy there is: it must not outlive the video.
-  const local = await o.files?.removeVideo(v.id, v.source_key);
-  if (withArchive) await o.archive?.delete(v.id);
-  await o.admin.delete(v.id, actorOf(p, requestId));
-  o.access.invalidate(v.id);
+  const res = await deleteVideoEverywhere({ ...o, onDeleted: (vid) => o.access.invalidate(vid) }, v, actorOf(p, requestId), withArchive);
   return {
-    hlsObjects: keys.length,
-    archiveDeleted: withArchive,
-    masterDeleted: local?.master ?? false,
-    workDirsDeleted: local?.workDirs ?? 0,
+    hlsObjects: res.hlsObjects,
+    archiveDeleted: res.archiveDeleted,
+    masterDeleted: res.masterDeleted,
+    workDirsDeleted: res.workDirsDeleted,
   };
 }

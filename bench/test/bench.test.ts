@@ -193,7 +193,7 @@ describe('runBench (tiny config, structure only — never speed)', () => {
     expect(report.machine.ffmpeg).toMatch(/^ffmpeg version/);
     const ids = report.figures.map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const prefix of ['transcode.', 'presets.', 'scaling.', 'ingest.', 'ttp.', 'e2e.'])
+    for (const prefix of ['transcode.', 'presets.', 'scaling.', 'ingest.', 'ttp.', 'e2e.', 'watermark.'])
       expect(ids.some((i) => i.startsWith(prefix))).toBe(true);
     for (const f of report.figures) {
       expect(f.stat.n).toBe(1);
@@ -215,6 +215,7 @@ describe('runBench (tiny config, structure only — never speed)', () => {
       `transcode.${sourceId(spec)}.per-rung-speedup`,
       `transcode.${sourceId(spec)}.pipeline-vs-hand`,
       'ttp.ratio',
+      `watermark.${sourceId(spec)}.cost`,
     ]);
     expect(typeof withTargets[0]!.meetsTarget).toBe('boolean');
     expect(report.notes.some((n) => n.startsWith('scenario broken failed'))).toBe(true);

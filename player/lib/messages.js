@@ -104,6 +104,9 @@ export const MESSAGES = Object.freeze({
   ANALYTICS_SESSION_EXPIRED: 'Viewing statistics for this video could not be recorded.',
   ANALYTICS_BATCH_TOO_LARGE: 'Viewing statistics for this video could not be recorded.',
   ANALYTICS_RATE_LIMITED: 'Viewing statistics for this video could not be recorded.',
+  API_ERASURE_BUSY: 'One of your videos is still being processed. Please try deleting your account again in a minute.',
+  API_EXPORT_TOO_LARGE:
+    'One of your videos is too large to include in the download. Download your data without the videos and contact support.',
   infected: 'Our virus scanner found malware in this file. It has been quarantined and will not be published.',
   failed: 'Processing failed. A moderator can retry it, or you can upload the video again.',
   rejected: 'This video could not be accepted.',

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Upload } from 'tus-js-client';
-import { PipelineError } from '../../core/errors.ts';
+import { isPipelineError, PipelineError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { EnvelopeSchema, parseStreamVideo, type StreamVideo } from './video.ts';
 
@@ -115,6 +115,20 @@ export class StreamClient {
   async get(uid: string): Promise<StreamVideo> {
     const path = `/${encodeURIComponent(uid)}`;
     return this.video('GET', path, await this.call('GET', path));
+  }
+
+  /**
+   * Deletes a video from Stream. Stream answers a delete with 200 and an empty body (no v4 envelope), and a video
+   * already gone with 404: both mean the copy no longer exists.
+   */
+  async delete(uid: string): Promise<void> {
+    const path = `/${encodeURIComponent(uid)}`;
+    try {
+      await this.call('DELETE', path);
+    } catch (err) {
+      const status = isPipelineError(err, 'STREAM_API_ERROR') ? err.context['status'] : undefined;
+      if (status !== 200 && status !== 404) throw err;
+    }
   }
 
   /**

@@ -142,6 +142,11 @@ function registerApiRoutes(app: FastifyInstance, st: StubState): void {
     if (v.script.length > 1) v.script.shift();
     return reply.send(body);
   });
+  // Stream answers a delete with 200 and an empty body.
+  app.delete<{ Params: { uid: string } }>(`${st.api}/:uid`, async (req, reply) => {
+    if (!st.videos.delete(req.params.uid)) return reply.code(404).send(envelope(null, [{ code: 10003, message: 'Not found' }]));
+    return reply.code(200).send('');
+  });
 }
 
 const offsetOf = (v: StubVideo): number => v.received.reduce((n, b) => n + b.length, 0);
