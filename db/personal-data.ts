@@ -143,13 +143,14 @@ export const PERSONAL_TABLES: readonly PersonalTable[] = [
   },
   // Daily roll-ups of how the user's videos were watched: theirs to see, erased with the videos.
   { table: 'video_analytics', match: [byVideo()], erase: 'delete' },
-  // Raw viewing events hold other people's (viewers') pseudonymous sessions: erased, not exported. The analytics
-  // expiry rolls them up and deletes them after ANALYTICS_RAW_RETENTION_DAYS; this retention is the backstop.
+  // Raw viewing events of the user's videos: exported without the viewers' (daily, salted) session hashes, which are
+  // other people's data. The analytics expiry rolls them up and deletes them after ANALYTICS_RAW_RETENTION_DAYS;
+  // this retention is the backstop.
   {
     table: 'analytics_events',
     match: [byVideo()],
     erase: 'delete',
-    exportable: false,
+    redactExport: ({ session: _session, ...row }) => row,
     retention: { column: 'received_at', setting: 'analyticsEvents' },
   },
   {

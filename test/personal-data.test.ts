@@ -101,6 +101,19 @@ describe('personal data: export and erasure', () => {
     });
     expect(approve.status).toBe(200);
     expect((await call(t.url, 'PATCH', `/api/videos/${a1}`, { token: tokens[ALICE], body: { title: 'Renamed' } })).status).toBe(200);
+    // A caption she added and a moderator judged, and how her video was watched (a raw event, rolled up on read).
+    const vtt = await fetch(`${t.url}/api/videos/${a1}/captions/en`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${tokens[ALICE]}`, 'content-type': 'text/vtt' },
+      body: 'WEBVTT\n\n00:00.000 --> 00:00.500\nHello\n',
+    });
+    expect(vtt.status).toBeLessThan(300);
+    const judged = await call(t.url, 'POST', `/api/moderation/videos/${a1}/captions/en/approve`, { token: tokens[MOD], body: {} });
+    expect(judged.status).toBe(200);
+    await sql`INSERT INTO analytics_events (video_id, day, session, seq, kind, at_ms, data)
+      VALUES (${a1}, current_date, ${Buffer.alloc(16, 7)}, 0, 'start', 0, ${sql.json({ startupMs: 120 })})`;
+    expect((await call(t.url, 'GET', `/api/analytics/videos/${a1}`, { token: tokens[ALICE] })).status).toBe(200);
+    expect((await sql`SELECT 1 FROM video_analytics WHERE video_id = ${a1}`).length).toBe(1);
     // An upload left half-way: its files and quota row are the user's too.
     const big = await readFile(long);
     const cut = await runUntil(big, 64 * 1024, {
