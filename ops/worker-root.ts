@@ -10,6 +10,7 @@ import { processTranscodeJob } from '../pipeline/job.ts';
 import { watchTranscodeJobs, withHeartbeat } from '../pipeline/job-watch.ts';
 import { cancelMarkerKey, startTranscodeWorker } from '../pipeline/queue.ts';
 import { processChunkJob } from '../pipeline/chunk-job.ts';
+import { RunningParts, subscribeChunkCancels } from '../pipeline/chunk-cancel.ts';
 import { CHUNK_QUEUE, redisPartResults, type ChunkJobData, type ChunkJobResult } from '../pipeline/chunked.ts';
 import { chunkingDeps } from '../pipeline/chunked-run.ts';
 import { Reconciler, startReconcileTimer } from '../pipeline/reconcile.ts';
@@ -123,7 +124,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
   });
   // Closed before the pool (cleanups run in reverse): the worker lets its current job finish first.
   cleanups.push(() => worker.close());
-  startChunkWorker(s, cleanups, pool, watermark);
+  await startChunkWorker(s, cleanups, pool, watermark);
   watchTranscodeJobs({ worker: worker.worker, queue: s.queue, videos, logger, metrics: s.metrics });
   startReconciler(s, cleanups);
   if (!o.withApi && config.workerMetricsPort > 0) {
@@ -224,33 +225,41 @@ function startReconciler(s: SharedResources, cleanups: Cleanups): void {
  * many at once as WORKER_CONCURRENCY. A chunk whose worker dies is handed to another by BullMQ's stalled-job check,
  * and only that chunk is encoded again.
  */
-function startChunkWorker(s: SharedResources, cleanups: Cleanups, pool: FfmpegPool, watermark: WatermarkOptions | undefined): void {
+async function startChunkWorker(
+  s: SharedResources,
+  cleanups: Cleanups,
+  pool: FfmpegPool,
+  watermark: WatermarkOptions | undefined,
+): Promise<void> {
   const { config, logger, storages, videos } = s;
   // One connection for the cancel-marker check every chunk job makes when it starts, and the parts' results.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'chunk worker redis connection error'));
   const results = redisPartResults(redis, config.queuePrefix);
+  const running = new RunningParts();
   const chunkWorker = new Worker<ChunkJobData, ChunkJobResult>(
     CHUNK_QUEUE,
     (job, _token, signal) => {
       const jobLogger = logger.child({ job: job.id });
       const heartbeat = { videos, videoId: job.data.videoId, everyMs: config.jobLockMs / 2, logger: jobLogger };
-      return withHeartbeat(heartbeat, () =>
-        processChunkJob(job, {
-          videos,
-          storage: storages.publish,
-          sources: s.sources,
-          ffmpegPath: s.bin.ffmpegPath,
-          workDir: config.workDir,
-          logger: jobLogger,
-          threads: config.ffmpegThreads,
-          preset: config.x264Preset,
-          watermark,
-          pool,
-          signal,
-          results,
-          cancelRequested: async () => (await redis.exists(cancelMarkerKey(config.queuePrefix, job.data.videoId))) === 1,
-        }),
+      return running.track(job.data.videoId, job.id ?? '', () =>
+        withHeartbeat(heartbeat, () =>
+          processChunkJob(job, {
+            videos,
+            storage: storages.publish,
+            sources: s.sources,
+            ffmpegPath: s.bin.ffmpegPath,
+            workDir: config.workDir,
+            logger: jobLogger,
+            threads: config.ffmpegThreads,
+            preset: config.x264Preset,
+            watermark,
+            pool,
+            signal,
+            results,
+            cancelRequested: async () => (await redis.exists(cancelMarkerKey(config.queuePrefix, job.data.videoId))) === 1,
+          }),
+        ),
       );
     },
     {
@@ -266,7 +275,15 @@ function startChunkWorker(s: SharedResources, cleanups: Cleanups, pool: FfmpegPo
     logger.warn({ job: job?.id, videoId: job?.data.videoId, attempt: job?.attemptsMade, err: err.message }, 'chunk job failed'),
   );
   chunkWorker.on('error', (err) => logger.error({ err: err.message }, 'chunk worker error'));
+  const cancels = await subscribeChunkCancels({
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    logger,
+    running,
+    cancelJob: (id, reason) => chunkWorker.cancelJob(id, reason),
+  });
   cleanups.push(async () => {
+    await cancels.close();
     await chunkWorker.close();
     redis.disconnect();
   });

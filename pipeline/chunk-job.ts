@@ -13,7 +13,7 @@ import { encodeAudio, encodeVideoChunk } from '../transcoder/chunks.ts';
 import type { WatermarkOptions } from '../transcoder/watermark.ts';
 import { plannedRenditions } from '../transcoder/command.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
-import { hlsPrefix } from './job.ts';
+import { clearPrefix, hlsPrefix } from './job-parts.ts';
 import { makeJobDir } from './source-step.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import { publishChunkedPreview } from '../packager/stitch.ts';
@@ -88,9 +88,12 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
       });
       // Before the part returns: a part that fails here is retried, so the parent finds every frame when it composes.
       await publishPartStills(artwork, sink);
+      await unlessCancelled(d, videoId);
       return await afterPart(job.data, d, { epoch, kind: 'video', part: published });
     }
-    return await afterPart(job.data, d, await encodeWhole(job.data, { ...common, signal: d.signal, sink }));
+    const whole = await encodeWhole(job.data, { ...common, signal: d.signal, sink });
+    await unlessCancelled(d, videoId);
+    return await afterPart(job.data, d, whole);
   } catch (err) {
     // The same input fails on every host: a broken source is final for the part (and, through the flow, the video).
     if (err instanceof PipelineError && (err.code === 'TRANSCODE_SOURCE_CORRUPT' || err.code === 'TRANSCODE_CANCELLED'))
@@ -99,6 +102,17 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A cancel (the video deleted or erased) that came while this part published: the deletion may already have listed
+ * the package, so what this part put there would outlive the video. The cancel marker is set before the deletion
+ * lists anything, so checking it after the last put catches every such part; the part then removes the package.
+ */
+async function unlessCancelled(d: ChunkJobDeps, videoId: string): Promise<void> {
+  if (!(await d.cancelRequested?.())) return;
+  await clearPrefix(d.storage, hlsPrefix(videoId));
+  throw new UnrecoverableError('TRANSCODE_CANCELLED');
 }
 
 /** The source's audio once (the pictures for posters and storyboard come from the video chunks' own decodes). */

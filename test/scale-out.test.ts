@@ -2,10 +2,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3rver, type RunningS3rver } from '../bench/s3rver-server.ts';
 import { createDb, type Sql } from '../db/client.ts';
 import { VideoRepository } from '../db/videos.ts';
+import { CHUNK_QUEUE } from '../pipeline/chunked.ts';
 import { createTranscodeQueue } from '../pipeline/queue.ts';
 import { redisConnection } from '../pipeline/redis.ts';
 import { storyboardInterval, storyboardTiles } from '../packager/storyboard.ts';
@@ -255,6 +257,46 @@ describe.skipIf(!hideable)('scale-out: API and two workers with no shared filesy
     const name = victim === 0 ? 'w1' : 'w2';
     workers[victim] = await startWorker(name);
     for (const n of ['w1', 'w2'] as const) expect(await listFiles(path.join(dataDirs[n], 'work'))).toEqual([]);
+  });
+
+  it('a long video deleted while its chunks encode: the running chunk is stopped and nothing of it is left anywhere', async () => {
+    const clip = await makeClip({ out: path.join(tmp, 'deleted.mp4'), durationSec: 30, width: 640, height: 360 });
+    const up = await tusUpload(`${api.url}/uploads`, clip, { filename: 'deleted.mp4', title: 'Deleted mid-chunk' });
+    const logs = (): Array<Record<string, unknown>> => workers.flatMap((w) => w.logs).filter((l) => l['videoId'] === up.videoId);
+    await waitFor(async () => (logs().some((l) => l.msg === 'chunk job started') ? true : undefined), {
+      timeoutMs: 240_000,
+      intervalMs: 20,
+      what: 'a chunk to start',
+    });
+    // At once: the chunk that just started is still fetching the master or encoding (seconds on one thread).
+    const admin = bearer(await tokenFor('scale-admin', 'admin', { ttlSec: 600 }));
+    expect((await fetch(`${api.url}/api/videos/${up.videoId}`, { method: 'DELETE', headers: admin })).status).toBeLessThan(300);
+    const chunks = new Queue(CHUNK_QUEUE, { connection: redisConnection(TEST_REDIS_URL), prefix: PREFIX });
+    try {
+      await waitFor(
+        async () => {
+          const open = await chunks.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
+          return open.some((j) => j.data?.videoId === up.videoId) ? undefined : true;
+        },
+        { timeoutMs: 120_000, what: 'every chunk job of the deleted video to end' },
+      );
+    } finally {
+      await chunks.close();
+    }
+    expect(logs().some((l) => l.msg === 'chunk cancel delivered')).toBe(true);
+    // Nothing any part published (segments, frames, playlists) outlives the video, nor its upload or master.
+    for (const prefix of [`hls/${up.videoId}/`, `incoming/${up.videoId}/`, `masters/${up.videoId}/`])
+      expect({ prefix, keys: await bucket.list(prefix) }).toEqual({ prefix, keys: [] });
+    await waitFor(
+      async () =>
+        (await listFiles(path.join(dataDirs.w1, 'work'))).length + (await listFiles(path.join(dataDirs.w2, 'work'))).length === 0
+          ? true
+          : undefined,
+      {
+        timeoutMs: 30_000,
+        what: 'the workers to remove their temp dirs',
+      },
+    );
   });
 
   it('an infected upload leaves incoming/ for quarantine/ in the bucket, no master is kept, and no route reaches it', async () => {
