@@ -84,11 +84,13 @@ export async function expireAnalyticsEvents(
 }
 
 export interface RowRetentionTimerOptions {
-  readonly store: PersonalDataStore;
+  readonly store: Pick<PersonalDataStore, 'sweepRetention'>;
   /** Days per retention setting (RETENTION_*_DAYS; 0 = kept). */
   readonly days: Readonly<Partial<Record<RetentionSetting, number>>>;
   readonly everyMs: number;
   readonly logger: Logger;
+  /** Runs first on every tick: raw analytics events are rolled up before they are deleted (expireAnalyticsEvents). */
+  readonly before?: () => Promise<unknown>;
 }
 
 /**
@@ -101,8 +103,10 @@ export function startRowRetentionTimer(o: RowRetentionTimerOptions): { stop(): v
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    o.store
-      .sweepRetention(o.days)
+    Promise.resolve(o.before?.())
+      // A failed roll-up leaves the raw rows for the next tick; the other tables are swept regardless.
+      .catch((err: unknown) => o.logger.error({ err: describeError(err) }, 'analytics expiry failed'))
+      .then(() => o.store.sweepRetention(o.days))
       .then((deleted) => {
         if (Object.values(deleted).some((n) => n > 0)) o.logger.info({ deleted }, 'row retention sweep');
       })

@@ -20,7 +20,7 @@ import { FfmpegPool } from '../transcoder/pool.ts';
 import { removeOwnStaleWorkDirs } from '../ingest/video-files.ts';
 import type { Cleanups } from './cleanups.ts';
 import { masterSweepDeps, startMasterSweepTimer } from './master-sweep.ts';
-import { startRetentionTimer, startRowRetentionTimer } from './retention.ts';
+import { expireAnalyticsEvents, startRetentionTimer, startRowRetentionTimer } from './retention.ts';
 import { loadWatermark } from './watermark-config.ts';
 import type { WatermarkOptions } from '../transcoder/watermark.ts';
 import { PersonalDataStore } from '../db/personal-data-store.ts';
@@ -176,6 +176,7 @@ export async function startWorkerRole(s: SharedResources, cleanups: Cleanups, o:
       days: config.privacy.retentionDays,
       everyMs: sc.stagingSweepHours * 3600_000,
       logger,
+      before: config.analytics.enabled ? () => expireAnalyticsEvents(s.sql, config, logger) : undefined,
     });
     cleanups.push(async () => timer.stop());
   }
