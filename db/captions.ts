@@ -70,18 +70,29 @@ export class CaptionRepository {
     return row;
   }
 
-  /** Records a moderator's decision; undefined when there is no such caption. */
+  /**
+   * Records a moderator's decision and its row in the append-only moderation audit, in one transaction; undefined when
+   * there is no such caption.
+   */
   async decide(
     videoId: string,
     lang: string,
     status: 'approved' | 'rejected',
     notes: string | null,
-    actor: string,
+    actor: { readonly id: string; readonly role: string; readonly requestId?: string },
   ): Promise<CaptionRow | undefined> {
-    const [row] = await this.sql<CaptionRow[]>`
-      UPDATE video_captions SET status = ${status}, notes = ${notes}, decided_by = ${actor}, decided_at = now(), updated_at = now()
-      WHERE video_id = ${videoId} AND lang = ${lang} RETURNING ${this.sql.unsafe(COLUMNS)}`;
-    return row;
+    return this.sql.begin(async (tx) => {
+      const [before] = await tx<{ status: string }[]>`SELECT status FROM video_captions
+        WHERE video_id = ${videoId} AND lang = ${lang} FOR UPDATE`;
+      if (!before) return undefined;
+      const [row] = await tx<CaptionRow[]>`
+        UPDATE video_captions SET status = ${status}, notes = ${notes}, decided_by = ${actor.id}, decided_at = now(), updated_at = now()
+        WHERE video_id = ${videoId} AND lang = ${lang} RETURNING ${tx.unsafe(COLUMNS)}`;
+      await tx`INSERT INTO moderation_audit (video_id, action, caption_lang, actor, actor_role, notes, from_status, to_status, request_id)
+        VALUES (${videoId}, ${`caption_${status}`}, ${lang}, ${actor.id}, ${actor.role}, ${notes}, ${before.status}, ${status},
+          ${actor.requestId ?? null})`;
+      return row;
+    });
   }
 
   async delete(videoId: string, lang: string): Promise<boolean> {

@@ -15,7 +15,9 @@ export interface Actor {
 export interface AuditRow {
   id: number;
   video_id: string;
-  action: 'approved' | 'rejected' | 'edited' | 'deleted' | 'retried' | 'undone';
+  action: 'approved' | 'rejected' | 'edited' | 'deleted' | 'retried' | 'undone' | 'caption_approved' | 'caption_rejected';
+  /** The caption's language, on caption decisions only. */
+  caption_lang: string | null;
   actor: string;
   actor_role: string;
   notes: string | null;
@@ -114,7 +116,9 @@ export class VideoAdminRepository {
     return this.sql.begin(async (tx) => {
       const [cur] = await tx<VideoRow[]>`SELECT * FROM videos WHERE id = ${id} FOR UPDATE`;
       if (!cur) return undefined;
-      const [last] = await tx<AuditRow[]>`SELECT * FROM moderation_audit WHERE video_id = ${id} ORDER BY id DESC LIMIT 1`;
+      // Caption decisions are audited here too but are not changes of the video's own decision.
+      const [last] = await tx<AuditRow[]>`SELECT * FROM moderation_audit WHERE video_id = ${id} AND caption_lang IS NULL
+        ORDER BY id DESC LIMIT 1`;
       const decision = last?.action === 'approved' || last?.action === 'rejected' ? last.action : undefined;
       if (!last || !decision || cur.moderation_status !== decision) return { video: cur, refused: 'nothing' };
       if (last.actor !== r.actor.id) return { video: cur, refused: 'not-yours' };

@@ -260,7 +260,8 @@ export async function captionsPlugin(app: FastifyInstance, o: CaptionRoutesOptio
       async (req) => {
         const { id, lang } = checkedParams(req.params);
         const status = decision === 'approve' ? 'approved' : 'rejected';
-        const row = await o.captions.decide(id, lang, status, req.body.notes || null, principalOf(req).id);
+        const p = principalOf(req);
+        const row = await o.captions.decide(id, lang, status, req.body.notes || null, { id: p.id, role: p.role, requestId: req.id });
         if (!row) throw new PipelineError('API_NOT_FOUND', `No ${lang} captions for ${id}.`, { id, lang });
         req.log.info({ videoId: id, lang, status, by: principalOf(req).id }, 'caption moderated');
         return captionOut(row);

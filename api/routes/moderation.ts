@@ -38,7 +38,8 @@ const QueueQuery = PageQuery.extend({
 const IdParams = z.object({ id: z.uuid() });
 const AuditEntry = z.object({
   id: z.number(),
-  action: z.enum(['approved', 'rejected', 'edited', 'deleted', 'retried', 'undone']),
+  action: z.enum(['approved', 'rejected', 'edited', 'deleted', 'retried', 'undone', 'caption_approved', 'caption_rejected']),
+  captionLang: z.string().nullable().describe('The caption judged, on caption_approved / caption_rejected'),
   actor: z.string(),
   actorRole: z.string(),
   notes: z.string().nullable(),
@@ -105,6 +106,7 @@ export function registerModerationRoutes(app: FastifyInstance, o: ModerationRout
         items: rows.map((a) => ({
           id: Number(a.id),
           action: a.action,
+          captionLang: a.caption_lang,
           actor: a.actor,
           actorRole: a.actor_role,
           notes: a.notes,

@@ -182,5 +182,13 @@ describe('captions: upload, moderation gate, signed subtitle renditions', () => 
     // A new upload replaces the text and needs a new approval before viewers get it.
     expect((await upload(t.url, `/api/videos/${id}/captions/en?label=English`, VTT, { token: owner })).body['status']).toBe('pending');
     expect((await publicMaster()).text).not.toContain('SUBTITLES');
+    // Every caption decision is in the video's append-only audit, with the language; none counts as the video's own.
+    const audit = await call(t.url, 'GET', `/api/moderation/videos/${id}/audit`, { token: mod });
+    const captionRows = (audit.body['items'] as Array<Record<string, unknown>>).filter((a) => a['captionLang'] !== null);
+    expect(captionRows.map((a) => [a['action'], a['captionLang'], a['notes'], a['fromStatus'], a['toStatus']])).toEqual([
+      ['caption_approved', 'en', null, 'pending', 'approved'],
+      ['caption_rejected', 'en', 'typo', 'approved', 'rejected'],
+      ['caption_approved', 'en', null, 'rejected', 'approved'],
+    ]);
   });
 });
