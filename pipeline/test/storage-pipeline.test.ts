@@ -130,7 +130,7 @@ describe('pipeline with S3 publish, R2-style archive and Stream offload', () => 
     const logger = createLogger({ level: 'silent' });
     // The `npm run retention` path, with a zero-day retention so the just-archived master is due.
     const swept = await runRetentionOnce({ ...t.config, storage: { ...t.config.storage, stagingRetentionDays: 0 } }, logger);
-    expect(swept).toEqual({ deleted: 1, kept: 0 });
+    expect(swept).toMatchObject({ deleted: 1, kept: 0 });
     expect((await records.get(videoId))?.staging_deleted_at).toBeInstanceOf(Date);
     // With STORAGE_DRIVER=s3 the staging copy is the master object in the publish bucket, not a file of one host.
     const masterKey = `masters/${videoId}/master.mp4`;
