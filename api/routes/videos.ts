@@ -44,6 +44,15 @@ const EditText = (max: number) =>
     .max(max)
     .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'no control characters');
 const canSee = (p: Principal, v: VideoRow): boolean => isStaff(p) || v.uploader_id === p.id;
+
+/**
+ * Which moderator judged a video is staff data: an uploader sees that a moderator decided, and the notes, not who (an
+ * upset parent must not be able to single out a moderator; the personal-data export hides them the same way).
+ */
+function forPrincipal<T extends { moderation: { by: string | null } }>(p: Principal, out: T): T {
+  if (isStaff(p) || out.moderation.by === null || out.moderation.by === p.id) return out;
+  return { ...out, moderation: { ...out.moderation, by: '(moderator)' } };
+}
 export const actorOf = (p: Principal, requestId: string): Actor => ({ id: p.id, role: p.role, requestId });
 
 /**
@@ -95,7 +104,8 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
       });
       const page = rows.slice(0, q.limit);
       const last = page[page.length - 1];
-      return { items: page.map(videoSummary), nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+      const items = page.map((v) => forPrincipal(p, videoSummary(v)));
+      return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
     },
   );
 
@@ -114,7 +124,7 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
     async (req) => {
       const p = principalOf(req);
       const v = await visibleVideo(o.videos, p, req.params.id);
-      return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
+      return forPrincipal(p, videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p)));
     },
   );
 
@@ -141,7 +151,7 @@ export function registerVideoRoutes(app: FastifyInstance, o: VideoRoutesOptions)
       if (!v) throw new PipelineError('API_NOT_FOUND', `No video ${req.params.id}.`);
       // Back to review: this process must stop serving the old approval's URLs at once (the epoch moved).
       o.access.invalidate(v.id);
-      return videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p));
+      return forPrincipal(p, videoDetail(v, await o.videos.renditions(v.id), issuePlayback(o, v, p)));
     },
   );
 

@@ -98,6 +98,11 @@ describe('moderation flow and deletion', () => {
     expect(r.status).toBe(200);
     expect(r.body.moderation).toMatchObject({ status: 'approved', notes: 'fine', by: 'mod-7' });
     expect(Date.parse(r.body.moderation.at!)).toBeGreaterThan(Date.now() - 60_000);
+    // The uploader learns the decision and the notes, not which moderator took it.
+    const own = await call<Detail>(t.url, 'GET', `/api/videos/${v1}`, { token: alice });
+    expect(own.body.moderation).toMatchObject({ status: 'approved', notes: 'fine', by: '(moderator)' });
+    const mine = await call<{ items: Detail[] }>(t.url, 'GET', '/api/videos', { token: alice });
+    expect(JSON.stringify(mine.body)).not.toContain('mod-7');
     const pub = await call<{ scope: string; url: string }>(t.url, 'GET', `/api/playback/${v1}`);
     expect(pub.status).toBe(200);
     expect(pub.body.scope).toBe('public');
