@@ -132,101 +132,69 @@ describe('classifyOutage on real errors', () => {
   });
 });
 
-describe('a run interrupted by an outage picks up where it stopped', () => {
-  it('an infected verdict recorded before the quarantine move: the next run finishes the move, scanning nothing', async () => {
-    const db = await createTestDatabase();
-    const sql = createDb({ url: db.url, max: 2 });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ks-outage-q-'));
-    try {
-      await migrate(sql);
-      const videos = new VideoRepository(sql);
-      const { id } = await videos.createFromUpload({
-        uploadId: 'u1',
-        title: 'infected',
-        description: '',
-        originalFilename: null,
-        uploaderId: 'u',
-        sourceKey: 'upload1',
-        sourceSizeBytes: 4,
-      });
-      await mkdir(path.join(dir, 'uploads'));
-      const source = path.join(dir, 'uploads', 'upload1');
-      await writeFile(source, 'evil');
-      await writeFile(`${source}.json`, '{}');
-      const quarantineDir = path.join(dir, 'quarantine');
-      await videos.markInfected(id, {
-        signature: 'Eicar-Test',
-        sha256: 'a'.repeat(64),
-        quarantinePath: path.join(quarantineDir, `${id}-upload1`),
-      });
-      // No clamd at this socket: the verdict must come from the row, not from a new scan.
-      const err = await rejection(
-        prepareMaster(id, source, {
-          videos,
-          clamd: { socket: path.join(dir, 'no-clamd.sock') },
-          ffmpegPath: 'ffmpeg',
-          ffprobePath: 'ffprobe',
-          quarantineDir,
-          mastersDir: path.join(dir, 'masters'),
-          maxDurationSec: 60,
-          logger: { info: () => undefined, warn: () => undefined },
-        }),
-      );
-      expect(err).toMatchObject({ code: 'INGEST_INFECTED' });
-      expect(await readFile(path.join(quarantineDir, `${id}-upload1`), 'utf8')).toBe('evil');
-      await expect(access(source)).rejects.toMatchObject({ code: 'ENOENT' });
-      await expect(access(`${source}.json`)).rejects.toMatchObject({ code: 'ENOENT' });
-    } finally {
-      await sql.end();
-      await db.drop();
-      await rm(dir, { recursive: true, force: true });
-    }
+/** A fresh database with one uploaded video whose tus upload (and its .json) lies in `<dir>/uploads`. */
+async function withUploadedVideo(
+  text: string,
+  test: (f: { videos: VideoRepository; id: string; dir: string; source: string }) => Promise<void>,
+): Promise<void> {
+  const db = await createTestDatabase();
+  const sql = createDb({ url: db.url, max: 2 });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ks-outage-run-'));
+  try {
+    await migrate(sql);
+    const videos = new VideoRepository(sql);
+    const upload = {
+      ...{ uploadId: 'u1', title: 'interrupted', description: '', originalFilename: null, uploaderId: 'u' },
+      ...{ sourceKey: 'upload1', sourceSizeBytes: text.length },
+    };
+    const { id } = await videos.createFromUpload(upload);
+    await mkdir(path.join(dir, 'uploads'));
+    const source = path.join(dir, 'uploads', 'upload1');
+    await writeFile(source, text);
+    await writeFile(`${source}.json`, '{}');
+    await test({ videos, id, dir, source });
+  } finally {
+    await sql.end();
+    await db.drop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** prepareMaster as a worker runs it, with no clamd at the socket: a verdict must come from the row, not a scan. */
+const prepareWithoutClamd = (f: { videos: VideoRepository; id: string; dir: string; source: string }) =>
+  prepareMaster(f.id, f.source, {
+    videos: f.videos,
+    clamd: { socket: path.join(f.dir, 'no-clamd.sock') },
+    ffmpegPath: 'ffmpeg',
+    ffprobePath: 'ffprobe',
+    quarantineDir: path.join(f.dir, 'quarantine'),
+    mastersDir: path.join(f.dir, 'masters'),
+    maxDurationSec: 60,
+    logger: { info: () => undefined, warn: () => undefined },
   });
 
-  it('a master recorded but the upload not yet deleted (a run that died in between): the next run deletes the upload', async () => {
-    const db = await createTestDatabase();
-    const sql = createDb({ url: db.url, max: 2 });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ks-outage-m-'));
-    try {
-      await migrate(sql);
-      const videos = new VideoRepository(sql);
-      const { id } = await videos.createFromUpload({
-        uploadId: 'u2',
-        title: 'clean',
-        description: '',
-        originalFilename: null,
-        uploaderId: 'u',
-        sourceKey: 'upload2',
-        sourceSizeBytes: 4,
-      });
-      await mkdir(path.join(dir, 'uploads'));
-      const source = path.join(dir, 'uploads', 'upload2');
-      await writeFile(source, 'raw with gps');
-      await writeFile(`${source}.json`, '{}');
-      const key = `${id}/master.mp4`;
-      await mkdir(path.join(dir, 'masters', id), { recursive: true });
-      await writeFile(path.join(dir, 'masters', key), 'stripped');
-      await videos.recordStrippedMaster(id, { key, sha256: 'b'.repeat(64), sizeBytes: 8 });
-      // No clamd at this socket: the kept master was scanned before it was recorded; nothing is scanned again.
-      const prepared = await prepareMaster(id, source, {
-        videos,
-        clamd: { socket: path.join(dir, 'no-clamd.sock') },
-        ffmpegPath: 'ffmpeg',
-        ffprobePath: 'ffprobe',
-        quarantineDir: path.join(dir, 'quarantine'),
-        mastersDir: path.join(dir, 'masters'),
-        maxDurationSec: 60,
-        logger: { info: () => undefined, warn: () => undefined },
-      });
-      expect(prepared.path).toBe(path.join(dir, 'masters', key));
-      await expect(access(source)).rejects.toMatchObject({ code: 'ENOENT' });
-      await expect(access(`${source}.json`)).rejects.toMatchObject({ code: 'ENOENT' });
-    } finally {
-      await sql.end();
-      await db.drop();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+describe('a run interrupted by an outage picks up where it stopped', () => {
+  it('an infected verdict recorded before the quarantine move: the next run finishes the move, scanning nothing', () =>
+    withUploadedVideo('evil', async (f) => {
+      const quarantined = path.join(f.dir, 'quarantine', `${f.id}-upload1`);
+      await f.videos.markInfected(f.id, { signature: 'Eicar-Test', sha256: 'a'.repeat(64), quarantinePath: quarantined });
+      expect(await rejection(prepareWithoutClamd(f))).toMatchObject({ code: 'INGEST_INFECTED' });
+      expect(await readFile(quarantined, 'utf8')).toBe('evil');
+      await expect(access(f.source)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(access(`${f.source}.json`)).rejects.toMatchObject({ code: 'ENOENT' });
+    }));
+
+  it('a master recorded but the upload not yet deleted (a run that died in between): the next run deletes the upload', () =>
+    withUploadedVideo('raw with gps', async (f) => {
+      const key = `${f.id}/master.mp4`;
+      await mkdir(path.join(f.dir, 'masters', f.id), { recursive: true });
+      await writeFile(path.join(f.dir, 'masters', key), 'stripped');
+      await f.videos.recordStrippedMaster(f.id, { key, sha256: 'b'.repeat(64), sizeBytes: 8 });
+      // The kept master was scanned before it was recorded: nothing is scanned again, the raw upload goes.
+      expect((await prepareWithoutClamd(f)).path).toBe(path.join(f.dir, 'masters', key));
+      await expect(access(f.source)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(access(`${f.source}.json`)).rejects.toMatchObject({ code: 'ENOENT' });
+    }));
 });
 
 /** Video row and job state as the tests below look at them. */
