@@ -9,7 +9,7 @@ import { partStills, planPartArtwork, publishPartStills } from '../packager/artw
 import { publishPart } from '../packager/chunk-publish.ts';
 import { storageSink } from '../storage/publish.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import { encodeAudio, encodeVideoChunk } from '../transcoder/chunks.ts';
+import { chunkEndSec, encodeAudio, encodeVideoChunk } from '../transcoder/chunks.ts';
 import type { WatermarkOptions } from '../transcoder/watermark.ts';
 import { plannedRenditions } from '../transcoder/command.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
@@ -64,10 +64,7 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
     };
     if (part.kind === 'video') {
       const c = part.chunk;
-      const artwork = planPartArtwork(out, job.data.probe.durationSec, {
-        startSec: c.startSec,
-        endSec: c.last ? undefined : c.startSec + c.durationSec,
-      });
+      const artwork = planPartArtwork(out, job.data.probe.durationSec, { startSec: c.startSec, endSec: chunkEndSec(c) });
       await encodeVideoChunk({
         ...common,
         chunk: c,

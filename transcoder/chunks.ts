@@ -61,6 +61,9 @@ export function planChunks(durationSec: number, o: ChunkPlanOptions = {}): Chunk
   });
 }
 
+/** Where a chunk's time range ends on the source's timeline; undefined for the last one, which runs to the source's end. */
+export const chunkEndSec = (c: Chunk): number | undefined => (c.last ? undefined : c.startSec + c.durationSec);
+
 interface EncodeCommon {
   readonly source: MediaInput;
   readonly probe: SourceProbe;
@@ -115,7 +118,7 @@ export function planVideoChunk(o: VideoChunkOptions): RunPlan {
     copyTopRung: false,
     preset: o.preset,
     threads: o.threads,
-    window: { startSec: c.startSec, endSec: c.last ? undefined : c.startSec + c.durationSec, firstSegmentNumber: c.firstSegmentNumber },
+    window: { startSec: c.startSec, endSec: chunkEndSec(c), firstSegmentNumber: c.firstSegmentNumber },
     // After the window's trim the frames carry source times, so a series planned on the source's timeline taps the
     // same pictures as in the one-piece run.
     stills: o.stills,

@@ -8,7 +8,7 @@ import type { SourceProbe } from '../../core/types.ts';
 import type { MediaInput } from '../../media/allow-list.ts';
 import { storageSink } from '../../storage/publish.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
-import { encodeAudio, encodeVideoChunk, type Chunk } from '../../transcoder/chunks.ts';
+import { chunkEndSec, encodeAudio, encodeVideoChunk, type Chunk } from '../../transcoder/chunks.ts';
 import { partStills, planPartArtwork, publishPartStills } from '../artwork-parts.ts';
 import { publishPart, type PublishedPart } from '../chunk-publish.ts';
 
@@ -26,8 +26,7 @@ export interface ChunkRunOptions {
 /** What a chunk job would do: encode the chunk's video rungs and its share of the stills, publish them, return the serialisable result. */
 export async function runChunk(o: ChunkRunOptions, chunk: Chunk): Promise<PublishedPart> {
   const outDir = await mkdtemp(path.join(o.workRoot, `chunk${chunk.index}-`));
-  const end = chunk.last ? undefined : chunk.startSec + chunk.durationSec;
-  const artwork = planPartArtwork(outDir, o.probe.durationSec, { startSec: chunk.startSec, endSec: end });
+  const artwork = planPartArtwork(outDir, o.probe.durationSec, { startSec: chunk.startSec, endSec: chunkEndSec(chunk) });
   const stills = partStills(artwork);
   const encoded = await encodeVideoChunk({
     source: o.source,
