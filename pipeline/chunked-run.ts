@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingChildrenError, type Job, type Queue } from 'bullmq';
+import { WaitingChildrenError, type Job, type Queue } from 'bullmq';
 import { PipelineError } from '../core/errors.ts';
 import type { stageClock } from '../core/stage-clock.ts';
 import type { SourceProbe, TranscodeJobData } from '../core/types.ts';
@@ -116,10 +116,10 @@ async function stitch(job: Job<TranscodeJobData>, d: PipelineDeps, ctx: Timing):
   await d.videos.setArtwork(videoId, await gatherChunkedArtwork(d, videoId, state.probe.durationSec));
   ctx.clock.lap('artwork');
   // A cancel (the video deleted) that came while the playlists went out: they must not outlive the video.
+  // Recorded and made final by the job's failFinally, like a cancel of a one-piece run.
   if (await d.cancelRequested?.()) {
     await clearPrefix(d.storage, prefix);
-    await d.videos.markFailed(videoId, 'failed', 'TRANSCODE_CANCELLED', 'Cancelled while the chunks were stitched.');
-    throw new UnrecoverableError('TRANSCODE_CANCELLED');
+    throw new PipelineError('TRANSCODE_CANCELLED', 'Cancelled while the chunks were stitched.');
   }
   const rung = new Map(rungs.map((r) => [r.name, r]));
   const renditions = stitched.renditions.map((r) => ({

@@ -137,7 +137,8 @@ export async function processTranscodeJob(job: Job<TranscodeJobData>, d: Pipelin
   const done = await finishedEarlier(job, d);
   if (done) return done;
   // The second run of a chunked transcode: its chunk jobs are done (or some must be waited for again).
-  if (job.data.chunked && d.chunking) return resumeChunked(job, d, d.chunking, { started, clock });
+  if (job.data.chunked && d.chunking)
+    return resumeChunked(job, d, d.chunking, { started, clock }).catch((err: unknown) => failFinally(err, videoId, d));
   // A preview left by an earlier attempt (one that failed, or died and stalled) points at a package this attempt is
   // about to delete and re-publish: the API stops offering it now, not when this attempt's first segments are out.
   if (await d.videos.clearPreview(videoId)) d.logger.info({ videoId }, 'preview of an earlier attempt withdrawn');
