@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildLadderPlan } from '../command.ts';
+import { buildLadderPlan, scaleCascade } from '../command.ts';
 import { keyframesAligned } from '../keyframes.ts';
 import { outputFps, pictureFixes, planLadder, remuxBlocker } from '../ladder.ts';
 import type { StillSeries } from '../stills.ts';
@@ -102,7 +102,7 @@ describe('pictureFixes', () => {
     const probe = probeOf(1280, 720, { fieldOrder: 'tt', colorTransfer: 'smpte2084', fps: 59.94 });
     const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs: planLadder(probe), hasAudio: true, fixes: pictureFixes(probe) });
     const shared = plan.complexFilter!.split(';')[0]!;
-    expect(shared).toMatch(/^\[0:v:0\]bwdif=.*zscale=t=linear.*tonemap=tonemap=hable.*fps=59\.94,format=yuv420p,split=4/);
+    expect(shared).toMatch(/^\[0:v:0\]bwdif=.*zscale=t=linear.*tonemap=tonemap=hable.*fps=59\.94,format=yuv420p,split=1\[s0\]$/);
     expect(plan.outputs).toHaveLength(5);
   });
 });
@@ -125,6 +125,23 @@ describe('buildLadderPlan', () => {
     expect(plan.inputOptions).toContain('-xerror');
   });
 
+  it('scales the rungs in a cascade, each from the next larger one, the largest from the one split', () => {
+    const full = planLadder(probeOf(1920, 1080));
+    const graph = buildLadderPlan({ input: IN, outDir: '/o', rungs: full, hasAudio: true }).complexFilter!.split(';');
+    expect(graph).toEqual([
+      '[0:v:0]fps=30,format=yuv420p,split=1[s0]',
+      '[s0]scale=1920:1080:flags=bicubic,setsar=1,split=2[v4][n4]',
+      '[n4]scale=1280:720:flags=bicubic,setsar=1,split=2[v3][n3]',
+      '[n3]scale=960:540:flags=bicubic,setsar=1,split=2[v2][n2]',
+      '[n2]scale=640:360:flags=bicubic,setsar=1,split=2[v1][n1]',
+      '[n1]scale=416:234:flags=bicubic,setsar=1[v0]',
+    ]);
+    // The quick path leaves the top rung out of the chain: the largest encoded rung is scaled from the source.
+    const quick = buildLadderPlan({ input: IN, outDir: '/o', rungs: full, hasAudio: true, copyTopRung: true }).complexFilter!;
+    expect(quick.split(';')[1]).toBe('[s0]scale=1280:720:flags=bicubic,setsar=1,split=2[v3][n3]');
+    expect(() => scaleCascade([...full].reverse(), 's0', (i) => `v${i}`)).toThrow(RangeError);
+  });
+
   it('quick path: the top rung and the audio are stream copies, the rest still share one decode', () => {
     const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, copyTopRung: true });
     expect(plan.complexFilter).toContain('split=1[s0]');
@@ -145,10 +162,10 @@ describe('buildLadderPlan', () => {
   it('still series are more outputs of the one split: low-rate fps branches, one uncompressed TIFF per frame', () => {
     const plan = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, stills: [tiles, cands] });
     const graph = plan.complexFilter!.split(';');
-    expect(graph[0]).toMatch(/split=4\[s0\]\[s1\]\[s2\]\[s3\]$/);
-    expect(graph).toContain('[s2]fps=fps=1000/2000:start_time=0:round=up,scale=160:-2[tile]');
+    expect(graph[0]).toMatch(/split=3\[s0\]\[s1\]\[s2\]$/);
+    expect(graph).toContain('[s1]fps=fps=1000/2000:start_time=0:round=up,scale=160:-2[tile]');
     // The tick grid is moved to startSec by shifting the timestamps, not by fps's start_time (which it rounds).
-    expect(graph).toContain("[s3]setpts=PTS-1500/(1000*TB),fps=fps=1000/2250:start_time=0:round=up,scale='min(1280,iw)':-2[cand]");
+    expect(graph).toContain("[s2]setpts=PTS-1500/(1000*TB),fps=fps=1000/2250:start_time=0:round=up,scale='min(1280,iw)':-2[cand]");
     expect(plan.outputs.map((o) => o.path).slice(3)).toEqual(['/o/.s/t/tile_%05d.tiff', '/o/.s/c/cand_%05d.tiff']);
     expect(plan.outputs[3]!.options).toEqual([
       '-map',
