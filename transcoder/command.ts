@@ -209,20 +209,22 @@ function windowFilters(w: TimeWindow | undefined, shared: string): string {
  * the source the chain's frames score from 0.0015 SSIM lower (360p of unencoded grain) to 0.002 higher (540p of a
  * phone upload) than bicubic scales from the source. Encoded at the rungs' bitrates, which is what a viewer gets, the
  * two come out the same within x264's own noise (transcoder/test/scale-cascade.test.ts keeps that true).
- * `rungs` ascend in size (planLadder's order). Rung i's frames leave on the label out(i), before any overlay, so a
- * watermark never reaches a smaller rung.
+ * Rung i's frames leave on the label out(i), before any overlay, so a watermark never reaches a smaller rung. The
+ * rungs may come in any order (planLadder's ascends); each must fit inside the next larger one, as rungs of one
+ * aspect ratio do.
  */
 export function scaleCascade(rungs: readonly Pick<LadderRung, 'width' | 'height'>[], input: string, out: (i: number) => string): string[] {
+  const largestFirst = rungs.map((_, i) => i).sort((a, b) => rungs[b]!.width * rungs[b]!.height - rungs[a]!.width * rungs[a]!.height);
   const steps: string[] = [];
   let from = input;
-  for (let i = rungs.length - 1; i >= 0; i--) {
+  largestFirst.forEach((i, k) => {
     const r = rungs[i]!;
-    const above = rungs[i + 1];
-    if (above && (above.width < r.width || above.height < r.height)) throw new RangeError('rungs must ascend in size');
+    const above = rungs[largestFirst[k - 1] ?? -1];
+    if (above && (above.width < r.width || above.height < r.height)) throw new RangeError('a rung does not fit inside a larger one');
     const scale = `[${from}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1`;
-    steps.push(i > 0 ? `${scale},split=2[${out(i)}][n${i}]` : `${scale}[${out(i)}]`);
+    steps.push(k < largestFirst.length - 1 ? `${scale},split=2[${out(i)}][n${i}]` : `${scale}[${out(i)}]`);
     from = `n${i}`;
-  }
+  });
   return steps;
 }
 

@@ -139,7 +139,19 @@ describe('buildLadderPlan', () => {
     // The quick path leaves the top rung out of the chain: the largest encoded rung is scaled from the source.
     const quick = buildLadderPlan({ input: IN, outDir: '/o', rungs: full, hasAudio: true, copyTopRung: true }).complexFilter!;
     expect(quick.split(';')[1]).toBe('[s0]scale=1280:720:flags=bicubic,setsar=1,split=2[v3][n3]');
-    expect(() => scaleCascade([...full].reverse(), 's0', (i) => `v${i}`)).toThrow(RangeError);
+    // Rungs in another order (a caller's own list) chain the same way: by size.
+    expect(scaleCascade([...full].reverse(), 's0', (i) => `r${i}`)).toEqual([
+      '[s0]scale=1920:1080:flags=bicubic,setsar=1,split=2[r0][n0]',
+      '[n0]scale=1280:720:flags=bicubic,setsar=1,split=2[r1][n1]',
+      '[n1]scale=960:540:flags=bicubic,setsar=1,split=2[r2][n2]',
+      '[n2]scale=640:360:flags=bicubic,setsar=1,split=2[r3][n3]',
+      '[n3]scale=416:234:flags=bicubic,setsar=1[r4]',
+    ]);
+    const misfit = [
+      { width: 640, height: 360 },
+      { width: 700, height: 300 },
+    ];
+    expect(() => scaleCascade(misfit, 's0', (i) => `r${i}`)).toThrow(RangeError);
   });
 
   it('quick path: the top rung and the audio are stream copies, the rest still share one decode', () => {
