@@ -34,7 +34,8 @@ export interface StrippedMaster {
   /** The master as the media layer hands it on (its demuxer known), and the one probe of it, passed forward. */
   readonly input: MediaInput;
   readonly probe: RawProbe;
-  readonly sha256: string;
+  /** Settles after the function returned: the hash of the whole master, read beside the transcode. */
+  readonly sha256: Promise<string>;
   readonly sizeBytes: number;
   /** True when the video stream was re-encoded because its codec's in-band user data cannot be filtered out. */
   readonly reencoded: boolean;
@@ -126,8 +127,11 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
   await mkdir(path.dirname(o.outBase), { recursive: true });
   const plan = userDataPlan(o.videoCodec);
   const { out, stderr } = await writeMaster(o, plan);
-  // The probe and the hash read the same fresh file (from the page cache): side by side, not one after the other.
-  const [probe, hash] = await Promise.all([probeMedia(out, { ffprobePath: o.ffprobePath }), sha256OfFile(out.path)]);
+  // The hash reads the fresh file from the page cache beside the probe, and is not waited for here: only the
+  // master's record needs it, while the transcode can start on the probe (hashing 600 MB takes seconds).
+  const sha256 = sha256OfFile(out.path).then((h) => h.sha256);
+  sha256.catch(() => undefined); // a master removed while hashing (a bad verdict) leaves a rejection nobody awaits
+  const probe = await probeMedia(out, { ffprobePath: o.ffprobePath });
   const duration = Number(probe.format?.duration ?? NaN);
   // A truncated file with its index up front (faststart) probes fine but its packets stop early: the remux says
   // "partial file" and comes out shorter than the header claims.
@@ -144,7 +148,7 @@ export async function stripVideoMetadata(o: StripVideoOptions): Promise<Stripped
     path: out.path,
     input: out,
     probe,
-    sha256: hash.sha256,
+    sha256,
     sizeBytes: st.size,
     reencoded: plan.kind === 'reencode',
   };
