@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { PipelineError } from '../core/errors.ts';
 import type { MediaInput } from '../media/allow-list.ts';
-import { probeFile } from '../media/ffprobe.ts';
+import { probeFile, type RawProbe } from '../media/ffprobe.ts';
 
 export interface ValidateUploadOptions {
   readonly ffprobePath: string;
@@ -24,6 +24,8 @@ export interface ValidatedSource {
   readonly height: number;
   readonly videoCodec: string;
   readonly hasAudio: boolean;
+  /** The probe these facts came from, passed forward (a transcode that starts on the upload needs no second one). */
+  readonly probe: RawProbe;
 }
 
 /**
@@ -66,5 +68,6 @@ export async function validateUpload(file: string, o: ValidateUploadOptions): Pr
     height: h,
     videoCodec: v.codec_name ?? 'unknown',
     hasAudio: p.streams.some((s) => s.codec_type === 'audio'),
+    probe: p,
   };
 }

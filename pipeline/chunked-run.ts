@@ -65,7 +65,7 @@ export async function runChunked(
   await job.updateData({ ...job.data, chunked: { epoch, count: chunks.length, probe: ctx.probe, added: true } });
   d.logger.info({ videoId, chunks: chunks.length, epoch }, 'transcode split into chunk jobs');
   // The archive copy reads this host's master: made now, while the chunks encode (here and elsewhere).
-  if (d.archive) await archiveInBackground(d.archive, videoId, ctx.sourcePath, d, Promise.resolve()).result();
+  if (d.archive) await archiveInBackground(d.archive, videoId, Promise.resolve({ path: ctx.sourcePath }), d, Promise.resolve()).result();
   await ctx.release();
   ctx.clock.lap('split');
   return waitOrStitch(job, d, ctx);

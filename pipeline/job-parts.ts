@@ -36,13 +36,14 @@ const stagingOf = (d: PipelineDeps, videoId: string, localPath: string): string 
 export function archiveInBackground(
   archive: ArchiveStepDeps,
   videoId: string,
-  localPath: string,
+  master: Promise<{ readonly path: string }>,
   d: PipelineDeps,
   cleared: Promise<void>,
 ): { settled: Promise<unknown>; result: () => Promise<void> } {
+  // `cleared` implies the master is written: its path is known by then.
   const run = cleared
-    .then(() => d.videos.get(videoId))
-    .then((v) =>
+    .then(() => Promise.all([d.videos.get(videoId), master]))
+    .then(([v, { path: localPath }]) =>
       archiveAndOffload(archive, { videoId, localPath, title: v?.title ?? videoId, stagingPath: stagingOf(d, videoId, localPath) }),
     );
   const settled = run.then(

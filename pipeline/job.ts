@@ -6,12 +6,11 @@ import type { PipelineMetrics } from '../core/metrics.ts';
 import { stageClock } from '../core/stage-clock.ts';
 import type { SourceProbe, TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
-import { mediaInput, type MediaInput } from '../media/allow-list.ts';
+import type { MediaInput } from '../media/allow-list.ts';
 import type { PreparedMaster, PrepareMasterOptions } from './prepare.ts';
 import { workDirPrefix } from '../ingest/video-files.ts';
 import { MASTER_NAME } from '../packager/package.ts';
 import type { ObjectStorage } from '../storage/types.ts';
-import { probeSource, toSourceProbe } from '../transcoder/probe.ts';
 import type { WatermarkOptions } from '../transcoder/watermark.ts';
 import type { FfmpegPool } from '../transcoder/pool.ts';
 import type { Logger } from '../core/logger.ts';
@@ -21,6 +20,7 @@ import { archiveInBackground, clearPrefix, hlsPrefix, renditionRows } from './jo
 import { resumeChunked, runChunked, type ChunkingDeps } from './chunked-run.ts';
 import { scanGate, type ScanGate } from './scan-gate.ts';
 import { makeJobDir, prepareSource } from './source-step.ts';
+import { ladderSource } from './ladder-source.ts';
 import type { VideoSources } from './sources.ts';
 
 export interface PipelineDeps {
@@ -122,7 +122,7 @@ async function finishedEarlier(job: Job<TranscodeJobData>, d: PipelineDeps): Pro
 }
 
 /**
- * One job: scan beside validate → strip → probe → ladder (gated on the scan) → master playlist → publish → ready.
+ * One job: scan beside validate → strip, the ladder beside the strip (gated on both) → master playlist → publish → ready.
  * Temp dir always removed.
  * Errors from an unavailable dependency are thrown as they are: the worker (queue.ts) turns them into a wait.
  */
@@ -162,39 +162,47 @@ async function runPrepared(
   const { videoId } = job.data;
   const { started, clock } = t;
   clock.lap('scanStrip');
-  const sourcePath = prepared.path;
   await d.videos.markProcessing(videoId, 'probe');
-  // The strip's probe of the master it wrote is passed forward; only a retry that reuses an earlier master probes it.
-  const probe = await (
-    prepared.probe
-      ? Promise.resolve().then(() => toSourceProbe(prepared.probe!, sourcePath))
-      : probeSource(sourcePath, { ffprobePath: d.ffprobePath })
-  ).catch((err: unknown) => failFinally(err, videoId, d));
-  const source = mediaInput(sourcePath, probe.container);
+  const {
+    input: source,
+    probe,
+    fromUpload,
+  } = await ladderSource(prepared, {
+    ffprobePath: d.ffprobePath,
+    allowRemux: job.attemptsMade === 0,
+    watermark: d.watermark !== undefined,
+    chunked: (p) => d.chunking?.plan(p) ?? false,
+    probeFailed: (err) => failFinally(err, videoId, d),
+  });
   clock.lap('probe');
   await d.videos.markProcessing(videoId, 'transcode', probe);
   const gate = scanGate(prepared, d.signal);
-  if (d.chunking?.plan(probe)) return runChunked(job, d, d.chunking, { probe, sourcePath, gate, release: t.release, started, clock });
+  if (d.chunking?.plan(probe)) {
+    await prepared.discarded.catch(() => undefined); // its failure is the gate's, which runChunked waits for first
+    return runChunked(job, d, d.chunking, { probe, sourcePath: source.path, gate, release: t.release, started, clock });
+  }
   // The archive keeps the scanned, metadata-stripped master (never the raw upload), verified by sha256 read-back. It
   // is copied once the scan cleared it, while the ladder encodes; the row turns ready only when both are done.
-  const archived = d.archive ? archiveInBackground(d.archive, videoId, sourcePath, d, gate.cleared) : undefined;
+  const archived = d.archive ? archiveInBackground(d.archive, videoId, prepared.master, d, gate.cleared) : undefined;
   const work = await makeJobDir(d.workDir, videoId);
   const prefix = hlsPrefix(videoId);
   const masterKey = `${prefix}/${MASTER_NAME}`;
   // The work dir is removed before the row says ready: whoever sees `ready` (a user, a test, the orphan sweep) never
   // finds this job's temp files still on disk.
-  const { pkg, artwork, timings } = await packageInWorkDir(job, d, { work, prefix, masterKey, source, probe, gate })
+  const { pkg, artwork, timings } = await packageInWorkDir(job, d, { work, prefix, masterKey, source, probe, gate, fromUpload })
+    .finally(() => prepared.uploadRead())
     .catch(async (err: unknown) => {
       // A transcode stopped by a bad verdict fails with the verdict.
       if (gate.closed()) await gate.cleared;
       // A retryable failure waits for the scan and the archive copy, so the retry never races either on the same
       // files; a final one (a cancel, a verdict) does not hold the worker for them.
-      if (!(err instanceof UnrecoverableError)) await Promise.allSettled([gate.cleared, archived?.settled]);
+      if (!(err instanceof UnrecoverableError)) await Promise.allSettled([gate.cleared, archived?.settled, prepared.discarded]);
       throw err;
     })
     .finally(() => rm(work, { recursive: true, force: true }));
   clock.lap('package');
   await gate.cleared;
+  await prepared.discarded;
   await archived?.result();
   // As the work dir above: no temp copy of the source outlives the row turning ready.
   await t.release();
@@ -215,7 +223,7 @@ async function runPrepared(
 async function packageInWorkDir(
   job: Job<TranscodeJobData>,
   d: PipelineDeps,
-  w: { work: string; prefix: string; masterKey: string; source: MediaInput; probe: SourceProbe; gate: ScanGate },
+  w: { work: string; prefix: string; masterKey: string; source: MediaInput; probe: SourceProbe; gate: ScanGate; fromUpload: boolean },
 ): Promise<Pick<PackagedTranscodeResult, 'pkg' | 'artwork' | 'timings'>> {
   const { videoId } = job.data;
   // The row first: it is the record, and a job Redis lost must not stop it moving. job.updateProgress also tells
@@ -247,10 +255,15 @@ async function packageInWorkDir(
     signal: w.gate.signal,
     publishGate: w.gate.cleared,
     // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
-    // the next attempt must not take the same path.
-    allowRemux: job.attemptsMade === 0,
+    // the next attempt must not take the same path. The upload's streams are never copied (ladder-source.ts).
+    allowRemux: job.attemptsMade === 0 && !w.fromUpload,
     onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: w.prefix, masterKey: w.masterKey }),
-  }).catch((err: unknown) => (w.gate.closed() ? Promise.reject(err) : failFinally(err, videoId, d)));
+  }).catch(async (err: unknown) => {
+    // Reading the upload, the ladder can fail before the strip judged the same bytes (a truncated file): the strip's
+    // and the scan's verdicts come first, as they did when the ladder only started after the strip.
+    if (w.fromUpload) await Promise.allSettled([w.gate.cleared]);
+    return w.gate.closed() ? Promise.reject(err) : failFinally(err, videoId, d);
+  });
   await progress.flush();
   return { pkg, artwork, timings };
 }

@@ -7,7 +7,8 @@ import type { RawProbe } from '../media/ffprobe.ts';
 import { quarantineFile, scanFile, type ClamdOptions, type ScanResult } from '../ingest/scan.ts';
 import { deleteTusUpload } from '../ingest/video-files.ts';
 import { stripVideoMetadata, type StrippedMaster } from '../ingest/strip.ts';
-import { validateUpload } from '../ingest/validate.ts';
+import { validateUpload, type ValidatedSource } from '../ingest/validate.ts';
+import type { MediaInput } from '../media/allow-list.ts';
 
 export interface PrepareMasterOptions {
   readonly videos: VideoRepository;
@@ -87,21 +88,49 @@ async function assertUnchanged(file: string, scanned: { key: string }): Promise<
 
 /**
  * Everything between a finished upload and the transcoder: ClamAV scan (with sha256) beside validation by content and
- * the metadata-stripped master. Returns as soon as the master exists, with `cleared` still pending: the transcoder may
- * start on the master, but nothing may leave the worker (publish, archive) and the row may not turn ready before
- * `cleared` resolves. Infected and invalid uploads end in `infected` / `rejected` and throw (or reject `cleared`
- * with) a terminal error; clamd being unreachable gives INGEST_SCAN_UNAVAILABLE, on which the job waits for clamd
- * (pipeline/outage.ts): the file is never passed on unscanned. A retry after the master was recorded reuses it.
+ * the metadata-stripped master. Returns once the upload is validated, with the master still being written and
+ * `cleared` pending: the transcoder may start on the validated upload (see `upload`) or on the master, but nothing may
+ * leave the worker (publish, archive) and the row may not turn ready before `cleared` resolves. Infected and invalid
+ * uploads end in `infected` / `rejected` and throw (or reject `master` / `cleared` with) a terminal error; clamd being
+ * unreachable gives INGEST_SCAN_UNAVAILABLE, on which the job waits for clamd (pipeline/outage.ts): the file is never
+ * passed on unscanned. A retry after the master was recorded reuses it.
  */
 export interface PreparedMaster {
-  readonly path: string;
-  /** The master's probe when this attempt wrote it (a retry that reuses the master probes it once). */
-  readonly probe: RawProbe | undefined;
+  /**
+   * The stripped master: its path and, when this attempt wrote it, its probe (a retry that reuses the master probes
+   * it once). Rejects as the strip does, after the verdict was recorded (an infected upload is `infected` first).
+   */
+  readonly master: Promise<{ readonly path: string; readonly probe: RawProbe | undefined }>;
+  /**
+   * The upload as validation vetted it, readable while the master is written; undefined when an earlier attempt's
+   * master is used. A transcode may read it only if it re-encodes every stream: a stream copy would carry the
+   * upload's in-band user data, which only the master is free of. Call `uploadRead` once nothing reads it.
+   */
+  readonly upload: { readonly input: MediaInput; readonly probe: RawProbe } | undefined;
   /**
    * Resolves once the scan cleared these bytes and the master is recorded (already resolved for a reused master);
-   * rejects with the verdict (INGEST_INFECTED, recorded and quarantined; the master deleted) or the scan's error.
+   * rejects with the verdict (INGEST_INFECTED, recorded and quarantined; the master deleted), the strip's error or the
+   * scan's error.
    */
   readonly cleared: Promise<void>;
+  /** Nothing of this attempt reads the upload any more; idempotent. */
+  readonly uploadRead: () => void;
+  /**
+   * Resolves once the raw upload (it still carries GPS and device tags) is deleted: after `cleared` and `uploadRead`.
+   * Rejects as `cleared` does. The row may not turn ready before it.
+   */
+  readonly discarded: Promise<void>;
+}
+
+/** A master from an earlier attempt: nothing to wait for, and the upload is gone already. */
+export function reusedMaster(masterPath: string): PreparedMaster {
+  return {
+    master: Promise.resolve({ path: masterPath, probe: undefined }),
+    upload: undefined,
+    cleared: Promise.resolve(),
+    uploadRead: () => undefined,
+    discarded: Promise.resolve(),
+  };
 }
 
 const quarantineName = (videoId: string, sourcePath: string): string => `${videoId}-${path.basename(sourcePath)}`;
@@ -151,9 +180,24 @@ async function verdict(
   await o.videos.recordCleanScan(videoId, scan.sha256);
 }
 
-/** Validation by content, then the metadata-stripped master; nothing is recorded here (the scan verdict comes first). */
-async function validateAndStrip(videoId: string, sourcePath: string, o: PrepareMasterOptions): Promise<StrippedMaster> {
-  const source = await validateUpload(sourcePath, { ffprobePath: o.ffprobePath, maxDurationSec: o.maxDurationSec });
+/** The strip's failure, handled as a failed validation was before it: the verdict first, then the upload's own. */
+async function stripFailed(videoId: string, sourcePath: string, o: PrepareMasterOptions, s: Scan, err: unknown): Promise<never> {
+  // The verdict comes first: an infected upload is recorded as infected whatever else is wrong with it.
+  await verdict(videoId, sourcePath, s.before, s.scanning, o);
+  if (isTerminalIngestError(err)) {
+    await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
+    // Not a video we will ever use, and it may carry location tags: do not keep it (it would never expire either).
+    await keepingOf(o).discardUpload(sourcePath);
+  }
+  throw err;
+}
+
+interface Scan {
+  readonly before: { key: string; size: number };
+  readonly scanning: Promise<ScanResult>;
+}
+
+function strip(videoId: string, source: ValidatedSource, o: PrepareMasterOptions): Promise<StrippedMaster> {
   return stripVideoMetadata({
     ffmpegPath: o.ffmpegPath,
     ffprobePath: o.ffprobePath,
@@ -172,7 +216,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
       // A run that stopped between recording the master and deleting the upload: the raw upload still carries its
       // GPS/device tags and nothing will read it again, so this run finishes the deletion.
       await keepingOf(o).discardUpload(sourcePath);
-      return { path: done, probe: undefined, cleared: Promise.resolve() };
+      return reusedMaster(done);
     }
   }
   if (video?.status === 'infected') {
@@ -185,20 +229,14 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
   // and only ever leaves the worker, once the scan has cleared the very bytes it was made from.
   const scanning = scanFile(sourcePath, o.clamd);
   scanning.catch(() => undefined); // awaited below on every path; this only keeps an early rejection from being unhandled
-  let master: StrippedMaster;
-  try {
-    master = await validateAndStrip(videoId, sourcePath, o);
-  } catch (err) {
-    // The verdict comes first: an infected upload is recorded as infected whatever else is wrong with it.
-    await verdict(videoId, sourcePath, before, scanning, o);
-    if (isTerminalIngestError(err)) {
-      await o.videos.markFailed(videoId, 'rejected', err.code, err.message);
-      // Not a video we will ever use, and it may carry location tags: do not keep it (it would never expire either).
-      await keepingOf(o).discardUpload(sourcePath);
-    }
-    throw err;
-  }
+  const scan: Scan = { before, scanning };
+  const source = await validateUpload(sourcePath, { ffprobePath: o.ffprobePath, maxDurationSec: o.maxDurationSec }).catch((err: unknown) =>
+    stripFailed(videoId, sourcePath, o, scan, err),
+  );
+  const stripped = strip(videoId, source, o).catch((err: unknown) => stripFailed(videoId, sourcePath, o, scan, err));
+  stripped.catch(() => undefined); // the caller awaits `master` or `cleared`; this only keeps a rejection quiet meanwhile
   const cleared = (async (): Promise<void> => {
+    const master = await stripped;
     try {
       await verdict(videoId, sourcePath, before, scanning, o);
       await assertUnchanged(sourcePath, before);
@@ -208,10 +246,21 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     }
     const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
     await keepingOf(o).keepMaster(master.path, key);
-    await o.videos.recordStrippedMaster(videoId, { key, sha256: master.sha256, sizeBytes: master.sizeBytes });
-    // The raw upload still carries GPS/device tags; the stripped master is the copy that goes on.
-    await keepingOf(o).discardUpload(sourcePath);
+    await o.videos.recordStrippedMaster(videoId, { key, sha256: await master.sha256, sizeBytes: master.sizeBytes });
   })();
   cleared.catch(() => undefined); // the caller awaits it; this only keeps a rejection it has not reached yet quiet
-  return { path: master.path, probe: master.probe, cleared };
+  let uploadRead!: () => void;
+  const read = new Promise<void>((resolve) => (uploadRead = resolve));
+  // The raw upload still carries GPS/device tags; once the master is recorded it is the copy that goes on.
+  const discarded = cleared.then(() => read).then(() => keepingOf(o).discardUpload(sourcePath));
+  discarded.catch(() => undefined);
+  const master = stripped.then((m) => ({ path: m.path, probe: m.probe }));
+  master.catch(() => undefined);
+  return {
+    master,
+    upload: { input: source.input, probe: source.probe },
+    cleared,
+    uploadRead,
+    discarded,
+  };
 }

@@ -3,10 +3,11 @@ import type { PreparedMaster } from './prepare.ts';
 import { isTerminalIngestError } from './prepare.ts';
 
 /**
- * The scan verdict as a gate the transcode runs behind. The ladder starts on the stripped master while clamd is still
- * reading the upload (the scan costs about as long as the strip, and the encode is much longer), but nothing leaves
- * the worker before `cleared`: the packager's first write to storage, the archive copy and the `ready` row all wait
- * for it. A bad verdict aborts `signal`, which stops ffmpeg; the job then fails with the verdict, not the cancel.
+ * The scan's and the strip's verdicts as a gate the transcode runs behind. The ladder starts while clamd is still
+ * reading the upload and the strip is still writing the master (ladder-source.ts; both cost far less than the encode),
+ * but nothing leaves the worker before `cleared`: the packager's first write to storage, the archive copy and the
+ * `ready` row all wait for it. A bad verdict aborts `signal`, which stops ffmpeg; the job then fails with the verdict,
+ * not the cancel.
  */
 export interface ScanGate {
   /** Resolves when the scan cleared the upload; rejects with the verdict (terminal → UnrecoverableError) or its error. */

@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger.ts';
 import type { TranscodeJobData } from '../core/types.ts';
 import type { VideoRepository } from '../db/videos.ts';
 import { ownedWorkDirPrefix } from '../ingest/video-files.ts';
-import { prepareMaster, type PreparedMaster, type PrepareMasterOptions, type SourceKeeping } from './prepare.ts';
+import { prepareMaster, reusedMaster, type PreparedMaster, type PrepareMasterOptions, type SourceKeeping } from './prepare.ts';
 import { finalIfVerdict } from './scan-gate.ts';
 import { bucketRef, quarantineKey, type BucketSources, type VideoSources } from './sources.ts';
 
@@ -76,7 +76,7 @@ export async function prepareSource(job: Job<TranscodeJobData>, d: SourceStepDep
       // As locally: a run that died between recording the master and deleting the upload leaves the raw upload (with its
       // location tags) in incoming/; whoever starts from the master finishes the deletion.
       await bucket.discardUpload(videoId);
-      return { prepared: { path: kept, probe: undefined, cleared: Promise.resolve() }, release };
+      return { prepared: reusedMaster(kept), release };
     }
     const upload = path.join(stage, 'upload');
     // An infected verdict is already recorded: prepareMaster only finishes the move to quarantine, nothing is read.

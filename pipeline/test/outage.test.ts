@@ -191,7 +191,7 @@ describe('a run interrupted by an outage picks up where it stopped', () => {
       await writeFile(path.join(f.dir, 'masters', key), 'stripped');
       await f.videos.recordStrippedMaster(f.id, { key, sha256: 'b'.repeat(64), sizeBytes: 8 });
       // The kept master was scanned before it was recorded: nothing is scanned again, the raw upload goes.
-      expect((await prepareWithoutClamd(f)).path).toBe(path.join(f.dir, 'masters', key));
+      expect((await (await prepareWithoutClamd(f)).master).path).toBe(path.join(f.dir, 'masters', key));
       await expect(access(f.source)).rejects.toMatchObject({ code: 'ENOENT' });
       await expect(access(`${f.source}.json`)).rejects.toMatchObject({ code: 'ENOENT' });
     }));
