@@ -260,8 +260,9 @@ async function packageInWorkDir(
     onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: w.prefix, masterKey: w.masterKey }),
   }).catch(async (err: unknown) => {
     // Reading the upload, the ladder can fail before the strip judged the same bytes (a truncated file): the strip's
-    // and the scan's verdicts come first, as they did when the ladder only started after the strip.
-    if (w.fromUpload) await Promise.allSettled([w.gate.cleared]);
+    // and the scan's verdicts come first, as they did when the ladder only started after the strip. A cancel says
+    // nothing about the bytes and does not wait for them.
+    if (w.fromUpload && !isPipelineError(err, 'TRANSCODE_CANCELLED')) await Promise.allSettled([w.gate.cleared]);
     return w.gate.closed() ? Promise.reject(err) : failFinally(err, videoId, d);
   });
   await progress.flush();
