@@ -69,7 +69,20 @@ describe('scaleCascade (real ffmpeg)', () => {
     const input = source === 'upload' ? ['-i', await phoneUpload(dir)] : ['-f', 'lavfi', '-i', source];
     const each = (prefix: string): string => rungs.map((_, i) => `[${prefix}${i}]`).join('');
     const encode = rungs.flatMap((r, i) => {
-      const x264 = ['-an', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', String(r.videoBitrate), '-maxrate', String(r.maxBitrate)];
+      // One x264 thread: the same bytes on every machine, whatever its core count.
+      const x264 = [
+        '-an',
+        '-c:v',
+        'libx264',
+        '-threads',
+        '1',
+        '-preset',
+        'veryfast',
+        '-b:v',
+        String(r.videoBitrate),
+        '-maxrate',
+        String(r.maxBitrate),
+      ];
       const bufsize = ['-bufsize', String(r.maxBitrate)];
       return [
         ['-map', `[c${i}]`, ...x264, ...bufsize, file('cascade', i, 'mp4')],
