@@ -170,7 +170,7 @@ async function runPrepared(
   } = await ladderSource(prepared, {
     ffprobePath: d.ffprobePath,
     allowRemux: job.attemptsMade === 0,
-    watermark: d.watermark !== undefined,
+    watermark: d.watermark,
     chunked: (p) => d.chunking?.plan(p) ?? false,
     probeFailed: (err) => failFinally(err, videoId, d),
   });

@@ -1,7 +1,10 @@
 import type { SourceProbe } from '../core/types.ts';
 import { mediaInput, type MediaInput } from '../media/allow-list.ts';
-import { planLadder, remuxBlocker } from '../transcoder/ladder.ts';
+import type { RawProbe } from '../media/ffprobe.ts';
+import { planLadder } from '../transcoder/ladder.ts';
 import { probeSource, toSourceProbe } from '../transcoder/probe.ts';
+import { quickPathProbeBlocker } from '../transcoder/transcode.ts';
+import type { WatermarkOptions } from '../transcoder/watermark.ts';
 import type { PreparedMaster } from './prepare.ts';
 import { finalIfVerdict } from './scan-gate.ts';
 
@@ -21,7 +24,7 @@ export interface LadderSourceOptions {
   /** The quick path (top rung stream-copied) is allowed on this attempt. */
   readonly allowRemux: boolean;
   /** A watermark rules the quick path out. */
-  readonly watermark: boolean;
+  readonly watermark: WatermarkOptions | undefined;
   /** True when this source would be encoded in chunks (chunk jobs read the master from the bucket). */
   readonly chunked: (probe: SourceProbe) => boolean;
   /** A probe that fails (no usable video stream, ffprobe refused) ends here; the strip's errors do not. */
@@ -40,19 +43,20 @@ export interface LadderSourceOptions {
  */
 export async function ladderSource(prepared: PreparedMaster, o: LadderSourceOptions): Promise<LadderSource> {
   const up = prepared.upload;
-  if (up) {
-    const probe = await Promise.resolve()
-      .then(() => toSourceProbe(up.probe, up.input.path))
+  const sourceProbe = (raw: RawProbe, file: string): Promise<SourceProbe> =>
+    Promise.resolve()
+      .then(() => toSourceProbe(raw, file))
       .catch(o.probeFailed);
-    const top = planLadder(probe).at(-1);
-    const quick = o.allowRemux && !o.watermark && top !== undefined && remuxBlocker(probe, top) === undefined;
+  if (up) {
+    const probe = await sourceProbe(up.probe, up.input.path);
+    const quick = quickPathProbeBlocker({ ...o, probe }, planLadder(probe)) === undefined;
     if (!quick && !o.chunked(probe)) return { input: up.input, probe, fromUpload: true };
   }
   prepared.uploadRead();
   const m = await prepared.master.catch((err: unknown) => Promise.reject(finalIfVerdict(err)));
   // The strip's probe of the master it wrote is passed forward; only a retry that reuses an earlier master probes it.
-  const probe = await (
-    m.probe ? Promise.resolve().then(() => toSourceProbe(m.probe!, m.path)) : probeSource(m.path, { ffprobePath: o.ffprobePath })
-  ).catch(o.probeFailed);
+  const probe = m.probe
+    ? await sourceProbe(m.probe, m.path)
+    : await probeSource(m.path, { ffprobePath: o.ffprobePath }).catch(o.probeFailed);
   return { input: mediaInput(m.path, probe.container), probe, fromUpload: false };
 }

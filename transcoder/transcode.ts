@@ -44,13 +44,21 @@ export interface TranscodePlan {
   readonly remuxBlockedBy: string | undefined;
 }
 
-/** Why the top rung cannot be a stream copy, or undefined when it can (probe rules first, then keyframes). */
-async function quickPathBlocker(o: PlanTranscodeOptions, rungs: readonly LadderRung[], fps: number): Promise<string | undefined> {
+/** What the options and the probe alone say against the quick path (keyframes are read after), or undefined. */
+export function quickPathProbeBlocker(
+  o: Pick<PlanTranscodeOptions, 'allowRemux' | 'watermark' | 'probe'>,
+  rungs: readonly LadderRung[],
+): string | undefined {
   if (o.allowRemux === false) return 'disabled';
   if (o.watermark) return 'watermark';
   const top = rungs[rungs.length - 1];
   if (!top) return 'no rungs';
-  const blocker = remuxBlocker(o.probe, top);
+  return remuxBlocker(o.probe, top);
+}
+
+/** Why the top rung cannot be a stream copy, or undefined when it can (probe rules first, then keyframes). */
+async function quickPathBlocker(o: PlanTranscodeOptions, rungs: readonly LadderRung[], fps: number): Promise<string | undefined> {
+  const blocker = quickPathProbeBlocker(o, rungs);
   if (blocker) return blocker;
   const keys = await keyframeTimes(o.source, { ffprobePath: o.ffprobePath });
   return keyframesAligned(keys, o.probe.durationSec, GOP_SECONDS, fps) ? undefined : `source keyframes not every ${GOP_SECONDS} s`;

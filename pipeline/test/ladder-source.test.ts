@@ -8,6 +8,7 @@ import { probeFile } from '../../media/ffprobe.ts';
 import { ALIGNED_GOP, makeClip } from '../../test/helpers/media.ts';
 import { ladderSource, type LadderSourceOptions } from '../ladder-source.ts';
 import type { PreparedMaster } from '../prepare.ts';
+import type { WatermarkOptions } from '../../transcoder/watermark.ts';
 
 let tmp: string;
 /** Mono audio: the quick path is ruled out by the probe alone. */
@@ -48,7 +49,7 @@ async function preparing(upload: string): Promise<{ prepared: PreparedMaster; re
 const options = (o: Partial<LadderSourceOptions> = {}): LadderSourceOptions => ({
   ffprobePath: 'ffprobe',
   allowRemux: true,
-  watermark: false,
+  watermark: undefined,
   chunked: () => false,
   probeFailed: (err) => Promise.reject(err),
   ...o,
@@ -77,7 +78,15 @@ describe('ladderSource', () => {
   });
 
   it('reads the upload when no stream can be copied anyway: a retry, or a watermark', async () => {
-    for (const o of [{ allowRemux: false }, { watermark: true }]) {
+    // ladderSource only asks whether there is a watermark; the picture is never opened here.
+    const watermark: WatermarkOptions = {
+      image: { path: path.join(tmp, 'logo.png'), width: 64, height: 32 },
+      corner: 'top-right',
+      opacity: 0.8,
+      heightFraction: 0.1,
+      marginFraction: 0.05,
+    };
+    for (const o of [{ allowRemux: false }, { watermark }]) {
       const p = await preparing(copyable);
       expect(await ladderSource(p.prepared, options(o))).toMatchObject({ fromUpload: true });
     }
