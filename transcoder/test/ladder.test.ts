@@ -125,33 +125,40 @@ describe('buildLadderPlan', () => {
     expect(plan.inputOptions).toContain('-xerror');
   });
 
-  it('scales the rungs in a cascade, each from the next larger one, the largest from the one split', () => {
+  it('scales each rung from the smallest larger rung twice its size, or from the one split when none is', () => {
     const full = planLadder(probeOf(1920, 1080));
     const graph = buildLadderPlan({ input: IN, outDir: '/o', rungs: full, hasAudio: true }).complexFilter!.split(';');
     expect(graph).toEqual([
       '[0:v:0]fps=30,format=yuv420p,split=1[s0]',
-      '[s0]scale=1920:1080:flags=bicubic,setsar=1,split=2[v4][n4]',
-      '[n4]scale=1280:720:flags=bicubic,setsar=1,split=2[v3][n3]',
-      '[n3]scale=960:540:flags=bicubic,setsar=1,split=2[v2][n2]',
-      '[n2]scale=640:360:flags=bicubic,setsar=1,split=2[v1][n1]',
-      '[n1]scale=416:234:flags=bicubic,setsar=1[v0]',
+      '[s0]split=2[n_4][n_3]',
+      '[n_4]scale=1920:1080:flags=bicubic,setsar=1,split=2[v4][n4_2]',
+      '[n_3]scale=1280:720:flags=bicubic,setsar=1,split=2[v3][n3_1]',
+      '[n4_2]scale=960:540:flags=bicubic,setsar=1,split=2[v2][n2_0]',
+      '[n3_1]scale=640:360:flags=bicubic,setsar=1[v1]',
+      '[n2_0]scale=416:234:flags=bicubic,setsar=1[v0]',
     ]);
-    // The quick path leaves the top rung out of the chain: the largest encoded rung is scaled from the source.
+    // The quick path leaves the top rung out: 540p then has no rung twice its size and is scaled from the source.
     const quick = buildLadderPlan({ input: IN, outDir: '/o', rungs: full, hasAudio: true, copyTopRung: true }).complexFilter!;
-    expect(quick.split(';')[1]).toBe('[s0]scale=1280:720:flags=bicubic,setsar=1,split=2[v3][n3]');
-    // Rungs in another order (a caller's own list) chain the same way: by size.
+    expect(quick.split(';').slice(1, 3)).toEqual(['[s0]split=2[n_3][n_2]', '[n_3]scale=1280:720:flags=bicubic,setsar=1,split=2[v3][n3_1]']);
+    // Rungs in another order (a caller's own list) form the same tree, by size.
     expect(scaleCascade([...full].reverse(), 's0', (i) => `r${i}`)).toEqual([
-      '[s0]scale=1920:1080:flags=bicubic,setsar=1,split=2[r0][n0]',
-      '[n0]scale=1280:720:flags=bicubic,setsar=1,split=2[r1][n1]',
-      '[n1]scale=960:540:flags=bicubic,setsar=1,split=2[r2][n2]',
-      '[n2]scale=640:360:flags=bicubic,setsar=1,split=2[r3][n3]',
-      '[n3]scale=416:234:flags=bicubic,setsar=1[r4]',
+      '[s0]split=2[n_0][n_1]',
+      '[n_0]scale=1920:1080:flags=bicubic,setsar=1,split=2[r0][n0_2]',
+      '[n_1]scale=1280:720:flags=bicubic,setsar=1,split=2[r1][n1_3]',
+      '[n0_2]scale=960:540:flags=bicubic,setsar=1,split=2[r2][n2_4]',
+      '[n1_3]scale=640:360:flags=bicubic,setsar=1[r3]',
+      '[n2_4]scale=416:234:flags=bicubic,setsar=1[r4]',
     ]);
+    // A rung that does not fit twice into any larger one is scaled from the source: never upscaled in one direction.
     const misfit = [
       { width: 640, height: 360 },
-      { width: 700, height: 300 },
+      { width: 1400, height: 300 },
     ];
-    expect(() => scaleCascade(misfit, 's0', (i) => `r${i}`)).toThrow(RangeError);
+    expect(scaleCascade(misfit, 's0', (i) => `r${i}`)).toEqual([
+      '[s0]split=2[n_1][n_0]',
+      '[n_1]scale=1400:300:flags=bicubic,setsar=1[r1]',
+      '[n_0]scale=640:360:flags=bicubic,setsar=1[r0]',
+    ]);
   });
 
   it('quick path: the top rung and the audio are stream copies, the rest still share one decode', () => {

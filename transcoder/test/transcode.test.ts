@@ -65,7 +65,7 @@ describe('transcodeLadder (real ffmpeg)', () => {
     });
     const r = await transcode(src);
     expect(r.remuxedTopRung).toBe(false);
-    expect(r.plan.complexFilter).toContain('split=2[v1][n1]');
+    expect(r.plan.complexFilter).toContain('split=2[n_1][n_0]');
     const [low, top] = await Promise.all([renditionKeyframes(r, 'v0'), renditionKeyframes(r, 'v1')]);
     expect(low.keys).toEqual([0, 2, 4, 6]);
     expect(top.keys).toEqual(low.keys);
