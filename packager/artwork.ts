@@ -53,15 +53,16 @@ export interface ArtworkFiles {
 }
 
 /**
- * After the ladder's ffmpeg exited: scores the candidates and writes the posters, composes the sprite and VTT (sharp
- * only, both at once) into outDir, then removes the frames whatever happened.
+ * After the ladder's ffmpeg exited: scores the candidates and writes the posters (unless `early` already does, see
+ * early-posters.ts), composes the sprite and VTT (sharp only, both at once) into outDir, then removes the frames
+ * whatever happened.
  */
-export async function writeArtwork(plan: ArtworkPlan, outDir: string): Promise<ArtworkFiles> {
+export async function writeArtwork(plan: ArtworkPlan, outDir: string, early?: Promise<PosterResult>): Promise<ArtworkFiles> {
   try {
     // allSettled, not all: the frames are removed only once neither side still reads them.
     const list = plan.gathered ? listGathered : listStills;
     const [posters, storyboard] = await Promise.allSettled([
-      list(plan.candidates, POSTER_CANDIDATES).then((candidates) => writePosters({ candidates, outDir })),
+      early ?? list(plan.candidates, POSTER_CANDIDATES).then((candidates) => writePosters({ candidates, outDir })),
       list(plan.tiles, plan.tileCount).then((tiles) =>
         composeStoryboard({ tiles, durationSec: plan.durationSec, intervalSec: plan.tiles.intervalSec, outDir }),
       ),

@@ -1,8 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { mapLimit } from '../core/map-limit.ts';
-import { AUDIO_BITRATE, SEGMENT_SECONDS } from '../transcoder/command.ts';
+import { AUDIO_BITRATE, GOP_SECONDS, PIECES_DIR, SEGMENT_SECONDS } from '../transcoder/command.ts';
 import type { TrackDefaults } from './boxes.ts';
 import { codecOfInitFile } from './codecs.ts';
 import { renderMasterPlaylist, type MasterVariant } from './master.ts';
@@ -12,12 +13,14 @@ import {
   defaultAudio,
   MASTER_NAME,
   PLAYLIST_NAME,
+  writeFileAtomic,
   writeMaster,
   type PackageIndex,
   type PackageResult,
   type RenditionInput,
 } from './package.ts';
-import { prepareInit, rewriteSegment } from './segment-rewrite.ts';
+import { groupPieces } from './pieces.ts';
+import { joinSegment, prepareInit, rewriteSegment } from './segment-rewrite.ts';
 
 /**
  * Where a package is published. The packager knows nothing about object storage; ops adapts storage to this.
@@ -43,6 +46,19 @@ export interface ProgressivePackagerOptions {
   readonly pollIntervalMs?: number;
   /** Called once, when the master and the first segment of every rendition are published. */
   readonly onPlayable?: () => void | Promise<void>;
+  /**
+   * ffmpeg writes one file per GOP under each rendition's PIECES_DIR (command.ts `pieces`): publish segments joined
+   * from them (pieces.ts), the first a single GOP. Default false: publish ffmpeg's segments as they are.
+   */
+  readonly pieces?: boolean;
+}
+
+/** GOPs in every segment after the first when the packager joins pieces. */
+const PIECES_PER_SEGMENT = Math.round(SEGMENT_SECONDS / GOP_SECONDS);
+
+/** A segment to publish: one of ffmpeg's, or one joined from the pieces it names. */
+interface PlannedSegment extends MediaSegmentEntry {
+  readonly pieces?: readonly string[];
 }
 
 interface RenditionState {
@@ -120,10 +136,13 @@ export class ProgressivePackager {
     await this.running;
   }
 
-  /** One pass: publish newly listed segments, then the growing playlists, then (once) the master. */
-  async poll(): Promise<void> {
+  /**
+   * One pass: publish newly listed segments, then the growing playlists, then (once) the master. `final` once ffmpeg
+   * exited: a last segment joined from fewer pieces than the others is published too.
+   */
+  async poll(final = false): Promise<void> {
     // Renditions publish side by side (each keeps its own order: segments, then its playlist).
-    const grew = (await Promise.all(this.states.map((s) => this.pollRendition(s)))).some(Boolean);
+    const grew = (await Promise.all(this.states.map((s) => this.pollRendition(s, final)))).some(Boolean);
     if (grew && !this.masterPublished && this.states.every((s) => s.published.length > 0)) {
       await this.o.sink.putText(MASTER_NAME, await this.eventMaster());
       this.masterPublished = true;
@@ -132,7 +151,7 @@ export class ProgressivePackager {
     }
   }
 
-  private async pollRendition(s: RenditionState): Promise<boolean> {
+  private async pollRendition(s: RenditionState, final: boolean): Promise<boolean> {
     const dir = path.join(this.o.workDir, s.input.dir);
     const text = await readFile(path.join(dir, PLAYLIST_NAME), 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined; // ffmpeg has not finished the first segment yet
@@ -140,7 +159,8 @@ export class ProgressivePackager {
     });
     if (text === undefined) return false;
     const pl = parseMediaPlaylist(text);
-    const fresh = pl.segments.slice(s.published.length);
+    const planned: readonly PlannedSegment[] = this.o.pieces ? groupPieces(pl.segments, PIECES_PER_SEGMENT, final) : pl.segments;
+    const fresh = planned.slice(s.published.length);
     if (fresh.length === 0 || !pl.mapUri) return false;
     if (!s.mapUri) {
       const initFile = path.join(dir, pl.mapUri);
@@ -152,14 +172,23 @@ export class ProgressivePackager {
     }
     await mapLimit(fresh, PUBLISH_CONCURRENCY, async (seg) => {
       if (!s.rewritten.has(seg.uri)) {
-        const index = await rewriteSegment(path.join(dir, seg.uri), s.shift, s.input.kind === 'video' ? s.defaults : undefined);
+        const video = s.input.kind === 'video' ? s.defaults : undefined;
+        const file = path.join(dir, seg.uri);
+        const index = seg.pieces
+          ? await joinSegment(
+              file,
+              seg.pieces.map((p) => path.join(dir, PIECES_DIR, p)),
+              s.shift,
+              video,
+            )
+          : await rewriteSegment(file, s.shift, video);
         if (index) this.segmentIndex.set(`${s.input.dir}/${seg.uri}`, index);
         s.rewritten.add(seg.uri);
       }
       await this.putFile(`${s.input.dir}/${seg.uri}`, path.join(dir, seg.uri));
     });
     // Listed only once all of them are stored (a failure above leaves them unlisted, to be retried on the next poll).
-    s.published.push(...fresh);
+    s.published.push(...fresh.map((seg) => ({ uri: seg.uri, duration: seg.duration })));
     // Segments first, playlist after: the playlist never names a segment the sink does not hold whole.
     const playlist = renderMediaPlaylist({
       mapUri: s.mapUri,
@@ -170,6 +199,12 @@ export class ProgressivePackager {
     });
     await this.o.sink.putText(`${s.input.dir}/${PLAYLIST_NAME}`, playlist);
     return true;
+  }
+
+  private async writeJoinedPlaylist(s: RenditionState): Promise<void> {
+    if (!s.mapUri) throw new PipelineError('PACKAGE_BAD_RENDITION', 'Rendition has no init segment.', { rendition: s.input.name });
+    const text = renderMediaPlaylist({ mapUri: s.mapUri, segments: s.published, type: 'VOD', endList: true });
+    await writeFileAtomic(path.join(this.o.workDir, s.input.dir, PLAYLIST_NAME), text);
   }
 
   private async putFile(rel: string, local: string): Promise<void> {
@@ -208,7 +243,9 @@ export class ProgressivePackager {
    */
   async finish(): Promise<PackageResult> {
     await this.stop();
-    await this.poll(); // segments ffmpeg listed since the last tick: split and publish them like the others
+    await this.poll(true); // segments ffmpeg listed since the last tick: split and publish them like the others
+    // ffmpeg's playlists list its pieces; the package is made of the joined segments (writeMaster reads these).
+    if (this.o.pieces) await Promise.all(this.states.map((s) => this.writeJoinedPlaylist(s)));
     const result = await writeMaster(this.o.workDir, this.o.renditions, this.known);
     const files = await filesUnder(this.o.workDir);
     const local = (f: string): string => path.join(this.o.workDir, f);

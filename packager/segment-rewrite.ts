@@ -2,6 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Logger } from '../core/logger.ts';
 import { trackDefaults, type TrackDefaults } from './boxes.ts';
 import { indexSegment, type SegmentIndex } from './iframes.ts';
+import { joinPieces } from './pieces.ts';
 import { splitAtKeyframes } from './refragment.ts';
 import { bakeEditList, shiftDecodeTimes } from './timeline.ts';
 
@@ -35,7 +36,15 @@ export async function prepareInit(initFile: string, logger: Logger, rendition: s
 
 /**
  * Decode times shifted by the baked edit list (timeline.ts) and, for video, one fragment per GOP (refragment.ts) so
- * the I-frame playlist lists every key frame; returns a video segment's index. ffmpeg has already renamed the segment
+ * the I-frame playlist lists every key frame. Returns the input itself when nothing changes.
+ */
+export function rewriteMedia(media: Buffer, shift: number, videoDefaults: TrackDefaults | undefined): Buffer {
+  const shifted = shift === 0 ? media : shiftDecodeTimes(media, shift);
+  return (videoDefaults ? splitAtKeyframes(shifted, videoDefaults) : undefined) ?? shifted;
+}
+
+/**
+ * rewriteMedia on a segment file, in place; returns a video segment's index. ffmpeg has already renamed the segment
  * into place and never touches it again.
  */
 export async function rewriteSegment(
@@ -44,9 +53,25 @@ export async function rewriteSegment(
   videoDefaults: TrackDefaults | undefined,
 ): Promise<SegmentIndex | undefined> {
   if (shift === 0 && !videoDefaults) return undefined;
-  const shifted = shiftDecodeTimes(await readFile(file), shift);
-  const split = videoDefaults ? splitAtKeyframes(shifted, videoDefaults) : undefined;
-  const final = split ?? shifted;
-  if (split || shift !== 0) await replaceFile(file, final);
+  const original = await readFile(file);
+  const final = rewriteMedia(original, shift, videoDefaults);
+  if (final !== original) await replaceFile(file, final);
   return videoDefaults ? indexSegment(final, videoDefaults) : undefined;
+}
+
+/**
+ * Joins a group of pieces (pieces.ts) into the segment file `file`, each piece rewritten as rewriteSegment would;
+ * returns a video segment's index. The pieces are only read, so a publish retried after a failure starts over from
+ * ffmpeg's bytes and never shifts anything twice.
+ */
+export async function joinSegment(
+  file: string,
+  pieceFiles: readonly string[],
+  shift: number,
+  videoDefaults: TrackDefaults | undefined,
+): Promise<SegmentIndex | undefined> {
+  const pieces = await Promise.all(pieceFiles.map(async (f) => rewriteMedia(await readFile(f), shift, videoDefaults)));
+  const joined = joinPieces(pieces);
+  await replaceFile(file, joined);
+  return videoDefaults ? indexSegment(joined, videoDefaults) : undefined;
 }

@@ -5,6 +5,8 @@ import type { LadderRung, SourceProbe } from '../core/types.ts';
 import type { PosterRow } from '../db/videos.ts';
 import type { MediaInput } from '../media/allow-list.ts';
 import { artworkStills, planArtwork, writeArtwork, type ArtworkPlan } from '../packager/artwork.ts';
+import { EarlyPosters } from '../packager/early-posters.ts';
+import type { PosterResult } from '../packager/posters.ts';
 import { MASTER_NAME, type PackageResult } from '../packager/package.ts';
 import { ProgressivePackager, type PackageSink } from '../packager/progressive.ts';
 import { validatePackage, type Violation } from '../packager/validate.ts';
@@ -80,10 +82,11 @@ export async function publishArtwork(
   o: Pick<PackagedTranscodeOptions, 'workDir' | 'prefix' | 'logger'>,
   sink: PackageSink,
   plan: ArtworkPlan,
+  earlyPosters?: Promise<PosterResult>,
 ): Promise<Artwork> {
   const started = performance.now();
   try {
-    const { posters, storyboard } = await writeArtwork(plan, o.workDir);
+    const { posters, storyboard } = await writeArtwork(plan, o.workDir, earlyPosters);
     const put = (rel: string): Promise<void> => sink.putFile(rel, path.join(o.workDir, rel));
     // allSettled: a failed upload does not return while the others still read the work dir the caller removes.
     const images = await Promise.allSettled([...posters.images.map((i) => i.file), storyboard.spriteFile].map(put));
@@ -98,7 +101,10 @@ export async function publishArtwork(
     }));
     const main = rows.find((r) => r.format === 'jpeg' && r.width === 640) ?? rows.find((r) => r.format === 'jpeg') ?? null;
     const ms = Math.round(performance.now() - started);
-    o.logger.info({ ms, posterAtSec: posters.timeSec, tiles: storyboard.tiles }, 'posters and storyboard published');
+    o.logger.info(
+      { ms, posterAtSec: posters.timeSec, tiles: storyboard.tiles, postersDuringEncode: earlyPosters !== undefined },
+      'posters and storyboard published',
+    );
     return { posterKey: main?.key ?? null, storyboardKey: `${o.prefix}/${storyboard.vttFile}`, posters: rows };
   } catch (err) {
     o.logger.warn({ err: describeError(err) }, 'posters/storyboard failed; publishing without them');
@@ -138,9 +144,13 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
     logger: o.logger,
     pollIntervalMs: o.pollIntervalMs,
     onPlayable: o.onPlayable,
+    // One GOP per ffmpeg file, joined by the packager: the first segment (previewable, a player's first fetch) is 2 s.
+    pieces: true,
   });
+  const posters = artworkPlan ? new EarlyPosters(artworkPlan, o.workDir) : undefined;
   const clock = stageClock();
   packager.start();
+  posters?.start();
   try {
     await transcodeLadder({
       ffmpegPath: o.ffmpegPath,
@@ -158,9 +168,10 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
       pool: o.pool,
       allowRemux: o.allowRemux,
       stills: artworkPlan ? artworkStills(artworkPlan) : undefined,
+      pieces: true,
     });
   } finally {
-    await packager.stop();
+    await Promise.all([packager.stop(), posters?.stop()]);
   }
   clock.lap('ffmpeg');
   // VOD first: the package is complete without artwork, so players get ENDLIST as soon as possible.
@@ -170,7 +181,7 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
   // already wrote) do not touch each other's files: side by side.
   const [violations, artwork] = await Promise.all([
     validatePackage(o.workDir, { known: packager.known }),
-    artworkPlan ? publishArtwork(o, sink, artworkPlan) : Promise.resolve(NO_ARTWORK),
+    artworkPlan ? publishArtwork(o, sink, artworkPlan, posters?.posters) : Promise.resolve(NO_ARTWORK),
   ]);
   if (violations.length > 0) o.logger.warn({ violations }, 'package violates HLS rules');
   clock.lap('validateAndArtwork');

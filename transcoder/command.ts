@@ -9,6 +9,11 @@ import { watermarkFilters, type WatermarkOptions } from './watermark.ts';
 export const GOP_SECONDS = 2;
 /** HLS target segment duration (Apple recommends 6 s). */
 export const SEGMENT_SECONDS = 6;
+/**
+ * With `pieces`, ffmpeg cuts every GOP into its own file in this sub-directory of the rendition (a dot-directory, so
+ * it is never published as it is); the progressive packager joins them into segments (packager/pieces.ts).
+ */
+export const PIECES_DIR = '.pieces';
 export const AUDIO_BITRATE = 128_000;
 export const AUDIO_SAMPLE_RATE = 48_000;
 /**
@@ -44,6 +49,11 @@ export interface LadderCommandOptions {
   readonly window?: TimeWindow;
   /** Overlay burned into every encoded rung (watermark.ts); default none. Rules out copyTopRung. */
   readonly watermark?: WatermarkOptions;
+  /**
+   * One file per GOP under each rendition's PIECES_DIR instead of SEGMENT_SECONDS segments, for a packager that joins
+   * them (the progressive packager: its first segment can then be a single GOP). Default false.
+   */
+  readonly pieces?: boolean;
 }
 
 /**
@@ -85,7 +95,7 @@ export interface PlannedRendition {
   readonly rung: LadderRung | undefined;
 }
 
-function hlsOptions(dir: string, startNumber = 0): string[] {
+function hlsOptions(dir: string, startNumber = 0, pieces = false): string[] {
   return [
     ...(startNumber > 0 ? ['-start_number', String(startNumber)] : []),
     '-output_ts_offset',
@@ -96,7 +106,7 @@ function hlsOptions(dir: string, startNumber = 0): string[] {
     '-hls_segment_options',
     'movie_timescale=90000',
     '-hls_time',
-    String(SEGMENT_SECONDS),
+    String(pieces ? GOP_SECONDS : SEGMENT_SECONDS),
     // EVENT: ffmpeg rewrites the playlist after every segment via a temp file + rename, so the packager can publish
     // while the transcode runs; the packager writes the final VOD playlists itself.
     '-hls_playlist_type',
@@ -109,7 +119,7 @@ function hlsOptions(dir: string, startNumber = 0): string[] {
     '-hls_flags',
     'independent_segments+temp_file',
     '-hls_segment_filename',
-    path.join(dir, 'seg_%05d.m4s'),
+    pieces ? path.join(dir, PIECES_DIR, 'p_%05d.m4s') : path.join(dir, 'seg_%05d.m4s'),
     // No global/stream metadata or chapters reach the output: uploads may carry GPS, device and creation tags.
     '-map_metadata',
     '-1',
@@ -272,7 +282,7 @@ export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
     const dir = path.join(o.outDir, r.dir);
     const out = (options: string[]): FfmpegOutput => ({
       path: path.join(dir, 'index.m3u8'),
-      options: [...options, ...hlsOptions(dir, o.window?.firstSegmentNumber)],
+      options: [...options, ...hlsOptions(dir, o.window?.firstSegmentNumber, o.pieces)],
     });
     if (r.kind === 'audio') return out(['-map', '0:a:0', '-vn', ...(copy ? ['-c:a', 'copy'] : AUDIO_ENCODE)]);
     if (i >= encoded) return out(['-map', '0:v:0', '-an', '-c:v', 'copy']);

@@ -62,7 +62,20 @@ export function stillOutput(series: StillSeries): FfmpegOutput {
   const s = checked(series);
   return {
     path: path.join(s.dir, `${s.name}_%05d.tiff`),
-    options: ['-map', `[${s.name}]`, '-an', '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-compression_algo', 'raw'],
+    // atomic_writing: each frame appears under its name only once whole, so it can be read while ffmpeg runs.
+    options: [
+      '-map',
+      `[${s.name}]`,
+      '-an',
+      '-fps_mode',
+      'passthrough',
+      '-pix_fmt',
+      'rgb24',
+      '-compression_algo',
+      'raw',
+      '-atomic_writing',
+      '1',
+    ],
   };
 }
 

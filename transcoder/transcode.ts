@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../core/logger.ts';
 import type { LadderRung, SourceProbe } from '../core/types.ts';
 import type { MediaInput } from '../media/allow-list.ts';
-import { buildLadderPlan, GOP_SECONDS, plannedRenditions, type FfmpegPlan, type PlannedRendition } from './command.ts';
+import { buildLadderPlan, GOP_SECONDS, PIECES_DIR, plannedRenditions, type FfmpegPlan, type PlannedRendition } from './command.ts';
 import { keyframesAligned, keyframeTimes } from './keyframes.ts';
 import { pictureFixes, planLadder, remuxBlocker, type PictureFixes } from './ladder.ts';
 import type { FfmpegPool } from './pool.ts';
@@ -31,6 +31,8 @@ export interface PlanTranscodeOptions {
   readonly stills?: readonly StillSeries[];
   /** Overlay burned into every rung (watermark.ts); default none. */
   readonly watermark?: WatermarkOptions;
+  /** One file per GOP for a packager that joins them (command.ts LadderCommandOptions.pieces); default false. */
+  readonly pieces?: boolean;
 }
 
 export interface TranscodePlan {
@@ -81,6 +83,7 @@ export async function planTranscode(o: PlanTranscodeOptions): Promise<TranscodeP
     threads: o.threads,
     stills: o.stills,
     watermark: o.watermark,
+    pieces: o.pieces,
   });
   return {
     plan,
@@ -115,7 +118,8 @@ export interface TranscodeResult extends TranscodePlan {
  */
 export async function transcodeLadder(o: TranscodeLadderOptions): Promise<TranscodeResult> {
   const t = await planTranscode(o);
-  const dirs = [...t.renditions.map((r) => path.join(o.outDir, r.dir)), ...(o.stills ?? []).map((s) => s.dir)];
+  const renditionDirs = t.renditions.map((r) => path.join(o.outDir, r.dir, o.pieces ? PIECES_DIR : ''));
+  const dirs = [...renditionDirs, ...(o.stills ?? []).map((s) => s.dir)];
   await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
   o.logger.info(
     {

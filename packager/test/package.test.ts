@@ -97,7 +97,8 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
       expect(pl.independentSegments).toBe(true);
       expect(pl.targetDuration).toBe(6);
       expect(pl.segments[0]!.map.uri).toBe('init.mp4');
-      expect(pl.segments.map((s) => Math.round(s.duration))).toEqual([6, 3]);
+      // The first segment is one GOP, so a preview and a player's start need 2 s of every rendition, not 6 s.
+      expect(pl.segments.map((s) => Math.round(s.duration))).toEqual([2, 6, 1]);
       const total = pl.segments.reduce((n, s) => n + s.duration, 0);
       expect(Math.abs(total - durationSec)).toBeLessThan(0.1);
     }
@@ -106,13 +107,13 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
   it('lists I-frames whose byte ranges (fetched with HTTP Range) decode to one key frame each', async () => {
     const pl = parseMedia(await read('v1/iframes.m3u8'));
     expect(pl.isIFrame).toBe(true);
-    // One I-frame per 2 s GOP (segments are split into one fragment per GOP): at 0, 2, 4, 6 and 8 s of 9 s.
+    // One I-frame per 2 s GOP (each GOP is its own fragment): at 0, 2, 4, 6 and 8 s of 9 s.
     expect(pl.segments.map((x) => [x.uri, x.duration])).toEqual([
       ['seg_00000.m4s', 2],
-      ['seg_00000.m4s', 2],
-      ['seg_00000.m4s', 2],
       ['seg_00001.m4s', 2],
-      ['seg_00001.m4s', 1],
+      ['seg_00001.m4s', 2],
+      ['seg_00001.m4s', 2],
+      ['seg_00002.m4s', 1],
     ]);
     const init = Buffer.from(await (await fetch(`${srv.url}/${srv.prefix}/v1/init.mp4`)).arrayBuffer());
     for (const [i, seg] of pl.segments.entries()) {
@@ -144,7 +145,7 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
     const init = await readFile(path.join(srv.dir, 'v0/init.mp4'));
     const timescale = mediaTimescale(init)!;
     expect(timescale).toBeGreaterThan(0);
-    const seg = await readFile(path.join(srv.dir, 'v0/seg_00000.m4s'));
+    const seg = await readFile(path.join(srv.dir, 'v0/seg_00001.m4s'));
     const frags = readFragments(seg, trackDefaults(init));
     expect(frags.map((f) => f.samples.length)).toEqual([60, 60, 60]);
     // Decode times start where the baked edit list put them (timeline.ts), not at zero; the init has no edit list left.

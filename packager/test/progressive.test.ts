@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as HLS from 'hls-parser';
@@ -8,6 +8,7 @@ import { transcodeAndPackage, type PackagedTranscodeResult } from '../../pipelin
 import { waitFor } from '../../test/helpers/app.ts';
 import { launchChromium } from '../../test/helpers/browser.ts';
 import { makeClip } from '../../test/helpers/media.ts';
+import { PIECES_DIR } from '../../transcoder/command.ts';
 import { probeSource } from '../../transcoder/probe.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { validatePackage } from '../validate.ts';
@@ -22,7 +23,7 @@ interface Observation {
   rel: string;
   type: string | undefined;
   endList: boolean;
-  segments: Array<{ uri: string; size: number | undefined }>;
+  segments: Array<{ uri: string; duration: number; size: number | undefined }>;
 }
 
 describe('progressive publishing: EVENT while transcoding, VOD at the end', () => {
@@ -61,6 +62,7 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
         const segments = await Promise.all(
           pl.segments.map(async (s) => ({
             uri: s.uri,
+            duration: s.duration,
             size: await stat(path.join(srv.dir, path.dirname(rel), s.uri)).then(
               (x) => x.size,
               () => undefined,
@@ -177,6 +179,9 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
     expect(await validatePackage(srv.dir)).toEqual([]);
     const master = HLS.parse(await readFile(path.join(srv.dir, 'master.m3u8'), 'utf8')) as HLS.types.MasterPlaylist;
     expect(master.variants.filter((v) => v.isIFrameOnly)).toHaveLength(2);
+    // ffmpeg's one-GOP pieces are work material: only the segments joined from them are published.
+    const published = await readdir(srv.dir, { recursive: true });
+    expect(published.filter((f) => f.includes(PIECES_DIR) || /p_\d+\.m4s$/.test(f))).toEqual([]);
   });
 
   it('never published a playlist naming a segment that was missing or not yet whole', async () => {
@@ -188,6 +193,13 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((o) => !o.endList)).toBe(true);
     expect(events.some((o) => o.segments.length === 1)).toBe(true); // seen growing, not only complete
+    // The first segment is one GOP (joined from ffmpeg's pieces), so the preview needs 2 s of every rung, not 6 s.
+    for (const rel of ['v0/index.m3u8', 'v1/index.m3u8']) {
+      const first = events.find((o) => o.rel === rel && o.segments.length > 0)!;
+      expect(first.segments[0]!.duration, rel).toBe(2);
+      const vod = parseMediaPlaylist(await readFile(path.join(srv.dir, rel), 'utf8'));
+      expect(vod.segments.map((x) => Math.round(x.duration))).toEqual([2, 6, 4]);
+    }
     for (const o of observations) {
       for (const s of o.segments) {
         const final = (await stat(path.join(srv.dir, path.dirname(o.rel), s.uri))).size;

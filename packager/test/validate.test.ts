@@ -116,7 +116,7 @@ describe('validator: passes our package, names each deliberately broken rule by 
   });
 
   it('flags an I-frame playlist that does not span the rendition', async () => {
-    expect(await broken(sed('v0/iframes.m3u8', /#EXTINF:1\.000,\n#EXT-X-BYTERANGE:[^\n]*\nseg_00001\.m4s\n/, ''))).toContain(
+    expect(await broken(sed('v0/iframes.m3u8', /#EXTINF:1\.000,\n#EXT-X-BYTERANGE:[^\n]*\nseg_00002\.m4s\n/, ''))).toContain(
       'PKG_IFRAME_DURATION_MISMATCH',
     );
   });
@@ -128,7 +128,7 @@ describe('validator: passes our package, names each deliberately broken rule by 
   it('flags rungs cut at different times and segments that are not whole GOPs', async () => {
     const codes = await broken(async (d) => {
       await sed('v0/index.m3u8', '#EXTINF:6.000,', '#EXTINF:5.000,')(d);
-      await sed('v0/index.m3u8', '#EXTINF:3.000,', '#EXTINF:4.000,')(d);
+      await sed('v0/index.m3u8', '#EXTINF:1.000,', '#EXTINF:2.000,')(d);
     });
     expect(codes).toContain('PKG_RUNGS_MISALIGNED');
     expect(codes).toContain('PKG_SEGMENT_NOT_GOP_MULTIPLE');

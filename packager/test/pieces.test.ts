@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPipelineError } from '../../core/errors.ts';
+import { ffmpegQuiet } from '../../test/helpers/media.ts';
+import { readBoxes, readFragments, trackDefaults } from '../boxes.ts';
+import { parseMediaPlaylist, type MediaSegmentEntry } from '../media-playlist.ts';
+import { FIRST_SEGMENT_PIECES, groupPieces, joinPieces } from '../pieces.ts';
+
+const run = promisify(execFile);
+const piece = (n: number, duration = 2): MediaSegmentEntry => ({ uri: `p_${n}.m4s`, duration });
+
+describe('groupPieces', () => {
+  it('makes the first segment one piece, then whole groups, and the short tail only once final', () => {
+    expect(FIRST_SEGMENT_PIECES).toBe(1);
+    const eight = [0, 1, 2, 3, 4, 5, 6].map((n) => piece(n)).concat(piece(7, 1.5));
+    const open = groupPieces(eight, 3, false);
+    expect(open.map((g) => g.pieces.length)).toEqual([1, 3, 3]);
+    expect(open.map((g) => g.uri)).toEqual(['seg_00000.m4s', 'seg_00001.m4s', 'seg_00002.m4s']);
+    expect(open.map((g) => g.duration)).toEqual([2, 6, 6]);
+    const done = groupPieces(eight, 3, true);
+    expect(done.map((g) => g.pieces)).toEqual([
+      ['p_0.m4s'],
+      ['p_1.m4s', 'p_2.m4s', 'p_3.m4s'],
+      ['p_4.m4s', 'p_5.m4s', 'p_6.m4s'],
+      ['p_7.m4s'],
+    ]);
+    expect(done.at(-1)!.duration).toBe(1.5);
+    expect(groupPieces([], 3, true)).toEqual([]);
+    expect(groupPieces([piece(0)], 3, false)).toHaveLength(1);
+  });
+
+  it('sums durations without float noise', () => {
+    const audio = [0, 1, 2, 3].map((n) => piece(n, 2.001333));
+    expect(groupPieces(audio, 3, false)[1]!.duration).toBe(6.003999);
+  });
+
+  it('rejects a group size that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5]) {
+      let code: string | undefined;
+      try {
+        groupPieces([piece(0)], bad, true);
+      } catch (err) {
+        code = isPipelineError(err) ? err.code : 'not a PipelineError';
+      }
+      expect(code, String(bad)).toBe('PACKAGE_BAD_RENDITION');
+    }
+  });
+});
+
+describe('joinPieces on ffmpeg pieces', () => {
+  let tmp: string;
+  let init: Buffer;
+  let pieces: Buffer[];
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ks-pieces-'));
+    await mkdir(path.join(tmp, 'v', '.p'), { recursive: true });
+    // What the ladder writes with `pieces`: one fMP4 file per 2 s GOP.
+    await ffmpegQuiet([
+      ...['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30:duration=8'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-bf', '2'],
+      ...['-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'event', '-hls_segment_type', 'fmp4'],
+      ...['-hls_fmp4_init_filename', 'init.mp4', '-hls_segment_filename', path.join(tmp, 'v', '.p', 'p_%05d.m4s')],
+      path.join(tmp, 'v', 'index.m3u8'),
+    ]);
+    init = await readFile(path.join(tmp, 'v', 'init.mp4'));
+    const pl = parseMediaPlaylist(await readFile(path.join(tmp, 'v', 'index.m3u8'), 'utf8'));
+    expect(pl.segments.map((s) => s.duration)).toEqual([2, 2, 2, 2]);
+    pieces = await Promise.all(pl.segments.map((s) => readFile(path.join(tmp, 'v', '.p', s.uri))));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('keeps one styp at the start, drops every sidx, and keeps the fragments contiguous', () => {
+    expect(readBoxes(pieces[1]!).map((b) => b.type)).toContain('sidx'); // what the join has to deal with
+    const joined = joinPieces(pieces.slice(1));
+    const types = readBoxes(joined).map((b) => b.type);
+    expect(types[0]).toBe('styp');
+    expect(types.filter((t) => t === 'styp')).toHaveLength(1);
+    expect(types).not.toContain('sidx');
+    expect(types.filter((t) => t === 'moof')).toHaveLength(3);
+    const fragments = readFragments(joined, trackDefaults(init));
+    for (let i = 1; i < fragments.length; i++) {
+      const prev = fragments[i - 1]!;
+      expect(fragments[i]!.decodeTime).toBe(prev.decodeTime + prev.samples.reduce((n, s) => n + s.duration, 0));
+    }
+  });
+
+  it('decodes with the init segment: every frame of the three pieces', async () => {
+    const file = path.join(tmp, 'joined.mp4');
+    await writeFile(file, Buffer.concat([init, joinPieces(pieces.slice(1))]));
+    const { stdout } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=nb_read_frames',
+      '-of',
+      'csv=p=0',
+      file,
+    ]);
+    expect(Number(stdout.trim())).toBe(180);
+  });
+
+  it('rejects a piece that is not a whole list of boxes', () => {
+    let code: string | undefined;
+    try {
+      joinPieces([pieces[0]!, pieces[1]!.subarray(0, pieces[1]!.length - 7)]);
+    } catch (err) {
+      code = isPipelineError(err) ? err.code : 'not a PipelineError';
+    }
+    expect(code).toBe('PACKAGE_BAD_RENDITION');
+  });
+});
