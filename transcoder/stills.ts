@@ -63,18 +63,11 @@ export function stillOutput(series: StillSeries): FfmpegOutput {
   return {
     path: path.join(s.dir, `${s.name}_%05d.tiff`),
     // atomic_writing: each frame appears under its name only once whole, so it can be read while ffmpeg runs.
+    // -threads 1: the TIFF encoder's frame threads hand each frame over only when the next one arrives, an interval
+    // later (the last poster candidate came out at ffmpeg's exit); a raw TIFF costs a copy, nothing to thread.
     options: [
-      '-map',
-      `[${s.name}]`,
-      '-an',
-      '-fps_mode',
-      'passthrough',
-      '-pix_fmt',
-      'rgb24',
-      '-compression_algo',
-      'raw',
-      '-atomic_writing',
-      '1',
+      ...['-map', `[${s.name}]`, '-an', '-fps_mode', 'passthrough', '-pix_fmt', 'rgb24', '-compression_algo', 'raw'],
+      ...['-threads', '1', '-atomic_writing', '1'],
     ],
   };
 }

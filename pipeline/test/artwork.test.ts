@@ -4,7 +4,8 @@ import path from 'node:path';
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mediaInput } from '../../media/allow-list.ts';
+import { mediaInput, type MediaInput } from '../../media/allow-list.ts';
+import { feedSlowly } from '../../packager/test/serve.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { logLines, type LogLine } from '../../test/helpers/log-lines.ts';
@@ -46,7 +47,10 @@ describe('artwork from the ladder decode', () => {
     readonly progress: number[];
   }
 
-  async function publish(clip: string, o: { pool?: FfmpegPool; storage?: (root: string) => ObjectStorage } = {}): Promise<Published> {
+  async function publish(
+    clip: string,
+    o: { pool?: FfmpegPool; storage?: (root: string) => ObjectStorage; source?: MediaInput } = {},
+  ): Promise<Published> {
     const name = `run${n++}`;
     const probe = await probeSource(clip, { ffprobePath: 'ffprobe' });
     const workDir = await mkdtemp(path.join(tmp, `${name}-work-`));
@@ -57,7 +61,7 @@ describe('artwork from the ladder decode', () => {
     const res = await transcodeAndPackage({
       ffmpegPath,
       ffprobePath: 'ffprobe',
-      source: mediaInput(clip, probe.container),
+      source: o.source ?? mediaInput(clip, probe.container),
       probe,
       workDir,
       storage: o.storage?.(root) ?? new LocalDiskStorage({ root }),
@@ -142,6 +146,21 @@ describe('artwork from the ladder decode', () => {
     expect(p.spawns).toHaveLength(1);
     expect(p.spawns[0]).toContain('-c:v copy');
     await expectArtwork(p, { width: 320, height: 180 });
+  });
+
+  it('writes the posters while the ladder still encodes: the last candidate sits at 85 %, long before the end', async () => {
+    // Arriving over 8 s, the source keeps ffmpeg running ≥ 1 s after its last poster candidate (85 % of 8 s), whatever
+    // the machine's load: the posters must not wait for ffmpeg's exit.
+    const clip = await makeClip({ out: path.join(tmp, 'slow.ts'), durationSec: 8, width: 640, height: 360 });
+    const slow = await feedSlowly(clip, 8);
+    try {
+      const p = await publish(clip, { source: slow.input });
+      expect(p.spawns).toHaveLength(1);
+      expect(p.logs.find('posters and storyboard published')[0]).toMatchObject({ postersDuringEncode: true });
+      await expectArtwork(p, { width: 640, height: 360 });
+    } finally {
+      await slow.close();
+    }
   });
 
   it('publishes the video without artwork when the artwork fails, and logs why', async () => {

@@ -196,6 +196,11 @@ describe('buildLadderPlan', () => {
       'rgb24',
       '-compression_algo',
       'raw',
+      // Each frame is handed over as soon as it is made, and appears whole under its name (read during the run).
+      '-threads',
+      '1',
+      '-atomic_writing',
+      '1',
     ]);
     // The HLS outputs are the same as without stills.
     expect(plan.outputs.slice(0, 3)).toEqual(buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true }).outputs);
