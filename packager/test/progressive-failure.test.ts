@@ -18,7 +18,7 @@ import { indexSegment, type SegmentIndex } from '../iframes.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { ProgressivePackager, type PackageSink } from '../progressive.ts';
 import { validatePackage } from '../validate.ts';
-import { feedSlowly } from './serve.ts';
+import { feedSlowly } from '../../test/helpers/slow-source.ts';
 import { mediaInput } from '../../media/allow-list.ts';
 
 const logger = pino({ level: 'silent' });

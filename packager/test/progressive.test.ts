@@ -12,7 +12,8 @@ import { PIECES_DIR } from '../../transcoder/command.ts';
 import { probeSource } from '../../transcoder/probe.ts';
 import { parseMediaPlaylist } from '../media-playlist.ts';
 import { validatePackage } from '../validate.ts';
-import { servePackages, feedSlowly, type PackageServer, type SlowSource } from './serve.ts';
+import { feedSlowly, type SlowSource } from '../../test/helpers/slow-source.ts';
+import { servePackages, type PackageServer } from './serve.ts';
 
 HLS.setOptions({ strictMode: true });
 const CLIP_SEC = 12;

@@ -5,7 +5,7 @@ import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaInput, type MediaInput } from '../../media/allow-list.ts';
-import { feedSlowly } from '../../packager/test/serve.ts';
+import { feedSlowly } from '../../test/helpers/slow-source.ts';
 import { LocalDiskStorage } from '../../storage/local-disk.ts';
 import type { ObjectStorage } from '../../storage/types.ts';
 import { logLines, type LogLine } from '../../test/helpers/log-lines.ts';
