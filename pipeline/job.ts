@@ -257,7 +257,10 @@ async function packageInWorkDir(
     // Retries re-encode everything: if a stream copy tripped the muxer (e.g. non-monotonic DTS under -xerror),
     // the next attempt must not take the same path. The upload's streams are never copied (ladder-source.ts).
     allowRemux: job.attemptsMade === 0 && !w.fromUpload,
-    onPlayable: () => d.videos.markPreviewable(videoId, { hlsPrefix: w.prefix, masterKey: w.masterKey }),
+    onPlayable: async () => {
+      await d.videos.markPreviewable(videoId, { hlsPrefix: w.prefix, masterKey: w.masterKey });
+      d.logger.info({ videoId }, 'video previewable');
+    },
   }).catch(async (err: unknown) => {
     // Reading the upload, the ladder can fail before the strip judged the same bytes (a truncated file): the strip's
     // and the scan's verdicts come first, as they did when the ladder only started after the strip. A cancel says

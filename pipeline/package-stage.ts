@@ -45,7 +45,7 @@ export interface PackagedTranscodeOptions {
   readonly onPlayable?: () => void | Promise<void>;
   /** Override the planned ladder (benchmarks). */
   readonly rungs?: readonly LadderRung[];
-  /** How often the packager reads ffmpeg's playlists; default 250 ms. */
+  /** How often the packager reads ffmpeg's playlists; default 100 ms. */
   readonly pollIntervalMs?: number;
   /** Aborting stops ffmpeg (SIGTERM, then SIGKILL) and rejects with TRANSCODE_CANCELLED. */
   readonly signal?: AbortSignal;

@@ -224,6 +224,8 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     throw new PipelineError('INGEST_INFECTED', `ClamAV found ${video.scan_signature ?? 'malware'}.`, { signature: video.scan_signature });
   }
   await o.videos.markProcessing(videoId, 'scan');
+  const started = performance.now();
+  const ms = (): number => Math.round(performance.now() - started);
   const before = await fingerprint(sourcePath);
   // The scan (one read: clamd + sha256) and validate → strip run side by side; the stripped copy is only recorded,
   // and only ever leaves the worker, once the scan has cleared the very bytes it was made from.
@@ -240,6 +242,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     try {
       await verdict(videoId, sourcePath, before, scanning, o);
       await assertUnchanged(sourcePath, before);
+      o.logger.info({ videoId, ms: ms() }, 'upload scanned clean');
     } catch (err) {
       await rm(master.path, { force: true });
       throw err;
@@ -247,6 +250,7 @@ export async function prepareMaster(videoId: string, sourcePath: string, o: Prep
     const key = path.relative(o.mastersDir, master.path).split(path.sep).join('/');
     await keepingOf(o).keepMaster(master.path, key);
     await o.videos.recordStrippedMaster(videoId, { key, sha256: await master.sha256, sizeBytes: master.sizeBytes });
+    o.logger.info({ videoId, ms: ms() }, 'stripped master recorded');
   })();
   cleared.catch(() => undefined); // the caller awaits it; this only keeps a rejection it has not reached yet quiet
   let uploadRead!: () => void;
