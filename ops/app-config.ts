@@ -21,8 +21,8 @@ export interface AppConfig {
   readonly ffmpegPath: string | undefined;
   readonly ffprobePath: string | undefined;
   readonly workerConcurrency: number;
-  /** Chunked encoding of long sources (CHUNK_SECONDS, CHUNK_MIN_SOURCE_SEC). */
-  readonly chunking: { readonly chunkSec: number; readonly minSourceSec: number };
+  /** Chunked encoding of long sources (CHUNK_SECONDS, CHUNK_MIN_SOURCE_SEC, CHUNK_MIN_SLOTS). */
+  readonly chunking: { readonly chunkSec: number; readonly minSourceSec: number; readonly minSlots: number };
   readonly ffmpegThreads: number;
   readonly x264Preset: string;
   readonly transcodePoolSize: number;

@@ -48,6 +48,12 @@ const EnvSchema = z
       .refine((n) => n % 6 === 0, 'CHUNK_SECONDS must be a multiple of the 6 s segment length (or 0)')
       .default(60),
     CHUNK_MIN_SOURCE_SEC: z.coerce.number().int().min(1).default(300),
+    /**
+     * Chunk only when the chunk workers connected at that moment have this many job slots between them (their
+     * WORKER_CONCURRENCY summed): with one slot, chunks run one after another and only add the wait for the scan and
+     * the separate audio part. 1 = chunk whenever the source is long enough.
+     */
+    CHUNK_MIN_SLOTS: z.coerce.number().int().min(1).default(2),
     /** Attempts per transcode job (crashes, lost workers); bad input is never retried. */
     TRANSCODE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
     /** First retry delay; doubles per attempt. */
@@ -250,7 +256,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     transcodePoolSize: e.TRANSCODE_POOL_SIZE,
     transcodeKillTimeoutMs: e.TRANSCODE_KILL_TIMEOUT_MS,
     transcodeAttempts: e.TRANSCODE_ATTEMPTS,
-    chunking: { chunkSec: e.CHUNK_SECONDS, minSourceSec: e.CHUNK_MIN_SOURCE_SEC },
+    chunking: { chunkSec: e.CHUNK_SECONDS, minSourceSec: e.CHUNK_MIN_SOURCE_SEC, minSlots: e.CHUNK_MIN_SLOTS },
     transcodeBackoffMs: e.TRANSCODE_BACKOFF_MS,
     jobLockMs: e.JOB_LOCK_MS,
     jobStalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,

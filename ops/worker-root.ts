@@ -13,6 +13,7 @@ import { processChunkJob } from '../pipeline/chunk-job.ts';
 import { RunningParts, subscribeChunkCancels } from '../pipeline/chunk-cancel.ts';
 import { CHUNK_QUEUE, redisPartResults, type ChunkJobData, type ChunkJobResult } from '../pipeline/chunked.ts';
 import { chunkingDeps } from '../pipeline/chunked-run.ts';
+import { chunkWorkerName } from '../pipeline/chunk-slots.ts';
 import { Reconciler, startReconcileTimer } from '../pipeline/reconcile.ts';
 import { checkStuckVideos } from '../pipeline/stuck-videos.ts';
 import { LocalDiskStorage } from '../storage/local-disk.ts';
@@ -267,6 +268,8 @@ async function startChunkWorker(
       connection: s.connection,
       prefix: config.queuePrefix,
       concurrency: config.workerConcurrency,
+      // Transcode jobs count the chunk slots of every connected worker by this name (pipeline/chunk-slots.ts).
+      name: chunkWorkerName(config.workerConcurrency, hostname()),
       lockDuration: config.jobLockMs,
       stalledInterval: config.jobStalledIntervalMs,
       maxStalledCount: config.jobMaxStalled,

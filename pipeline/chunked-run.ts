@@ -19,6 +19,7 @@ import {
 import type { PipelineDeps } from './job.ts';
 import { archiveInBackground, clearPrefix, hlsPrefix, renditionRows } from './job-parts.ts';
 import { gatherChunkedArtwork } from './chunked-artwork.ts';
+import { chunkSlots } from './chunk-slots.ts';
 import type { ScanGate } from './scan-gate.ts';
 
 /** What a transcode job needs to split a long source into chunk jobs (ops/worker-root.ts builds it from config). */
@@ -26,8 +27,8 @@ export interface ChunkingDeps {
   readonly settings: ChunkPlanSettings;
   readonly children: ChildJobOptions;
   readonly queue: Queue<ChunkJobData, ChunkJobResult>;
-  /** Whether a source of this probe is chunked. */
-  plan(probe: SourceProbe): boolean;
+  /** Whether a source of this probe is chunked (its length, and the chunk slots the connected workers have). */
+  plan(probe: SourceProbe): Promise<boolean>;
 }
 
 export function chunkingDeps(
@@ -35,7 +36,14 @@ export function chunkingDeps(
   settings: ChunkPlanSettings,
   children: ChildJobOptions,
 ): ChunkingDeps {
-  return { settings, children, queue, plan: (probe) => chunksFor(probe, settings) !== undefined };
+  const minSlots = settings.minSlots ?? 2;
+  const plan = async (probe: SourceProbe): Promise<boolean> => {
+    if (chunksFor(probe, settings) === undefined) return false;
+    if (minSlots <= 1) return true;
+    const slots = await chunkSlots(queue);
+    return slots === undefined || slots >= minSlots;
+  };
+  return { settings, children, queue, plan };
 }
 
 interface Timing {

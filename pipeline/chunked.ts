@@ -45,6 +45,11 @@ export interface ChunkPlanSettings {
   readonly chunkSec: number;
   /** Sources at least this long are chunked; shorter ones are one job, as before. */
   readonly minSourceSec: number;
+  /**
+   * Chunk only when the chunk workers connected at the time have at least this many job slots between them
+   * (chunk-slots.ts); 1 = whenever the source is long enough. Default 2.
+   */
+  readonly minSlots?: number;
 }
 
 /** The chunks of a source, or undefined when it is encoded in one piece. */

@@ -163,6 +163,9 @@ async function runPrepared(
   const { started, clock } = t;
   clock.lap('scanStrip');
   await d.videos.markProcessing(videoId, 'probe');
+  // Decided once per attempt: the slots the chunk workers have may change while this job runs.
+  let chunkDecision: Promise<boolean> | undefined;
+  const chunked = (p: SourceProbe): Promise<boolean> => (chunkDecision ??= d.chunking?.plan(p) ?? Promise.resolve(false));
   const {
     input: source,
     probe,
@@ -171,13 +174,13 @@ async function runPrepared(
     ffprobePath: d.ffprobePath,
     allowRemux: job.attemptsMade === 0,
     watermark: d.watermark,
-    chunked: (p) => d.chunking?.plan(p) ?? false,
+    chunked,
     probeFailed: (err) => failFinally(err, videoId, d),
   });
   clock.lap('probe');
   await d.videos.markProcessing(videoId, 'transcode', probe);
   const gate = scanGate(prepared, d.signal);
-  if (d.chunking?.plan(probe)) {
+  if (d.chunking && (await chunked(probe))) {
     await prepared.discarded.catch(() => undefined); // its failure is the gate's, which runChunked waits for first
     return runChunked(job, d, d.chunking, { probe, sourcePath: source.path, gate, release: t.release, started, clock });
   }

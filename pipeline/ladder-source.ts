@@ -26,7 +26,7 @@ export interface LadderSourceOptions {
   /** A watermark rules the quick path out. */
   readonly watermark: WatermarkOptions | undefined;
   /** True when this source would be encoded in chunks (chunk jobs read the master from the bucket). */
-  readonly chunked: (probe: SourceProbe) => boolean;
+  readonly chunked: (probe: SourceProbe) => Promise<boolean>;
   /** A probe that fails (no usable video stream, ffprobe refused) ends here; the strip's errors do not. */
   readonly probeFailed: (err: unknown) => Promise<never>;
 }
@@ -50,7 +50,7 @@ export async function ladderSource(prepared: PreparedMaster, o: LadderSourceOpti
   if (up) {
     const probe = await sourceProbe(up.probe, up.input.path);
     const quick = quickPathProbeBlocker({ ...o, probe }, planLadder(probe)) === undefined;
-    if (!quick && !o.chunked(probe)) return { input: up.input, probe, fromUpload: true };
+    if (!quick && !(await o.chunked(probe))) return { input: up.input, probe, fromUpload: true };
   }
   prepared.uploadRead();
   const m = await prepared.master.catch((err: unknown) => Promise.reject(finalIfVerdict(err)));

@@ -55,6 +55,8 @@ export const scaleOutScenario: Scenario = {
           WORKER_CONCURRENCY: '1',
           CHUNK_SECONDS: s.chunked ? String(so.chunkSec) : '0',
           CHUNK_MIN_SOURCE_SEC: String(so.chunkSec * 2),
+          // This scenario measures chunking itself, on one worker too: chunk whatever the slots.
+          CHUNK_MIN_SLOTS: '1',
         },
         logFile: ctx.config.serviceLog,
         workers: Array.from({ length: s.workers }, (_, i) => ({ cpus: String(i % cpus) })),

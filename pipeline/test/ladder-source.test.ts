@@ -50,7 +50,7 @@ const options = (o: Partial<LadderSourceOptions> = {}): LadderSourceOptions => (
   ffprobePath: 'ffprobe',
   allowRemux: true,
   watermark: undefined,
-  chunked: () => false,
+  chunked: () => Promise.resolve(false),
   probeFailed: (err) => Promise.reject(err),
   ...o,
 });
@@ -94,7 +94,7 @@ describe('ladderSource', () => {
 
   it('waits for the master when the source is encoded in chunks (chunk jobs fetch the master)', async () => {
     const p = await preparing(plain);
-    const pending = ladderSource(p.prepared, options({ chunked: () => true }));
+    const pending = ladderSource(p.prepared, options({ chunked: () => Promise.resolve(true) }));
     expect(await settlesSoon(pending)).toBe(false);
     p.finish();
     expect(await pending).toMatchObject({ fromUpload: false });
