@@ -269,7 +269,15 @@ async function packageInWorkDir(
     // and the scan's verdicts come first, as they did when the ladder only started after the strip. A cancel says
     // nothing about the bytes and does not wait for them.
     if (w.fromUpload && !isPipelineError(err, 'TRANSCODE_CANCELLED')) await Promise.allSettled([w.gate.cleared]);
-    return w.gate.closed() ? Promise.reject(err) : failFinally(err, videoId, d);
+    if (w.gate.closed()) return Promise.reject(err);
+    // A video that ends here keeps nothing of what was published while it encoded (the first segments go out within
+    // seconds): no row points at it and no retry would replace it. A retry clears the prefix itself before it starts.
+    if (isInputError(err) || isPipelineError(err, 'TRANSCODE_CANCELLED') || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      await clearPrefix(d.storage, w.prefix).catch((e: unknown) =>
+        d.logger.warn({ videoId, err: describeError(e) }, 'could not remove the partly published package'),
+      );
+    }
+    return failFinally(err, videoId, d);
   });
   await progress.flush();
   return { pkg, artwork, timings };

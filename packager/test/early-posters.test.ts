@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,12 +42,12 @@ describe('EarlyPosters: posters written while the ladder still runs', () => {
     early.start();
     await new Promise((r) => setTimeout(r, 50)); // no directory yet: nothing happens, nothing throws
     await mkdir(plan.candidates.dir, { recursive: true });
-    for (let k = 1; k < POSTER_CANDIDATES; k++) await writeFile(candidate(plan.candidates.dir, k), await readFrame());
+    for (let k = 1; k < POSTER_CANDIDATES; k++) await writeWhole(candidate(plan.candidates.dir, k));
     // The last one as image2's atomic writing leaves it mid-write: under a temporary name, and not a whole TIFF.
     await writeFile(`${candidate(plan.candidates.dir, POSTER_CANDIDATES)}.tmp`, 'II*\0');
     await new Promise((r) => setTimeout(r, 100));
     expect(early.posters).toBeUndefined();
-    await writeFile(candidate(plan.candidates.dir, POSTER_CANDIDATES), await readFrame());
+    await writeWhole(candidate(plan.candidates.dir, POSTER_CANDIDATES));
     await waitFor(async () => (early.posters ? true : undefined), { timeoutMs: 10_000, intervalMs: 10, what: 'early posters' });
     const result = await early.posters!;
     expect(result.images.map((i) => i.file).sort()).toEqual([
@@ -65,7 +65,7 @@ describe('EarlyPosters: posters written while the ladder still runs', () => {
     const work = await mkdtemp(path.join(tmp, 'work-'));
     const plan = planArtwork(work, 30);
     await mkdir(plan.candidates.dir, { recursive: true });
-    await writeFile(candidate(plan.candidates.dir, 1), await readFrame());
+    await writeWhole(candidate(plan.candidates.dir, 1));
     const early = new EarlyPosters(plan, work, 10);
     early.start();
     await new Promise((r) => setTimeout(r, 100));
@@ -73,5 +73,9 @@ describe('EarlyPosters: posters written while the ladder still runs', () => {
     expect(early.posters).toBeUndefined();
   });
 
-  const readFrame = (): Promise<Buffer> => readFile(frame);
+  /** As image2's atomic writing does: the frame appears under its name only once whole. */
+  const writeWhole = async (file: string): Promise<void> => {
+    await writeFile(`${file}.tmp`, await readFile(frame));
+    await rename(`${file}.tmp`, file);
+  };
 });

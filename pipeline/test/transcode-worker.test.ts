@@ -238,6 +238,8 @@ describe('transcode worker: crashes, retries, cancel', () => {
     expect(v.status).toBe('failed');
     expect(v.error_code).toBe('TRANSCODE_FFMPEG_FAILED');
     expect((await h2.queue.getJob(id))?.attemptsMade).toBe(2);
+    // What the last attempt published before it died goes with it.
+    expect(await listFiles(path.join(t2.config.publishDir, 'hls', id))).toEqual([]);
   });
 
   it('a source corrupt half-way is rejected with TRANSCODE_SOURCE_CORRUPT after one attempt', async () => {
