@@ -9,6 +9,7 @@ import { validateUpload } from '../../ingest/validate.ts';
 import { GPS_TEXT, makeH264WithGps, makeHevcWithGps, makeMpeg4Part2, occurrences } from '../../test/helpers/hostile.ts';
 import { videoExtradata } from '../extradata.ts';
 import { fillerSei, neutraliseHvccUserData, seiHasUserData } from '../hvcc.ts';
+import { countFrames } from '../../test/helpers/media-check.ts';
 
 const run = promisify(execFile);
 const bins = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
@@ -28,19 +29,7 @@ async function strip(file: string, outBase: string) {
 /** Decodes every frame with errors fatal, then counts the video frames. */
 async function decodedFrames(file: string): Promise<number> {
   await run('ffmpeg', ['-hide_banner', '-v', 'error', '-xerror', '-i', file, '-f', 'null', '-']);
-  const { stdout } = await run('ffprobe', [
-    '-v',
-    'error',
-    '-count_frames',
-    '-select_streams',
-    'v:0',
-    '-show_entries',
-    'stream=nb_read_frames',
-    '-of',
-    'csv=p=0',
-    file,
-  ]);
-  return Number(stdout.trim());
+  return countFrames(file);
 }
 
 describe('filler SEI units', () => {

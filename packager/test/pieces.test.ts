@@ -1,16 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../core/errors.ts';
+import { countFrames } from '../../test/helpers/media-check.ts';
 import { ffmpegQuiet } from '../../test/helpers/media.ts';
 import { readBoxes, readFragments, trackDefaults } from '../boxes.ts';
 import { parseMediaPlaylist, type MediaSegmentEntry } from '../media-playlist.ts';
 import { FIRST_SEGMENT_PIECES, groupPieces, joinPieces } from '../pieces.ts';
 
-const run = promisify(execFile);
 const piece = (n: number, duration = 2): MediaSegmentEntry => ({ uri: `p_${n}.m4s`, duration });
 
 describe('groupPieces', () => {
@@ -94,19 +92,7 @@ describe('joinPieces on ffmpeg pieces', () => {
   it('decodes with the init segment: every frame of the three pieces', async () => {
     const file = path.join(tmp, 'joined.mp4');
     await writeFile(file, Buffer.concat([init, joinPieces(pieces.slice(1))]));
-    const { stdout } = await run('ffprobe', [
-      '-v',
-      'error',
-      '-count_frames',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'stream=nb_read_frames',
-      '-of',
-      'csv=p=0',
-      file,
-    ]);
-    expect(Number(stdout.trim())).toBe(180);
+    expect(await countFrames(file)).toBe(180);
   });
 
   it('rejects a piece that is not a whole list of boxes', () => {

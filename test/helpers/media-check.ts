@@ -32,6 +32,13 @@ export async function firstStream(file: string, select = 'v:0'): Promise<StreamI
   return (JSON.parse(stdout) as { streams: StreamInfo[] }).streams[0] ?? {};
 }
 
+/** Frames ffprobe decodes from the first video stream. */
+export async function countFrames(file: string): Promise<number> {
+  const args = ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0'];
+  const { stdout } = await run('ffprobe', [...args, file]);
+  return Number(stdout.trim());
+}
+
 /** Sizes of the video packets, in order (identical lists mean a bit-exact stream copy). */
 export async function packetSizes(file: string): Promise<number[]> {
   const { stdout } = await run('ffprobe', [
