@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -189,6 +189,8 @@ export class ProgressivePackager {
         s.rewritten.add(seg.uri);
       }
       await this.putFile(`${s.input.dir}/${seg.uri}`, path.join(dir, seg.uri));
+      // The joined segment holds every byte of its pieces: keeping both would double the work dir's size.
+      if (seg.pieces) await Promise.all(seg.pieces.map((p) => rm(path.join(dir, PIECES_DIR, p), { force: true })));
     });
     // Listed only once all of them are stored (a failure above leaves them unlisted, to be retried on the next poll).
     s.published.push(...fresh.map((seg) => ({ uri: seg.uri, duration: seg.duration })));

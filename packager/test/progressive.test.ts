@@ -37,6 +37,7 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
   let watching = true;
   let watcher: Promise<void>;
   let source: SlowSource;
+  let workDir = '';
 
   const parseErrors: string[] = [];
   let mastersSeen = 0;
@@ -91,7 +92,7 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
       source: source.input,
       allowRemux: false,
       probe,
-      workDir: await mkdtemp(path.join(tmp, 'work-')),
+      workDir: (workDir = await mkdtemp(path.join(tmp, 'work-'))),
       storage: srv.storage,
       prefix: srv.prefix,
       logger: pino({ level: 'silent' }),
@@ -183,6 +184,8 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
     // ffmpeg's one-GOP pieces are work material: only the segments joined from them are published.
     const published = await readdir(srv.dir, { recursive: true });
     expect(published.filter((f) => f.includes(PIECES_DIR) || /p_\d+\.m4s$/.test(f))).toEqual([]);
+    // and, once joined and published, they leave the work dir: it never holds the ladder twice.
+    for (const r of ['v0', 'v1', 'audio']) expect(await readdir(path.join(workDir, r, PIECES_DIR)), r).toEqual([]);
   });
 
   it('never published a playlist naming a segment that was missing or not yet whole', async () => {
