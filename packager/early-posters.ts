@@ -1,3 +1,4 @@
+import { startPoller, type Poller } from '../core/poller.ts';
 import { listStills } from '../transcoder/stills.ts';
 import type { ArtworkPlan } from './artwork.ts';
 import { POSTER_CANDIDATES, writePosters, type PosterResult } from './posters.ts';
@@ -13,8 +14,7 @@ export class EarlyPosters {
   private readonly plan: ArtworkPlan;
   private readonly outDir: string;
   private readonly pollMs: number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
+  private poller: Poller | undefined;
   private job: Promise<PosterResult> | undefined;
 
   constructor(plan: ArtworkPlan, outDir: string, pollMs = 250) {
@@ -25,23 +25,14 @@ export class EarlyPosters {
 
   /** Starts watching the candidates directory. */
   start(): void {
-    let busy = false;
-    this.timer = setInterval(() => {
-      if (busy || this.job) return;
-      busy = true;
-      this.running = this.running
-        .then(() => this.check())
-        .finally(() => {
-          busy = false;
-        });
-    }, this.pollMs);
-    this.timer.unref();
+    this.poller = startPoller(() => this.check(), this.pollMs);
   }
 
   private async check(): Promise<void> {
+    if (this.job) return;
     // The directory may not exist yet (ffmpeg not started); the next tick looks again.
     const found = await listStills(this.plan.candidates, POSTER_CANDIDATES).catch(() => []);
-    if (found.length < POSTER_CANDIDATES || this.job || !this.timer) return;
+    if (found.length < POSTER_CANDIDATES || !this.poller?.active) return;
     this.job = writePosters({ candidates: found, outDir: this.outDir });
     // Its failure is reported by whoever takes `posters`; a run that failed before that never asks.
     this.job.catch(() => undefined);
@@ -57,9 +48,7 @@ export class EarlyPosters {
    * Idempotent.
    */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.poller?.stop();
     await this.job?.catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { mapLimit } from '../core/map-limit.ts';
+import { startPoller, type Poller } from '../core/poller.ts';
 import { AUDIO_BITRATE, GOP_SECONDS, PIECES_DIR, SEGMENT_SECONDS } from '../transcoder/command.ts';
 import type { TrackDefaults } from './boxes.ts';
 import { codecOfInitFile } from './codecs.ts';
@@ -87,8 +88,7 @@ export class ProgressivePackager {
   private readonly publishedFiles = new Set<string>();
   /** Every video segment as it was published, indexed while its bytes were in hand (see iframes.ts SegmentIndex). */
   private readonly segmentIndex = new Map<string, SegmentIndex>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
+  private poller: Poller | undefined;
   private masterPublished = false;
   private lastError: unknown;
 
@@ -111,32 +111,20 @@ export class ProgressivePackager {
 
   /** Starts polling the work dir. */
   start(): void {
-    let busy = false;
-    const tick = (): void => {
-      // A slow poll (big segments, slow storage) must not queue up more polls behind it.
-      if (busy) return;
-      busy = true;
-      this.running = this.running
-        .then(() => this.poll())
-        .finally(() => {
-          busy = false;
-        })
-        .catch((err: unknown) => {
+    this.poller = startPoller(
+      () =>
+        this.poll().catch((err: unknown) => {
           // A failed poll is retried on the next tick; finish() reports the error if it persists.
           this.lastError = err;
           this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'progressive publish failed');
-        });
-    };
-    this.timer = setInterval(tick, this.o.pollIntervalMs ?? 100);
-    this.timer.unref();
-    tick();
+        }),
+      this.o.pollIntervalMs ?? 100,
+    );
   }
 
   /** Stops polling; waits for an in-flight poll. Idempotent. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.poller?.stop();
   }
 
   /**
