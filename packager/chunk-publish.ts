@@ -7,7 +7,7 @@ import { mapLimit } from '../core/map-limit.ts';
 import { mediaTimescale } from './boxes.ts';
 import type { SegmentIndex } from './iframes.ts';
 import { parseMediaPlaylist } from './media-playlist.ts';
-import { PLAYLIST_NAME, type RenditionInput } from './package.ts';
+import { PLAYLIST_NAME, segmentName, type RenditionInput } from './package.ts';
 import type { PackageSink } from './progressive.ts';
 import { prepareInit, rewriteSegment } from './segment-rewrite.ts';
 
@@ -85,5 +85,4 @@ export async function publishPart(o: PublishPartOptions): Promise<PublishedPart>
   return { index: o.index, firstSegmentNumber: o.firstSegmentNumber, renditions };
 }
 
-export const segmentName = (n: number): string => `seg_${String(n).padStart(5, '0')}.m4s`;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

@@ -43,6 +43,8 @@ export interface PackageResult {
 export const MASTER_NAME = 'master.m3u8';
 export const PLAYLIST_NAME = 'index.m3u8';
 export const IFRAME_PLAYLIST_NAME = 'iframes.m3u8';
+/** A media segment's file name in its rendition directory, by its number (EXT-X-MEDIA-SEQUENCE counts the same). */
+export const segmentName = (n: number): string => `seg_${String(n).padStart(5, '0')}.m4s`;
 export const AUDIO_GROUP = 'aud';
 
 /** Writes a file so that a concurrent reader sees the old or the new content, never a prefix. */

@@ -1,6 +1,7 @@
 import { PipelineError } from '../core/errors.ts';
 import { readBoxes } from './boxes.ts';
 import type { MediaSegmentEntry } from './media-playlist.ts';
+import { segmentName } from './package.ts';
 
 /**
  * Segments from ffmpeg's one-GOP pieces. ffmpeg 5.1's HLS muxer cuts every segment at the same length (its
@@ -22,8 +23,6 @@ export interface PieceGroup {
   readonly pieces: readonly string[];
 }
 
-export const joinedSegmentName = (n: number): string => `seg_${String(n).padStart(5, '0')}.m4s`;
-
 /**
  * Groups ffmpeg's pieces into segments: FIRST_SEGMENT_PIECES, then `piecesPerSegment` each. The last group is only
  * returned short when `final` (ffmpeg has exited and listed every piece); before that, only whole groups are.
@@ -38,7 +37,7 @@ export function groupPieces(pieces: readonly MediaSegmentEntry[], piecesPerSegme
     const members = pieces.slice(start, start + size);
     if (members.length < size && !final) break;
     groups.push({
-      uri: joinedSegmentName(groups.length),
+      uri: segmentName(groups.length),
       // Rounded like ffmpeg's own EXTINF (microseconds), so sums of float durations do not print as 5.999999999.
       duration: Math.round(members.reduce((t, p) => t + p.duration, 0) * 1e6) / 1e6,
       pieces: members.map((p) => p.uri),
