@@ -61,11 +61,12 @@ export async function sweepOrphanMasters(o: MasterSweepOptions): Promise<MasterS
         kept++;
         continue;
       }
-      const master = await o.files.removeMaster(id);
-      const workDirs = await o.files.removeWorkDirs(id);
-      const objects = o.bucket ? await o.bucket.removeVideo(id) : 0;
       // A deleted video's job may have published after the DELETE listed its objects; a terminal one is left as is.
       const hlsObjects = status === undefined && o.removePublished ? await o.removePublished(id) : 0;
+      const objects = o.bucket ? await o.bucket.removeVideo(id) : 0;
+      const workDirs = await o.files.removeWorkDirs(id);
+      // The master goes last: it is what the next sweep finds the id by, so a sweep stopped half-way is finished later.
+      const master = await o.files.removeMaster(id);
       o.logger.info({ videoId: id, status: status ?? 'deleted', master, workDirs, objects, hlsObjects }, 'orphaned video files removed');
       removed.push(id);
     }

@@ -58,12 +58,14 @@ describe('orphan master sweep', () => {
     await sql`DELETE FROM videos WHERE id = ${deleted}`;
 
     const kept = [live, transcoding, modRejected, failed, 'lost+found'].sort();
+    // The sweep removes a video's published files, work dirs and master one after another: wait for all of them.
     await waitFor(
       async () => {
         const left = (await readdir(t.config.mastersDir)).sort();
-        return JSON.stringify(left) === JSON.stringify(kept) ? true : undefined;
+        if (JSON.stringify(left) !== JSON.stringify(kept)) return undefined;
+        return (await storage.list(`hls/${deleted}/`)).length === 0 ? true : undefined;
       },
-      { timeoutMs: 30_000, what: `masters left: ${kept.join(', ')}` },
+      { timeoutMs: 30_000, what: `masters left: ${kept.join(', ')}, hls/${deleted}/ empty` },
     );
     expect(await readdir(t.config.workDir)).toEqual([`${transcoding}-x1y2z3`]);
     expect(await storage.list(`hls/${deleted}/`)).toEqual([]);
