@@ -6,13 +6,19 @@ import { segmentName } from './package.ts';
 /**
  * Segments from ffmpeg's one-GOP pieces. ffmpeg 5.1's HLS muxer cuts every segment at the same length (its
  * hls_init_time only works on a sliding-window playlist), so the ladder writes one file per GOP and the packager
- * joins them: the first segment is a single GOP, every later one SEGMENT_SECONDS. The first segment is what makes a
- * video previewable and what a player fetches before it starts, so on a 10 s clip the preview no longer waits for
- * 6 s of every rung to be encoded, and playback starts after a 2 s download instead of a 6 s one.
+ * joins them: the first segment is the first piece alone (one short GOP, transcoder/command.ts FIRST_GOP_SECONDS),
+ * every later one ends at the first piece boundary on or past the next multiple of the segment length. The first
+ * segment is what makes a video previewable and what a player fetches before it starts, so on a 10 s clip the preview
+ * no longer waits for 6 s of every rung to be encoded, and playback starts after a 1 s download instead of a 6 s one.
+ * Video pieces are GOPs (0–1, 1–2, 2–4, 4–6, …: segments 0–1, 1–6, 6–12, …); audio pieces are cut at the first AAC
+ * frame on or past each whole second, so they end up to a frame late and the same rule lines them up with the video.
  */
 
-/** Pieces (GOPs) in the first segment. */
-export const FIRST_SEGMENT_PIECES = 1;
+/**
+ * How far before a segment boundary a piece may end and still close the segment: audio pieces end up to one AAC frame
+ * (21 ms) after the grid, keyframes at 29.97 fps up to one frame off it; every piece is at least half a second long.
+ */
+const BOUNDARY_SLACK_SEC = 0.25;
 
 export interface PieceGroup {
   /** The joined segment's file name in the rendition directory. */
@@ -24,26 +30,39 @@ export interface PieceGroup {
 }
 
 /**
- * Groups ffmpeg's pieces into segments: FIRST_SEGMENT_PIECES, then `piecesPerSegment` each. The last group is only
- * returned short when `final` (ffmpeg has exited and listed every piece); before that, only whole groups are.
+ * Groups ffmpeg's pieces into segments: the first piece alone, then up to each multiple of `segmentSec`. The last
+ * group is only returned short when `final` (ffmpeg has exited and listed every piece); before that, only groups that
+ * reached their boundary and have a piece after them are.
  */
-export function groupPieces(pieces: readonly MediaSegmentEntry[], piecesPerSegment: number, final: boolean): PieceGroup[] {
-  if (!Number.isInteger(piecesPerSegment) || piecesPerSegment < 1)
-    throw new PipelineError('PACKAGE_BAD_RENDITION', 'Pieces per segment must be a positive integer.', { piecesPerSegment });
+export function groupPieces(pieces: readonly MediaSegmentEntry[], segmentSec: number, final: boolean): PieceGroup[] {
+  if (!Number.isFinite(segmentSec) || segmentSec <= BOUNDARY_SLACK_SEC)
+    throw new PipelineError('PACKAGE_BAD_RENDITION', 'The segment length must be a positive number of seconds.', { segmentSec });
   const groups: PieceGroup[] = [];
+  let members: MediaSegmentEntry[] = [];
   let start = 0;
-  while (start < pieces.length) {
-    const size = groups.length === 0 ? FIRST_SEGMENT_PIECES : piecesPerSegment;
-    const members = pieces.slice(start, start + size);
-    if (members.length < size && !final) break;
+  let end = 0;
+  const close = (): void => {
     groups.push({
       uri: segmentName(groups.length),
       // Rounded like ffmpeg's own EXTINF (microseconds), so sums of float durations do not print as 5.999999999.
-      duration: Math.round(members.reduce((t, p) => t + p.duration, 0) * 1e6) / 1e6,
+      duration: Math.round((end - start) * 1e6) / 1e6,
       pieces: members.map((p) => p.uri),
     });
-    start += size;
+    members = [];
+    start = end;
+  };
+  // A source that runs a frame or two past a boundary leaves a last piece of that length (a keyframe is forced on the
+  // grid): it joins the segment before it instead of making a segment of 33 ms, so a later segment is only closed
+  // once the piece after it is listed (or ffmpeg is done).
+  const tail = final && pieces.length > 1 && pieces.at(-1)!.duration < BOUNDARY_SLACK_SEC ? pieces.length - 1 : -1;
+  for (const [i, p] of pieces.entries()) {
+    members.push(p);
+    end += p.duration;
+    const boundary = (Math.floor((start + BOUNDARY_SLACK_SEC) / segmentSec) + 1) * segmentSec;
+    const next = i + 1 < pieces.length && i + 1 !== tail;
+    if (groups.length === 0 || (end >= boundary - BOUNDARY_SLACK_SEC && next)) close();
   }
+  if (members.length && final) close();
   return groups;
 }
 

@@ -4,7 +4,7 @@ import { PipelineError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { mapLimit } from '../core/map-limit.ts';
 import { startPoller, type Poller } from '../core/poller.ts';
-import { AUDIO_BITRATE, GOP_SECONDS, PIECES_DIR, SEGMENT_SECONDS } from '../transcoder/command.ts';
+import { AUDIO_BITRATE, PIECES_DIR, SEGMENT_SECONDS } from '../transcoder/command.ts';
 import type { TrackDefaults } from './boxes.ts';
 import { codecOfInitFile } from './codecs.ts';
 import { renderMasterPlaylist, type MasterVariant } from './master.ts';
@@ -52,13 +52,10 @@ export interface ProgressivePackagerOptions {
   readonly onPlayable?: () => void | Promise<void>;
   /**
    * ffmpeg writes one file per GOP under each rendition's PIECES_DIR (command.ts `pieces`): publish segments joined
-   * from them (pieces.ts), the first a single GOP. Default false: publish ffmpeg's segments as they are.
+   * from them (pieces.ts), the first a single (short) GOP. Default false: publish ffmpeg's segments as they are.
    */
   readonly pieces?: boolean;
 }
-
-/** GOPs in every segment after the first when the packager joins pieces. */
-const PIECES_PER_SEGMENT = Math.round(SEGMENT_SECONDS / GOP_SECONDS);
 
 /** A segment to publish: one of ffmpeg's, or one joined from the pieces it names. */
 interface PlannedSegment extends MediaSegmentEntry {
@@ -150,7 +147,7 @@ export class ProgressivePackager {
     });
     if (text === undefined) return false;
     const pl = parseMediaPlaylist(text);
-    const planned: readonly PlannedSegment[] = this.o.pieces ? groupPieces(pl.segments, PIECES_PER_SEGMENT, final) : pl.segments;
+    const planned: readonly PlannedSegment[] = this.o.pieces ? groupPieces(pl.segments, SEGMENT_SECONDS, final) : pl.segments;
     const fresh = planned.slice(s.published.length);
     if (fresh.length === 0 || !pl.mapUri) return false;
     if (!s.mapUri) {

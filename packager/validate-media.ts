@@ -40,8 +40,10 @@ export interface Violation {
 export interface ValidatePackageOptions {
   /** Longest allowed EXT-X-TARGETDURATION in seconds; default 6 (Apple's recommendation, our transcoder's setting). */
   readonly targetDurationSec?: number;
-  /** GOP length in seconds; every segment but the last must be a multiple. Default 2. */
+  /** GOP length in seconds; every segment but the last must end on this grid. Default 2. */
   readonly gopSec?: number;
+  /** A first GOP this long may end the first segment off the grid (the short first GOP of a pieces encode). Default 1. */
+  readonly firstGopSec?: number;
   /** Allowed relative difference between declared and measured bitrates; default 0.10. */
   readonly bitrateTolerance?: number;
   /** Master file name in the package root; default master.m3u8. */
@@ -104,14 +106,18 @@ export async function checkMediaPlaylist(
   let bits = 0;
   let peak = 0;
   let duration = 0;
+  // A first segment that is the short first GOP shifts the grid: the second one ends on a multiple of gopSec.
+  let shift = 0;
   for (const [i, seg] of pl.segments.entries()) {
     // §4.3.3.1: each EXTINF rounded to the nearest integer must not exceed the target duration.
     if (Math.round(seg.duration) > pl.targetDuration)
       report('PKG_SEGMENT_EXCEEDS_TARGET', rel, `${seg.uri} lasts ${seg.duration} s > target ${pl.targetDuration} s`);
     const last = i === pl.segments.length - 1;
-    const gops = seg.duration / o.gopSec;
-    if (kind === 'video' && !last && Math.abs(gops - Math.round(gops)) > 0.01)
-      report('PKG_SEGMENT_NOT_GOP_MULTIPLE', rel, `${seg.uri} lasts ${seg.duration} s, not a multiple of ${o.gopSec} s`);
+    const onGrid = (sec: number, gop: number): boolean => Math.abs(sec / gop - Math.round(sec / gop)) <= 0.01 && sec >= gop / 2;
+    const shortFirst = i === 0 && o.firstGopSec < o.gopSec && onGrid(seg.duration, o.firstGopSec) && !onGrid(seg.duration, o.gopSec);
+    if (kind === 'video' && !last && !shortFirst && !onGrid(seg.duration + shift, o.gopSec))
+      report('PKG_SEGMENT_NOT_GOP_MULTIPLE', rel, `${seg.uri} lasts ${seg.duration} s and does not end on the ${o.gopSec} s GOP grid`);
+    shift = shortFirst ? seg.duration : 0;
     const size = await stat(path.join(root, dir, seg.uri)).then(
       (s) => s.size,
       () => undefined,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GOP_SECONDS, SEGMENT_SECONDS } from '../transcoder/command.ts';
+import { FIRST_GOP_SECONDS, GOP_SECONDS, SEGMENT_SECONDS } from '../transcoder/command.ts';
 import { codecOfInitFile } from './codecs.ts';
 import { PREFERRED_START_BITRATE } from './master.ts';
 import { parseMasterPlaylist, type AttributeList, type ParsedMaster } from './master-parse.ts';
@@ -23,6 +23,7 @@ function withDefaults(o: ValidatePackageOptions): Required<Omit<ValidatePackageO
   return {
     targetDurationSec: o.targetDurationSec ?? SEGMENT_SECONDS,
     gopSec: o.gopSec ?? GOP_SECONDS,
+    firstGopSec: o.firstGopSec ?? FIRST_GOP_SECONDS,
     bitrateTolerance: o.bitrateTolerance ?? 0.1,
     masterName: o.masterName ?? 'master.m3u8',
   };

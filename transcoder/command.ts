@@ -7,6 +7,14 @@ import { watermarkFilters, type WatermarkOptions } from './watermark.ts';
 
 /** Seconds between IDR frames; HLS segments are a whole number of GOPs so every rung's segments line up. */
 export const GOP_SECONDS = 2;
+/**
+ * The first GOP of a `pieces` encode (the one the progressive packager joins): one second instead of GOP_SECONDS, so
+ * the first segment of every rung, which is what makes a video previewable and what a player fetches before it starts,
+ * waits for half as much encoding (on a 10 s 2160p upload, about 2 s instead of 4 s). Keyframes then sit at 0, 1 s and
+ * every GOP_SECONDS from 2 s on, on every rung alike. A stream-copied top rung keeps the source's own 2 s grid, so
+ * with it the first GOP stays GOP_SECONDS.
+ */
+export const FIRST_GOP_SECONDS = 1;
 /** HLS target segment duration (Apple recommends 6 s). */
 export const SEGMENT_SECONDS = 6;
 /**
@@ -95,7 +103,25 @@ export interface PlannedRendition {
   readonly rung: LadderRung | undefined;
 }
 
-function hlsOptions(dir: string, startNumber = 0, pieces = false): string[] {
+/**
+ * Where the encoded rungs put their keyframes: `expr:` for -force_key_frames. A window keeps the source's absolute
+ * timestamps (windowFilters), so its keyframes sit on the same 2 s grid as in the one-piece encode; n_forced counts
+ * from the window's first keyframe. A short first GOP puts the second keyframe at FIRST_GOP_SECONDS and the rest on
+ * the GOP_SECONDS grid (n_forced 0 → 0, 1 → first, n ≥ 2 → (n − 1) · GOP).
+ */
+export function keyframeExpression(firstGopSec: number, window?: TimeWindow): string {
+  if (window) return `expr:gte(t,${window.startSec}+n_forced*${GOP_SECONDS})`;
+  if (firstGopSec === GOP_SECONDS) return `expr:gte(t,n_forced*${GOP_SECONDS})`;
+  return `expr:gte(t,if(eq(n_forced,1),${firstGopSec},max(n_forced-1,0)*${GOP_SECONDS}))`;
+}
+
+/** The first GOP's length: FIRST_GOP_SECONDS for a pieces encode without a stream-copied rung, else GOP_SECONDS. */
+export function firstGopSeconds(o: Pick<LadderCommandOptions, 'pieces' | 'window'>, copy: boolean): number {
+  return o.pieces && !copy && !o.window ? FIRST_GOP_SECONDS : GOP_SECONDS;
+}
+
+/** `pieceSec`: with pieces, ffmpeg cuts at every keyframe (hls_time no longer than the shortest GOP); else undefined. */
+function hlsOptions(dir: string, startNumber = 0, pieceSec?: number): string[] {
   return [
     ...(startNumber > 0 ? ['-start_number', String(startNumber)] : []),
     '-output_ts_offset',
@@ -106,7 +132,7 @@ function hlsOptions(dir: string, startNumber = 0, pieces = false): string[] {
     '-hls_segment_options',
     'movie_timescale=90000',
     '-hls_time',
-    String(pieces ? GOP_SECONDS : SEGMENT_SECONDS),
+    String(pieceSec ?? SEGMENT_SECONDS),
     // EVENT: ffmpeg rewrites the playlist after every segment via a temp file + rename, so the packager can publish
     // while the transcode runs; the packager writes the final VOD playlists itself.
     '-hls_playlist_type',
@@ -119,7 +145,7 @@ function hlsOptions(dir: string, startNumber = 0, pieces = false): string[] {
     '-hls_flags',
     'independent_segments+temp_file',
     '-hls_segment_filename',
-    pieces ? path.join(dir, PIECES_DIR, 'p_%05d.m4s') : path.join(dir, 'seg_%05d.m4s'),
+    pieceSec ? path.join(dir, PIECES_DIR, 'p_%05d.m4s') : path.join(dir, 'seg_%05d.m4s'),
     // No global/stream metadata or chapters reach the output: uploads may carry GPS, device and creation tags.
     '-map_metadata',
     '-1',
@@ -149,11 +175,8 @@ export function sharedVideoFilters(fixes: PictureFixes): string {
   return chain.join(',');
 }
 
-function encoderOptions(rung: LadderRung, o: LadderCommandOptions, fixes: PictureFixes): string[] {
+function encoderOptions(rung: LadderRung, o: LadderCommandOptions, fixes: PictureFixes, firstGopSec: number): string[] {
   const gop = Math.max(1, Math.round(fixes.fps * GOP_SECONDS));
-  // A window keeps the source's absolute timestamps (windowFilters), so the forced keyframes sit on the same 2 s grid
-  // as in the one-piece encode; n_forced counts from the window's first keyframe.
-  const from = o.window ? `${o.window.startSec}+` : '';
   return [
     '-c:v',
     'libx264',
@@ -172,7 +195,8 @@ function encoderOptions(rung: LadderRung, o: LadderCommandOptions, fixes: Pictur
     String(rung.maxBitrate),
     '-bufsize',
     String(Math.round(rung.maxBitrate * BUFSIZE_SECONDS)),
-    // IDR every GOP_SECONDS, none in between from scene cuts, closed GOPs: every rung's keyframes sit on the same frames.
+    // IDR every GOP_SECONDS (the first one after firstGopSec), none in between from scene cuts, closed GOPs: every
+    // rung's keyframes sit on the same frames. A forced keyframe overrides keyint_min.
     '-g',
     String(gop),
     '-keyint_min',
@@ -180,7 +204,7 @@ function encoderOptions(rung: LadderRung, o: LadderCommandOptions, fixes: Pictur
     '-sc_threshold',
     '0',
     '-force_key_frames',
-    `expr:gte(t,${from}n_forced*${GOP_SECONDS})`,
+    keyframeExpression(firstGopSec, o.window),
     '-x264-params',
     'open-gop=0',
     ...(fixes.toneMap ? ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'] : []),
@@ -258,7 +282,8 @@ const AUDIO_ENCODE = ['-c:a', 'aac', '-b:a', String(AUDIO_BITRATE), '-ac', '2', 
 
 /**
  * One decode, one split, N encodes: the source is decoded once, the rungs are scaled in a cascade (scaleCascade) and
- * each is encoded on its own. Keyframes are forced every GOP_SECONDS and scene-cut keyframes are off, so segment boundaries match across rungs.
+ * each is encoded on its own. Keyframes are forced on one grid (keyframeExpression) and scene-cut keyframes are off, so
+ * segment boundaries match across rungs.
  * With copyTopRung the top rung is a stream copy and only the lower rungs go through the filter graph. Still series
  * are further outputs of the same split (stills.ts): with them even a pure remux decodes, once, and nothing else does.
  */
@@ -278,15 +303,16 @@ export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
   const overlays = wm ? watermarkFilters(wm, o.rungs.slice(0, encoded), 1) : [];
   const taps = stills.map((s, j) => stillBranch(`s${head + j}`, s));
   const renditions = plannedRenditions(o.rungs, o.hasAudio);
+  const firstGop = firstGopSeconds(o, copy);
   const outputs: FfmpegOutput[] = renditions.map((r, i) => {
     const dir = path.join(o.outDir, r.dir);
     const out = (options: string[]): FfmpegOutput => ({
       path: path.join(dir, 'index.m3u8'),
-      options: [...options, ...hlsOptions(dir, o.window?.firstSegmentNumber, o.pieces)],
+      options: [...options, ...hlsOptions(dir, o.window?.firstSegmentNumber, o.pieces ? firstGop : undefined)],
     });
     if (r.kind === 'audio') return out(['-map', '0:a:0', '-vn', ...(copy ? ['-c:a', 'copy'] : AUDIO_ENCODE)]);
     if (i >= encoded) return out(['-map', '0:v:0', '-an', '-c:v', 'copy']);
-    return out(['-map', `[v${i}]`, '-an', ...encoderOptions(r.rung!, o, fixes)]);
+    return out(['-map', `[v${i}]`, '-an', ...encoderOptions(r.rung!, o, fixes, firstGop)]);
   });
   return {
     input: o.input,

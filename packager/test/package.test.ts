@@ -89,16 +89,17 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
     expect(iframes.every((v) => /^avc1\./.test(v.codecs ?? '') && !v.codecs?.includes('mp4a'))).toBe(true);
   });
 
-  it('rewrites every media playlist as VOD with EXT-X-MAP, independent segments and 6 s target', async () => {
+  it('rewrites every media playlist as VOD with EXT-X-MAP, independent segments and a target of at most 6 s', async () => {
     for (const rel of ['v0/index.m3u8', 'v1/index.m3u8', 'audio/index.m3u8']) {
       const pl = parseMedia(await read(rel));
       expect(pl.playlistType).toBe('VOD');
       expect(pl.endlist).toBe(true);
       expect(pl.independentSegments).toBe(true);
-      expect(pl.targetDuration).toBe(6);
+      // The longest segment of 9 s is the one from 1 to 6 s.
+      expect(pl.targetDuration).toBe(5);
       expect(pl.segments[0]!.map.uri).toBe('init.mp4');
-      // The first segment is one GOP, so a preview and a player's start need 2 s of every rendition, not 6 s.
-      expect(pl.segments.map((s) => Math.round(s.duration))).toEqual([2, 6, 1]);
+      // The first segment is the 1 s first GOP, so a preview and a player's start need 1 s of every rendition, not 6 s.
+      expect(pl.segments.map((s) => Math.round(s.duration))).toEqual([1, 5, 3]);
       const total = pl.segments.reduce((n, s) => n + s.duration, 0);
       expect(Math.abs(total - durationSec)).toBeLessThan(0.1);
     }
@@ -107,12 +108,13 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
   it('lists I-frames whose byte ranges (fetched with HTTP Range) decode to one key frame each', async () => {
     const pl = parseMedia(await read('v1/iframes.m3u8'));
     expect(pl.isIFrame).toBe(true);
-    // One I-frame per 2 s GOP (each GOP is its own fragment): at 0, 2, 4, 6 and 8 s of 9 s.
+    // One I-frame per GOP (each GOP is its own fragment): at 0, 1, 2, 4, 6 and 8 s of 9 s.
     expect(pl.segments.map((x) => [x.uri, x.duration])).toEqual([
-      ['seg_00000.m4s', 2],
+      ['seg_00000.m4s', 1],
+      ['seg_00001.m4s', 1],
       ['seg_00001.m4s', 2],
       ['seg_00001.m4s', 2],
-      ['seg_00001.m4s', 2],
+      ['seg_00002.m4s', 2],
       ['seg_00002.m4s', 1],
     ]);
     const init = Buffer.from(await (await fetch(`${srv.url}/${srv.prefix}/v1/init.mp4`)).arrayBuffer());
@@ -141,18 +143,18 @@ describe('packager: Apple-spec VOD package from a real ladder', () => {
     }
   });
 
-  it('publishes segments with one fragment per GOP: 180 samples per 6 s, each fragment opening on its key frame', async () => {
+  it('publishes segments with one fragment per GOP: 30 + 60 + 60 samples from 1 to 6 s, each fragment opening on its key frame', async () => {
     const init = await readFile(path.join(srv.dir, 'v0/init.mp4'));
     const timescale = mediaTimescale(init)!;
     expect(timescale).toBeGreaterThan(0);
     const seg = await readFile(path.join(srv.dir, 'v0/seg_00001.m4s'));
     const frags = readFragments(seg, trackDefaults(init));
-    expect(frags.map((f) => f.samples.length)).toEqual([60, 60, 60]);
+    expect(frags.map((f) => f.samples.length)).toEqual([30, 60, 60]);
     // Decode times start where the baked edit list put them (timeline.ts), not at zero; the init has no edit list left.
-    expect(frags.map((f) => (f.decodeTime - frags[0]!.decodeTime) / timescale)).toEqual([0, 2, 4]);
+    expect(frags.map((f) => (f.decodeTime - frags[0]!.decodeTime) / timescale)).toEqual([0, 1, 3]);
     expect(findBox(init, ['moov', 'trak', 'edts'])).toBeUndefined();
     const samples = frags.flatMap((f) => f.samples);
-    expect(samples.flatMap((s, i) => (s.sync ? [i] : []))).toEqual([0, 60, 120]);
+    expect(samples.flatMap((s, i) => (s.sync ? [i] : []))).toEqual([0, 30, 90]);
     expect(samples.at(-1)!.offset + samples.at(-1)!.size).toBe(seg.length);
     // A truncated segment yields what is complete, never a read past the buffer.
     expect(() => readFragments(seg.subarray(0, 100), trackDefaults(init))).not.toThrow();

@@ -7,19 +7,19 @@ import { countFrames } from '../../test/helpers/media-check.ts';
 import { ffmpegQuiet } from '../../test/helpers/media.ts';
 import { readBoxes, readFragments, trackDefaults } from '../boxes.ts';
 import { parseMediaPlaylist, type MediaSegmentEntry } from '../media-playlist.ts';
-import { FIRST_SEGMENT_PIECES, groupPieces, joinPieces } from '../pieces.ts';
+import { groupPieces, joinPieces, type PieceGroup } from '../pieces.ts';
 
-const piece = (n: number, duration = 2): MediaSegmentEntry => ({ uri: `p_${n}.m4s`, duration });
+const pieces = (durations: readonly number[]): MediaSegmentEntry[] => durations.map((duration, n) => ({ uri: `p_${n}.m4s`, duration }));
+const sizes = (groups: readonly PieceGroup[]): number[] => groups.map((g) => g.pieces.length);
 
 describe('groupPieces', () => {
-  it('makes the first segment one piece, then whole groups, and the short tail only once final', () => {
-    expect(FIRST_SEGMENT_PIECES).toBe(1);
-    const eight = [0, 1, 2, 3, 4, 5, 6].map((n) => piece(n)).concat(piece(7, 1.5));
-    const open = groupPieces(eight, 3, false);
-    expect(open.map((g) => g.pieces.length)).toEqual([1, 3, 3]);
+  it('makes the first segment the 1 s first GOP, the next end on 6 s boundaries, and the short tail only once final', () => {
+    const gops = pieces([1, 1, 2, 2, 2, 2, 2, 1.5]);
+    const open = groupPieces(gops, 6, false);
+    expect(sizes(open)).toEqual([1, 3, 3]);
     expect(open.map((g) => g.uri)).toEqual(['seg_00000.m4s', 'seg_00001.m4s', 'seg_00002.m4s']);
-    expect(open.map((g) => g.duration)).toEqual([2, 6, 6]);
-    const done = groupPieces(eight, 3, true);
+    expect(open.map((g) => g.duration)).toEqual([1, 5, 6]);
+    const done = groupPieces(gops, 6, true);
     expect(done.map((g) => g.pieces)).toEqual([
       ['p_0.m4s'],
       ['p_1.m4s', 'p_2.m4s', 'p_3.m4s'],
@@ -27,20 +27,47 @@ describe('groupPieces', () => {
       ['p_7.m4s'],
     ]);
     expect(done.at(-1)!.duration).toBe(1.5);
-    expect(groupPieces([], 3, true)).toEqual([]);
-    expect(groupPieces([piece(0)], 3, false)).toHaveLength(1);
+    expect(groupPieces([], 6, true)).toEqual([]);
+    expect(groupPieces(pieces([1]), 6, false)).toHaveLength(1);
+    // Not yet at the boundary: the second segment waits for the GOP that reaches 6 s.
+    expect(sizes(groupPieces(pieces([1, 1, 2]), 6, false))).toEqual([1]);
+  });
+
+  it('closes a segment at its boundary only once the next piece is listed, and folds a one-frame tail into the last', () => {
+    const twelve = [1, 1, 2, 2, 2, 2, 2];
+    expect(sizes(groupPieces(pieces(twelve), 6, false))).toEqual([1, 3]);
+    expect(sizes(groupPieces(pieces(twelve), 6, true))).toEqual([1, 3, 3]);
+    const overrun = groupPieces(pieces([...twelve, 0.033]), 6, true);
+    expect(overrun.map((g) => g.duration)).toEqual([1, 5, 6.033]);
+    // A tail of half a second is a segment of its own: 6.5 s would round above the 6 s target.
+    expect(sizes(groupPieces(pieces([...twelve, 0.5]), 6, true))).toEqual([1, 3, 3, 1]);
+  });
+
+  it('keeps a stream-copied rung on its own 2 s grid: 0–2, 2–6, 6–12', () => {
+    expect(groupPieces(pieces([2, 2, 2, 2, 2, 2, 2]), 6, true).map((g) => g.duration)).toEqual([2, 4, 6, 2]);
+  });
+
+  it('lines audio pieces (cut one AAC frame past each second) up with the video boundaries', () => {
+    const audio = pieces(Array.from({ length: 13 }, () => 1.002667));
+    expect(sizes(groupPieces(audio, 6, false))).toEqual([1, 5, 6]);
+    expect(sizes(groupPieces(audio, 6, true))).toEqual([1, 5, 6, 1]);
+  });
+
+  it('follows keyframes a frame off the grid at 29.97 fps', () => {
+    const ntsc = pieces([1.001, 1.001, 2.002, 2.002, 2.002, 2.002, 2.002, 1.968, 2.002]);
+    expect(sizes(groupPieces(ntsc, 6, true))).toEqual([1, 3, 3, 2]);
   });
 
   it('sums durations without float noise', () => {
-    const audio = [0, 1, 2, 3].map((n) => piece(n, 2.001333));
-    expect(groupPieces(audio, 3, false)[1]!.duration).toBe(6.003999);
+    const audio = pieces([1.002667, 2.001333, 2.001333, 2.001333]);
+    expect(groupPieces(audio, 6, true)[1]!.duration).toBe(6.003999);
   });
 
-  it('rejects a group size that is not a positive integer', () => {
-    for (const bad of [0, -1, 1.5]) {
+  it('rejects a segment length that is not a usable number of seconds', () => {
+    for (const bad of [0, -1, Number.NaN, 0.1]) {
       let code: string | undefined;
       try {
-        groupPieces([piece(0)], bad, true);
+        groupPieces(pieces([1]), bad, true);
       } catch (err) {
         code = isPipelineError(err) ? err.code : 'not a PipelineError';
       }

@@ -197,12 +197,12 @@ describe('progressive publishing: EVENT while transcoding, VOD at the end', () =
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((o) => !o.endList)).toBe(true);
     expect(events.some((o) => o.segments.length === 1)).toBe(true); // seen growing, not only complete
-    // The first segment is one GOP (joined from ffmpeg's pieces), so the preview needs 2 s of every rung, not 6 s.
+    // The first segment is the 1 s first GOP (ffmpeg's first piece), so the preview needs 1 s of every rung, not 6 s.
     for (const rel of ['v0/index.m3u8', 'v1/index.m3u8']) {
       const first = events.find((o) => o.rel === rel && o.segments.length > 0)!;
-      expect(first.segments[0]!.duration, rel).toBe(2);
+      expect(first.segments[0]!.duration, rel).toBe(1);
       const vod = parseMediaPlaylist(await readFile(path.join(srv.dir, rel), 'utf8'));
-      expect(vod.segments.map((x) => Math.round(x.duration))).toEqual([2, 6, 4]);
+      expect(vod.segments.map((x) => Math.round(x.duration))).toEqual([1, 5, 6]);
     }
     for (const o of observations) {
       for (const s of o.segments) {

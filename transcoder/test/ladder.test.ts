@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildLadderPlan, scaleCascade } from '../command.ts';
+import { buildLadderPlan, FIRST_GOP_SECONDS, keyframeExpression, scaleCascade } from '../command.ts';
 import { keyframesAligned } from '../keyframes.ts';
 import { outputFps, pictureFixes, planLadder, remuxBlocker } from '../ladder.ts';
 import type { StillSeries } from '../stills.ts';
@@ -123,6 +123,21 @@ describe('buildLadderPlan', () => {
     }
     expect(plan.outputs.filter((o) => o.options.includes('aac'))).toHaveLength(1);
     expect(plan.inputOptions).toContain('-xerror');
+  });
+
+  it('with pieces: a 1 s first GOP then the 2 s grid, cut at every keyframe; a stream-copied rung keeps the 2 s grid', () => {
+    const opts = (plan: ReturnType<typeof buildLadderPlan>, encoder: string, key: string): Array<string | undefined> =>
+      plan.outputs.filter((o) => o.options.includes(encoder)).map((o) => o.options[o.options.indexOf(key) + 1]);
+    const pieces = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, pieces: true });
+    expect(opts(pieces, 'libx264', '-force_key_frames')).toEqual(Array(2).fill(keyframeExpression(FIRST_GOP_SECONDS)));
+    expect(keyframeExpression(1)).toBe('expr:gte(t,if(eq(n_forced,1),1,max(n_forced-1,0)*2))');
+    expect(opts(pieces, '-f', '-hls_time')).toEqual(['1', '1', '1']);
+    expect(pieces.outputs.every((o) => o.options.some((x) => x.endsWith('/.pieces/p_%05d.m4s')))).toBe(true);
+    const quick = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, pieces: true, copyTopRung: true });
+    expect(opts(quick, 'libx264', '-force_key_frames')).toEqual(['expr:gte(t,n_forced*2)']);
+    expect(opts(quick, '-f', '-hls_time')).toEqual(['2', '2', '2']);
+    const plain = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true });
+    expect(opts(plain, '-f', '-hls_time')).toEqual(['6', '6', '6']);
   });
 
   it('scales each rung from the smallest larger rung twice its size, or from the one split when none is', () => {
