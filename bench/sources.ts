@@ -1,11 +1,28 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, appendFile, copyFile, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SourceProbe } from '../core/types.ts';
 import { probeSource } from '../transcoder/probe.ts';
 
 const run = promisify(execFile);
+
+/**
+ * A copy of a generated MP4 that no scanner has seen: the same media with a `free` box of random bytes appended (a
+ * top-level box every demuxer skips). clamd caches the verdict of bytes it has scanned, so uploading one file again
+ * would time a cache hit; every real upload is new bytes. The caller removes the copy.
+ */
+export async function freshCopy(file: string): Promise<string> {
+  const out = `${file}.${randomBytes(6).toString('hex')}.mp4`;
+  await copyFile(file, out);
+  const free = Buffer.alloc(8 + 16);
+  free.writeUInt32BE(free.length, 0);
+  free.write('free', 4, 'latin1');
+  randomBytes(16).copy(free, 8);
+  await appendFile(out, free);
+  return out;
+}
 
 /**
  * Generated content kinds. Flat test patterns flatter an encoder, so the suite leads with content x264 has to work

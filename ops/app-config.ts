@@ -24,6 +24,8 @@ export interface AppConfig {
   /** Chunked encoding of long sources (CHUNK_SECONDS, CHUNK_MIN_SOURCE_SEC, CHUNK_MIN_SLOTS). */
   readonly chunking: { readonly chunkSec: number; readonly minSourceSec: number; readonly minSlots: number };
   readonly ffmpegThreads: number;
+  /** FFMPEG_NICE: niceness of the ladder's ffmpeg. */
+  readonly ffmpegNice: number;
   readonly x264Preset: string;
   readonly transcodePoolSize: number;
   readonly transcodeKillTimeoutMs: number;

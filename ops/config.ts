@@ -28,6 +28,12 @@ const EnvSchema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
     /** ffmpeg -threads per job; 0 lets ffmpeg pick from the core count. */
     FFMPEG_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+    /**
+     * Niceness of the ladder's ffmpeg (0–19; 0 = as the worker). The ladder is the one long CPU-bound task: niced, it
+     * yields the cores to the API, the database, clamd and the strip, which is what a preview waits for, and takes
+     * them back whenever they idle, so it takes no longer overall.
+     */
+    FFMPEG_NICE: z.coerce.number().int().min(0).max(19).default(10),
     /** libx264 preset for every rung (slower = smaller files, more CPU). */
     X264_PRESET: z
       .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'])
@@ -252,6 +258,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ffprobePath: e.FFPROBE_PATH,
     workerConcurrency: e.WORKER_CONCURRENCY,
     ffmpegThreads: e.FFMPEG_THREADS,
+    ffmpegNice: e.FFMPEG_NICE,
     x264Preset: e.X264_PRESET,
     transcodePoolSize: e.TRANSCODE_POOL_SIZE,
     transcodeKillTimeoutMs: e.TRANSCODE_KILL_TIMEOUT_MS,

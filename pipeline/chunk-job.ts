@@ -28,6 +28,8 @@ export interface ChunkJobDeps {
   readonly workDir: string;
   readonly logger: Logger;
   readonly threads: number;
+  /** Niceness of ffmpeg (FFMPEG_NICE); default 0. */
+  readonly niceness?: number;
   readonly preset?: string;
   /** The same overlay as the one-piece encode burns in; default none. */
   readonly watermark?: WatermarkOptions;
@@ -61,6 +63,7 @@ export async function processChunkJob(job: Job<ChunkJobData>, d: ChunkJobDeps): 
       logger: d.logger,
       pool: d.pool,
       threads: d.threads,
+      niceness: d.niceness,
     };
     if (part.kind === 'video') {
       const c = part.chunk;

@@ -32,6 +32,8 @@ export interface PipelineDeps {
   readonly workDir: string;
   readonly logger: Logger;
   readonly ffmpegThreads: number;
+  /** Niceness of the ladder's ffmpeg; default 0. */
+  readonly ffmpegNice?: number;
   readonly preset?: string;
   /** Deployment-wide overlay burned into every rung (WATERMARK_*); default none. */
   readonly watermark?: WatermarkOptions;
@@ -251,6 +253,7 @@ async function packageInWorkDir(
     prefix: w.prefix,
     logger: d.logger,
     threads: d.ffmpegThreads,
+    niceness: d.ffmpegNice,
     preset: d.preset,
     watermark: d.watermark,
     onProgress: progress.report,

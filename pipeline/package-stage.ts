@@ -37,6 +37,8 @@ export interface PackagedTranscodeOptions {
   readonly prefix: string;
   readonly logger: Logger;
   readonly threads?: number;
+  /** Niceness of ffmpeg (FFMPEG_NICE); default 0. */
+  readonly niceness?: number;
   readonly preset?: string;
   /** Overlay burned into every rung; default none. */
   readonly watermark?: WatermarkOptions;
@@ -160,6 +162,7 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
       outDir: o.workDir,
       logger: o.logger,
       threads: o.threads,
+      niceness: o.niceness,
       preset: o.preset,
       watermark: o.watermark,
       onProgress: o.onProgress,

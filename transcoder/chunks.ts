@@ -74,6 +74,8 @@ interface EncodeCommon {
   /** Run ffmpeg on this worker-thread pool; default: supervised from the calling thread. */
   readonly pool?: FfmpegPool;
   readonly threads?: number;
+  /** Niceness of ffmpeg (FFMPEG_NICE); default 0. */
+  readonly niceness?: number;
   readonly onProgress?: (percent: number) => void;
   /** Abort = cancel (SIGTERM, then SIGKILL); rejects with TRANSCODE_CANCELLED. */
   readonly signal?: AbortSignal;
@@ -118,6 +120,7 @@ export function planVideoChunk(o: VideoChunkOptions): RunPlan {
     copyTopRung: false,
     preset: o.preset,
     threads: o.threads,
+    niceness: o.niceness,
     window: { startSec: c.startSec, endSec: chunkEndSec(c), firstSegmentNumber: c.firstSegmentNumber },
     // After the window's trim the frames carry source times, so a series planned on the source's timeline taps the
     // same pictures as in the one-piece run.
@@ -129,7 +132,7 @@ export function planVideoChunk(o: VideoChunkOptions): RunPlan {
 
 /** The whole source's audio as the one-piece run encodes it: one AAC stream, so there is no priming gap at any seam. */
 export function planAudioEncode(o: EncodeCommon): RunPlan {
-  const plan = buildLadderPlan({ input: o.source, outDir: o.outDir, rungs: [], hasAudio: true, threads: o.threads });
+  const plan = buildLadderPlan({ input: o.source, outDir: o.outDir, rungs: [], hasAudio: true, threads: o.threads, niceness: o.niceness });
   return { plan, renditions: plannedRenditions([], true) };
 }
 

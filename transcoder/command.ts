@@ -51,6 +51,8 @@ export interface LadderCommandOptions {
   readonly preset?: string;
   /** ffmpeg -threads; 0 = automatic. */
   readonly threads?: number;
+  /** Niceness ffmpeg runs at (0–19); default 0. */
+  readonly niceness?: number;
   /** Still frames (storyboard tiles, poster candidates) taken from the same decode; default none. */
   readonly stills?: readonly StillSeries[];
   /** Encode only this time range of the source (one chunk of a chunked encode, see chunks.ts); default the whole source. */
@@ -93,6 +95,8 @@ export interface FfmpegPlan {
   readonly outputs: readonly FfmpegOutput[];
   /** Further inputs after the source: the watermark PNG (opened with media/watermark.ts's allow-lists); default none. */
   readonly images?: readonly { readonly path: string }[];
+  /** Run under `nice -n` this value (so every thread ffmpeg starts has it from the first instant); default 0. */
+  readonly niceness?: number;
 }
 
 export interface PlannedRendition {
@@ -322,5 +326,6 @@ export function buildLadderPlan(o: LadderCommandOptions): FfmpegPlan {
     complexFilter: branches > 0 ? [split, ...scales, ...overlays, ...taps].join(';') : undefined,
     outputs: [...outputs, ...stills.map(stillOutput)],
     ...(overlays.length ? { images: [{ path: wm!.image.path }] } : {}),
+    ...(o.niceness ? { niceness: o.niceness } : {}),
   };
 }

@@ -57,7 +57,8 @@ export function timemarkToSeconds(mark: string): number {
  */
 export function runFfmpeg(o: RunFfmpegOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const cmd = ffmpeg({ logger: undefined })
+    // fluent-ffmpeg's niceness starts the child as `nice -n N ffmpeg …` (same pid once nice execs ffmpeg).
+    const cmd = ffmpeg({ logger: undefined, ...(o.plan.niceness ? { niceness: o.plan.niceness } : {}) })
       .setFfmpegPath(o.ffmpegPath)
       .input(o.plan.input.path)
       .inputOptions([...inputArgs(o.plan.input), ...o.plan.inputOptions]);

@@ -23,6 +23,8 @@ export interface PlanTranscodeOptions {
   readonly preset?: string;
   /** ffmpeg -threads per encoder; default 0 (automatic). */
   readonly threads?: number;
+  /** Niceness of ffmpeg (FFMPEG_NICE); default 0. */
+  readonly niceness?: number;
   /** Override the planned ladder (benchmarks, tests). */
   readonly rungs?: readonly LadderRung[];
   /** Allow the quick path (stream-copy the top rung when the source already fits it); default true. */
@@ -81,6 +83,7 @@ export async function planTranscode(o: PlanTranscodeOptions): Promise<TranscodeP
     copyTopRung: remuxBlockedBy === undefined,
     preset: o.preset,
     threads: o.threads,
+    niceness: o.niceness,
     stills: o.stills,
     watermark: o.watermark,
     pieces: o.pieces,

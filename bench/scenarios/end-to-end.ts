@@ -1,7 +1,8 @@
+import { rm } from 'node:fs/promises';
 import { planLadder } from '../../transcoder/ladder.ts';
 import { startE2eService, type E2eService } from '../e2e-service.ts';
 import { handSingleMethod, perRungMethod, type LadderJob } from '../methods.ts';
-import { prepareSources, type GeneratedSource, type SourceSpec } from '../sources.ts';
+import { freshCopy, prepareSources, type GeneratedSource, type SourceSpec } from '../sources.ts';
 import { fmt, ratioFigure, summarize } from '../stats.ts';
 import { inTemp } from './transcode.ts';
 import type { Figure, Scenario, ScenarioContext } from '../types.ts';
@@ -25,7 +26,9 @@ interface ServiceRun {
  * worker), measured against the client's clock at the final PATCH response: the same host, so the same clock.
  */
 export async function throughService(svc: E2eService, src: GeneratedSource): Promise<ServiceRun> {
-  const { videoId, finishedAt } = await svc.upload(src.path);
+  // New bytes every time, as every real upload is: a repeat of the same file would find clamd's verdict cached.
+  const file = await freshCopy(src.path);
+  const { videoId, finishedAt } = await svc.upload(file).finally(() => rm(file, { force: true }));
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     const v = await svc.video(videoId);

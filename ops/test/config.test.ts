@@ -127,20 +127,35 @@ describe('loadConfig: transcode worker settings', () => {
       jobStalledIntervalMs: 30_000,
       jobMaxStalled: 2,
       x264Preset: 'veryfast',
+      ffmpegNice: 10,
     });
-    const c = loadConfig({ TRANSCODE_POOL_SIZE: '4', JOB_LOCK_MS: '120000', X264_PRESET: 'medium', TRANSCODE_KILL_TIMEOUT_MS: '2000' });
-    expect(c).toMatchObject({ transcodePoolSize: 4, jobLockMs: 120_000, x264Preset: 'medium', transcodeKillTimeoutMs: 2000 });
+    const c = loadConfig({
+      TRANSCODE_POOL_SIZE: '4',
+      JOB_LOCK_MS: '120000',
+      X264_PRESET: 'medium',
+      TRANSCODE_KILL_TIMEOUT_MS: '2000',
+      FFMPEG_NICE: '0',
+    });
+    expect(c).toMatchObject({
+      transcodePoolSize: 4,
+      jobLockMs: 120_000,
+      x264Preset: 'medium',
+      transcodeKillTimeoutMs: 2000,
+      ffmpegNice: 0,
+    });
   });
 
-  it('rejects an unknown x264 preset and a zero attempt count', () => {
+  it('rejects an unknown x264 preset, a zero attempt count and a negative niceness', () => {
     try {
-      loadConfig({ X264_PRESET: 'warp', TRANSCODE_ATTEMPTS: '0' });
+      loadConfig({ X264_PRESET: 'warp', TRANSCODE_ATTEMPTS: '0', FFMPEG_NICE: '-5' });
       expect.unreachable();
     } catch (err) {
       expect(isPipelineError(err, 'OPS_CONFIG_INVALID')).toBe(true);
       const issues = (err as { context: { issues: string[] } }).context.issues;
       expect(issues.some((i) => i.startsWith('X264_PRESET'))).toBe(true);
       expect(issues.some((i) => i.startsWith('TRANSCODE_ATTEMPTS'))).toBe(true);
+      // A negative niceness would need privileges and put the ladder ahead of the API.
+      expect(issues.some((i) => i.startsWith('FFMPEG_NICE'))).toBe(true);
     }
   });
 });

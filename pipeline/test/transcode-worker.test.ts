@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,12 @@ function waitForVideo(h: Harness, id: string, done: (v: VideoRow) => boolean, wh
   );
 }
 
+/** A process's niceness, field 19 of /proc/<pid>/stat (counted after the parenthesised command name). */
+async function niceOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
 async function waitForFfmpeg(t: TestApp): Promise<number> {
   return waitFor(async () => (await ffmpegPids(t.dataDir))[0], { timeoutMs: 60_000, intervalMs: 100, what: 'ffmpeg running' });
 }
@@ -116,7 +122,7 @@ describe('transcode worker: crashes, retries, cancel', () => {
     await t?.close();
   });
 
-  it('a worker process SIGKILLed mid-transcode: its ffmpeg dies, another worker finishes the job, nothing stale is left', async () => {
+  it('a worker process SIGKILLed mid-transcode: its (niced) ffmpeg dies, another worker finishes the job, nothing stale is left', async () => {
     t = await startTestApp({ roles: ['api'], env: FAST_RECOVERY, withClamd: true });
     h = harness(t);
     const env = {
@@ -129,6 +135,7 @@ describe('transcode worker: crashes, retries, cancel', () => {
       LOG_LEVEL: 'warn',
       X264_PRESET: 'slower',
       TRANSCODE_POOL_SIZE: '1',
+      FFMPEG_NICE: '7',
       ...FAST_RECOVERY,
     };
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'ops/main.ts', '--role', 'worker'], {
@@ -141,6 +148,8 @@ describe('transcode worker: crashes, retries, cancel', () => {
     const id = await upload(t, slowClip);
     await waitForVideo(h, id, (v) => v.stage === 'transcode', 'transcode stage');
     const pid = await waitForFfmpeg(t);
+    // FFMPEG_NICE reaches the ladder's ffmpeg through the worker's pool: it yields the cores to the API, clamd, the strip.
+    expect(await niceOf(pid)).toBe(7);
     child.kill('SIGKILL');
     await exited;
     // setpriv --pdeathsig: the kernel kills ffmpeg with its worker, no orphan keeps encoding.

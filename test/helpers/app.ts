@@ -70,6 +70,9 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<TestApp> {
     QUEUE_PREFIX: `kst${randomBytes(4).toString('hex')}`,
     LOG_LEVEL: 'warn',
     FFMPEG_THREADS: '2',
+    // Tests share the cores with other tests' ffmpeg at niceness 0, which a niced ladder would wait behind: what a
+    // test then measures is its neighbours. The niced ladder has its own test (transcode-worker).
+    FFMPEG_NICE: '0',
     JWT_SECRET: TEST_JWT_SECRET,
     PLAYBACK_SIGNING_KEY: TEST_PLAYBACK_KEY,
     ...o.env,

@@ -138,6 +138,8 @@ describe('buildLadderPlan', () => {
     expect(opts(quick, '-f', '-hls_time')).toEqual(['2', '2', '2']);
     const plain = buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true });
     expect(opts(plain, '-f', '-hls_time')).toEqual(['6', '6', '6']);
+    expect(plain.niceness).toBeUndefined();
+    expect(buildLadderPlan({ input: IN, outDir: '/o', rungs, hasAudio: true, niceness: 10 }).niceness).toBe(10);
   });
 
   it('scales each rung from the smallest larger rung twice its size, or from the one split when none is', () => {
