@@ -52,15 +52,16 @@ export function groupPieces(pieces: readonly MediaSegmentEntry[], segmentSec: nu
     start = end;
   };
   // A source that runs a frame or two past a boundary leaves a last piece of that length (a keyframe is forced on the
-  // grid): it joins the segment before it instead of making a segment of 33 ms, so a later segment is only closed
-  // once the piece after it is listed (or ffmpeg is done).
-  const tail = final && pieces.length > 1 && pieces.at(-1)!.duration < BOUNDARY_SLACK_SEC ? pieces.length - 1 : -1;
+  // grid): it joins the segment before it instead of making a segment of 33 ms. Groups already returned are published
+  // as they are, so one is only closed once the piece after it cannot be that tail: a whole piece, a short one with
+  // another after it, or ffmpeg done. (Only the last piece of a rendition can be shorter than the slack.)
   for (const [i, p] of pieces.entries()) {
     members.push(p);
     end += p.duration;
     const boundary = (Math.floor((start + BOUNDARY_SLACK_SEC) / segmentSec) + 1) * segmentSec;
-    const next = i + 1 < pieces.length && i + 1 !== tail;
-    if (groups.length === 0 || (end >= boundary - BOUNDARY_SLACK_SEC && next)) close();
+    const last = i + 1 === pieces.length;
+    const nextIsTail = !last && i + 2 === pieces.length && pieces[i + 1]!.duration < BOUNDARY_SLACK_SEC;
+    if (groups.length === 0 || (end >= boundary - BOUNDARY_SLACK_SEC && !last && !nextIsTail)) close();
   }
   if (members.length && final) close();
   return groups;

@@ -148,6 +148,14 @@ export class ProgressivePackager {
     if (text === undefined) return false;
     const pl = parseMediaPlaylist(text);
     const planned: readonly PlannedSegment[] = this.o.pieces ? groupPieces(pl.segments, SEGMENT_SECONDS, final) : pl.segments;
+    // A published segment is final: a listing that would regroup one is a bug to stop on, never to publish over.
+    for (const [i, seg] of s.published.entries()) {
+      if (planned[i]?.uri !== seg.uri || planned[i]?.duration !== seg.duration)
+        throw new PipelineError('PACKAGE_BAD_RENDITION', `${s.input.name}: ${seg.uri} changed after it was published.`, {
+          rendition: s.input.name,
+          segment: seg.uri,
+        });
+    }
     const fresh = planned.slice(s.published.length);
     if (fresh.length === 0 || !pl.mapUri) return false;
     if (!s.mapUri) {

@@ -43,6 +43,26 @@ describe('groupPieces', () => {
     expect(sizes(groupPieces(pieces([...twelve, 0.5]), 6, true))).toEqual([1, 3, 3, 1]);
   });
 
+  it('never changes a group it has returned: the groups of every listing are a prefix of the final ones', () => {
+    const cases = [
+      [1, 1, 2, 2, 2, 2, 2, 0.033],
+      [1, 1, 2, 2, 2, 2, 2, 1.5],
+      [1, 0.04],
+      [1.002667, 1.002667, 1.002667, 1.002667, 1.002667, 1.002667, 1.002667, 0.02],
+      [2, 2, 2, 2, 2, 0.1],
+    ];
+    for (const durations of cases) {
+      const all = pieces(durations);
+      const done = groupPieces(all, 6, true);
+      for (let n = 0; n <= all.length; n++) {
+        const open = groupPieces(all.slice(0, n), 6, false);
+        expect(done.slice(0, open.length), `${durations.join(',')} after ${n}`).toEqual(open);
+      }
+    }
+    // ffmpeg listed the one-frame tail before it exited: the last whole segment waits for the final listing.
+    expect(sizes(groupPieces(pieces([1, 1, 2, 2, 2, 2, 2, 0.033]), 6, false))).toEqual([1, 3]);
+  });
+
   it('keeps a stream-copied rung on its own 2 s grid: 0–2, 2–6, 6–12', () => {
     expect(groupPieces(pieces([2, 2, 2, 2, 2, 2, 2]), 6, true).map((g) => g.duration)).toEqual([2, 4, 6, 2]);
   });
