@@ -113,9 +113,9 @@ export async function checkMediaPlaylist(
     if (Math.round(seg.duration) > pl.targetDuration)
       report('PKG_SEGMENT_EXCEEDS_TARGET', rel, `${seg.uri} lasts ${seg.duration} s > target ${pl.targetDuration} s`);
     const last = i === pl.segments.length - 1;
-    const onGrid = (sec: number, gop: number): boolean => Math.abs(sec / gop - Math.round(sec / gop)) <= 0.01 && sec >= gop / 2;
-    const shortFirst = i === 0 && o.firstGopSec < o.gopSec && onGrid(seg.duration, o.firstGopSec) && !onGrid(seg.duration, o.gopSec);
-    if (kind === 'video' && !last && !shortFirst && !onGrid(seg.duration + shift, o.gopSec))
+    const gops = (seg.duration + shift) / o.gopSec;
+    const shortFirst = i === 0 && Math.abs(seg.duration - o.firstGopSec) <= 0.01 * o.gopSec;
+    if (kind === 'video' && !last && !shortFirst && (gops < 0.5 || Math.abs(gops - Math.round(gops)) > 0.01))
       report('PKG_SEGMENT_NOT_GOP_MULTIPLE', rel, `${seg.uri} lasts ${seg.duration} s and does not end on the ${o.gopSec} s GOP grid`);
     shift = shortFirst ? seg.duration : 0;
     const size = await stat(path.join(root, dir, seg.uri)).then(

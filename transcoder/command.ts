@@ -120,7 +120,7 @@ export function keyframeExpression(firstGopSec: number, window?: TimeWindow): st
 }
 
 /** The first GOP's length: FIRST_GOP_SECONDS for a pieces encode without a stream-copied rung, else GOP_SECONDS. */
-export function firstGopSeconds(o: Pick<LadderCommandOptions, 'pieces' | 'window'>, copy: boolean): number {
+function firstGopSeconds(o: Pick<LadderCommandOptions, 'pieces' | 'window'>, copy: boolean): number {
   return o.pieces && !copy && !o.window ? FIRST_GOP_SECONDS : GOP_SECONDS;
 }
 

@@ -133,6 +133,12 @@ describe('validator: passes our package, names each deliberately broken rule by 
     });
     expect(codes).toContain('PKG_RUNGS_MISALIGNED');
     expect(codes).toContain('PKG_SEGMENT_NOT_GOP_MULTIPLE');
+    // Only the 1 s first GOP may end the first segment off the 2 s grid: 0–3 is neither.
+    const longFirst = await broken(async (d) => {
+      await sed('v0/index.m3u8', '#EXTINF:1.000,', '#EXTINF:3.000,')(d);
+      await sed('v0/index.m3u8', '#EXTINF:5.000,', '#EXTINF:3.000,')(d);
+    });
+    expect(longFirst).toContain('PKG_SEGMENT_NOT_GOP_MULTIPLE');
   });
 
   it('flags I-frame ranges beyond a truncated segment', async () => {
