@@ -177,15 +177,22 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
     await Promise.all([packager.stop(), posters?.stop()]);
   }
   clock.lap('ffmpeg');
-  // VOD first: the package is complete without artwork, so players get ENDLIST as soon as possible.
-  const pkg = await packager.finish();
-  clock.lap('vodSwitch');
-  // Validation (playlists from disk, segments from the packager's index) and the artwork (sharp on the stills ffmpeg
-  // already wrote) do not touch each other's files: side by side.
-  const [violations, artwork] = await Promise.all([
-    validatePackage(o.workDir, { known: packager.known }),
-    artworkPlan ? publishArtwork(o, sink, artworkPlan, posters?.posters) : Promise.resolve(NO_ARTWORK),
-  ]);
+  // The artwork (sharp on the stills ffmpeg already wrote, published under its own names) touches none of the
+  // package's files, so it runs beside the VOD switch and the validation instead of after them: on a short clip it
+  // was a third of what `ready` waited for once ffmpeg had exited. It reports its own failure (NO_ARTWORK).
+  const artworkJob = artworkPlan ? publishArtwork(o, sink, artworkPlan, posters?.posters) : Promise.resolve(NO_ARTWORK);
+  let pkg: PackageResult;
+  let violations: readonly Violation[];
+  try {
+    pkg = await packager.finish();
+    clock.lap('vodSwitch');
+    // Validation reads the playlists from disk and the segments from the packager's index.
+    violations = await validatePackage(o.workDir, { known: packager.known });
+  } catch (err) {
+    await artworkJob; // the caller removes the work dir the artwork reads
+    throw err;
+  }
+  const artwork = await artworkJob;
   if (violations.length > 0) o.logger.warn({ violations }, 'package violates HLS rules');
   clock.lap('validateAndArtwork');
   const timings = Object.fromEntries(Object.entries(clock.laps).filter(([k]) => k !== 'total'));

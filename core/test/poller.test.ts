@@ -49,4 +49,41 @@ describe('startPoller', () => {
     await poller.stop();
     expect(runs).toBeGreaterThanOrEqual(3);
   });
+
+  it('a kick runs at once, and kicks during a run fold into one follow-up run', async () => {
+    const reasons: string[] = [];
+    let release: () => void = () => undefined;
+    const poller = startPoller(async (reason) => {
+      reasons.push(reason);
+      if (reasons.length === 2) await new Promise<void>((r) => (release = r));
+    }, 60_000);
+    await sleep(10);
+    expect(reasons).toEqual(['tick']);
+    poller.kick(); // starts at once and blocks
+    await sleep(10);
+    poller.kick();
+    poller.kick();
+    poller.kick();
+    await sleep(10);
+    expect(reasons).toEqual(['tick', 'kick']);
+    release();
+    await sleep(20);
+    expect(reasons).toEqual(['tick', 'kick', 'kick']);
+    await poller.stop();
+    poller.kick(); // stopped: nothing runs
+    await sleep(10);
+    expect(reasons).toHaveLength(3);
+  });
+
+  it('stop() waits for a kicked follow-up that was already queued', async () => {
+    let done = 0;
+    const poller = startPoller(async () => {
+      await sleep(20);
+      done++;
+    }, 60_000);
+    poller.kick(); // queued behind the first tick
+    await poller.stop();
+    // stop() came first: the queued kick is dropped, and the run in flight has finished.
+    expect(done).toBe(1);
+  });
 });
