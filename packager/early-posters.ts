@@ -44,11 +44,19 @@ export class EarlyPosters {
   }
 
   /**
+   * Stops looking for candidates (waits for a look in flight); a poster write already started goes on, and `posters`
+   * still gives it. Idempotent.
+   */
+  async stopWatching(): Promise<void> {
+    await this.poller?.stop();
+  }
+
+  /**
    * Stops watching and waits for a check or a poster write in flight, so the caller may remove the work dir after.
    * Idempotent.
    */
   async stop(): Promise<void> {
-    await this.poller?.stop();
+    await this.stopWatching();
     await this.job?.catch(() => undefined);
   }
 }

@@ -146,13 +146,15 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
     logger: o.logger,
     pollIntervalMs: o.pollIntervalMs,
     onPlayable: o.onPlayable,
-    // One GOP per ffmpeg file, joined by the packager: the first segment (previewable, a player's first fetch) is 2 s.
+    // One GOP per ffmpeg file, joined by the packager: the first segment (previewable, a player's first fetch) is the
+    // 1 s first GOP.
     pieces: true,
   });
   const posters = artworkPlan ? new EarlyPosters(artworkPlan, o.workDir) : undefined;
   const clock = stageClock();
   packager.start();
   posters?.start();
+  let encoded = false;
   try {
     await transcodeLadder({
       ffmpegPath: o.ffmpegPath,
@@ -173,14 +175,20 @@ export async function transcodeAndPackage(o: PackagedTranscodeOptions): Promise<
       stills: artworkPlan ? artworkStills(artworkPlan) : undefined,
       pieces: true,
     });
+    encoded = true;
   } finally {
-    await Promise.all([packager.stop(), posters?.stop()]);
+    // After a failure the caller removes the work dir, so nothing may still write into it. After success the poster
+    // job (it starts once the last candidate frame is out, at 85 % of the encode) goes on beside the VOD switch: on a
+    // short clip ffmpeg exited before it, and `ready` waited for its tail; the artwork step waits for it instead.
+    await Promise.all([packager.stop(), encoded ? posters?.stopWatching() : posters?.stop()]);
   }
   clock.lap('ffmpeg');
   // The artwork (sharp on the stills ffmpeg already wrote, published under its own names) touches none of the
   // package's files, so it runs beside the VOD switch and the validation instead of after them: on a short clip it
   // was a third of what `ready` waited for once ffmpeg had exited. It reports its own failure (NO_ARTWORK).
-  const artworkJob = artworkPlan ? publishArtwork(o, sink, artworkPlan, posters?.posters) : Promise.resolve(NO_ARTWORK);
+  const artworkJob = (artworkPlan ? publishArtwork(o, sink, artworkPlan, posters?.posters) : Promise.resolve(NO_ARTWORK)).finally(() =>
+    posters?.stop(),
+  );
   let pkg: PackageResult;
   let violations: readonly Violation[];
   try {
